@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * tg_policy.h - the one truth for tunnelguard's connect policy.
+ *
+ * Included by bpf/tunnelguard.bpf.c (the kernel program) and by userspace/ (the CLI and the
+ * unit tests), so that `tunnelguard check` and tests/unit run the very code the kernel runs.
+ * Everything here is pure: no libc, no helpers, only fixed-width types.
+ *
+ * Worked example. With the config
+ *	tenant-uids = 2001-2003
+ *	allow-ports = 53
+ * the loader fills struct tg_policy with
+ *	{ .mode = TG_MODE_ENFORCE, .policy = TG_POLICY_ISOLATE, .deny_errno = 111,
+ *	  .n_tenant = 1, .tenant = { { 2001, 2003 } },
+ *	  .n_allow_port = 1, .allow_port = { { 53, 53 } } }
+ * and a connect by uid 2002 to 127.0.0.1:8001, where uid 2001 listens, is judged by
+ *	tg_decide(&policy, &(struct tg_facts){ .caller_uid = 2002, .port = 8001,
+ *		  .listener = TG_LISTENER_FOUND, .owner_uid = 2001 })
+ * which returns TG_DENY_OTHER_TENANT.
+ */
+#ifndef TG_POLICY_H
+#define TG_POLICY_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Upper bound on each list of ranges; a config with more is refused at parse time. */
+#define TG_MAX_RANGES 32
+
+enum tg_mode {
+	TG_MODE_ENFORCE = 0, /* refuse what the policy denies */
+	TG_MODE_AUDIT = 1,   /* count and report what would be denied, refuse nothing */
+};
+
+enum tg_policy_kind {
+	TG_POLICY_ISOLATE = 0, /* tenants may not reach other tenants; hub services are open */
+	TG_POLICY_STRICT = 1,  /* tenants reach only their own ports and allow-ports */
+};
+
+/* An inclusive range of UIDs, e.g. { 1000, 59999 }. */
+struct tg_uid_range {
+	__u32 first;
+	__u32 last;
+};
+
+/* An inclusive range of ports in host byte order, e.g. { 53, 53 }. */
+struct tg_port_range {
+	__u16 first;
+	__u16 last;
+};
+
+/*
+ * The whole load-time policy. The kernel program holds it as `const volatile` rodata that the
+ * loader sets before load; it is frozen afterwards, and a new policy is a new program swapped in
+ * atomically with bpf_link_update(). Ranges are sorted and do not overlap (the parser checks).
+ */
+struct tg_policy {
+	__u32 mode;	  /* enum tg_mode */
+	__u32 policy;	  /* enum tg_policy_kind */
+	__u32 deny_errno; /* errno a refused caller sees: ECONNREFUSED (111) or EPERM (1) */
+	__u32 n_tenant;	  /* used entries of tenant[] */
+	__u32 n_exempt;	  /* used entries of exempt[] */
+	__u32 n_allow_port;
+	struct tg_uid_range tenant[TG_MAX_RANGES];  /* tenant-uids */
+	struct tg_uid_range exempt[TG_MAX_RANGES];  /* exempt-uids: never restricted */
+	struct tg_port_range allow_port[TG_MAX_RANGES]; /* allow-ports: any tenant may reach */
+};
+
+/*
+ * Why a connect was allowed or denied. Each reason has a per-CPU counter in the kernel
+ * (map tg_counters, indexed by this enum). TG_ALLOW_NOT_TENANT is never counted: the
+ * non-tenant path returns before touching any map.
+ */
+enum tg_reason {
+	TG_ALLOW_NOT_TENANT = 0,  /* caller is not a tenant (root, hub services, exempt uids) */
+	TG_ALLOW_NOT_TCP = 1,	  /* not a stream socket: out of scope */
+	TG_ALLOW_REMOTE = 2,	  /* destination is not an address of this host */
+	TG_ALLOW_NO_LISTENER = 3, /* nothing listens there: the connect fails by itself */
+	TG_ALLOW_OWN = 4,	  /* caller owns the listener */
+	TG_ALLOW_PORT = 5,	  /* port is in allow-ports */
+	TG_ALLOW_SERVICE = 6,	  /* listener owned by a non-tenant, policy isolate */
+	TG_DENY_OTHER_TENANT = 7, /* listener owned by another tenant */
+	TG_DENY_SERVICE = 8,	  /* listener owned by a non-tenant, policy strict */
+	TG_DENY_UNKNOWN_OWNER = 9, /* a listener exists but its owner could not be read */
+	TG_AUDIT_OTHER_TENANT = 10, /* audit mode: would be TG_DENY_OTHER_TENANT */
+	TG_AUDIT_SERVICE = 11,	  /* audit mode: would be TG_DENY_SERVICE */
+	TG_AUDIT_UNKNOWN_OWNER = 12, /* audit mode: would be TG_DENY_UNKNOWN_OWNER */
+	TG_REASON_COUNT = 13,
+};
+
+enum tg_listener {
+	TG_LISTENER_NONE = 0,	     /* no listener the connect would reach */
+	TG_LISTENER_FOUND = 1,	     /* a listener, owner_uid is valid */
+	TG_LISTENER_OWNER_UNKNOWN = 2, /* a listener whose owner could not be read */
+};
+
+/* What the kernel program (or `tunnelguard check`) learned about one connect. */
+struct tg_facts {
+	__u32 caller_uid; /* real uid of the connecting task, in the initial user namespace */
+	__u16 port;	  /* destination port, host byte order */
+	__u16 listener;	  /* enum tg_listener */
+	__u32 owner_uid;  /* sk_uid of the listener the connect would reach */
+};
+
+static inline int tg_uid_in(const volatile struct tg_uid_range *r, __u32 n, __u32 uid)
+{
+	for (__u32 i = 0; i < TG_MAX_RANGES; i++) {
+		if (i >= n)
+			break;
+		if (uid >= r[i].first && uid <= r[i].last)
+			return 1;
+	}
+	return 0;
+}
+
+static inline int tg_port_in(const volatile struct tg_port_range *r, __u32 n, __u16 port)
+{
+	for (__u32 i = 0; i < TG_MAX_RANGES; i++) {
+		if (i >= n)
+			break;
+		if (port >= r[i].first && port <= r[i].last)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Is uid a restricted tenant? The kernel's fast path: a non-tenant caller is allowed on this
+ * answer alone. The pointer is volatile because in the kernel it points at frozen rodata whose
+ * value the compiler must not assume.
+ */
+static inline int tg_is_tenant(const volatile struct tg_policy *p, __u32 uid)
+{
+	return tg_uid_in(p->tenant, p->n_tenant, uid) && !tg_uid_in(p->exempt, p->n_exempt, uid);
+}
+
+static inline int tg_reason_refuses(enum tg_reason r)
+{
+	return r == TG_DENY_OTHER_TENANT || r == TG_DENY_SERVICE || r == TG_DENY_UNKNOWN_OWNER;
+}
+
+static inline int tg_reason_is_audit(enum tg_reason r)
+{
+	return r == TG_AUDIT_OTHER_TENANT || r == TG_AUDIT_SERVICE || r == TG_AUDIT_UNKNOWN_OWNER;
+}
+
+/* In audit mode a deny becomes its audit twin: recorded, not refused. */
+static inline enum tg_reason tg_apply_mode(const volatile struct tg_policy *p, enum tg_reason r)
+{
+	if (p->mode != TG_MODE_AUDIT)
+		return r;
+	switch (r) {
+	case TG_DENY_OTHER_TENANT:
+		return TG_AUDIT_OTHER_TENANT;
+	case TG_DENY_SERVICE:
+		return TG_AUDIT_SERVICE;
+	case TG_DENY_UNKNOWN_OWNER:
+		return TG_AUDIT_UNKNOWN_OWNER;
+	default:
+		return r;
+	}
+}
+
+/*
+ * The decision for a connect whose destination is an address of this host. The order is the
+ * policy: own listener, then allow-ports, then the owner's kind. A listener we cannot attribute
+ * is denied: failing closed is the only safe answer when we cannot tell whose port it is.
+ */
+static inline enum tg_reason tg_decide(const volatile struct tg_policy *p,
+				       const struct tg_facts *f)
+{
+	enum tg_reason r;
+
+	if (!tg_is_tenant(p, f->caller_uid))
+		return TG_ALLOW_NOT_TENANT;
+	if (f->listener == TG_LISTENER_NONE)
+		return TG_ALLOW_NO_LISTENER;
+	if (f->listener == TG_LISTENER_FOUND && f->owner_uid == f->caller_uid)
+		return TG_ALLOW_OWN;
+	if (tg_port_in(p->allow_port, p->n_allow_port, f->port))
+		return TG_ALLOW_PORT;
+	if (f->listener != TG_LISTENER_FOUND)
+		r = TG_DENY_UNKNOWN_OWNER;
+	else if (tg_is_tenant(p, f->owner_uid))
+		r = TG_DENY_OTHER_TENANT;
+	else if (p->policy == TG_POLICY_STRICT)
+		r = TG_DENY_SERVICE;
+	else
+		r = TG_ALLOW_SERVICE;
+	return tg_apply_mode(p, r);
+}
+
+#endif /* TG_POLICY_H */

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Installs every build and test dependency of tunnelguard from Debian packages.
+# Idempotent: packages already present are left alone, and apt is not touched at all
+# when nothing is missing.
+set -euo pipefail
+
+packages=(
+	make gcc clang llvm clang-format pkg-config
+	libbpf-dev bpftool libelf-dev zlib1g-dev
+	libnftnl-dev libmnl-dev nftables
+	libcriterion-dev
+	iproute2 openssh-server openssh-client procps util-linux
+)
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: must run as root to install packages (try: sudo $0)" >&2
+	exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps.sh: all ${#packages[@]} packages present"
+	exit 0
+fi
+
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
