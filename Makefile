@@ -15,7 +15,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS	 ?= -O2 -g
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
-ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -Iinclude -Iuserspace -I$(OUTPUT) \
+VERSION := 0.1.0
+ALL_CFLAGS := -std=gnu11 -DTG_VERSION=\"$(VERSION)\" $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -Iinclude -Iuserspace -I$(OUTPUT) \
 	$(PKG_CFLAGS)
 LDLIBS	 := $(PKG_LIBS) -lelf -lz
 

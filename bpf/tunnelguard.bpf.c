@@ -134,10 +134,7 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, __u32 uid, const str
 	int local = is_local(d);
 
 	find_listener(ctx, d, &f, local);
-	if (!local && f.listener == TG_LISTENER_NONE)
-		reason = TG_ALLOW_REMOTE;
-	else
-		reason = tg_decide(&tg_policy, &f);
+	reason = tg_decide_dest(&tg_policy, &f, local);
 	count(reason);
 	if (!tg_reason_refuses(reason))
 		return ALLOW;

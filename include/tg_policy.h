@@ -62,8 +62,8 @@ struct tg_policy {
 	__u32 n_tenant;	  /* used entries of tenant[] */
 	__u32 n_exempt;	  /* used entries of exempt[] */
 	__u32 n_allow_port;
-	struct tg_uid_range tenant[TG_MAX_RANGES];  /* tenant-uids */
-	struct tg_uid_range exempt[TG_MAX_RANGES];  /* exempt-uids: never restricted */
+	struct tg_uid_range tenant[TG_MAX_RANGES];	/* tenant-uids */
+	struct tg_uid_range exempt[TG_MAX_RANGES];	/* exempt-uids: never restricted */
 	struct tg_port_range allow_port[TG_MAX_RANGES]; /* allow-ports: any tenant may reach */
 };
 
@@ -73,25 +73,25 @@ struct tg_policy {
  * non-tenant path returns before touching any map.
  */
 enum tg_reason {
-	TG_ALLOW_NOT_TENANT = 0,  /* caller is not a tenant (root, hub services, exempt uids) */
-	TG_ALLOW_NOT_TCP = 1,	  /* not a stream socket: out of scope */
-	TG_ALLOW_REMOTE = 2,	  /* destination is not an address of this host */
-	TG_ALLOW_NO_LISTENER = 3, /* nothing listens there: the connect fails by itself */
-	TG_ALLOW_OWN = 4,	  /* caller owns the listener */
-	TG_ALLOW_PORT = 5,	  /* port is in allow-ports */
-	TG_ALLOW_SERVICE = 6,	  /* listener owned by a non-tenant, policy isolate */
-	TG_DENY_OTHER_TENANT = 7, /* listener owned by another tenant */
-	TG_DENY_SERVICE = 8,	  /* listener owned by a non-tenant, policy strict */
-	TG_DENY_UNKNOWN_OWNER = 9, /* a listener exists but its owner could not be read */
-	TG_AUDIT_OTHER_TENANT = 10, /* audit mode: would be TG_DENY_OTHER_TENANT */
-	TG_AUDIT_SERVICE = 11,	  /* audit mode: would be TG_DENY_SERVICE */
+	TG_ALLOW_NOT_TENANT = 0,     /* caller is not a tenant (root, hub services, exempt uids) */
+	TG_ALLOW_NOT_TCP = 1,	     /* not a stream socket: out of scope */
+	TG_ALLOW_REMOTE = 2,	     /* destination is not an address of this host */
+	TG_ALLOW_NO_LISTENER = 3,    /* nothing listens there: the connect fails by itself */
+	TG_ALLOW_OWN = 4,	     /* caller owns the listener */
+	TG_ALLOW_PORT = 5,	     /* port is in allow-ports */
+	TG_ALLOW_SERVICE = 6,	     /* listener owned by a non-tenant, policy isolate */
+	TG_DENY_OTHER_TENANT = 7,    /* listener owned by another tenant */
+	TG_DENY_SERVICE = 8,	     /* listener owned by a non-tenant, policy strict */
+	TG_DENY_UNKNOWN_OWNER = 9,   /* a listener exists but its owner could not be read */
+	TG_AUDIT_OTHER_TENANT = 10,  /* audit mode: would be TG_DENY_OTHER_TENANT */
+	TG_AUDIT_SERVICE = 11,	     /* audit mode: would be TG_DENY_SERVICE */
 	TG_AUDIT_UNKNOWN_OWNER = 12, /* audit mode: would be TG_DENY_UNKNOWN_OWNER */
 	TG_REASON_COUNT = 13,
 };
 
 enum tg_listener {
-	TG_LISTENER_NONE = 0,	     /* no listener the connect would reach */
-	TG_LISTENER_FOUND = 1,	     /* a listener, owner_uid is valid */
+	TG_LISTENER_NONE = 0,	       /* no listener the connect would reach */
+	TG_LISTENER_FOUND = 1,	       /* a listener, owner_uid is valid */
 	TG_LISTENER_OWNER_UNKNOWN = 2, /* a listener whose owner could not be read */
 };
 
@@ -167,8 +167,7 @@ static inline enum tg_reason tg_apply_mode(const volatile struct tg_policy *p, e
  * policy: own listener, then allow-ports, then the owner's kind. A listener we cannot attribute
  * is denied: failing closed is the only safe answer when we cannot tell whose port it is.
  */
-static inline enum tg_reason tg_decide(const volatile struct tg_policy *p,
-				       const struct tg_facts *f)
+static inline enum tg_reason tg_decide(const volatile struct tg_policy *p, const struct tg_facts *f)
 {
 	enum tg_reason r;
 
@@ -189,6 +188,22 @@ static inline enum tg_reason tg_decide(const volatile struct tg_policy *p,
 	else
 		r = TG_ALLOW_SERVICE;
 	return tg_apply_mode(p, r);
+}
+
+/*
+ * The verdict for a connect, given whether its destination is an address of this host. The
+ * caller reports a listener only when the destination is local or the listener is bound to
+ * exactly that address: a wildcard listener matches any address in the kernel's lookup, but a
+ * connect to a remote address never reaches it.
+ */
+static inline enum tg_reason tg_decide_dest(const volatile struct tg_policy *p,
+					    const struct tg_facts *f, int dest_is_local)
+{
+	if (!tg_is_tenant(p, f->caller_uid))
+		return TG_ALLOW_NOT_TENANT;
+	if (!dest_is_local && f->listener == TG_LISTENER_NONE)
+		return TG_ALLOW_REMOTE;
+	return tg_decide(p, f);
 }
 
 #endif /* TG_POLICY_H */
