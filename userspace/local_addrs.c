@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * local_addrs.c - the prefixes this host delivers locally, from an RTM_GETROUTE dump over libmnl.
+ *
+ * local_addrs_build_request() builds the dump request on a buffer, local_addrs_parse() checks
+ * and parses one buffer of the reply, and local_addrs_dump_once() is the only code that owns a
+ * socket. Every length in the reply is checked before it is used.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+
+#include "local_addrs.h"
+
+/* Large enough for any skb the kernel builds for a dump, so recvmsg never sees MSG_TRUNC. */
+#define LOCAL_ADDRS_RECV_BUF_SIZE 32768
+/* A dump the kernel marks inconsistent (NLM_F_DUMP_INTR) is started over this many times. */
+#define LOCAL_ADDRS_DUMP_ATTEMPTS 3
+/* The largest errno a kernel returns; anything beyond is not an errno. */
+#define LOCAL_ADDRS_MAX_ERRNO 4095
+
+struct local_addrs_parse_ctx {
+	struct local_addr_list *out;
+	int err; /* -errno a callback stopped the run with; 0 when libmnl itself stopped it */
+};
+
+static int local_addrs_append(struct local_addr_list *list, const struct tg_lpm_key *key)
+{
+	struct tg_lpm_key *keys;
+	size_t capacity;
+
+	if (list->count == list->capacity) {
+		capacity = list->capacity ? list->capacity * 2 : 16;
+		if (capacity < list->capacity || capacity > SIZE_MAX / sizeof(*keys))
+			return -ENOMEM;
+		keys = realloc(list->keys, capacity * sizeof(*keys));
+		if (!keys)
+			return -ENOMEM;
+		list->keys = keys;
+		list->capacity = capacity;
+	}
+	list->keys[list->count++] = *key;
+	return 0;
+}
+
+void local_addrs_free(struct local_addr_list *list)
+{
+	if (!list)
+		return;
+	free(list->keys);
+	list->keys = NULL;
+	list->count = 0;
+	list->capacity = 0;
+}
+
+/*
+ * The buffer must be a whole number of aligned messages. mnl_nlmsg_ok() alone does not ensure
+ * it: it compares nlmsg_len as an int, so a length of 2^31 or more passes, and mnl_cb_run()
+ * stops quietly at a short tail. Only the types a route dump can carry are accepted.
+ */
+static int local_addrs_check_framing(const void *buf, size_t len)
+{
+	const struct nlmsghdr *nlh = buf;
+	size_t left = len;
+
+	while (left > 0) {
+		if (!mnl_nlmsg_ok(nlh, (int)left) || nlh->nlmsg_len > left ||
+		    nlh->nlmsg_len != MNL_ALIGN(nlh->nlmsg_len))
+			return -EBADMSG;
+		if (nlh->nlmsg_type != RTM_NEWROUTE && nlh->nlmsg_type != NLMSG_NOOP &&
+		    nlh->nlmsg_type != NLMSG_ERROR && nlh->nlmsg_type != NLMSG_DONE)
+			return -EBADMSG;
+		/* Checked here: not every libmnl release checks it in mnl_cb_run(). */
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+			return -EINTR;
+		left -= nlh->nlmsg_len;
+		nlh = (const struct nlmsghdr *)((const char *)nlh + nlh->nlmsg_len);
+	}
+	return 0;
+}
+
+/* mnl_attr_parse() stops quietly at a bad attribute; insist that the attributes fill the tail. */
+static int local_addrs_check_attrs(const struct nlmsghdr *nlh, unsigned int offset)
+{
+	const char *tail = mnl_nlmsg_get_payload_tail(nlh);
+	const struct nlattr *attr = mnl_nlmsg_get_payload_offset(nlh, offset);
+
+	while (mnl_attr_ok(attr, tail - (const char *)attr))
+		attr = mnl_attr_next(attr);
+	return (const char *)attr == tail ? 0 : -EBADMSG;
+}
+
+static int local_addrs_error_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+	struct local_addrs_parse_ctx *ctx = data;
+
+	/* An acknowledgement (error 0) has no place in a dump; -error must not overflow. */
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*err) || err->error >= 0 ||
+	    err->error < -LOCAL_ADDRS_MAX_ERRNO)
+		ctx->err = -EBADMSG;
+	else
+		ctx->err = err->error;
+	return MNL_CB_ERROR;
+}
+
+static int local_addrs_done_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct local_addrs_parse_ctx *ctx = data;
+	int status;
+
+	/* A dump that fails part way ends with NLMSG_DONE carrying the negative errno. */
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(status)) {
+		ctx->err = -EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	memcpy(&status, mnl_nlmsg_get_payload(nlh), sizeof(status));
+	if (status == 0)
+		return MNL_CB_STOP;
+	ctx->err = status < 0 && status >= -LOCAL_ADDRS_MAX_ERRNO ? status : -EBADMSG;
+	return MNL_CB_ERROR;
+}
+
+static int local_addrs_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **dst = data;
+
+	if (mnl_attr_get_type(attr) == RTA_DST)
+		*dst = attr;
+	return MNL_CB_OK;
+}
+
+/* The prefix of one IPv4 or IPv6 route as an LPM key; IPv4 is stored v4-mapped. */
+static int local_addrs_route_key(const struct rtmsg *rtm, const struct nlattr *dst,
+				 struct tg_lpm_key *key)
+{
+	size_t addr_len = rtm->rtm_family == AF_INET ? 4 : 16;
+
+	if (rtm->rtm_dst_len > addr_len * 8)
+		return -EBADMSG;
+	/* The kernel leaves RTA_DST out only for a zero-length prefix. */
+	if (dst && mnl_attr_validate2(dst, MNL_TYPE_BINARY, addr_len) < 0)
+		return -EBADMSG;
+	if (!dst && rtm->rtm_dst_len)
+		return -EBADMSG;
+
+	memset(key, 0, sizeof(*key));
+	if (rtm->rtm_family == AF_INET6) {
+		key->prefixlen = rtm->rtm_dst_len;
+		if (dst)
+			memcpy(key->ip, mnl_attr_get_payload(dst), addr_len);
+	} else {
+		key->prefixlen = 96 + rtm->rtm_dst_len;
+		key->ip[2] = htonl(0xffff);
+		if (dst)
+			memcpy(&key->ip[3], mnl_attr_get_payload(dst), addr_len);
+	}
+	return 0;
+}
+
+static int local_addrs_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct local_addrs_parse_ctx *ctx = data;
+	const struct nlattr *dst = NULL;
+	struct tg_lpm_key key;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm) ||
+	    local_addrs_check_attrs(nlh, sizeof(*rtm)) < 0 ||
+	    mnl_attr_parse(nlh, sizeof(*rtm), local_addrs_attr_cb, &dst) < 0) {
+		ctx->err = -EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	/* An AF_UNSPEC dump also brings multicast (RTNL_FAMILY_IPMR...) and MPLS routes. */
+	if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6)
+		return MNL_CB_OK;
+	ctx->err = local_addrs_route_key(rtm, dst, &key);
+	if (ctx->err)
+		return MNL_CB_ERROR;
+	if (rtm->rtm_type != RTN_LOCAL)
+		return MNL_CB_OK;
+	ctx->err = local_addrs_append(ctx->out, &key);
+	return ctx->err ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+/*
+ * Parse one buffer of the reply to the dump with sequence number seq sent from portid (0 and 0
+ * accept any). On error, out is left as it was.
+ */
+static int local_addrs_parse(const void *buf, size_t len, uint32_t seq, uint32_t portid,
+			     struct local_addr_list *out)
+{
+	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = {
+		[NLMSG_ERROR] = local_addrs_error_cb,
+		[NLMSG_DONE] = local_addrs_done_cb,
+	};
+	struct local_addrs_parse_ctx ctx = { .out = out };
+	size_t count;
+	int ret;
+
+	if (!out || (!buf && len))
+		return -EINVAL;
+	/* Headers are read in place, so the buffer must be aligned as the kernel's is. */
+	if ((uintptr_t)buf % NLMSG_ALIGNTO)
+		return -EINVAL;
+	if (len > INT_MAX)
+		return -EMSGSIZE;
+	ret = local_addrs_check_framing(buf, len);
+	if (ret)
+		return ret;
+
+	count = out->count;
+	errno = 0;
+	ret = mnl_cb_run2(buf, len, seq, portid, local_addrs_msg_cb, &ctx, ctl_cb,
+			  MNL_ARRAY_SIZE(ctl_cb));
+	if (ret == MNL_CB_STOP)
+		return 0;
+	if (ret > MNL_CB_STOP)
+		return 1;
+	out->count = count;
+	if (ctx.err)
+		return ctx.err;
+	return errno ? -errno : -EBADMSG;
+}
+
+int local_addrs_parse_reply(const void *buf, size_t len, struct local_addr_list *out)
+{
+	return local_addrs_parse(buf, len, 0, 0, out);
+}
+
+/* A dump request for every route of every table and family. buf needs MNL_SOCKET_BUFFER_SIZE. */
+static struct nlmsghdr *local_addrs_build_request(void *buf, uint32_t seq)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	/*
+	 * One AF_UNSPEC dump rather than one per family: a family the kernel lacks (IPv6 disabled)
+	 * would fall back to AF_UNSPEC and bring the IPv4 routes twice.
+	 */
+	rtm->rtm_family = AF_UNSPEC;
+	return nlh;
+}
+
+/* One dump on a fresh socket, so that a dump started over never reads the tail of the last. */
+static int local_addrs_dump_once(void *buf, struct local_addr_list *out)
+{
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	uint32_t seq, portid;
+	ssize_t n;
+	int ret;
+
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		goto cleanup;
+	}
+	portid = mnl_socket_get_portid(nl);
+	seq = (uint32_t)time(NULL);
+	nlh = local_addrs_build_request(buf, seq);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto cleanup;
+	}
+	do {
+		n = mnl_socket_recvfrom(nl, buf, LOCAL_ADDRS_RECV_BUF_SIZE);
+		if (n < 0) {
+			ret = -errno;
+			goto cleanup;
+		}
+		/* A reply that ends without NLMSG_DONE is cut short. */
+		if (n == 0) {
+			ret = -EBADMSG;
+			goto cleanup;
+		}
+		ret = local_addrs_parse(buf, n, seq, portid, out);
+	} while (ret == 1);
+
+cleanup:
+	mnl_socket_close(nl);
+	return ret;
+}
+
+int local_addrs_dump(struct local_addr_list *out)
+{
+	size_t count;
+	int attempt, ret = 0;
+	void *buf;
+
+	if (!out)
+		return -EINVAL;
+	count = out->count;
+	buf = malloc(LOCAL_ADDRS_RECV_BUF_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	for (attempt = 1; attempt <= LOCAL_ADDRS_DUMP_ATTEMPTS; attempt++) {
+		ret = local_addrs_dump_once(buf, out);
+		if (!ret)
+			break;
+		/* Partial results are dropped whatever the reason; only -EINTR is retried. */
+		out->count = count;
+		if (ret != -EINTR)
+			break;
+	}
+	free(buf);
+	return ret;
+}
