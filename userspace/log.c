@@ -32,7 +32,7 @@ void log_print(enum log_level level, const char *fmt, ...)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	enum log_level ours = level == LIBBPF_WARN ? LOG_LEVEL_INFO
+	enum log_level ours = level == LIBBPF_WARN   ? LOG_LEVEL_INFO
 			      : level == LIBBPF_INFO ? LOG_LEVEL_DEBUG
 						     : LOG_LEVEL_DEBUG + 1;
 

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <criterion/criterion.h>
+
+#include "tg_maps.h"
+
+#include "fixture.h"
+#include "loader.h"
+#include "mounts.h"
+
+#define CHILD_SETUP_FAILED 250
+
+static const uid_t test_uids[] = { 2001, 2002, 2003, 2999 };
+
+static const char *binary(void)
+{
+	const char *b = getenv("TG_BINARY");
+
+	return b ? b : "build/tunnelguard";
+}
+
+int fx_link_up(const char *ifname)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+		err = -errno;
+	} else {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			err = -errno;
+	}
+	close(fd);
+	return err;
+}
+
+void fx_setup(struct fx *fx)
+{
+	char root[PATH_MAX / 2];
+
+	memset(fx, 0, sizeof(*fx));
+	if (geteuid() != 0)
+		cr_skip_test("kernel tests need root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)");
+	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
+		cr_skip_test("kernel has no BTF at /sys/kernel/btf/vmlinux");
+	if (access(binary(), X_OK) < 0)
+		cr_skip_test("no tunnelguard binary at %s (set TG_BINARY)", binary());
+	if (mounts_find_cgroup2(root, sizeof(root)) < 0)
+		cr_skip_test("no cgroup v2 hierarchy mounted");
+	for (size_t i = 0; i < sizeof(test_uids) / sizeof(test_uids[0]); i++)
+		cr_assert_null(getpwuid(test_uids[i]),
+			       "test uid %u belongs to a real account; tests refuse to run",
+			       test_uids[i]);
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	cr_assert_eq(fx_link_up("lo"), 0, "cannot bring lo up in the test netns");
+
+	snprintf(fx->cgroup, sizeof(fx->cgroup), "%s/" FX_PREFIX "%d", root, getpid());
+	snprintf(fx->pin_dir, sizeof(fx->pin_dir), MOUNTS_BPFFS_ROOT "/" FX_PREFIX "%d", getpid());
+	snprintf(fx->config, sizeof(fx->config), "/tmp/" FX_PREFIX "%d.conf", getpid());
+	cr_assert_eq(mkdir(fx->cgroup, 0755), 0, "mkdir %s: %s", fx->cgroup, strerror(errno));
+	fx->ready = true;
+}
+
+void fx_teardown(struct fx *fx)
+{
+	if (!fx->ready)
+		return;
+	loader_unload(fx->pin_dir);
+	rmdir(fx->cgroup);
+	unlink(fx->config);
+	fx->ready = false;
+}
+
+void fx_sweep(void)
+{
+	char root[PATH_MAX], path[PATH_MAX * 2];
+	struct dirent *de;
+	DIR *dir;
+
+	if (geteuid() != 0)
+		return;
+	dir = opendir(MOUNTS_BPFFS_ROOT);
+	while (dir && (de = readdir(dir))) {
+		if (strncmp(de->d_name, FX_PREFIX, strlen(FX_PREFIX)) != 0)
+			continue;
+		snprintf(path, sizeof(path), MOUNTS_BPFFS_ROOT "/%s", de->d_name);
+		loader_unload(path);
+	}
+	if (dir)
+		closedir(dir);
+	if (mounts_find_cgroup2(root, sizeof(root)) < 0)
+		return;
+	dir = opendir(root);
+	while (dir && (de = readdir(dir))) {
+		if (strncmp(de->d_name, FX_PREFIX, strlen(FX_PREFIX)) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
+		rmdir(path);
+	}
+	if (dir)
+		closedir(dir);
+}
+
+void fx_write_config(struct fx *fx, const char *text)
+{
+	FILE *f = fopen(fx->config, "w");
+
+	cr_assert_not_null(f, "cannot write %s: %s", fx->config, strerror(errno));
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0, "cannot write %s", fx->config);
+}
+
+int fx_cli(struct fx *fx, ...)
+{
+	const char *argv[32];
+	size_t argc = 0, used = 0;
+	int pipefd[2], status;
+	ssize_t n;
+	va_list ap;
+	pid_t pid;
+
+	argv[argc++] = binary();
+	va_start(ap, fx);
+	while (argc < 31 && (argv[argc] = va_arg(ap, const char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(pipefd[1], STDERR_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while ((n = read(pipefd[0], fx->output + used, sizeof(fx->output) - 1 - used)) > 0)
+		used += n;
+	fx->output[used] = '\0';
+	close(pipefd[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid: %s", strerror(errno));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int fx_load(struct fx *fx)
+{
+	return fx_cli(fx, "load", "-c", fx->config, "--pin-dir", fx->pin_dir, "--cgroup",
+		      fx->cgroup, NULL);
+}
+
+int fx_unload(struct fx *fx)
+{
+	return fx_cli(fx, "unload", "--pin-dir", fx->pin_dir, NULL);
+}
+
+static void drop_to(uid_t uid)
+{
+	if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+		_exit(CHILD_SETUP_FAILED);
+}
+
+/* Fill a sockaddr of the given family from text; an IPv4 text for AF_INET6 is v4-mapped. */
+static socklen_t make_addr(int family, const char *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		return inet_pton(AF_INET, addr, &in->sin_addr) == 1 ? sizeof(*in) : 0;
+	}
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	in6->sin6_family = AF_INET6;
+	in6->sin6_port = htons(port);
+	return inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1 ? sizeof(*in6) : 0;
+}
+
+static void listener_child(uid_t uid, const char *addr, uint16_t port, bool v6only, int ready_fd)
+{
+	int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(family, addr, port, &ss);
+	int one = 1, v6 = v6only, fd;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	drop_to(uid);
+	fd = socket(family, SOCK_STREAM, 0);
+	if (fd < 0 || !len)
+		_exit(CHILD_SETUP_FAILED);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 512) < 0)
+		_exit(CHILD_SETUP_FAILED);
+	if (write(ready_fd, "R", 1) != 1)
+		_exit(CHILD_SETUP_FAILED);
+	close(ready_fd);
+	for (;;) {
+		int c = accept(fd, NULL, NULL);
+
+		if (c >= 0)
+			close(c);
+	}
+}
+
+struct fx_listener fx_listen(uid_t uid, const char *addr, uint16_t port, bool v6only)
+{
+	struct fx_listener l = { .pid = -1 };
+	int ready[2];
+	char c = 0;
+
+	cr_assert_eq(pipe(ready), 0, "pipe");
+	l.pid = fork();
+	cr_assert_geq(l.pid, 0, "fork: %s", strerror(errno));
+	if (l.pid == 0) {
+		close(ready[0]);
+		listener_child(uid, addr, port, v6only, ready[1]);
+	}
+	close(ready[1]);
+	cr_assert_eq(read(ready[0], &c, 1), 1, "listener uid %u on %s port %u did not start", uid,
+		     addr, port);
+	close(ready[0]);
+	return l;
+}
+
+void fx_listener_stop(struct fx_listener *l)
+{
+	if (l->pid <= 0)
+		return;
+	kill(l->pid, SIGKILL);
+	waitpid(l->pid, NULL, 0);
+	l->pid = -1;
+}
+
+static void join_cgroup(const char *cgroup)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, "0\n", 2) != 2)
+		_exit(CHILD_SETUP_FAILED);
+	close(fd);
+}
+
+int fx_connect_as(struct fx *fx, uid_t uid, int family, const char *addr, uint16_t port)
+{
+	struct timeval timeout = { .tv_sec = 2 };
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int status, fd;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		join_cgroup(fx->cgroup);
+		drop_to(uid);
+		len = make_addr(family, addr, port, &ss);
+		fd = socket(family, SOCK_STREAM, 0);
+		if (fd < 0 || !len)
+			_exit(CHILD_SETUP_FAILED);
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+		_exit(connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid");
+	cr_assert(WIFEXITED(status), "connector uid %u to %s:%u crashed", uid, addr, port);
+	cr_assert_neq(WEXITSTATUS(status), CHILD_SETUP_FAILED,
+		      "connector uid %u to %s:%u could not set itself up", uid, addr, port);
+	return WEXITSTATUS(status);
+}
+
+uint64_t fx_counter(struct fx *fx, unsigned int reason)
+{
+	char path[PATH_MAX + 32];
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t values[256] = {}, sum = 0;
+	int fd;
+
+	cr_assert(ncpu > 0 && ncpu <= 256, "unexpected CPU count %d", ncpu);
+	snprintf(path, sizeof(path), "%s/" TG_PIN_COUNTERS, fx->pin_dir);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "cannot open %s: %s", path, strerror(errno));
+	cr_assert_eq(bpf_map_lookup_elem(fd, &reason, values), 0, "lookup counter %u", reason);
+	close(fd);
+	for (int i = 0; i < ncpu; i++)
+		sum += values[i];
+	return sum;
+}
+
+unsigned int fx_cgroup_prog_count(struct fx *fx, int attach_type)
+{
+	__u32 count = 0;
+	int fd = open(fx->cgroup, O_RDONLY | O_DIRECTORY);
+
+	cr_assert_geq(fd, 0, "open %s: %s", fx->cgroup, strerror(errno));
+	cr_assert_eq(bpf_prog_query(fd, attach_type, 0, NULL, NULL, &count), 0,
+		     "bpf_prog_query on %s: %s", fx->cgroup, strerror(errno));
+	close(fd);
+	return count;
+}

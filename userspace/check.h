@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* check.h - `tunnelguard check`: the kernel's verdict, computed in userspace from live facts. */
+#ifndef TG_CHECK_H
+#define TG_CHECK_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tg_policy.h"
+
+struct check_request {
+	uint32_t uid;
+	uint16_t port;
+	const char *addr; /* NULL: both 127.0.0.1 and ::1, where ssh -R listens */
+};
+
+/*
+ * Judge a connect by uid to addr:port with tg_decide_dest() against the listeners alive now
+ * (sock_diag) and this host's local addresses, and print one line per address:
+ *	deny 127.0.0.1:8001 deny_other_tenant owner=2001(alice): listener owned by another tenant
+ * Returns 0 when every address is allowed, 1 when one is denied, -errno on error.
+ */
+int check_run(const struct tg_policy *policy, const struct check_request *req, FILE *out);
+
+#endif /* TG_CHECK_H */

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tg_policy.h"
+#include "tg_maps.h"
+#include "tunnelguard.skel.h"
+
+#include "guard.h"
+#include "loader.h"
+#include "mounts.h"
+
+static int open_pin(const char *pin_dir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (loader_pin_path(path, sizeof(path), pin_dir, name))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+static void note_missing(struct guard_state *st, const char *name)
+{
+	size_t used = strlen(st->missing);
+
+	st->complete = false;
+	snprintf(st->missing + used, sizeof(st->missing) - used, "%s%s", used ? " " : "", name);
+}
+
+static void read_link(struct guard_state *st, const char *pin_dir, const char *name, int i)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd = open_pin(pin_dir, name);
+
+	if (fd < 0) {
+		note_missing(st, name);
+		return;
+	}
+	st->loaded = true;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+		st->link_id[i] = info.id;
+		st->prog_id[i] = info.prog_id;
+		st->cgroup_id = info.cgroup.cgroup_id;
+	}
+	close(fd);
+}
+
+/* The rodata map may hold more than the skeleton's struct (compiler constants): size it. */
+static void read_config(struct guard_state *st, const char *pin_dir)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), key = 0;
+	int fd = open_pin(pin_dir, TG_PIN_CONFIG);
+	void *value = NULL;
+
+	if (fd < 0) {
+		note_missing(st, TG_PIN_CONFIG);
+		return;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+	    info.value_size >= sizeof(struct tunnelguard__rodata))
+		value = calloc(1, info.value_size);
+	if (value && bpf_map_lookup_elem(fd, &key, value) == 0) {
+		const struct tunnelguard__rodata *rodata = value;
+
+		st->have_config = true;
+		st->policy = rodata->tg_policy;
+		st->use_set_retval = rodata->tg_use_set_retval;
+	}
+	free(value);
+	close(fd);
+}
+
+static void read_counters(struct guard_state *st, const char *pin_dir)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = open_pin(pin_dir, TG_PIN_COUNTERS);
+	__u64 *values;
+	__u32 key;
+
+	if (fd < 0) {
+		note_missing(st, TG_PIN_COUNTERS);
+		return;
+	}
+	values = ncpu > 0 ? calloc(ncpu, sizeof(*values)) : NULL;
+	for (key = 0; values && key < TG_REASON_COUNT; key++) {
+		if (bpf_map_lookup_elem(fd, &key, values) != 0)
+			continue;
+		for (int cpu = 0; cpu < ncpu; cpu++)
+			st->counters[key] += values[cpu];
+	}
+	free(values);
+	close(fd);
+}
+
+int guard_read(const char *pin_dir, struct guard_state *st)
+{
+	int fd;
+
+	memset(st, 0, sizeof(*st));
+	st->complete = true;
+	if (access(pin_dir, F_OK) < 0) {
+		st->complete = false;
+		return errno == ENOENT ? 0 : -errno;
+	}
+	read_link(st, pin_dir, TG_PIN_LINK_CONNECT4, 0);
+	read_link(st, pin_dir, TG_PIN_LINK_CONNECT6, 1);
+	read_config(st, pin_dir);
+	read_counters(st, pin_dir);
+	fd = open_pin(pin_dir, TG_PIN_LOCAL_ADDRS);
+	if (fd < 0)
+		note_missing(st, TG_PIN_LOCAL_ADDRS);
+	else
+		close(fd);
+	fd = open_pin(pin_dir, TG_PIN_PROG_CONNECT4);
+	if (fd < 0)
+		note_missing(st, TG_PIN_PROG_CONNECT4);
+	else
+		close(fd);
+	fd = open_pin(pin_dir, TG_PIN_PROG_CONNECT6);
+	if (fd < 0)
+		note_missing(st, TG_PIN_PROG_CONNECT6);
+	else
+		close(fd);
+	if (st->cgroup_id && mounts_cgroup_path(st->cgroup_id, st->cgroup, sizeof(st->cgroup)))
+		st->cgroup[0] = '\0';
+	return 0;
+}
+
+unsigned int guard_effective_errno(const struct guard_state *st)
+{
+	return st->use_set_retval ? st->policy.deny_errno : 1 /* EPERM */;
+}

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* guard.h - reading back what is loaded: the kernel's pins are the truth, not the config file. */
+#ifndef TG_GUARD_H
+#define TG_GUARD_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "tg_policy.h"
+
+struct guard_state {
+	bool loaded;		 /* at least one link is pinned */
+	bool complete;		 /* every object tunnelguard pins is there */
+	char missing[256];	 /* names of the pins that are not, space-separated */
+	unsigned int prog_id[2]; /* connect4, connect6; 0 when missing */
+	unsigned int link_id[2];
+	unsigned long long cgroup_id;
+	char cgroup[PATH_MAX]; /* attach cgroup path, or "" when it cannot be found */
+	bool have_config;
+	struct tg_policy policy;     /* the policy the kernel programs run */
+	unsigned int use_set_retval; /* 0: refusals are EPERM whatever the config says */
+	unsigned long long counters[TG_REASON_COUNT]; /* summed over CPUs */
+};
+
+/* Fill st from pin_dir. 0 (also when nothing is loaded: st->loaded false) or -errno. */
+int guard_read(const char *pin_dir, struct guard_state *st);
+
+/* The errno a refused connect really sees under st. */
+unsigned int guard_effective_errno(const struct guard_state *st);
+
+#endif /* TG_GUARD_H */

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tg_policy.h"
+#include "tg_maps.h"
+#include "tunnelguard.skel.h"
+
+#include "config.h"
+#include "loader.h"
+#include "local_addrs.h"
+#include "log.h"
+#include "mounts.h"
+
+#define LOCK_PATH	   "/run/tunnelguard.lock"
+#define ECONNREFUSED_VALUE 111
+#define EPERM_VALUE	   1
+
+/* One cgroup hook: its program in the skeleton and its pins. */
+struct hook {
+	const char *name;
+	const char *link_pin;
+	const char *prog_pin;
+};
+
+static const struct hook hooks[] = {
+	{ "connect4", TG_PIN_LINK_CONNECT4, TG_PIN_PROG_CONNECT4 },
+	{ "connect6", TG_PIN_LINK_CONNECT6, TG_PIN_PROG_CONNECT6 },
+};
+
+#define NR_HOOKS (sizeof(hooks) / sizeof(hooks[0]))
+
+/* What one load changed, so that a failure can put everything back. */
+struct load_state {
+	struct bpf_link *link[NR_HOOKS]; /* our link object for each hook */
+	int old_prog_fd[NR_HOOKS]; /* program a swapped link ran before, -1 if attached anew */
+	int attached[NR_HOOKS];	   /* 1 when this load created and pinned the link */
+	int pinned_counters;	   /* 1 when this load pinned a new counters map */
+	int pinned_local_addrs;
+	int created_pin_dir;
+};
+
+int loader_pin_path(char *buf, size_t len, const char *pin_dir, const char *name)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s", pin_dir, name) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static struct bpf_program *hook_program(struct tunnelguard *skel, size_t i)
+{
+	return i == 0 ? skel->progs.tg_connect4 : skel->progs.tg_connect6;
+}
+
+/* Serialise loaders and unloaders: two concurrent swaps could each undo the other's half. */
+static int take_lock(void)
+{
+	int fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		pr_warn("cannot open lock file %s: %s\n", LOCK_PATH, strerror(errno));
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX) < 0) {
+		int err = -errno;
+
+		pr_warn("cannot lock %s: %s\n", LOCK_PATH, strerror(-err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int check_kernel(void)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0) {
+		pr_warn("kernel has no BTF (/sys/kernel/btf/vmlinux: %s): tunnelguard needs a "
+			"kernel "
+			"built with CONFIG_DEBUG_INFO_BTF=y\n",
+			strerror(errno));
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* Open a pinned object, -ENOENT when it is not there. */
+static int open_pin(const char *pin_dir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd, err = loader_pin_path(path, sizeof(path), pin_dir, name);
+
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Pin fd as pin_dir/name, replacing an existing pin in one rename() (bpffs refuses dots). */
+static int replace_pin(int fd, const char *pin_dir, const char *name)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int err = loader_pin_path(path, sizeof(path), pin_dir, name);
+
+	if (!err && (size_t)snprintf(tmp, sizeof(tmp), "%s_new", path) >= sizeof(tmp))
+		err = -ENAMETOOLONG;
+	if (err)
+		return err;
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp) < 0 || rename(tmp, path) < 0) {
+		err = -errno;
+		pr_warn("cannot pin %s: %s\n", path, strerror(-err));
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+static void unpin(const char *pin_dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (!loader_pin_path(path, sizeof(path), pin_dir, name))
+		unlink(path);
+}
+
+/* Reuse a pinned map, so counters and addresses survive a config swap. */
+static int reuse_or_pin_map(struct bpf_map *map, const char *pin_dir, const char *name, int *pinned)
+{
+	char path[PATH_MAX];
+	int fd = open_pin(pin_dir, name);
+	int err;
+
+	*pinned = 0;
+	if (fd >= 0) {
+		err = bpf_map__reuse_fd(map, fd);
+		close(fd);
+		if (err)
+			pr_warn("cannot reuse pinned map %s/%s: %s (unload first if the layout "
+				"changed)\n",
+				pin_dir, name, strerror(-err));
+		return err;
+	}
+	if (fd != -ENOENT) {
+		pr_warn("cannot open pinned map %s/%s: %s\n", pin_dir, name, strerror(-fd));
+		return fd;
+	}
+	err = loader_pin_path(path, sizeof(path), pin_dir, name);
+	if (!err)
+		err = bpf_map__set_pin_path(map, path);
+	if (!err)
+		*pinned = 1; /* libbpf pins it during load */
+	return err;
+}
+
+static int fill_local_addrs(struct tunnelguard *skel)
+{
+	struct local_addr_list list = {};
+	int fd = bpf_map__fd(skel->maps.tg_local_addrs);
+	__u8 one = 1;
+	size_t i;
+	int err = local_addrs_dump(&list);
+
+	if (err) {
+		pr_warn("cannot list this host's local addresses: %s\n", strerror(-err));
+		return err;
+	}
+	for (i = 0; i < list.count; i++) {
+		if (bpf_map_update_elem(fd, &list.keys[i], &one, BPF_ANY) < 0) {
+			err = -errno;
+			pr_warn("cannot add a local address to map tg_local_addrs: %s\n",
+				strerror(-err));
+			break;
+		}
+	}
+	pr_debug("%zu local address prefixes in tg_local_addrs\n", list.count);
+	local_addrs_free(&list);
+	return err;
+}
+
+/* Fall back to EPERM where bpf_set_retval() is missing (kernels before 5.18). */
+static void choose_errno(struct tunnelguard *skel, const struct tg_config *cfg)
+{
+	int has_set_retval =
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_set_retval, NULL);
+
+	skel->rodata->tg_policy = cfg->policy;
+	skel->rodata->tg_use_set_retval = has_set_retval == 1;
+	if (has_set_retval != 1 && cfg->policy.deny_errno != EPERM_VALUE) {
+		pr_warn("this kernel lacks bpf_set_retval(): refused connects fail with EPERM, not "
+			"ECONNREFUSED\n");
+		skel->rodata->tg_policy.deny_errno = EPERM_VALUE;
+	}
+}
+
+static int cgroup_id_of_fd(int fd, unsigned long long *id)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	*id = st.st_ino;
+	return 0;
+}
+
+/* A guard already pinned must stay on its cgroup: a swap cannot move it. */
+static int check_same_cgroup(int link_fd, int cg_fd, const char *cgroup)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	unsigned long long id = 0;
+	int err;
+
+	if (bpf_obj_get_info_by_fd(link_fd, &info, &len) < 0)
+		return -errno;
+	err = cgroup_id_of_fd(cg_fd, &id);
+	if (err)
+		return err;
+	if (info.cgroup.cgroup_id != id) {
+		pr_warn("the loaded guard is attached to another cgroup than %s: run `tunnelguard "
+			"unload` first to move it\n",
+			cgroup);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/* Put one hook under the new program: swap an existing link, or attach and pin a new one. */
+static int install_hook(struct tunnelguard *skel, size_t i, int cg_fd, const char *cgroup,
+			const char *pin_dir, struct load_state *st)
+{
+	struct bpf_program *prog = hook_program(skel, i);
+	char path[PATH_MAX];
+	int link_fd, err;
+
+	link_fd = open_pin(pin_dir, hooks[i].link_pin);
+	if (link_fd >= 0) {
+		err = check_same_cgroup(link_fd, cg_fd, cgroup);
+		close(link_fd);
+		if (err)
+			return err;
+		err = loader_pin_path(path, sizeof(path), pin_dir, hooks[i].link_pin);
+		if (err)
+			return err;
+		st->old_prog_fd[i] = open_pin(pin_dir, hooks[i].prog_pin);
+		st->link[i] = bpf_link__open(path);
+		if (!st->link[i] || st->old_prog_fd[i] < 0) {
+			err = st->old_prog_fd[i] < 0 ? st->old_prog_fd[i] : -errno;
+			pr_warn("cannot open the loaded %s guard in %s: %s (unload and load "
+				"again)\n",
+				hooks[i].name, pin_dir, strerror(-err));
+			return err;
+		}
+		err = bpf_link__update_program(st->link[i], prog);
+		if (err) {
+			pr_warn("cannot swap the %s program: %s\n", hooks[i].name, strerror(-err));
+			return err;
+		}
+		pr_debug("swapped %s to program %s\n", hooks[i].name, bpf_program__name(prog));
+		return 0;
+	}
+	if (link_fd != -ENOENT) {
+		pr_warn("cannot open pinned link %s/%s: %s\n", pin_dir, hooks[i].link_pin,
+			strerror(-link_fd));
+		return link_fd;
+	}
+	st->link[i] = bpf_program__attach_cgroup(prog, cg_fd);
+	if (!st->link[i]) {
+		err = -errno;
+		pr_warn("cannot attach %s to %s: %s%s\n", hooks[i].name, cgroup, strerror(-err),
+			err == -EPERM ? " (are you root?)" : "");
+		return err;
+	}
+	err = loader_pin_path(path, sizeof(path), pin_dir, hooks[i].link_pin);
+	if (!err)
+		err = bpf_link__pin(st->link[i], path);
+	if (err) {
+		pr_warn("cannot pin the %s link in %s: %s\n", hooks[i].name, pin_dir,
+			strerror(-err));
+		return err;
+	}
+	st->attached[i] = 1;
+	return 0;
+}
+
+static void roll_back(struct load_state *st, const char *pin_dir)
+{
+	size_t i;
+
+	for (i = 0; i < NR_HOOKS; i++) {
+		if (st->attached[i]) {
+			bpf_link__unpin(st->link[i]);
+			bpf_link__detach(st->link[i]);
+		} else if (st->link[i] && st->old_prog_fd[i] >= 0) {
+			/* Put the previous program back; it is still alive through its pin. */
+			if (bpf_link_update(bpf_link__fd(st->link[i]), st->old_prog_fd[i], NULL) <
+			    0)
+				pr_warn("cannot restore the previous %s program: %s\n",
+					hooks[i].name, strerror(errno));
+		}
+	}
+	if (st->pinned_counters)
+		unpin(pin_dir, TG_PIN_COUNTERS);
+	if (st->pinned_local_addrs)
+		unpin(pin_dir, TG_PIN_LOCAL_ADDRS);
+	if (st->created_pin_dir)
+		rmdir(pin_dir);
+}
+
+static int pin_inspection_objects(struct tunnelguard *skel, const char *pin_dir)
+{
+	int err;
+
+	err = replace_pin(bpf_program__fd(skel->progs.tg_connect4), pin_dir, TG_PIN_PROG_CONNECT4);
+	if (!err)
+		err = replace_pin(bpf_program__fd(skel->progs.tg_connect6), pin_dir,
+				  TG_PIN_PROG_CONNECT6);
+	if (!err)
+		err = replace_pin(bpf_map__fd(skel->maps.rodata), pin_dir, TG_PIN_CONFIG);
+	return err;
+}
+
+int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
+{
+	struct load_state st = { .old_prog_fd = { -1, -1 } };
+	struct tunnelguard *skel = NULL;
+	char cgroup[PATH_MAX];
+	struct stat sb;
+	int lock_fd, cg_fd = -1, err;
+	size_t i;
+
+	err = check_kernel();
+	if (err)
+		return err;
+	lock_fd = take_lock();
+	if (lock_fd < 0)
+		return lock_fd;
+
+	if (opts->cgroup) {
+		snprintf(cgroup, sizeof(cgroup), "%s", opts->cgroup);
+	} else {
+		err = mounts_find_cgroup2(cgroup, sizeof(cgroup));
+		if (err)
+			goto cleanup;
+	}
+	cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0) {
+		err = -errno;
+		pr_warn("cannot open cgroup %s: %s\n", cgroup, strerror(-err));
+		goto cleanup;
+	}
+	st.created_pin_dir = stat(opts->pin_dir, &sb) < 0;
+	err = mounts_prepare_pin_dir(opts->pin_dir);
+	if (err)
+		goto cleanup;
+
+	skel = tunnelguard__open();
+	if (!skel) {
+		err = -errno;
+		pr_warn("cannot open the embedded BPF object: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	choose_errno(skel, cfg);
+	err = reuse_or_pin_map(skel->maps.tg_counters, opts->pin_dir, TG_PIN_COUNTERS,
+			       &st.pinned_counters);
+	if (!err)
+		err = reuse_or_pin_map(skel->maps.tg_local_addrs, opts->pin_dir, TG_PIN_LOCAL_ADDRS,
+				       &st.pinned_local_addrs);
+	if (err)
+		goto cleanup;
+	err = tunnelguard__load(skel);
+	if (err) {
+		pr_warn("the kernel refused the BPF programs: %s (run with -vv for the verifier "
+			"log; "
+			"does the kernel have cgroup BPF and BTF?)\n",
+			strerror(-err));
+		goto cleanup;
+	}
+	/* The trie must be complete before a new program can consult it. */
+	err = fill_local_addrs(skel);
+	if (err)
+		goto cleanup;
+	for (i = 0; i < NR_HOOKS; i++) {
+		err = install_hook(skel, i, cg_fd, cgroup, opts->pin_dir, &st);
+		if (err)
+			goto cleanup;
+	}
+	err = pin_inspection_objects(skel, opts->pin_dir);
+	if (err)
+		goto cleanup;
+	pr_info("guard in force on %s, pinned in %s\n", cgroup, opts->pin_dir);
+
+cleanup:
+	if (err)
+		roll_back(&st, opts->pin_dir);
+	for (i = 0; i < NR_HOOKS; i++) {
+		bpf_link__destroy(st.link[i]);
+		if (st.old_prog_fd[i] >= 0)
+			close(st.old_prog_fd[i]);
+	}
+	tunnelguard__destroy(skel);
+	if (cg_fd >= 0)
+		close(cg_fd);
+	close(lock_fd);
+	return err;
+}
+
+static const char *const pin_names[] = {
+	TG_PIN_LINK_CONNECT4, TG_PIN_LINK_CONNECT6, TG_PIN_PROG_CONNECT4, TG_PIN_PROG_CONNECT6,
+	TG_PIN_COUNTERS,      TG_PIN_LOCAL_ADDRS,   TG_PIN_CONFIG,
+};
+
+int loader_unload(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+	int lock_fd, fd, err = 0;
+	size_t i;
+
+	lock_fd = take_lock();
+	if (lock_fd < 0)
+		return lock_fd;
+	/* Detach explicitly: a process still holding a link fd must not keep the guard alive. */
+	for (i = 0; i < NR_HOOKS; i++) {
+		fd = open_pin(pin_dir, hooks[i].link_pin);
+		if (fd < 0)
+			continue;
+		if (bpf_link_detach(fd) < 0) {
+			err = -errno;
+			pr_warn("cannot detach %s: %s\n", hooks[i].name, strerror(-err));
+		}
+		close(fd);
+	}
+	for (i = 0; i < sizeof(pin_names) / sizeof(pin_names[0]); i++)
+		unpin(pin_dir, pin_names[i]);
+	/* Leftovers of an interrupted pin replacement. */
+	dir = opendir(pin_dir);
+	if (!dir) {
+		if (errno != ENOENT)
+			pr_warn("cannot read pin dir %s: %s\n", pin_dir, strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(dir))) {
+		size_t n = strlen(de->d_name);
+
+		if (n > 4 && strcmp(de->d_name + n - 4, "_new") == 0 &&
+		    !loader_pin_path(path, sizeof(path), pin_dir, de->d_name))
+			unlink(path);
+	}
+	closedir(dir);
+	if (rmdir(pin_dir) < 0 && errno != ENOENT) {
+		err = -errno;
+		pr_warn("pin dir %s is not empty after unload: %s (objects not made by tunnelguard "
+			"are left alone)\n",
+			pin_dir, strerror(-err));
+	}
+out:
+	close(lock_fd);
+	return err;
+}

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * loader.h - putting the guard in force, replacing it, and removing it.
+ *
+ * Everything lives under the pin dir (default /sys/fs/bpf/tunnelguard), see tg_maps.h for names.
+ * Enforcement is held by the pinned links, so it outlives the process that loaded it.
+ */
+#ifndef TG_LOADER_H
+#define TG_LOADER_H
+
+#include "config.h"
+
+#define LOADER_DEFAULT_PIN_DIR "/sys/fs/bpf/tunnelguard"
+
+struct loader_opts {
+	const char *pin_dir;
+	const char *cgroup; /* NULL: the root of the cgroup v2 hierarchy */
+};
+
+/*
+ * Load the programs with cfg and attach them, or, when a guard is already pinned in pin_dir,
+ * swap its programs for new ones through bpf_link_update(): the kernel switches each hook from
+ * the old program to the new one in one step, so no connect runs without a guard. Counters and
+ * the local address trie are reused across a swap. On failure everything this call changed is
+ * undone and the previous guard (if any) stays in force. 0 or -errno, with the reason printed.
+ */
+int loader_load(const struct tg_config *cfg, const struct loader_opts *opts);
+
+/* Detach and unpin everything under pin_dir, then remove it. 0 (also when nothing was loaded). */
+int loader_unload(const char *pin_dir);
+
+/* Write pin_dir/name into buf. 0 or -ENAMETOOLONG. */
+int loader_pin_path(char *buf, size_t len, const char *pin_dir, const char *name);
+
+#endif /* TG_LOADER_H */

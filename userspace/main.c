@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * main.c - the tunnelguard command line: parse options, dispatch to one subcommand.
+ *
+ * Exit codes: 0 success (check: allow), 1 failure (check: deny), 2 bad usage or config,
+ * 3 status: not loaded.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "config.h"
+#include "guard.h"
+#include "loader.h"
+#include "log.h"
+#include "status.h"
+
+#define EXIT_USAGE 2
+
+enum option_id {
+	OPT_PIN_DIR = 256,
+	OPT_CGROUP,
+	OPT_JSON,
+	OPT_UID,
+	OPT_PORT,
+	OPT_ADDR,
+	OPT_VERSION,
+};
+
+struct cli {
+	const char *command;
+	const char *config; /* NULL: the default path, built-in defaults when it is absent */
+	const char *pin_dir;
+	const char *cgroup;
+	const char *addr;
+	bool json;
+	bool have_uid, have_port;
+	uint32_t uid;
+	uint16_t port;
+	int verbosity;
+};
+
+static const char usage_text[] =
+	"usage: tunnelguard COMMAND [OPTIONS]\n"
+	"\n"
+	"commands:\n"
+	"  load     validate the config, load and attach the guard, pin it, exit\n"
+	"           (over a loaded guard: swap to the new config with no gap)\n"
+	"  unload   detach the guard and remove everything under the pin dir\n"
+	"  status   show what is loaded, its policy and its counters\n"
+	"  check    --uid UID --port PORT [--addr ADDR]: would this connect be allowed?\n"
+	"\n"
+	"options:\n"
+	"  -c, --config FILE   config file (default " CFG_DEFAULT_PATH ")\n"
+	"      --pin-dir DIR   bpffs directory of the pins (default " LOADER_DEFAULT_PIN_DIR ")\n"
+	"      --cgroup DIR    load: cgroup v2 directory to attach to (default: the root)\n"
+	"      --json          status: print JSON\n"
+	"  -v, --verbose       more messages; twice for libbpf's debug output\n"
+	"  -h, --help          this text\n"
+	"\n"
+	"exit status: 0 ok / allow, 1 failure / deny, 2 bad usage or config, 3 not loaded\n";
+
+static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tunnelguard: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n(see tunnelguard --help)\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* Decimal only, no sign, whole string, within max. */
+static int parse_number(const char *text, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (text[0] < '0' || text[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoul(text, &end, 10);
+	if (errno || *end || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_cli(int argc, char **argv, struct cli *cli)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "uid", required_argument, NULL, OPT_UID },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "addr", required_argument, NULL, OPT_ADDR },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{},
+	};
+	unsigned long n;
+	int opt;
+
+	cli->pin_dir = LOADER_DEFAULT_PIN_DIR;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":c:vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			cli->config = optarg;
+			break;
+		case OPT_PIN_DIR:
+			cli->pin_dir = optarg;
+			break;
+		case OPT_CGROUP:
+			cli->cgroup = optarg;
+			break;
+		case OPT_JSON:
+			cli->json = true;
+			break;
+		case OPT_UID:
+			if (parse_number(optarg, 4294967294UL, &n))
+				return usage_error("--uid %s: not a uid (0-4294967294)", optarg);
+			cli->uid = n;
+			cli->have_uid = true;
+			break;
+		case OPT_PORT:
+			if (parse_number(optarg, 65535, &n) || n == 0)
+				return usage_error("--port %s: not a port (1-65535)", optarg);
+			cli->port = n;
+			cli->have_port = true;
+			break;
+		case OPT_ADDR:
+			cli->addr = optarg;
+			break;
+		case 'v':
+			cli->verbosity++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case OPT_VERSION:
+			puts("tunnelguard " TG_VERSION);
+			exit(0);
+		case ':':
+			return usage_error("option %s needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("%s", "no command given: load, unload, status or check");
+	cli->command = argv[optind];
+	if (optind + 1 < argc)
+		return usage_error("unexpected argument %s", argv[optind + 1]);
+	return 0;
+}
+
+/* Refuse options that do not belong to the command, rather than silently ignore them. */
+static int check_option_scope(const struct cli *cli)
+{
+	bool is_check = strcmp(cli->command, "check") == 0;
+
+	if (cli->cgroup && strcmp(cli->command, "load") != 0)
+		return usage_error("--cgroup is only for load, not %s", cli->command);
+	if (cli->json && strcmp(cli->command, "status") != 0)
+		return usage_error("--json is only for status, not %s", cli->command);
+	if (!is_check && (cli->have_uid || cli->have_port || cli->addr))
+		return usage_error("--uid, --port and --addr are only for check, not %s",
+				   cli->command);
+	if (is_check && (!cli->have_uid || !cli->have_port))
+		return usage_error("%s needs --uid UID and --port PORT", cli->command);
+	return 0;
+}
+
+static int cmd_load(const struct cli *cli)
+{
+	struct loader_opts opts = { .pin_dir = cli->pin_dir, .cgroup = cli->cgroup };
+	struct tg_config cfg;
+
+	if (cfg_load(cli->config, &cfg))
+		return EXIT_USAGE;
+	if (loader_load(&cfg, &opts))
+		return 1;
+	printf("tunnelguard: guard in force (pin dir %s)\n", cli->pin_dir);
+	return 0;
+}
+
+static int cmd_unload(const struct cli *cli)
+{
+	return loader_unload(cli->pin_dir) ? 1 : 0;
+}
+
+static int cmd_status(const struct cli *cli)
+{
+	struct guard_state st;
+	int err = guard_read(cli->pin_dir, &st);
+
+	if (err) {
+		pr_warn("cannot read pin dir %s: %s\n", cli->pin_dir, strerror(-err));
+		return 1;
+	}
+	if (cli->json)
+		status_print_json(stdout, &st, cli->pin_dir);
+	else
+		status_print_text(stdout, &st, cli->pin_dir);
+	return status_exit_code(&st);
+}
+
+/* The policy to judge by: the file given with -c, else the loaded guard's, else the default. */
+static int check_policy(const struct cli *cli, struct tg_config *cfg)
+{
+	struct guard_state st;
+
+	if (!cli->config && guard_read(cli->pin_dir, &st) == 0 && st.have_config) {
+		cfg->policy = st.policy;
+		return 0;
+	}
+	return cfg_load(cli->config, cfg);
+}
+
+static int cmd_check(const struct cli *cli)
+{
+	struct check_request req = { .uid = cli->uid, .port = cli->port, .addr = cli->addr };
+	struct tg_config cfg;
+	int verdict;
+
+	if (check_policy(cli, &cfg))
+		return EXIT_USAGE;
+	verdict = check_run(&cfg.policy, &req, stdout);
+	if (verdict == -EINVAL)
+		return EXIT_USAGE;
+	return verdict < 0 ? EXIT_USAGE : verdict;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(const struct cli *cli);
+	} commands[] = {
+		{ "load", cmd_load },
+		{ "unload", cmd_unload },
+		{ "status", cmd_status },
+		{ "check", cmd_check },
+	};
+	struct cli cli = {};
+	int err = parse_cli(argc, argv, &cli);
+
+	if (err)
+		return err;
+	log_set_level(cli.verbosity >= 2 ? LOG_LEVEL_DEBUG
+		      : cli.verbosity	 ? LOG_LEVEL_INFO
+					 : LOG_LEVEL_WARN);
+	log_setup_libbpf();
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(cli.command, commands[i].name) != 0)
+			continue;
+		err = check_option_scope(&cli);
+		return err ? err : commands[i].run(&cli);
+	}
+	return usage_error("unknown command %s: load, unload, status or check", cli.command);
+}
