@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "config.h"
@@ -205,7 +206,8 @@ static int cmd_status(const struct cli *cli)
 	int err = guard_read(cli->pin_dir, &st);
 
 	if (err) {
-		pr_warn("cannot read pin dir %s: %s\n", cli->pin_dir, strerror(-err));
+		pr_warn("cannot read pin dir %s: %s%s\n", cli->pin_dir, strerror(-err),
+			err == -EACCES || err == -EPERM ? " (reading BPF pins needs root)" : "");
 		return 1;
 	}
 	if (cli->json)
@@ -246,11 +248,12 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*run)(const struct cli *cli);
+		bool needs_root;
 	} commands[] = {
-		{ "load", cmd_load },
-		{ "unload", cmd_unload },
-		{ "status", cmd_status },
-		{ "check", cmd_check },
+		{ "load", cmd_load, true },
+		{ "unload", cmd_unload, true },
+		{ "status", cmd_status, false },
+		{ "check", cmd_check, false },
 	};
 	struct cli cli = {};
 	int err = parse_cli(argc, argv, &cli);
@@ -265,7 +268,16 @@ int main(int argc, char **argv)
 		if (strcmp(cli.command, commands[i].name) != 0)
 			continue;
 		err = check_option_scope(&cli);
-		return err ? err : commands[i].run(&cli);
+		if (err)
+			return err;
+		if (commands[i].needs_root && geteuid() != 0) {
+			pr_warn("%s needs root (CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN): run it "
+				"with "
+				"sudo\n",
+				cli.command);
+			return 1;
+		}
+		return commands[i].run(&cli);
 	}
 	return usage_error("unknown command %s: load, unload, status or check", cli.command);
 }
