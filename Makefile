@@ -100,6 +100,9 @@ test: $(OUTPUT)/tunnelguard $(OUTPUT)/tests/tunnelguard-tests
 	$(Q)TG_BINARY=$(abspath $(OUTPUT)/tunnelguard) $(OUTPUT)/tests/tunnelguard-tests \
 		--jobs 1 $(TG_TEST_ARGS)
 
+# Feature makefiles (bench, e2e, install) live in mk/ and are included when present.
+-include $(wildcard mk/*.mk)
+
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
 
