@@ -22,7 +22,9 @@
 #include "tg_policy.h"
 #include "tg_addr.h"
 #include "tg_maps.h"
+#include "tg_events.h"
 
+#define IPPROTO_TCP 6
 #define SOCK_STREAM 1
 #define TCP_LISTEN  10
 #define ALLOW	    1
@@ -34,6 +36,8 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile struct tg_policy tg_policy = {};
 /* 1 when bpf_set_retval() exists on this kernel: refusals then carry tg_policy.deny_errno. */
 const volatile __u32 tg_use_set_retval = 0;
+/* Cookie of the network namespace whose listeners tg_port_owner records (the loader's). */
+const volatile __u64 tg_netns_cookie = 0;
 
 /* Per-CPU decision counters, indexed by enum tg_reason; userspace sums the CPUs. */
 struct {
@@ -51,6 +55,92 @@ struct {
 	__type(key, struct tg_lpm_key);
 	__type(value, __u8);
 } tg_local_addrs SEC(".maps");
+
+/* Every listening TCP socket of the guard's netns; see struct tg_port_key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TG_PORT_OWNER_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tg_port_key);
+	__type(value, struct tg_port_owner);
+} tg_port_owner SEC(".maps");
+
+/* Refusals and audit records for the daemon; see struct tg_event. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, TG_EVENTS_RING_BYTES);
+} tg_events SEC(".maps");
+
+/* Per caller uid event budget, so one tenant cannot crowd the others out of tg_events. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TG_EVENT_RATE_UIDS);
+	__type(key, __u32);
+	__type(value, struct tg_event_rate);
+} tg_event_rate SEC(".maps");
+
+/* What the guard could not do, indexed by enum tg_stat. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TG_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} tg_stats SEC(".maps");
+
+static __always_inline void count_stat(enum tg_stat stat)
+{
+	__u32 key = stat;
+	__u64 *n = bpf_map_lookup_elem(&tg_stats, &key);
+
+	if (n)
+		*n += 1;
+}
+
+/* One-second windows per uid; a race between CPUs may let a few extra events through. */
+static __always_inline int event_budget_left(__u32 uid, __u64 now)
+{
+	struct tg_event_rate fresh = { .window_start_ns = now, .sent = 1 };
+	struct tg_event_rate *rate = bpf_map_lookup_elem(&tg_event_rate, &uid);
+
+	if (!rate || now - rate->window_start_ns >= 1000000000ULL) {
+		bpf_map_update_elem(&tg_event_rate, &uid, &fresh, BPF_ANY);
+		return 1;
+	}
+	if (rate->sent >= TG_EVENTS_PER_UID_PER_SEC)
+		return 0;
+	rate->sent++;
+	return 1;
+}
+
+static __always_inline void send_event(const struct tg_facts *f, const struct tg_dest *d,
+				       enum tg_reason reason)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct tg_event *e;
+
+	if (!event_budget_left(f->caller_uid, now)) {
+		count_stat(TG_STAT_EVENTS_RATE_LIMITED);
+		return;
+	}
+	e = bpf_ringbuf_reserve(&tg_events, sizeof(*e), 0);
+	if (!e) {
+		count_stat(TG_STAT_EVENTS_LOST);
+		return;
+	}
+	e->time_ns = now;
+	e->caller_uid = f->caller_uid;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->owner_uid = f->owner_uid;
+	e->reason = reason;
+	e->family = d->family;
+	e->port = d->port;
+	e->ip[0] = d->ip[0];
+	e->ip[1] = d->ip[1];
+	e->ip[2] = d->ip[2];
+	e->ip[3] = d->ip[3];
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
 
 static __always_inline void count(enum tg_reason reason)
 {
@@ -136,6 +226,8 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, __u32 uid, const str
 	find_listener(ctx, d, &f, local);
 	reason = tg_decide_dest(&tg_policy, &f, local);
 	count(reason);
+	if (tg_reason_refuses(reason) || tg_reason_is_audit(reason))
+		send_event(&f, d, reason);
 	if (!tg_reason_refuses(reason))
 		return ALLOW;
 	if (tg_use_set_retval)
@@ -182,4 +274,69 @@ int tg_connect6(struct bpf_sock_addr *ctx)
 	bound[3] = ctx->sk->src_ip6[3];
 	tg_dest_from_v6(&d, daddr, bound, bpf_ntohs((__u16)ctx->user_port));
 	return judge(ctx, uid, &d);
+}
+
+/* The tg_port_owner key of a listening socket, 0 when it is not one we record. */
+static __always_inline int port_key(const struct sock *sk, struct tg_port_key *key)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	if (BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie) != tg_netns_cookie)
+		return 0;
+	key->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	key->family = family;
+	if (family == TG_AF_INET) {
+		__u32 saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+
+		key->addr[10] = 0xff;
+		key->addr[11] = 0xff;
+		__builtin_memcpy(&key->addr[12], &saddr, sizeof(saddr));
+		return 1;
+	}
+	if (family == TG_AF_INET6) {
+		BPF_CORE_READ_INTO(&key->addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		return 1;
+	}
+	return 0;
+}
+
+#define TCP_CLOSE 7
+
+/*
+ * tg_listen_state keeps tg_port_owner in step with the kernel's listeners as they come and go, so
+ * the map needs no polling. It runs on every TCP state change on the host and returns at once
+ * unless a socket enters or leaves TCP_LISTEN. Guarantees: a listener bound before listen() (as
+ * sshd's are) is recorded when it starts listening; an entry is never overwritten by another
+ * socket (a listen() that then fails on a port in use must not take the port's entry), and is
+ * removed only by a socket of the same owner leaving TCP_LISTEN, and not while SO_REUSEPORT
+ * siblings may still listen. What it misses (listen() without bind(), a reuseport group's last
+ * close) the daemon's reconciliation catches. A full map is counted in tg_stats.
+ */
+SEC("raw_tp/inet_sock_set_state")
+int tg_listen_state(struct bpf_raw_tracepoint_args *ctx)
+{
+	const struct sock *sk = (const struct sock *)ctx->args[0];
+	int oldstate = ctx->args[1], newstate = ctx->args[2];
+	struct tg_port_owner owner = {}, *known;
+	struct tg_port_key key = {};
+
+	if (newstate != TCP_LISTEN && oldstate != TCP_LISTEN)
+		return 0;
+	if (!port_key(sk, &key) || key.port == 0)
+		return 0;
+	owner.uid = BPF_CORE_READ(sk, sk_uid.val);
+	if (newstate == TCP_LISTEN) {
+		if (bpf_map_update_elem(&tg_port_owner, &key, &owner, BPF_NOEXIST) != 0 &&
+		    !bpf_map_lookup_elem(&tg_port_owner, &key))
+			count_stat(TG_STAT_PORT_OWNER_FULL);
+		return 0;
+	}
+	if (newstate != TCP_CLOSE || BPF_CORE_READ(sk, sk_reuseport_cb))
+		return 0;
+	known = bpf_map_lookup_elem(&tg_port_owner, &key);
+	if (known && known->uid == owner.uid)
+		bpf_map_delete_elem(&tg_port_owner, &key);
+	return 0;
 }

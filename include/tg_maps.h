@@ -23,6 +23,47 @@ struct tg_lpm_key {
 
 #define TG_LOCAL_ADDRS_MAX 4096
 
+/*
+ * Key of tg_port_owner: one listening TCP socket's bound address and port in the guard's network
+ * namespace. The address is part of the key because 127.0.0.1:8001 and 127.0.0.2:8001 (or
+ * 0.0.0.0:8001 and a v6only [::]:8001) can be held by different users at once. IPv4 addresses
+ * are stored v4-mapped. Example, tenant 2001's `ssh -R 8001:...` on 127.0.0.1:
+ *	{ .addr = { 0,0,0,0, 0,0,0,0, 0,0,255,255, 127,0,0,1 }, .port = 8001, .family = AF_INET }
+ *	-> { .uid = 2001 }
+ * The address is bytes, so that `bpftool map dump` prints it in a form a person can read.
+ */
+struct tg_port_key {
+	__u8 addr[16]; /* network byte order, IPv4 v4-mapped (::ffff:a.b.c.d) */
+	__u16 port;    /* host byte order */
+	__u16 family;  /* AF_INET (2) or AF_INET6 (10): how the socket was made */
+};
+
+struct tg_port_owner {
+	__u32 uid; /* sk_uid of the listener */
+};
+
+#define TG_PORT_OWNER_MAX (1 << 18)
+
+/* Indexes of tg_stats, a per-CPU array of what the guard could not do. */
+enum tg_stat {
+	TG_STAT_EVENTS_RATE_LIMITED = 0, /* events not sent: the caller exceeded its rate */
+	TG_STAT_EVENTS_LOST = 1,	 /* events not sent: the ring buffer was full */
+	TG_STAT_PORT_OWNER_FULL = 2,	 /* listeners not recorded: tg_port_owner was full */
+	TG_STAT_COUNT = 3,
+};
+
+/* Value of tg_event_rate (LRU hash keyed by caller uid): events sent in the current second. */
+struct tg_event_rate {
+	__u64 window_start_ns; /* start of the one-second window, CLOCK_BOOTTIME */
+	__u32 sent;	       /* events sent in that window */
+	__u32 pad;
+};
+
+#define TG_EVENT_RATE_UIDS 4096
+
+/* Per caller uid, at most this many events per second reach the ring buffer. */
+#define TG_EVENTS_PER_UID_PER_SEC 20
+
 /* Names under the pin dir. Maps and programs keep these names across a config swap. */
 #define TG_PIN_LINK_CONNECT4 "link_connect4"
 #define TG_PIN_LINK_CONNECT6 "link_connect6"
@@ -31,5 +72,10 @@ struct tg_lpm_key {
 #define TG_PIN_COUNTERS	     "counters"
 #define TG_PIN_LOCAL_ADDRS   "local_addrs"
 #define TG_PIN_CONFIG	     "config"
+#define TG_PIN_PORT_OWNER    "port_owner"
+#define TG_PIN_EVENTS	     "events"
+#define TG_PIN_EVENT_RATE    "event_rate"
+#define TG_PIN_STATS	     "stats"
+#define TG_PIN_LINK_LISTEN   "link_listen"
 
 #endif /* TG_MAPS_H */
