@@ -80,27 +80,38 @@ static void read_config(struct guard_state *st, const char *pin_dir)
 	close(fd);
 }
 
-static void read_counters(struct guard_state *st, const char *pin_dir)
+int guard_sum_percpu(const char *pin_dir, const char *name, unsigned long long *sums,
+		     unsigned int count)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	int fd = open_pin(pin_dir, TG_PIN_COUNTERS);
+	int fd = open_pin(pin_dir, name);
 	__u64 *values;
-	__u32 key;
+	int err = 0;
 
-	if (fd < 0) {
-		note_missing(st, TG_PIN_COUNTERS);
-		return;
-	}
+	if (fd < 0)
+		return fd;
 	values = ncpu > 0 ? calloc(ncpu, sizeof(*values)) : NULL;
-	for (key = 0; values && key < TG_REASON_COUNT; key++) {
-		if (bpf_map_lookup_elem(fd, &key, values) != 0)
-			continue;
+	if (!values)
+		err = ncpu > 0 ? -ENOMEM : ncpu;
+	for (__u32 key = 0; !err && key < count; key++) {
+		sums[key] = 0;
+		if (bpf_map_lookup_elem(fd, &key, values) != 0) {
+			err = -errno;
+			break;
+		}
 		for (int cpu = 0; cpu < ncpu; cpu++)
-			st->counters[key] += values[cpu];
+			sums[key] += values[cpu];
 	}
 	free(values);
 	close(fd);
+	return err;
 }
+
+/* Pins that must exist but that guard_read() does not otherwise read. */
+static const char *const other_pins[] = {
+	TG_PIN_PROG_CONNECT4, TG_PIN_PROG_CONNECT6, TG_PIN_LOCAL_ADDRS, TG_PIN_PORT_OWNER,
+	TG_PIN_EVENTS,	      TG_PIN_EVENT_RATE,    TG_PIN_LINK_LISTEN,
+};
 
 int guard_read(const char *pin_dir, struct guard_state *st)
 {
@@ -115,22 +126,17 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 	read_link(st, pin_dir, TG_PIN_LINK_CONNECT4, 0);
 	read_link(st, pin_dir, TG_PIN_LINK_CONNECT6, 1);
 	read_config(st, pin_dir);
-	read_counters(st, pin_dir);
-	fd = open_pin(pin_dir, TG_PIN_LOCAL_ADDRS);
-	if (fd < 0)
-		note_missing(st, TG_PIN_LOCAL_ADDRS);
-	else
-		close(fd);
-	fd = open_pin(pin_dir, TG_PIN_PROG_CONNECT4);
-	if (fd < 0)
-		note_missing(st, TG_PIN_PROG_CONNECT4);
-	else
-		close(fd);
-	fd = open_pin(pin_dir, TG_PIN_PROG_CONNECT6);
-	if (fd < 0)
-		note_missing(st, TG_PIN_PROG_CONNECT6);
-	else
-		close(fd);
+	if (guard_sum_percpu(pin_dir, TG_PIN_COUNTERS, st->counters, TG_REASON_COUNT))
+		note_missing(st, TG_PIN_COUNTERS);
+	if (guard_sum_percpu(pin_dir, TG_PIN_STATS, st->stats, TG_STAT_COUNT))
+		note_missing(st, TG_PIN_STATS);
+	for (size_t i = 0; i < sizeof(other_pins) / sizeof(other_pins[0]); i++) {
+		fd = open_pin(pin_dir, other_pins[i]);
+		if (fd < 0)
+			note_missing(st, other_pins[i]);
+		else
+			close(fd);
+	}
 	if (st->cgroup_id && mounts_cgroup_path(st->cgroup_id, st->cgroup, sizeof(st->cgroup)))
 		st->cgroup[0] = '\0';
 	return 0;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "tg_policy.h"
+#include "tg_maps.h"
 
 struct guard_state {
 	bool loaded;		 /* at least one link is pinned */
@@ -20,7 +21,12 @@ struct guard_state {
 	struct tg_policy policy;     /* the policy the kernel programs run */
 	unsigned int use_set_retval; /* 0: refusals are EPERM whatever the config says */
 	unsigned long long counters[TG_REASON_COUNT]; /* summed over CPUs */
+	unsigned long long stats[TG_STAT_COUNT];      /* enum tg_stat, summed over CPUs */
 };
+
+/* Sum the per-CPU values of entries 0..count-1 of the pinned array pin_dir/name. 0 or -errno. */
+int guard_sum_percpu(const char *pin_dir, const char *name, unsigned long long *sums,
+		     unsigned int count);
 
 /* Fill st from pin_dir. 0 (also when nothing is loaded: st->loaded false) or -errno. */
 int guard_read(const char *pin_dir, struct guard_state *st);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "loader.h"
 #include "local_addrs.h"
+#include "sync.h"
 #include "log.h"
 #include "mounts.h"
 
@@ -40,13 +42,31 @@ static const struct hook hooks[] = {
 
 #define NR_HOOKS (sizeof(hooks) / sizeof(hooks[0]))
 
+/* Maps that outlive a config swap: the new programs reuse the pinned ones. */
+static const char *const shared_maps[] = {
+	TG_PIN_COUNTERS, TG_PIN_LOCAL_ADDRS, TG_PIN_PORT_OWNER,
+	TG_PIN_EVENTS,	 TG_PIN_EVENT_RATE,  TG_PIN_STATS,
+};
+
+#define NR_SHARED_MAPS (sizeof(shared_maps) / sizeof(shared_maps[0]))
+
+/*
+ * Tracing programs that keep tg_port_owner current. They do not depend on the config, so a swap
+ * keeps the ones in force and only attaches those that are missing.
+ */
+static const struct hook tracers[] = {
+	{ "inet_sock_set_state", TG_PIN_LINK_LISTEN, NULL },
+};
+
+#define NR_TRACERS (sizeof(tracers) / sizeof(tracers[0]))
+
 /* What one load changed, so that a failure can put everything back. */
 struct load_state {
 	struct bpf_link *link[NR_HOOKS]; /* our link object for each hook */
-	int old_prog_fd[NR_HOOKS]; /* program a swapped link ran before, -1 if attached anew */
-	int attached[NR_HOOKS];	   /* 1 when this load created and pinned the link */
-	int pinned_counters;	   /* 1 when this load pinned a new counters map */
-	int pinned_local_addrs;
+	int old_prog_fd[NR_HOOKS];	/* program a swapped link ran before, -1 if attached anew */
+	int attached[NR_HOOKS];		/* 1 when this load created and pinned the link */
+	int pinned_map[NR_SHARED_MAPS]; /* 1 when this load pinned a new map */
+	struct bpf_link *tracer_link[NR_TRACERS]; /* tracers this load attached and pinned */
 	int created_pin_dir;
 };
 
@@ -60,6 +80,22 @@ int loader_pin_path(char *buf, size_t len, const char *pin_dir, const char *name
 static struct bpf_program *hook_program(struct tunnelguard *skel, size_t i)
 {
 	return i == 0 ? skel->progs.tg_connect4 : skel->progs.tg_connect6;
+}
+
+static struct bpf_program *tracer_program(struct tunnelguard *skel, size_t i)
+{
+	(void)i;
+	return skel->progs.tg_listen_state;
+}
+
+static struct bpf_map *shared_map(struct tunnelguard *skel, size_t i)
+{
+	struct bpf_map *maps[NR_SHARED_MAPS] = {
+		skel->maps.tg_counters, skel->maps.tg_local_addrs, skel->maps.tg_port_owner,
+		skel->maps.tg_events,	skel->maps.tg_event_rate,  skel->maps.tg_stats,
+	};
+
+	return maps[i];
 }
 
 /* Serialise loaders and unloaders: two concurrent swaps could each undo the other's half. */
@@ -162,29 +198,85 @@ static int reuse_or_pin_map(struct bpf_map *map, const char *pin_dir, const char
 	return err;
 }
 
-static int fill_local_addrs(struct tunnelguard *skel)
+/* Bring the address trie and the listener map up to date before new programs rely on them. */
+static int sync_maps(struct tunnelguard *skel)
 {
-	struct local_addr_list list = {};
-	int fd = bpf_map__fd(skel->maps.tg_local_addrs);
-	__u8 one = 1;
-	size_t i;
-	int err = local_addrs_dump(&list);
+	struct sync_report report = { 0 };
+	int err;
 
+	err = sync_local_addrs(bpf_map__fd(skel->maps.tg_local_addrs), false, &report);
 	if (err) {
 		pr_warn("cannot list this host's local addresses: %s\n", strerror(-err));
 		return err;
 	}
-	for (i = 0; i < list.count; i++) {
-		if (bpf_map_update_elem(fd, &list.keys[i], &one, BPF_ANY) < 0) {
-			err = -errno;
-			pr_warn("cannot add a local address to map tg_local_addrs: %s\n",
-				strerror(-err));
-			break;
+	pr_debug("tg_local_addrs: %zu added, %zu removed\n", report.added, report.removed);
+	err = sync_port_owners(bpf_map__fd(skel->maps.tg_port_owner), false, &report);
+	if (err) {
+		pr_warn("cannot list TCP listeners through sock_diag: %s\n", strerror(-err));
+		return err;
+	}
+	pr_debug("tg_port_owner: %zu added, %zu removed, %zu changed\n", report.added,
+		 report.removed, report.changed);
+	return 0;
+}
+
+static int netns_cookie(__u64 *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Tracers already in force stay; do not load second copies of them. */
+static void skip_attached_tracers(struct tunnelguard *skel, const char *pin_dir)
+{
+	for (size_t i = 0; i < NR_TRACERS; i++) {
+		int fd = open_pin(pin_dir, tracers[i].link_pin);
+
+		if (fd >= 0) {
+			bpf_program__set_autoload(tracer_program(skel, i), false);
+			close(fd);
 		}
 	}
-	pr_debug("%zu local address prefixes in tg_local_addrs\n", list.count);
-	local_addrs_free(&list);
-	return err;
+}
+
+/*
+ * Attach the tracers that are not in force. The guard does not need them to refuse connects,
+ * so a kernel that cannot attach them (no BPF trampolines) gets a warning, not a failure: the
+ * daemon's reconciliation then keeps tg_port_owner current alone, and status reports it.
+ */
+static void attach_tracers(struct tunnelguard *skel, const char *pin_dir, struct load_state *st)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < NR_TRACERS; i++) {
+		struct bpf_program *prog = tracer_program(skel, i);
+		struct bpf_link *link;
+		int err;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach_raw_tracepoint(prog, tracers[i].name);
+		err = link ? loader_pin_path(path, sizeof(path), pin_dir, tracers[i].link_pin)
+			   : -errno;
+		if (!err)
+			err = bpf_link__pin(link, path);
+		if (err) {
+			pr_warn("cannot attach to tracepoint %s: %s; tg_port_owner will follow "
+				"listeners only through the daemon's reconciliation\n",
+				tracers[i].name, strerror(-err));
+			bpf_link__destroy(link);
+			continue;
+		}
+		st->tracer_link[i] = link;
+	}
 }
 
 /* Fall back to EPERM where bpf_set_retval() is missing (kernels before 5.18). */
@@ -308,10 +400,15 @@ static void roll_back(struct load_state *st, const char *pin_dir)
 					hooks[i].name, strerror(errno));
 		}
 	}
-	if (st->pinned_counters)
-		unpin(pin_dir, TG_PIN_COUNTERS);
-	if (st->pinned_local_addrs)
-		unpin(pin_dir, TG_PIN_LOCAL_ADDRS);
+	for (i = 0; i < NR_TRACERS; i++) {
+		if (st->tracer_link[i]) {
+			bpf_link__unpin(st->tracer_link[i]);
+			bpf_link__detach(st->tracer_link[i]);
+		}
+	}
+	for (i = 0; i < NR_SHARED_MAPS; i++)
+		if (st->pinned_map[i])
+			unpin(pin_dir, shared_maps[i]);
 	if (st->created_pin_dir)
 		rmdir(pin_dir);
 }
@@ -370,13 +467,19 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		goto cleanup;
 	}
 	choose_errno(skel, cfg);
-	err = reuse_or_pin_map(skel->maps.tg_counters, opts->pin_dir, TG_PIN_COUNTERS,
-			       &st.pinned_counters);
-	if (!err)
-		err = reuse_or_pin_map(skel->maps.tg_local_addrs, opts->pin_dir, TG_PIN_LOCAL_ADDRS,
-				       &st.pinned_local_addrs);
+	err = netns_cookie((__u64 *)&skel->rodata->tg_netns_cookie);
+	if (err) {
+		pr_warn("cannot read this network namespace's cookie: %s (kernel older than "
+			"5.14?)\n",
+			strerror(-err));
+		goto cleanup;
+	}
+	for (i = 0; i < NR_SHARED_MAPS && !err; i++)
+		err = reuse_or_pin_map(shared_map(skel, i), opts->pin_dir, shared_maps[i],
+				       &st.pinned_map[i]);
 	if (err)
 		goto cleanup;
+	skip_attached_tracers(skel, opts->pin_dir);
 	err = tunnelguard__load(skel);
 	if (err) {
 		pr_warn("the kernel refused the BPF programs: %s (run with -vv for the verifier "
@@ -386,7 +489,8 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		goto cleanup;
 	}
 	/* The trie must be complete before a new program can consult it. */
-	err = fill_local_addrs(skel);
+	attach_tracers(skel, opts->pin_dir, &st);
+	err = sync_maps(skel);
 	if (err)
 		goto cleanup;
 	for (i = 0; i < NR_HOOKS; i++) {
@@ -407,6 +511,8 @@ cleanup:
 		if (st.old_prog_fd[i] >= 0)
 			close(st.old_prog_fd[i]);
 	}
+	for (i = 0; i < NR_TRACERS; i++)
+		bpf_link__destroy(st.tracer_link[i]);
 	tunnelguard__destroy(skel);
 	if (cg_fd >= 0)
 		close(cg_fd);
@@ -415,8 +521,9 @@ cleanup:
 }
 
 static const char *const pin_names[] = {
-	TG_PIN_LINK_CONNECT4, TG_PIN_LINK_CONNECT6, TG_PIN_PROG_CONNECT4, TG_PIN_PROG_CONNECT6,
-	TG_PIN_COUNTERS,      TG_PIN_LOCAL_ADDRS,   TG_PIN_CONFIG,
+	TG_PIN_LINK_CONNECT4, TG_PIN_LINK_CONNECT6, TG_PIN_LINK_LISTEN, TG_PIN_PROG_CONNECT4,
+	TG_PIN_PROG_CONNECT6, TG_PIN_CONFIG,	    TG_PIN_COUNTERS,	TG_PIN_LOCAL_ADDRS,
+	TG_PIN_PORT_OWNER,    TG_PIN_EVENTS,	    TG_PIN_EVENT_RATE,	TG_PIN_STATS,
 };
 
 int loader_unload(const char *pin_dir)
@@ -431,13 +538,15 @@ int loader_unload(const char *pin_dir)
 	if (lock_fd < 0)
 		return lock_fd;
 	/* Detach explicitly: a process still holding a link fd must not keep the guard alive. */
-	for (i = 0; i < NR_HOOKS; i++) {
-		fd = open_pin(pin_dir, hooks[i].link_pin);
+	for (i = 0; i < NR_HOOKS + NR_TRACERS; i++) {
+		const struct hook *h = i < NR_HOOKS ? &hooks[i] : &tracers[i - NR_HOOKS];
+
+		fd = open_pin(pin_dir, h->link_pin);
 		if (fd < 0)
 			continue;
-		if (bpf_link_detach(fd) < 0) {
+		if (bpf_link_detach(fd) < 0 && errno != EOPNOTSUPP) {
 			err = -errno;
-			pr_warn("cannot detach %s: %s\n", hooks[i].name, strerror(-err));
+			pr_warn("cannot detach %s: %s\n", h->name, strerror(-err));
 		}
 		close(fd);
 	}

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sync.h - bringing the guard's maps in line with the kernel's live state: tg_port_owner with
+ * the listeners sock_diag reports, tg_local_addrs with the local routing table. The BPF programs
+ * keep tg_port_owner current as listeners come and go; these functions are the safety net run at
+ * load and periodically by the daemon, and the drift check of `status`.
+ */
+#ifndef TG_SYNC_H
+#define TG_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "diag.h"
+#include "local_addrs.h"
+#include "tg_maps.h"
+
+/* What a sync found; what is "missing", "stale" or "wrong owner", with the live uid. */
+typedef void (*sync_drift_fn)(void *ctx, const char *what, const struct tg_port_key *key,
+			      unsigned int uid);
+
+struct sync_report {
+	size_t added;	/* entries the map lacked */
+	size_t removed; /* entries the map had but the kernel does not */
+	size_t changed; /* entries with the wrong owner */
+	sync_drift_fn on_drift; /* optional: called for each port_owner disagreement */
+	void *ctx;
+};
+
+/* The tg_port_owner key of a sock_diag listener. */
+void sync_port_key(const struct diag_listener *l, struct tg_port_key *key);
+
+/*
+ * Make the tg_port_owner map (map_fd) match the live listeners. To avoid racing listeners that
+ * appear or vanish during the run, an entry is removed only when two sock_diag dumps, one before
+ * and one after reading the map, both lack it; an entry is added only when both have it.
+ * With dry_run, nothing is written: the report is the drift. report->on_drift, when set, hears
+ * of each disagreement. 0 or -errno.
+ */
+int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report);
+
+/* The same for tg_local_addrs from one dump of the local routing table. 0 or -errno. */
+int sync_local_addrs(int map_fd, bool dry_run, struct sync_report *report);
+
+#endif /* TG_SYNC_H */
