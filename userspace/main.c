@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 
 #include "check.h"
 #include "config.h"
+#include "daemon.h"
+#include "events.h"
 #include "guard.h"
 #include "loader.h"
 #include "log.h"
@@ -32,7 +35,11 @@ enum option_id {
 	OPT_PORT,
 	OPT_ADDR,
 	OPT_VERSION,
+	OPT_FOLLOW,
+	OPT_INTERVAL,
 };
+
+#define DEFAULT_INTERVAL_MS 2000
 
 struct cli {
 	const char *command;
@@ -41,6 +48,8 @@ struct cli {
 	const char *cgroup;
 	const char *addr;
 	bool json;
+	bool follow;
+	unsigned int interval_ms;
 	bool have_uid, have_port;
 	uint32_t uid;
 	uint16_t port;
@@ -56,12 +65,16 @@ static const char usage_text[] =
 	"  unload   detach the guard and remove everything under the pin dir\n"
 	"  status   show what is loaded, its policy and its counters\n"
 	"  check    --uid UID --port PORT [--addr ADDR]: would this connect be allowed?\n"
+	"  daemon   [--json] [--interval MS]: load if needed, print refusals, keep maps in sync\n"
+	"  events   [--follow] [--json]: print refusals when no daemon is running\n"
 	"\n"
 	"options:\n"
 	"  -c, --config FILE   config file (default " CFG_DEFAULT_PATH ")\n"
 	"      --pin-dir DIR   bpffs directory of the pins (default " LOADER_DEFAULT_PIN_DIR ")\n"
 	"      --cgroup DIR    load: cgroup v2 directory to attach to (default: the root)\n"
-	"      --json          status: print JSON\n"
+	"      --json          status, daemon, events: print JSON\n"
+	"      --follow        events: keep printing until interrupted\n"
+	"      --interval MS   daemon: full reconciliation period (default 2000)\n"
 	"  -v, --verbose       more messages; twice for libbpf's debug output\n"
 	"  -h, --help          this text\n"
 	"\n"
@@ -106,6 +119,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{},
 	};
 	unsigned long n;
@@ -142,6 +157,15 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_ADDR:
 			cli->addr = optarg;
 			break;
+		case OPT_FOLLOW:
+			cli->follow = true;
+			break;
+		case OPT_INTERVAL:
+			if (parse_number(optarg, 3600000, &n) || n < 100)
+				return usage_error(
+					"--interval %s: milliseconds from 100 to 3600000", optarg);
+			cli->interval_ms = n;
+			break;
 		case 'v':
 			cli->verbosity++;
 			break;
@@ -158,7 +182,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		}
 	}
 	if (optind >= argc)
-		return usage_error("%s", "no command given: load, unload, status or check");
+		return usage_error(
+			"%s", "no command given: load, unload, status, check, daemon or events");
 	cli->command = argv[optind];
 	if (optind + 1 < argc)
 		return usage_error("unexpected argument %s", argv[optind + 1]);
@@ -170,10 +195,18 @@ static int check_option_scope(const struct cli *cli)
 {
 	bool is_check = strcmp(cli->command, "check") == 0;
 
-	if (cli->cgroup && strcmp(cli->command, "load") != 0)
-		return usage_error("--cgroup is only for load, not %s", cli->command);
-	if (cli->json && strcmp(cli->command, "status") != 0)
-		return usage_error("--json is only for status, not %s", cli->command);
+	bool is_daemon = strcmp(cli->command, "daemon") == 0;
+	bool is_events = strcmp(cli->command, "events") == 0;
+
+	if (cli->cgroup && strcmp(cli->command, "load") != 0 && !is_daemon)
+		return usage_error("--cgroup is only for load and daemon, not %s", cli->command);
+	if (cli->json && strcmp(cli->command, "status") != 0 && !is_daemon && !is_events)
+		return usage_error("--json is only for status, daemon and events, not %s",
+				   cli->command);
+	if (cli->follow && !is_events)
+		return usage_error("--follow is only for events, not %s", cli->command);
+	if (cli->interval_ms && !is_daemon)
+		return usage_error("--interval is only for daemon, not %s", cli->command);
 	if (!is_check && (cli->have_uid || cli->have_port || cli->addr))
 		return usage_error("--uid, --port and --addr are only for check, not %s",
 				   cli->command);
@@ -202,8 +235,8 @@ static int cmd_unload(const struct cli *cli)
 
 static int cmd_status(const struct cli *cli)
 {
-	struct guard_state st;
-	int err = guard_read(cli->pin_dir, &st);
+	struct status_report r;
+	int err = status_collect(cli->pin_dir, &r);
 
 	if (err) {
 		pr_warn("cannot read pin dir %s: %s%s\n", cli->pin_dir, strerror(-err),
@@ -211,10 +244,69 @@ static int cmd_status(const struct cli *cli)
 		return 1;
 	}
 	if (cli->json)
-		status_print_json(stdout, &st, cli->pin_dir);
+		status_print_json(stdout, &r, cli->pin_dir);
 	else
-		status_print_text(stdout, &st, cli->pin_dir);
-	return status_exit_code(&st);
+		status_print_text(stdout, &r, cli->pin_dir);
+	err = status_exit_code(&r);
+	status_free(&r);
+	return err;
+}
+
+static int cmd_daemon(const struct cli *cli)
+{
+	struct daemon_opts opts = {
+		.config = cli->config,
+		.pin_dir = cli->pin_dir,
+		.cgroup = cli->cgroup,
+		.json = cli->json,
+		.interval_ms = cli->interval_ms ? cli->interval_ms : DEFAULT_INTERVAL_MS,
+	};
+	int err = daemon_run(&opts);
+
+	return err == -EINVAL ? EXIT_USAGE : err ? 1 : 0;
+}
+
+static volatile sig_atomic_t stop_following;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_following = 1;
+}
+
+static int cmd_events(const struct cli *cli)
+{
+	struct events_reader reader;
+	pid_t holder = 0;
+	int lock_fd, err, n;
+
+	lock_fd = events_lock(cli->pin_dir, &holder);
+	if (lock_fd == -EWOULDBLOCK) {
+		pr_warn("a tunnelguard daemon (pid %d) is reading the events of %s: they are in "
+			"its "
+			"output (journalctl -u tunnelguard-daemon)\n",
+			holder, cli->pin_dir);
+		return 1;
+	}
+	if (lock_fd < 0) {
+		pr_warn("cannot take the events lock: %s\n", strerror(-lock_fd));
+		return 1;
+	}
+	err = events_open(&reader, cli->pin_dir, cli->json, stdout);
+	if (err) {
+		pr_warn("cannot open the events of %s: %s (is the guard loaded?)\n", cli->pin_dir,
+			strerror(-err));
+		close(lock_fd);
+		return 1;
+	}
+	signal(SIGINT, on_stop_signal);
+	signal(SIGTERM, on_stop_signal);
+	do {
+		n = events_poll(&reader, cli->follow ? 200 : 0);
+	} while (n >= 0 && cli->follow && !stop_following);
+	events_close(&reader);
+	close(lock_fd);
+	return n < 0 ? 1 : 0;
 }
 
 /* The policy to judge by: the file given with -c, else the loaded guard's, else the default. */
@@ -250,10 +342,9 @@ int main(int argc, char **argv)
 		int (*run)(const struct cli *cli);
 		bool needs_root;
 	} commands[] = {
-		{ "load", cmd_load, true },
-		{ "unload", cmd_unload, true },
-		{ "status", cmd_status, false },
-		{ "check", cmd_check, false },
+		{ "load", cmd_load, true },	 { "unload", cmd_unload, true },
+		{ "status", cmd_status, false }, { "check", cmd_check, false },
+		{ "daemon", cmd_daemon, true },	 { "events", cmd_events, true },
 	};
 	struct cli cli = {};
 	int err = parse_cli(argc, argv, &cli);
@@ -279,5 +370,6 @@ int main(int argc, char **argv)
 		}
 		return commands[i].run(&cli);
 	}
-	return usage_error("unknown command %s: load, unload, status or check", cli.command);
+	return usage_error("unknown command %s: load, unload, status, check, daemon or events",
+			   cli.command);
 }

@@ -1,15 +1,96 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "tg_maps.h"
 
 #include "config.h"
+#include "loader.h"
 #include "reasons.h"
 #include "status.h"
+#include "sync.h"
 
-int status_exit_code(const struct guard_state *st)
+static const char *const stat_names[TG_STAT_COUNT] = {
+	[TG_STAT_EVENTS_RATE_LIMITED] = "events_rate_limited",
+	[TG_STAT_EVENTS_LOST] = "events_lost",
+	[TG_STAT_PORT_OWNER_FULL] = "port_owner_full",
+};
+
+int status_exit_code(const struct status_report *r)
 {
-	if (!st->loaded)
+	if (!r->guard.loaded)
 		return STATUS_NOT_LOADED;
-	return st->complete ? STATUS_LOADED : STATUS_DEGRADED;
+	return r->guard.complete && r->drift_count == 0 ? STATUS_LOADED : STATUS_DEGRADED;
+}
+
+static void port_key_endpoint(const struct tg_port_key *key, char *buf, size_t len)
+{
+	if (key->family == AF_INET)
+		tunnels_format_endpoint(AF_INET, &key->addr[12], key->port, buf, len);
+	else
+		tunnels_format_endpoint(AF_INET6, key->addr, key->port, buf, len);
+}
+
+static void note_drift(void *ctx, const char *what, const struct tg_port_key *key, unsigned int uid)
+{
+	struct status_report *r = ctx;
+	char where[INET6_ADDRSTRLEN + 16];
+
+	port_key_endpoint(key, where, sizeof(where));
+	if (r->drift_count < STATUS_MAX_DRIFT) {
+		if (strcmp(what, "stale") == 0)
+			snprintf(r->drift[r->drift_count], sizeof(r->drift[0]),
+				 "port_owner holds %s uid %u, which no longer listens", where, uid);
+		else if (strcmp(what, "missing") == 0)
+			snprintf(r->drift[r->drift_count], sizeof(r->drift[0]),
+				 "port_owner lacks %s uid %u", where, uid);
+		else
+			snprintf(r->drift[r->drift_count], sizeof(r->drift[0]),
+				 "port_owner has the wrong owner for %s (live uid %u)", where, uid);
+	}
+	r->drift_count++;
+}
+
+static void collect_drift(const char *pin_dir, struct status_report *r)
+{
+	struct sync_report report = { .on_drift = note_drift, .ctx = r };
+	char path[PATH_MAX];
+	int fd;
+
+	if (loader_pin_path(path, sizeof(path), pin_dir, TG_PIN_PORT_OWNER))
+		return;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return; /* reported as a missing pin */
+	sync_port_owners(fd, true, &report);
+	close(fd);
+}
+
+int status_collect(const char *pin_dir, struct status_report *r)
+{
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err = guard_read(pin_dir, &r->guard);
+	if (err || !r->guard.loaded)
+		return err;
+	if (r->guard.have_config)
+		r->tunnels_known = tunnels_list(&r->guard.policy, &r->tunnels) == 0;
+	collect_drift(pin_dir, r);
+	return 0;
+}
+
+void status_free(struct status_report *r)
+{
+	tunnels_free(&r->tunnels);
 }
 
 static const char *errno_label(unsigned int e)
@@ -17,8 +98,14 @@ static const char *errno_label(unsigned int e)
 	return e == 111 ? "ECONNREFUSED" : e == 1 ? "EPERM" : "?";
 }
 
-void status_print_text(FILE *out, const struct guard_state *st, const char *pin_dir)
+static void endpoint_of(const struct tunnel *t, char *buf, size_t len)
 {
+	tunnels_format_endpoint(t->listener.family, t->listener.ip, t->listener.port, buf, len);
+}
+
+void status_print_text(FILE *out, const struct status_report *r, const char *pin_dir)
+{
+	const struct guard_state *st = &r->guard;
 	char buf[1024];
 	unsigned int i;
 
@@ -26,7 +113,10 @@ void status_print_text(FILE *out, const struct guard_state *st, const char *pin_
 		fprintf(out, "tunnelguard: not loaded (pin dir %s)\n", pin_dir);
 		return;
 	}
-	fprintf(out, "tunnelguard: %s\n", st->complete ? "loaded" : "DEGRADED");
+	fprintf(out, "tunnelguard: %s\n",
+		!st->complete	 ? "DEGRADED"
+		: r->drift_count ? "loaded, with drift"
+				 : "loaded");
 	if (!st->complete)
 		fprintf(out, "  missing:     %s (run `tunnelguard load` to repair)\n", st->missing);
 	fprintf(out, "  pin dir:     %s\n", pin_dir);
@@ -47,9 +137,26 @@ void status_print_text(FILE *out, const struct guard_state *st, const char *pin_
 				       sizeof(buf));
 		fprintf(out, "  allow ports: %s\n", buf[0] ? buf : "(none)");
 	}
+	fprintf(out, "  tunnels:%s\n",
+		!r->tunnels_known  ? " (unknown: sock_diag failed)"
+		: r->tunnels.count ? ""
+				   : " (none)");
+	for (size_t t = 0; t < r->tunnels.count; t++) {
+		const struct tunnel *tn = &r->tunnels.items[t];
+
+		endpoint_of(tn, buf, sizeof(buf));
+		fprintf(out, "    %-24s uid %-6u %-12s pid %-7d %s\n", buf, tn->listener.uid,
+			tn->user[0] ? tn->user : "-", tn->pid, tn->process[0] ? tn->process : "-");
+	}
+	for (i = 0; i < r->drift_count && i < STATUS_MAX_DRIFT; i++)
+		fprintf(out, "  drift: %s\n", r->drift[i]);
+	if (r->drift_count > STATUS_MAX_DRIFT)
+		fprintf(out, "  drift: ... and %u more\n", r->drift_count - STATUS_MAX_DRIFT);
 	fprintf(out, "  counters (tenant connects since load):\n");
 	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)
 		fprintf(out, "    %-20s %llu\n", reason_name(i), st->counters[i]);
+	for (i = 0; i < TG_STAT_COUNT; i++)
+		fprintf(out, "    %-20s %llu\n", stat_names[i], st->stats[i]);
 }
 
 static void json_string(FILE *out, const char *s)
@@ -60,7 +167,7 @@ static void json_string(FILE *out, const char *s)
 
 		if (c == '"' || c == '\\')
 			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
+		else if (c < 0x20 || c >= 0x7f)
 			fprintf(out, "\\u%04x", c);
 		else
 			fputc(c, out);
@@ -68,8 +175,33 @@ static void json_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-void status_print_json(FILE *out, const struct guard_state *st, const char *pin_dir)
+static void print_json_tunnels(FILE *out, const struct status_report *r)
 {
+	char ip[INET6_ADDRSTRLEN];
+
+	fputs(",\"tunnels\":[", out);
+	for (size_t t = 0; t < r->tunnels.count; t++) {
+		const struct tunnel *tn = &r->tunnels.items[t];
+
+		inet_ntop(tn->listener.family, tn->listener.ip, ip, sizeof(ip));
+		fprintf(out, "%s{\"addr\":\"%s\",\"port\":%u,\"uid\":%u,\"user\":", t ? "," : "",
+			ip, tn->listener.port, tn->listener.uid);
+		json_string(out, tn->user);
+		fprintf(out, ",\"pid\":%d,\"process\":", tn->pid);
+		json_string(out, tn->process);
+		fputc('}', out);
+	}
+	fputs("],\"drift\":[", out);
+	for (unsigned int i = 0; i < r->drift_count && i < STATUS_MAX_DRIFT; i++) {
+		fputs(i ? "," : "", out);
+		json_string(out, r->drift[i]);
+	}
+	fprintf(out, "],\"drift_count\":%u", r->drift_count);
+}
+
+void status_print_json(FILE *out, const struct status_report *r, const char *pin_dir)
+{
+	const struct guard_state *st = &r->guard;
 	char buf[1024];
 	unsigned int i;
 
@@ -102,9 +234,13 @@ void status_print_json(FILE *out, const struct guard_state *st, const char *pin_
 		fputs(",\"allow_ports\":", out);
 		json_string(out, buf);
 	}
+	print_json_tunnels(out, r);
 	fputs(",\"counters\":{", out);
 	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)
 		fprintf(out, "%s\"%s\":%llu", i == TG_ALLOW_NOT_TENANT + 1 ? "" : ",",
 			reason_name(i), st->counters[i]);
+	fputs("},\"stats\":{", out);
+	for (i = 0; i < TG_STAT_COUNT; i++)
+		fprintf(out, "%s\"%s\":%llu", i ? "," : "", stat_names[i], st->stats[i]);
 	fputs("}}\n", out);
 }

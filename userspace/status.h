@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* status.h - `tunnelguard status`: what is loaded, with what policy, and what it decided. */
+/*
+ * status.h - `tunnelguard status`: what is loaded, with what policy, what it decided, which
+ * tunnels exist, and where the guard's view of listeners disagrees with the kernel's.
+ */
 #ifndef TG_STATUS_H
 #define TG_STATUS_H
 
@@ -7,14 +10,29 @@
 #include <stdio.h>
 
 #include "guard.h"
+#include "tunnels.h"
 
-/* Exit codes of `status`: in force, not loaded, or loaded with pieces missing. */
+/* Exit codes of `status`: in force, not loaded, or loaded with pieces missing or drift. */
 #define STATUS_LOADED	  0
 #define STATUS_DEGRADED	  1
 #define STATUS_NOT_LOADED 3
 
-void status_print_text(FILE *out, const struct guard_state *st, const char *pin_dir);
-void status_print_json(FILE *out, const struct guard_state *st, const char *pin_dir);
-int status_exit_code(const struct guard_state *st);
+#define STATUS_MAX_DRIFT 64
+
+struct status_report {
+	struct guard_state guard;
+	struct tunnel_list tunnels;
+	bool tunnels_known;		   /* sock_diag answered */
+	char drift[STATUS_MAX_DRIFT][128]; /* "port_owner lacks 127.0.0.1:8001 uid 2001" */
+	unsigned int drift_count;	   /* may exceed STATUS_MAX_DRIFT */
+};
+
+/* Gather everything status shows. 0 or -errno (pin dir unreadable). */
+int status_collect(const char *pin_dir, struct status_report *r);
+void status_free(struct status_report *r);
+
+void status_print_text(FILE *out, const struct status_report *r, const char *pin_dir);
+void status_print_json(FILE *out, const struct status_report *r, const char *pin_dir);
+int status_exit_code(const struct status_report *r);
 
 #endif /* TG_STATUS_H */

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tg_maps.h"
+
+#include "config.h"
+#include "daemon.h"
+#include "events.h"
+#include "guard.h"
+#include "loader.h"
+#include "log.h"
+#include "sync.h"
+
+struct daemon {
+	const struct daemon_opts *opts;
+	struct events_reader events;
+	int signal_fd;
+	int epoll_fd;
+	int lock_fd;
+	unsigned long long stats_seen[TG_STAT_COUNT];
+};
+
+/* Tell systemd (Type=notify) that the guard is in force; a no-op without NOTIFY_SOCKET. */
+static void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	len = strlen(path);
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0'; /* abstract socket */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sa,
+		   offsetof(struct sockaddr_un, sun_path) + len) < 0)
+		pr_info("cannot notify systemd: %s\n", strerror(errno));
+	close(fd);
+}
+
+/* Load when nothing (or only part of a guard) is in force; otherwise leave the guard alone. */
+static int ensure_loaded(const struct daemon_opts *opts)
+{
+	struct loader_opts lo = { .pin_dir = opts->pin_dir, .cgroup = opts->cgroup };
+	struct guard_state st;
+	struct tg_config cfg;
+	int err = guard_read(opts->pin_dir, &st);
+
+	if (err) {
+		pr_warn("cannot read pin dir %s: %s\n", opts->pin_dir, strerror(-err));
+		return err;
+	}
+	if (st.loaded && st.complete)
+		return 0;
+	if (cfg_load(opts->config, &cfg))
+		return -EINVAL;
+	pr_warn("%s: loading the guard\n", st.loaded ? "guard incomplete" : "guard not loaded");
+	return loader_load(&cfg, &lo);
+}
+
+static int open_pinned(const char *pin_dir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (loader_pin_path(path, sizeof(path), pin_dir, name))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Safety net under the BPF tracer, and repair of anything removed by hand. */
+static void reconcile(struct daemon *d)
+{
+	struct sync_report r = { 0 };
+	int fd;
+
+	if (ensure_loaded(d->opts))
+		pr_warn("the guard is not complete and could not be repaired\n");
+	fd = open_pinned(d->opts->pin_dir, TG_PIN_PORT_OWNER);
+	if (fd >= 0 && sync_port_owners(fd, false, &r) == 0 && (r.added || r.removed || r.changed))
+		pr_warn("drift repaired: port_owner %zu added, %zu removed, %zu changed\n", r.added,
+			r.removed, r.changed);
+	if (fd >= 0)
+		close(fd);
+	fd = open_pinned(d->opts->pin_dir, TG_PIN_LOCAL_ADDRS);
+	if (fd >= 0 && sync_local_addrs(fd, false, &r) == 0 && (r.added || r.removed))
+		pr_info("local addresses changed: %zu added, %zu removed\n", r.added, r.removed);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Say how many events the kernel held back since the last report. */
+static void report_suppressed(struct daemon *d)
+{
+	unsigned long long now[TG_STAT_COUNT];
+	unsigned long long limited, lost;
+
+	if (guard_sum_percpu(d->opts->pin_dir, TG_PIN_STATS, now, TG_STAT_COUNT))
+		return;
+	limited = now[TG_STAT_EVENTS_RATE_LIMITED] - d->stats_seen[TG_STAT_EVENTS_RATE_LIMITED];
+	lost = now[TG_STAT_EVENTS_LOST] - d->stats_seen[TG_STAT_EVENTS_LOST];
+	memcpy(d->stats_seen, now, sizeof(now));
+	if (!limited && !lost)
+		return;
+	if (d->opts->json)
+		printf("{\"suppressed\":{\"rate_limited\":%llu,\"lost\":%llu}}\n", limited, lost);
+	else
+		printf("suppressed rate_limited=%llu lost=%llu\n", limited, lost);
+	fflush(stdout);
+}
+
+static void reload(struct daemon *d)
+{
+	struct loader_opts lo = { .pin_dir = d->opts->pin_dir, .cgroup = d->opts->cgroup };
+	struct tg_config cfg;
+
+	if (cfg_load(d->opts->config, &cfg)) {
+		pr_warn("SIGHUP: config not reloaded; the guard keeps its previous policy\n");
+		return;
+	}
+	if (loader_load(&cfg, &lo))
+		pr_warn("SIGHUP: reload failed; the guard keeps its previous policy\n");
+	else
+		pr_warn("SIGHUP: config reloaded\n");
+}
+
+static int setup(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+	pid_t holder = 0;
+	int err;
+
+	d->lock_fd = events_lock(d->opts->pin_dir, &holder);
+	if (d->lock_fd < 0) {
+		if (d->lock_fd == -EWOULDBLOCK)
+			pr_warn("another tunnelguard (pid %d) is reading the events of %s\n", holder,
+				d->opts->pin_dir);
+		else
+			pr_warn("cannot take the events lock: %s\n", strerror(-d->lock_fd));
+		return d->lock_fd;
+	}
+	err = ensure_loaded(d->opts);
+	if (err)
+		return err;
+	err = events_open(&d->events, d->opts->pin_dir, d->opts->json, stdout);
+	if (err) {
+		pr_warn("cannot open the events ring buffer in %s: %s\n", d->opts->pin_dir,
+			strerror(-err));
+		return err;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->signal_fd < 0 || d->epoll_fd < 0)
+		return -errno;
+	ev.data.fd = d->signal_fd;
+	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->signal_fd, &ev) < 0)
+		return -errno;
+	ev.data.fd = ring_buffer__epoll_fd(d->events.rb);
+	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int daemon_run(const struct daemon_opts *opts)
+{
+	struct daemon d = { .opts = opts, .signal_fd = -1, .epoll_fd = -1, .lock_fd = -1 };
+	long long next_reconcile = 0;
+	int err;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	err = setup(&d);
+	if (err)
+		goto cleanup;
+	reconcile(&d);
+	report_suppressed(&d);
+	next_reconcile = now_ms() + opts->interval_ms;
+	notify_ready();
+	pr_warn("daemon running: pin dir %s, reconciliation every %u ms\n", opts->pin_dir,
+		opts->interval_ms);
+	for (;;) {
+		struct epoll_event ev[2];
+		long long wait = next_reconcile - now_ms();
+		int n = epoll_wait(d.epoll_fd, ev, 2, wait < 0 ? 0 : (int)wait);
+
+		if (n < 0 && errno != EINTR) {
+			err = -errno;
+			pr_warn("epoll_wait: %s\n", strerror(-err));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			struct signalfd_siginfo si;
+
+			if (ev[i].data.fd != d.signal_fd) {
+				events_poll(&d.events, 0);
+				continue;
+			}
+			if (read(d.signal_fd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGHUP) {
+				reload(&d);
+				continue;
+			}
+			pr_warn("signal %u: exiting; the guard stays in force\n", si.ssi_signo);
+			events_poll(&d.events, 0);
+			goto cleanup;
+		}
+		if (now_ms() >= next_reconcile) {
+			reconcile(&d);
+			report_suppressed(&d);
+			next_reconcile = now_ms() + opts->interval_ms;
+		}
+	}
+cleanup:
+	events_close(&d.events);
+	if (d.signal_fd >= 0)
+		close(d.signal_fd);
+	if (d.epoll_fd >= 0)
+		close(d.epoll_fd);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
+	return err;
+}

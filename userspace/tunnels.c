@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "procs.h"
+#include "tunnels.h"
+
+void tunnels_format_endpoint(int family, const void *ip, unsigned int port, char *buf, size_t len)
+{
+	char text[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(family, ip, text, sizeof(text));
+	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", text, port);
+}
+
+static int by_port_then_address(const void *a, const void *b)
+{
+	const struct diag_listener *x = &((const struct tunnel *)a)->listener;
+	const struct diag_listener *y = &((const struct tunnel *)b)->listener;
+
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	return memcmp(x->ip, y->ip, sizeof(x->ip));
+}
+
+int tunnels_list(const struct tg_policy *policy, struct tunnel_list *out)
+{
+	struct proc_socket_owner *owners = NULL;
+	struct diag_list all = {};
+	size_t n = 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = diag_dump_listeners(&all);
+	if (err)
+		return err;
+	out->items = calloc(all.count ? all.count : 1, sizeof(*out->items));
+	owners = calloc(all.count ? all.count : 1, sizeof(*owners));
+	if (!out->items || !owners) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < all.count; i++) {
+		if (!tg_is_tenant(policy, all.items[i].uid))
+			continue;
+		out->items[n].listener = all.items[i];
+		owners[n].inode = all.items[i].inode;
+		n++;
+	}
+	out->count = n;
+	err = procs_find_socket_owners(owners, n);
+	for (size_t i = 0; i < n && !err; i++) {
+		struct passwd *pw = getpwuid(out->items[i].listener.uid);
+
+		out->items[i].pid = owners[i].pid;
+		snprintf(out->items[i].process, sizeof(out->items[i].process), "%s",
+			 owners[i].name);
+		snprintf(out->items[i].user, sizeof(out->items[i].user), "%s",
+			 pw ? pw->pw_name : "");
+	}
+	qsort(out->items, n, sizeof(*out->items), by_port_then_address);
+cleanup:
+	free(owners);
+	diag_list_free(&all);
+	if (err)
+		tunnels_free(out);
+	return err;
+}
+
+void tunnels_free(struct tunnel_list *list)
+{
+	free(list->items);
+	list->items = NULL;
+	list->count = 0;
+}
