@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -84,6 +85,8 @@ void fx_setup(struct fx *fx)
 	snprintf(fx->cgroup, sizeof(fx->cgroup), "%s/" FX_PREFIX "%d", root, getpid());
 	snprintf(fx->pin_dir, sizeof(fx->pin_dir), MOUNTS_BPFFS_ROOT "/" FX_PREFIX "%d", getpid());
 	snprintf(fx->config, sizeof(fx->config), "/tmp/" FX_PREFIX "%d.conf", getpid());
+	snprintf(fx->daemon_out, sizeof(fx->daemon_out), "/tmp/" FX_PREFIX "%d.out", getpid());
+	snprintf(fx->daemon_err, sizeof(fx->daemon_err), "/tmp/" FX_PREFIX "%d.err", getpid());
 	cr_assert_eq(mkdir(fx->cgroup, 0755), 0, "mkdir %s: %s", fx->cgroup, strerror(errno));
 	fx->ready = true;
 }
@@ -95,6 +98,8 @@ void fx_teardown(struct fx *fx)
 	loader_unload(fx->pin_dir);
 	rmdir(fx->cgroup);
 	unlink(fx->config);
+	unlink(fx->daemon_out);
+	unlink(fx->daemon_err);
 	fx->ready = false;
 }
 
@@ -328,4 +333,149 @@ unsigned int fx_cgroup_prog_count(struct fx *fx, int attach_type)
 		     "bpf_prog_query on %s: %s", fx->cgroup, strerror(errno));
 	close(fd);
 	return count;
+}
+
+void fx_connect_many(struct fx *fx, uid_t uid, int family, const char *addr, uint16_t port,
+		     long count, long *refused, long *succeeded)
+{
+	long results[2] = { 0, 0 };
+	struct sockaddr_storage ss;
+	int status, pipefd[2], fd;
+	socklen_t len;
+	pid_t pid;
+
+	cr_assert_eq(pipe(pipefd), 0, "pipe");
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct linger linger = { .l_onoff = 1, .l_linger = 0 };
+
+		close(pipefd[0]);
+		join_cgroup(fx->cgroup);
+		drop_to(uid);
+		len = make_addr(family, addr, port, &ss);
+		if (!len)
+			_exit(CHILD_SETUP_FAILED);
+		for (long i = 0; i < count; i++) {
+			fd = socket(family, SOCK_STREAM, 0);
+			if (fd < 0)
+				_exit(CHILD_SETUP_FAILED);
+			if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
+				results[1]++;
+				setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
+			} else if (errno == ECONNREFUSED) {
+				results[0]++;
+			}
+			close(fd);
+		}
+		_exit(write(pipefd[1], results, sizeof(results)) == sizeof(results) ? 0 : 1);
+	}
+	close(pipefd[1]);
+	cr_assert_eq(read(pipefd[0], results, sizeof(results)), (ssize_t)sizeof(results),
+		     "connect loop of uid %u gave no result", uid);
+	close(pipefd[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid");
+	*refused = results[0];
+	*succeeded = results[1];
+}
+
+int fx_port_owner(struct fx *fx, const char *addr, uint16_t port, uint32_t *uid)
+{
+	struct tg_port_key key = { .port = port };
+	struct tg_port_owner owner;
+	char path[PATH_MAX + 32];
+	int fd, err = 0;
+
+	if (strchr(addr, ':')) {
+		key.family = AF_INET6;
+		cr_assert_eq(inet_pton(AF_INET6, addr, key.addr), 1, "bad address %s", addr);
+	} else {
+		key.family = AF_INET;
+		key.addr[10] = 0xff;
+		key.addr[11] = 0xff;
+		cr_assert_eq(inet_pton(AF_INET, addr, &key.addr[12]), 1, "bad address %s", addr);
+	}
+	snprintf(path, sizeof(path), "%s/" TG_PIN_PORT_OWNER, fx->pin_dir);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "cannot open %s: %s", path, strerror(errno));
+	if (bpf_map_lookup_elem(fd, &key, &owner) == 0)
+		*uid = owner.uid;
+	else
+		err = -ENOENT;
+	close(fd);
+	return err;
+}
+
+bool fx_wait_port_owner(struct fx *fx, const char *addr, uint16_t port, bool want_present,
+			uint32_t *uid, int timeout_ms)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		bool present = fx_port_owner(fx, addr, port, uid) == 0;
+
+		if (present == want_present)
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+		    timeout_ms)
+			return false;
+		usleep(1000);
+	}
+}
+
+pid_t fx_daemon_start(struct fx *fx, ...)
+{
+	const char *argv[32] = { binary(),    "daemon",	   "-c",       fx->config,
+				 "--pin-dir", fx->pin_dir, "--cgroup", fx->cgroup };
+	size_t argc = 8;
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, fx);
+	while (argc < 31 && (argv[argc] = va_arg(ap, const char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int out = open(fx->daemon_out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int err = open(fx->daemon_err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (out < 0 || err < 0)
+			_exit(127);
+		dup2(out, STDOUT_FILENO);
+		dup2(err, STDERR_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int fx_daemon_stop(pid_t pid, int sig)
+{
+	int status;
+
+	kill(pid, sig);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+long fx_count_lines(const char *path, const char *containing)
+{
+	char line[4096];
+	long n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!containing || strstr(line, containing))
+			n++;
+	fclose(f);
+	return n;
 }

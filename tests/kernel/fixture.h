@@ -19,10 +19,12 @@
 #define FX_PREFIX "tg-test-"
 
 struct fx {
-	char cgroup[PATH_MAX];	/* throwaway cgroup under the cgroup v2 mount */
-	char pin_dir[PATH_MAX]; /* throwaway dir under /sys/fs/bpf */
-	char config[PATH_MAX];	/* throwaway config file */
-	char output[16384];	/* stdout and stderr of the last fx_cli() */
+	char cgroup[PATH_MAX];	   /* throwaway cgroup under the cgroup v2 mount */
+	char pin_dir[PATH_MAX];	   /* throwaway dir under /sys/fs/bpf */
+	char config[PATH_MAX];	   /* throwaway config file */
+	char daemon_out[PATH_MAX]; /* stdout of fx_daemon_start() */
+	char daemon_err[PATH_MAX];
+	char output[16384]; /* stdout and stderr of the last fx_cli() */
 	bool ready;
 };
 
@@ -55,6 +57,28 @@ void fx_listener_stop(struct fx_listener *l);
  * AF_INET6) to addr:port. Returns 0 on success or the errno connect() failed with.
  */
 int fx_connect_as(struct fx *fx, uid_t uid, int family, const char *addr, uint16_t port);
+
+/*
+ * count connects as uid (inside the test cgroup), one new socket each; returns how many failed
+ * with ECONNREFUSED in *refused and how many succeeded in *succeeded.
+ */
+void fx_connect_many(struct fx *fx, uid_t uid, int family, const char *addr, uint16_t port,
+		     long count, long *refused, long *succeeded);
+
+/* The owner recorded in the fixture's port_owner map for addr:port. 0, or -ENOENT. */
+int fx_port_owner(struct fx *fx, const char *addr, uint16_t port, uint32_t *uid);
+
+/* Poll fx_port_owner() up to timeout_ms until it is present (want_present) or absent. */
+bool fx_wait_port_owner(struct fx *fx, const char *addr, uint16_t port, bool want_present,
+			uint32_t *uid, int timeout_ms);
+
+/* Start `tunnelguard daemon` with the fixture's config and pin dir and extra arguments (NULL
+ * terminated); its stdout goes to fx->daemon_out, stderr to fx->daemon_err. */
+pid_t fx_daemon_start(struct fx *fx, ...) __attribute__((sentinel));
+/* Send sig and reap. Returns the exit status (128+signal when killed). */
+int fx_daemon_stop(pid_t pid, int sig);
+/* Count the lines of a file. */
+long fx_count_lines(const char *path, const char *containing);
 
 /* Sum over CPUs of one tg_counters entry of the fixture's guard. */
 uint64_t fx_counter(struct fx *fx, unsigned int reason);
