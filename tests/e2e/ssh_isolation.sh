@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# ssh_isolation.sh [forward|shell|allowed|all]: tunnelguard against a real OpenSSH server.
+#
+# Tenant A (uid 2101) publishes a service with `ssh -R 8001:localhost:8080`; its sshd session
+# listens on the hub's 127.0.0.1:8001 and [::1]:8001. Each scenario first shows what works
+# without the guard, then loads tunnelguard on the hub's cgroup and checks the kernel's answer:
+#   forward  B's `ssh -L 8101:localhost:8001` (and -L to [::1]:8001) reaches A's service; with
+#            the guard sshd's connect is refused, sshd logs "Connection refused", B's client
+#            sees "open failed", and deny_other_tenant equals the refused connects exactly.
+#   shell    connect() from B's shell on the hub to 127.0.0.1:8001 and [::1]:8001 succeeds;
+#            with the guard both fail with ECONNREFUSED and deny_other_tenant is 2.
+#   allowed  with the guard A's own `-L 8102:localhost:8001` works, and root inside the guarded
+#            cgroup reaches 8001 on both addresses; nothing is denied.
+# all (the default) runs each on a fresh hub. Exit 0 pass, 1 fail, 77 skip (after
+# "SKIP: reason"), 2 bad usage. Needs root. The hub is built and removed by tests/e2e/lib.sh.
+set -euo pipefail
+
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+PROBE=$E2E_LIB_DIR/connect_probe.py
+
+start_a_tunnel() {
+	e2e_tunnel a-remote "$E2E_USER_A" -R "$E2E_TUNNEL_PORT:localhost:$E2E_SERVICE_PORT"
+	e2e_wait_listen "$E2E_TUNNEL_PORT" "$E2E_UID_A" 2 "A's -R tunnel" \
+		"$E2E_DIR/log/a-remote.log"
+}
+
+# expect_token WHAT CG USER URL: an HTTP GET of URL returns A's token.
+expect_token() {
+	local what=$1 got
+
+	got=$(e2e_fetch "$2" "$3" "$4" 2>&1) || e2e_fail "$what: GET $4 failed: $got"
+	[ "$got" = "$E2E_TOKEN" ] || e2e_fail "$what: GET $4 returned '$got', not A's token"
+	e2e_say "    $what: GET $4 -> $got"
+}
+
+# expect_no_token WHAT CG USER URL: an HTTP GET of URL fails and shows nothing of A's service.
+expect_no_token() {
+	local what=$1 got rc=0
+
+	got=$(e2e_fetch "$2" "$3" "$4" 2>&1) || rc=$?
+	[ "$rc" != 0 ] || e2e_fail "$what: GET $4 succeeded under the guard: '$got'"
+	case $got in *"$E2E_TOKEN"*) e2e_fail "$what: GET $4 leaked A's token: '$got'" ;; esac
+	e2e_say "    $what: GET $4 -> curl exit $rc: $got"
+}
+
+# probe_as USER: connect_probe.py run from USER's shell on the hub against port 8001.
+probe_as() {
+	e2e_ssh_exec "$1" /usr/bin/python3 - "$E2E_TUNNEL_PORT" <"$PROBE"
+}
+
+# wait_count FILE TEXT N: wait until FILE holds TEXT on exactly N lines (more is a failure).
+wait_count() {
+	local file=$1 text=$2 n=$3 got
+
+	e2e_poll_until 5 eval "[ \"\$(e2e_count '$file' '$text')\" -ge $n ]" || true
+	got=$(e2e_count "$file" "$text")
+	[ "$got" = "$n" ] || e2e_fail "${file##*/}: $got lines with '$text', expected $n"
+	e2e_say "    ${file##*/}: $n x '$text'"
+}
+
+expect_counter() {
+	local got
+
+	got=$(e2e_counter "$1")
+	[ "$got" = "$2" ] || e2e_fail "counter $1 is $got, expected $2"
+	e2e_say "    status --json: \"$1\":$got"
+}
+
+scenario_forward() {
+	local attempts=3 n_local expected b_client sshd_log=$E2E_DIR/log/sshd.log
+	local url=http://127.0.0.1:$E2E_B_PORT/token url6=http://127.0.0.1:$E2E_B6_PORT/token
+	local what="B via -L localhost:$E2E_TUNNEL_PORT" what6="B via -L [::1]:$E2E_TUNNEL_PORT"
+
+	e2e_step "forward: B's ssh -L to A's -R port, before and after the guard"
+	start_a_tunnel
+	e2e_tunnel b-local "$E2E_USER_B" -L "$E2E_B_PORT:localhost:$E2E_TUNNEL_PORT" \
+		-L "$E2E_B6_PORT:[::1]:$E2E_TUNNEL_PORT"
+	b_client=$E2E_LAST_PID
+	e2e_wait_listen "$E2E_B_PORT" "$E2E_UID_B" 1 "B's -L" "$E2E_DIR/log/b-local.log"
+	e2e_wait_listen "$E2E_B6_PORT" "$E2E_UID_B" 1 "B's -L" "$E2E_DIR/log/b-local.log"
+
+	e2e_say "  without the guard, B reaches A's service through sshd:"
+	expect_token "$what" "$E2E_CG_REST" "$E2E_USER_B" "$url"
+	expect_token "$what6" "$E2E_CG_REST" "$E2E_USER_B" "$url6"
+
+	e2e_load >/dev/null || e2e_fail "tunnelguard load failed"
+	e2e_say "  with the guard on the hub's cgroup:"
+	for ((i = 0; i < attempts; i++)); do
+		expect_no_token "$what" "$E2E_CG_REST" "$E2E_USER_B" "$url"
+	done
+	expect_no_token "$what6" "$E2E_CG_REST" "$E2E_USER_B" "$url6"
+
+	# sshd logs one error per refused channel, and (DEBUG1) one line per refused address.
+	wait_count "$sshd_log" \
+		"connect to localhost port $E2E_TUNNEL_PORT failed: Connection refused" "$attempts"
+	wait_count "$sshd_log" "connect to ::1 port $E2E_TUNNEL_PORT failed: Connection refused" 1
+	# sshd tells the client no reason: "channel N: open failed: connect failed: open failed".
+	wait_count "$E2E_DIR/log/b-local.log" "open failed: connect failed" $((attempts + 1))
+
+	# sshd tries every address "localhost" resolves to; each is one refused connect().
+	n_local=$(e2e_localhost_addrs | wc -l)
+	expected=$((attempts * n_local + 1))
+	wait_count "$sshd_log" ":$E2E_TUNNEL_PORT): Connection refused" "$expected"
+	expect_counter deny_other_tenant "$expected"
+	kill -0 "$b_client" 2>/dev/null ||
+		e2e_fail "B's ssh client exited; the guard refuses connects, not sessions"
+}
+
+scenario_shell() {
+	local out
+
+	e2e_step "shell: connect() from B's shell on the hub to A's -R port"
+	start_a_tunnel
+	out=$(probe_as "$E2E_USER_B" | tr '\n' ' ') || e2e_fail "probe from B's shell failed: $out"
+	e2e_say "  without the guard: $out"
+	[ "$out" = "127.0.0.1 connected ::1 connected " ] ||
+		e2e_fail "before the guard B's shell should reach A's port; got: $out"
+
+	e2e_load >/dev/null || e2e_fail "tunnelguard load failed"
+	out=$(probe_as "$E2E_USER_B" | tr '\n' ' ') || e2e_fail "probe from B's shell failed: $out"
+	e2e_say "  with the guard:    $out"
+	[ "$out" = "127.0.0.1 ECONNREFUSED ::1 ECONNREFUSED " ] ||
+		e2e_fail "with the guard B's shell must get ECONNREFUSED twice; got: $out"
+	expect_counter deny_other_tenant 2
+
+	out=$(probe_as "$E2E_USER_A" | tr '\n' ' ') || e2e_fail "probe from A's shell failed: $out"
+	e2e_say "  A's own shell:     $out"
+	[ "$out" = "127.0.0.1 connected ::1 connected " ] ||
+		e2e_fail "A's shell must still reach its own port; got: $out"
+	expect_counter deny_other_tenant 2
+	expect_counter allow_own 2
+}
+
+scenario_allowed() {
+	e2e_step "allowed: the owner and root keep reaching A's -R port under the guard"
+	start_a_tunnel
+	e2e_say "  without the guard:"
+	expect_token "root on the hub" "$E2E_CG_HUB" "" "http://127.0.0.1:$E2E_TUNNEL_PORT/token"
+
+	e2e_load >/dev/null || e2e_fail "tunnelguard load failed"
+	e2e_say "  with the guard:"
+	e2e_tunnel a-local "$E2E_USER_A" -L "$E2E_A_PORT:localhost:$E2E_TUNNEL_PORT"
+	e2e_wait_listen "$E2E_A_PORT" "$E2E_UID_A" 1 "A's -L" "$E2E_DIR/log/a-local.log"
+	expect_token "A via its own -L localhost:$E2E_TUNNEL_PORT" "$E2E_CG_REST" "$E2E_USER_A" \
+		"http://127.0.0.1:$E2E_A_PORT/token"
+	expect_token "root in the guarded cgroup" "$E2E_CG_HUB" "" \
+		"http://127.0.0.1:$E2E_TUNNEL_PORT/token"
+	expect_token "root in the guarded cgroup" "$E2E_CG_HUB" "" \
+		"http://[::1]:$E2E_TUNNEL_PORT/token"
+	expect_counter deny_other_tenant 0
+	# A's session made one connect (the first address of localhost answers); root's are not
+	# counted.
+	expect_counter allow_own 1
+}
+
+scenario=${1:-all}
+case $scenario in
+forward | shell | allowed | all) ;;
+*)
+	echo "usage: $0 [forward|shell|allowed|all]" >&2
+	exit 2
+	;;
+esac
+
+if [ "$scenario" = all ]; then
+	# Each scenario on a fresh hub, so that counters and tunnels start from nothing.
+	for scenario in forward shell allowed; do
+		"$BASH" "$0" "$scenario" || exit
+	done
+	exit 0
+fi
+
+started=$(e2e_now_ms)
+e2e_begin
+e2e_say "hub ready in $(($(e2e_now_ms) - started)) ms: netns $E2E_NETNS, cgroup $E2E_CG_HUB"
+"scenario_$scenario"
+e2e_say "PASS: $scenario in $(($(e2e_now_ms) - started)) ms (before cleanup)"
