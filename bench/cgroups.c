@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +126,7 @@ void cgroups_sweep(void)
 		if (strncmp(de->d_name, BENCH_PREFIX, strlen(BENCH_PREFIX)) != 0)
 			continue;
 		pid = strtol(de->d_name + strlen(BENCH_PREFIX), NULL, 10);
-		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+		if (bench_pid_alive(pid))
 			continue; /* another benchmark is running */
 		snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
 		if (!remove_tree(path))

@@ -193,23 +193,40 @@ static int check_prerequisites(const struct options *opt)
 	return 0;
 }
 
-/* Remove pin dirs of benchmarks that were killed (their pid is gone). */
-static void sweep_pin_dirs(void)
+/* Remove the pin dirs and /tmp files of benchmarks that were killed (their pid is gone). */
+static void sweep_leftovers(void)
 {
+	static const char *const tmp_suffixes[] = { ".conf", ".perf" };
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *d = opendir(MOUNTS_BPFFS_ROOT);
+	size_t i;
 	long pid;
 
 	while (d && (de = readdir(d))) {
 		if (strncmp(de->d_name, BENCH_PREFIX, strlen(BENCH_PREFIX)) != 0)
 			continue;
 		pid = strtol(de->d_name + strlen(BENCH_PREFIX), NULL, 10);
-		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+		if (bench_pid_alive(pid))
 			continue;
 		snprintf(path, sizeof(path), MOUNTS_BPFFS_ROOT "/%s", de->d_name);
 		if (!loader_unload(path))
 			fprintf(stderr, "tg-bench: removed stale pin dir %s\n", path);
+	}
+	if (d)
+		closedir(d);
+	d = opendir("/tmp");
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, BENCH_PREFIX, strlen(BENCH_PREFIX)) != 0)
+			continue;
+		pid = strtol(de->d_name + strlen(BENCH_PREFIX), NULL, 10);
+		for (i = 0; i < sizeof(tmp_suffixes) / sizeof(tmp_suffixes[0]); i++) {
+			snprintf(path, sizeof(path), "/tmp/" BENCH_PREFIX "%ld%s", pid,
+				 tmp_suffixes[i]);
+			if (strcmp(path + 5, de->d_name) == 0 && !bench_pid_alive(pid) &&
+			    unlink(path) == 0)
+				fprintf(stderr, "tg-bench: removed stale %s\n", path);
+		}
 	}
 	if (d)
 		closedir(d);
@@ -597,7 +614,7 @@ int main(int argc, char **argv)
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	b->stats_were_on = stats_sysctl_on();
 	cgroups_sweep();
-	sweep_pin_dirs();
+	sweep_leftovers();
 
 	snprintf(b->pin_dir, sizeof(b->pin_dir), MOUNTS_BPFFS_ROOT "/" BENCH_PREFIX "%d", getpid());
 	for (c = 0; !err && c < V_COUNT; c++) {

@@ -139,6 +139,22 @@ int run_command(char *const argv[], uint64_t *elapsed_ns, char *out, size_t out_
 	return 128 + WTERMSIG(status);
 }
 
+bool bench_pid_alive(long pid)
+{
+	char path[64], comm[32], stat[256], *paren;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if (read_line(path, comm, sizeof(comm)) || strcmp(comm, "tg-bench") != 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (read_line(path, stat, sizeof(stat)))
+		return false;
+	paren = strrchr(stat, ')');
+	return paren && paren[1] == ' ' && paren[2] != 'Z';
+}
+
 int write_text(const char *path, const char *text)
 {
 	size_t len = strlen(text);

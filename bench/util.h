@@ -4,6 +4,7 @@
 #define TG_BENCH_UTIL_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,9 @@ void sort_u32(uint32_t *v, size_t n);
  * fork to reaping it.
  */
 int run_command(char *const argv[], uint64_t *elapsed_ns, char *out, size_t out_len);
+
+/* Is pid a live (not zombie) tg-bench process? Decides whether its leftovers may be swept. */
+bool bench_pid_alive(long pid);
 
 /* Write text to an existing file such as a cgroup or sysctl file. 0 or -errno. */
 int write_text(const char *path, const char *text);
