@@ -132,12 +132,15 @@ struct bench {
 	struct block part3[SCALE_POINTS][CALLER_COUNT];
 	struct cost cost3[SCALE_POINTS][CALLER_COUNT];
 	struct flatness flat[SCALE_POINTS][CALLER_COUNT];
-	struct profile profile[CALLER_COUNT];
+	struct profile profile[CALLER_COUNT]; /* no extra listeners */
+	struct profile profile_scale;	      /* the tenant, at the largest listener count */
 	double load_ms, swap_ms;
 	double load_ms_all[8], swap_ms_all[8];
 	unsigned int nloads;
 	uint64_t allow_own_before, allow_own_after;
 	unsigned int inherited_progs;
+	char foreign_progs[512]; /* other BPF programs on the host: "name (type), ..." */
+	char loadavg_start[64], loadavg_end[64];
 	bool stats_were_on;
 	uint64_t started_ns;
 };

@@ -47,7 +47,7 @@ static const struct options default_options = {
 	.tunnelguard = "build/tunnelguard",
 	.output = "bench/RESULTS.md",
 	.rounds = 40,
-	.scale_rounds = 15,
+	.scale_rounds = 20,
 	.cycles = 10,
 	.slot_us = 5000,
 	.cost_rounds = 15,
@@ -335,6 +335,63 @@ static int open_guard_prog(struct bench *b)
 	return err;
 }
 
+/*
+ * BPF programs the benchmark did not load (another guard, a tracer): they run in every
+ * configuration alike, but they make the baseline slower, so the report names them.
+ */
+static void list_foreign_progs(struct bench *b)
+{
+	__u32 id = 0, own[3] = { 0 };
+	char path[PATH_MAX];
+	size_t used = 0;
+	int fd;
+
+	if (b->guard_prog_fd >= 0) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(b->guard_prog_fd, &info, &len))
+			own[0] = info.id;
+	}
+	if (b->empty) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(empty_prog_fd(b->empty), &info, &len))
+			own[1] = info.id;
+	}
+	if (!loader_pin_path(path, sizeof(path), b->pin_dir, TG_PIN_PROG_CONNECT6)) {
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			struct bpf_prog_info info = {};
+			__u32 len = sizeof(info);
+
+			if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+				own[2] = info.id;
+			close(fd);
+		}
+	}
+	while (!bpf_prog_get_next_id(id, &id)) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		const char *type;
+
+		if (id == own[0] || id == own[1] || id == own[2])
+			continue;
+		fd = bpf_prog_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && used < sizeof(b->foreign_progs)) {
+			type = libbpf_bpf_prog_type_str(info.type);
+			used += (size_t)snprintf(b->foreign_progs + used,
+						 sizeof(b->foreign_progs) - used, "%s%s (%s)",
+						 used ? ", " : "", info.name[0] ? info.name : "?",
+						 type ? type : "?");
+		}
+		close(fd);
+	}
+}
+
 /* connect4 programs attached above our cgroups run in every configuration alike. */
 static unsigned int count_inherited_progs(const struct bench *b)
 {
@@ -401,24 +458,27 @@ static int profile_slot(void *arg)
 	return worker_run(&a->b->worker[a->caller], 1, PROFILE_MS * 1000000ull);
 }
 
-/* Where the time goes: perf samples of each caller's worker in the guard cgroup. */
+/* Where the time goes: perf samples of caller's worker in the guard cgroup. */
+static int profile_caller(struct bench *b, enum caller c, struct profile *out)
+{
+	struct profile_arg a = { .b = b, .caller = c };
+	struct worker *w = &b->worker[c];
+	int err;
+
+	err = cgroups_move(b->cgroup[V_GUARD], w->pid);
+	if (!err)
+		err = profile_run(b->cpus[0], w->pid, PROFILE_MS, profile_slot, &a, out);
+	return err;
+}
+
 static int measure_profile(struct bench *b)
 {
-	int c, err;
+	int c, err = 0;
 
 	progress(b, "profile: perf on CPU %d, guard on\n", b->cpus[0]);
-	for (c = 0; c < CALLER_COUNT; c++) {
-		struct profile_arg a = { .b = b, .caller = c };
-		struct worker *w = &b->worker[c];
-
-		err = cgroups_move(b->cgroup[V_GUARD], w->pid);
-		if (!err)
-			err = profile_run(b->cpus[0], w->pid, PROFILE_MS, profile_slot, &a,
-					  &b->profile[c]);
-		if (err)
-			return err;
-	}
-	return 0;
+	for (c = 0; !err && c < CALLER_COUNT; c++)
+		err = profile_caller(b, c, &b->profile[c]);
+	return err;
 }
 
 static void compute_flatness(struct bench *b, size_t npoints)
@@ -492,6 +552,12 @@ static int measure_part3(struct bench *b)
 				return err;
 		}
 	}
+	progress(b, "profile: the tenant at %zu listeners\n", b->scale[npoints - 1]);
+	err = listeners_set_active(&b->listeners, b->scale[npoints - 1]);
+	if (!err)
+		err = profile_caller(b, CALLER_TENANT, &b->profile_scale);
+	if (err)
+		return err;
 	for (i = 0; i < npoints; i++) {
 		for (c = 0; c < CALLER_COUNT; c++) {
 			block_summarize(&b->part3[i][c]);
@@ -521,6 +587,7 @@ static int measure(struct bench *b)
 	if (err)
 		return err;
 	b->inherited_progs = count_inherited_progs(b);
+	list_foreign_progs(b);
 	err = measure_part1(b);
 	if (!err)
 		err = measure_part2(b);
@@ -529,6 +596,7 @@ static int measure(struct bench *b)
 	if (!err)
 		err = measure_part3(b);
 	b->allow_own_after = read_counter(b, TG_ALLOW_OWN);
+	read_line("/proc/loadavg", b->loadavg_end, sizeof(b->loadavg_end));
 	return err;
 }
 
@@ -613,6 +681,7 @@ int main(int argc, char **argv)
 	alarm(TIME_LIMIT_S);
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	b->stats_were_on = stats_sysctl_on();
+	read_line("/proc/loadavg", b->loadavg_start, sizeof(b->loadavg_start));
 	cgroups_sweep();
 	sweep_leftovers();
 

@@ -100,8 +100,8 @@ static void parse_frame(const char *line, char *sym, size_t len, unsigned long *
 }
 
 /* Account one sample's stack (frames[0] is where the CPU was). */
-static void account(struct profile *out, struct callees *cs, char frames[][64], unsigned long *offs,
-		    size_t nframes)
+static void account(struct profile *out, struct callees *cs, struct callees *leaves,
+		    char frames[][64], unsigned long *offs, size_t nframes)
 {
 	size_t i, prog = nframes;
 	bool hook = false;
@@ -120,8 +120,9 @@ static void account(struct profile *out, struct callees *cs, char frames[][64], 
 		out->self_samples++;
 		out->entry_samples += offs[0] < 16;
 	} else {
-		/* The function the program called, as the first frame above it. */
+		/* The function the program called is the frame just above it. */
 		count_callee(cs, frames[prog - 1]);
+		count_callee(leaves, frames[0]);
 	}
 }
 
@@ -130,7 +131,7 @@ static int parse_script(const char *data, pid_t pid, struct profile *out)
 	char *argv[] = { "perf", "script", "-F", "pid,ip,sym,symoff", "-i", (char *)data, NULL };
 	static char frames[128][64];
 	unsigned long offs[128];
-	struct callees cs = { .n = 0 };
+	static struct callees cs, leaves;
 	char line[512];
 	size_t nframes = 0, i;
 	bool ours = false;
@@ -138,6 +139,8 @@ static int parse_script(const char *data, pid_t pid, struct profile *out)
 	pid_t child;
 	FILE *f;
 
+	cs.n = 0;
+	leaves.n = 0;
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
 	child = spawn(argv, pipefd[1]);
@@ -163,7 +166,7 @@ static int parse_script(const char *data, pid_t pid, struct profile *out)
 			continue;
 		}
 		if (ours && nframes)
-			account(out, &cs, frames, offs, nframes);
+			account(out, &cs, &leaves, frames, offs, nframes);
 		nframes = 0;
 		ours = false;
 		if (line[0] != '\n') {
@@ -172,12 +175,15 @@ static int parse_script(const char *data, pid_t pid, struct profile *out)
 		}
 	}
 	if (ours && nframes)
-		account(out, &cs, frames, offs, nframes);
+		account(out, &cs, &leaves, frames, offs, nframes);
 	fclose(f);
 	rc = reap(child);
 	qsort(cs.c, cs.n, sizeof(cs.c[0]), by_samples);
+	qsort(leaves.c, leaves.n, sizeof(leaves.c[0]), by_samples);
 	for (i = 0; i < PROFILE_TOP && i < cs.n; i++)
 		out->top[i] = cs.c[i];
+	for (i = 0; i < PROFILE_TOP && i < leaves.n; i++)
+		out->leaf[i] = leaves.c[i];
 	return rc == 0 ? 0 : -EIO;
 }
 

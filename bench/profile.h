@@ -28,7 +28,8 @@ struct profile {
 	struct profile_callee {
 		char name[48];
 		unsigned long samples;
-	} top[PROFILE_TOP]; /* functions tg_connect4 spends its time in, most first */
+	} top[PROFILE_TOP],	   /* functions tg_connect4 calls, by samples below them */
+		leaf[PROFILE_TOP]; /* functions the CPU was in below tg_connect4 */
 };
 
 /*

@@ -211,11 +211,21 @@ static void add_preamble(const struct bench *b, struct report *r)
 	if (b->stats_were_on)
 		report_preamble(r, "- kernel.bpf_stats_enabled was already 1: throughput "
 				   "includes the stats clock for every program.\n");
-	if (b->inherited_progs)
-		report_preamble(r,
-				"- %u connect4 program(s) attached above the benchmark's cgroups "
-				"ran in every configuration alike.\n",
-				b->inherited_progs);
+	report_preamble(r,
+			"- connect4 programs attached above the benchmark's cgroups (running in "
+			"every configuration alike): %u.\n",
+			b->inherited_progs);
+	if (b->foreign_progs[0])
+		report_preamble(
+			r,
+			"- Other BPF programs loaded on the host during the run: %s. Tracing "
+			"programs among them run in every configuration alike; cgroup programs "
+			"run here only when attached above the benchmark's cgroups.\n",
+			b->foreign_progs);
+	report_preamble(r,
+			"- /proc/loadavg at the start: %s; at the end: %s (the machine is shared: "
+			"other work moves the absolute figures, the same-run ratios much less).\n",
+			b->loadavg_start, b->loadavg_end);
 	report_preamble(r, "\n");
 }
 
@@ -243,40 +253,56 @@ static void add_time_notes(const struct bench *b, struct report *r)
 	report_note(r, "\n");
 }
 
-static void add_profile_notes(const struct bench *b, struct report *r)
+static void note_callees(struct report *r, const char *intro, const struct profile_callee *list,
+			 double n, double own)
 {
 	unsigned int i;
+
+	for (i = 0; i < PROFILE_TOP && list[i].samples; i++)
+		report_note(r, "%s `%s` %.0f%% (~%.0f ns)", i ? "," : intro, list[i].name,
+			    100 * list[i].samples / n, own * list[i].samples / n);
+}
+
+static void note_profile(struct report *r, const char *who, const struct profile *p, double own)
+{
+	double n = (double)p->prog_samples;
+
+	if (!p->done || !p->prog_samples) {
+		report_note(r, "- %s: no profile (%s).\n", who,
+			    p->done ? "no sample in tg_connect4" : p->skipped);
+		return;
+	}
+	report_note(r,
+		    "- %s: %lu of the worker's %lu kernel samples in tg_connect4 (and %lu more "
+		    "in the hook around it). Its own instructions %.0f%% (~%.0f ns), %.0f%% (~%.0f "
+		    "ns) on its first 16 bytes alone: fetching the program's code, cold again at "
+		    "every connect",
+		    who, p->prog_samples, p->worker_samples, p->hook_samples - p->prog_samples,
+		    100 * p->self_samples / n, own * p->self_samples / n,
+		    100 * p->entry_samples / n, own * p->entry_samples / n);
+	note_callees(r, "; below its calls:", p->top, n, own);
+	note_callees(r, "; where the CPU was in them:", p->leaf, n, own);
+	report_note(r, ".\n");
+}
+
+static void add_profile_notes(const struct bench *b, struct report *r)
+{
+	size_t n = scale_count(b);
+	char who[96], num[16];
 	int c;
 
 	report_note(r,
 		    "Profile (`perf record -g`, kernel cycles on the connector's CPU, N=1, guard "
 		    "on, stats off), as shares of the samples whose stack passes through "
-		    "tg_connect4; the ns beside each share apply it to the own cost of part 2 "
-		    "(perf slows connects down, so its own times are not used):\n\n");
-	for (c = 0; c < CALLER_COUNT; c++) {
-		const struct profile *p = &b->profile[c];
-		double own = b->cost0[c].own_ns, n;
-
-		if (!p->done || !p->prog_samples) {
-			report_note(r, "- %s: no profile (%s).\n", caller_names[c],
-				    p->done ? "no sample in tg_connect4" : p->skipped);
-			continue;
-		}
-		n = (double)p->prog_samples;
-		report_note(r,
-			    "- %s: %lu of the worker's %lu kernel samples in tg_connect4 (and %lu "
-			    "more in the hook around it). Its own instructions %.0f%% (~%.0f ns), "
-			    "%.0f%% (~%.0f ns) on its first 16 bytes alone: fetching the program's "
-			    "code, cold again at every connect",
-			    caller_names[c], p->prog_samples, p->worker_samples,
-			    p->hook_samples - p->prog_samples, 100 * p->self_samples / n,
-			    own * p->self_samples / n, 100 * p->entry_samples / n,
-			    own * p->entry_samples / n);
-		for (i = 0; i < PROFILE_TOP && p->top[i].samples; i++)
-			report_note(r, "%s `%s` %.0f%% (~%.0f ns)",
-				    i ? "," : "; helpers and calls:", p->top[i].name,
-				    100 * p->top[i].samples / n, own * p->top[i].samples / n);
-		report_note(r, ".\n");
+		    "tg_connect4; the ns beside each share apply it to the program's own cost "
+		    "measured by BPF stats at the same listener count (perf slows connects "
+		    "down, so its own times are not used):\n\n");
+	for (c = 0; c < CALLER_COUNT; c++)
+		note_profile(r, caller_names[c], &b->profile[c], b->cost0[c].own_ns);
+	if (n) {
+		thousands(num, sizeof(num), (double)b->scale[n - 1]);
+		snprintf(who, sizeof(who), "%s, %s listeners", caller_names[CALLER_TENANT], num);
+		note_profile(r, who, &b->profile_scale, b->cost3[n - 1][CALLER_TENANT].own_ns);
 	}
 	report_note(r, "\n");
 }
