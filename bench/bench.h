@@ -11,6 +11,11 @@
  * attached: its ratio shows the method's noise. Slots are short because this machine's speed
  * wanders within a second (other work, the host): alternating fast keeps A and B under the same
  * conditions.
+ *
+ * Adding a layer (the nft layer, BPF + nft): give it a variant here and in variant_names, a
+ * cgroup in make_cgroups() that only it acts on (nft can match `socket cgroupv2`), add it in
+ * block_init(), and drop its "not measured yet" rows from pending_rows in results.c. The
+ * daemon's event latency is a measurement of its own: a new part with its own rows.
  */
 #ifndef TG_BENCH_H
 #define TG_BENCH_H
