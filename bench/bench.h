@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bench.h - what the benchmark's phases share: configurations, callers, results.
+ *
+ * A configuration ("variant") is a sibling throwaway cgroup: the worker process is moved into it
+ * (one write to cgroup.procs, tens of microseconds) and runs one short timed slot. A block
+ * compares the variants for one caller, N and listener count. A cycle visits every variant in a
+ * rotated order and back (A B C D D C B A), so that drift weighs on each alike; a round is a
+ * few cycles, and a variant's figure for the round pools its slots. Each reported figure is the
+ * median over rounds of the per-round ratio to V_BASE. V_NULL is a second cgroup with nothing
+ * attached: its ratio shows the method's noise. Slots are short because this machine's speed
+ * wanders within a second (other work, the host): alternating fast keeps A and B under the same
+ * conditions.
+ *
+ * Adding a layer (the nft layer, BPF + nft): give it a variant here and in variant_names, a
+ * cgroup in make_cgroups() that only it acts on (nft can match `socket cgroupv2`), add it in
+ * block_init(), and drop its "not measured yet" rows from pending_rows in results.c. The
+ * daemon's event latency is a measurement of its own: a new part with its own rows.
+ */
+#ifndef TG_BENCH_H
+#define TG_BENCH_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgroups.h"
+#include "listeners.h"
+#include "profile.h"
+#include "progstats.h"
+#include "report.h"
+#include "worker.h"
+
+#define BENCH_MAX_ROUNDS   200
+#define BENCH_POOL_SAMPLES (1u << 18)
+
+enum caller {
+	CALLER_SERVICE, /* a hub service: not a tenant, takes the one-range-check path */
+	CALLER_TENANT,	/* a tenant connecting to its own listener: the full lookup path */
+	CALLER_COUNT,
+};
+
+enum variant {
+	V_BASE,	 /* no guard */
+	V_NULL,	 /* no guard either: the null comparison */
+	V_GUARD, /* tunnelguard's programs (the BPF layer) */
+	V_EMPTY, /* an empty connect4 program: what any program on the hook costs */
+	V_COUNT,
+};
+
+enum metric {
+	M_TPUT, /* connect+accept+close per second, summed over the connectors */
+	M_P50,	/* connect() latency, ns */
+	M_P99,
+	M_COUNT,
+};
+
+/* A variant's figures in one round. */
+struct round_value {
+	double m[M_COUNT];
+};
+
+struct block {
+	enum caller caller;
+	unsigned int n; /* parallel connectors */
+	size_t listeners;
+	unsigned int nvariants;
+	enum variant v[V_COUNT]; /* v[0] is V_BASE */
+	unsigned int rounds;
+	struct round_value val[BENCH_MAX_ROUNDS][V_COUNT];
+	/* Summaries, indexed by enum variant. */
+	double value[V_COUNT][M_COUNT]; /* median over rounds */
+	double ratio[V_COUNT][M_COUNT]; /* median over rounds of value / V_BASE value */
+	double ratio_q1[V_COUNT][M_COUNT], ratio_q3[V_COUNT][M_COUNT];
+	uint64_t errors;
+	int first_errno;
+};
+
+/* Per-invocation cost of tg_connect4 from kernel BPF stats, beside the empty program's. */
+struct cost {
+	unsigned int rounds;
+	double prog[BENCH_MAX_ROUNDS];	/* run_time_ns / run_cnt of tg_connect4, per round */
+	double empty[BENCH_MAX_ROUNDS]; /* the same for the empty program, on the same connects */
+	/* Summaries: medians over rounds, and the interquartile range of own. */
+	double prog_ns, empty_ns, own_ns;
+	double own_q1, own_q3;
+	uint64_t calls; /* tg_connect4 calls measured */
+	bool counts_differ;
+};
+
+/* How the part 3 figures at one listener count compare with those at the smallest count. */
+struct flatness {
+	double ratio_change; /* median over rounds of throughput ratio / ratio at the smallest */
+	double own_change;   /* median over rounds of own cost - own cost at the smallest, ns */
+	double own_rel;	     /* median over rounds of own cost / own cost at the smallest */
+};
+
+struct options {
+	const char *tunnelguard;   /* the CLI to load the guard with */
+	const char *output;	   /* Markdown file, or NULL */
+	unsigned int rounds;	   /* rounds per part 1 line */
+	unsigned int scale_rounds; /* rounds of part 3 (each visits every listener count) */
+	unsigned int cycles;	   /* A B C D D C B A cycles per round */
+	unsigned int slot_us;	   /* length of one slot */
+	unsigned int cost_rounds;
+	unsigned int cost_slot_ms;
+	size_t max_listeners;
+	bool verbose; /* every slot on stderr */
+};
+
+#define SCALE_POINTS 3
+
+struct bench {
+	struct options opt;
+	struct bench_cgroups cg;
+	char cgroup[V_COUNT][PATH_MAX];
+	char pin_dir[PATH_MAX];
+	char config[PATH_MAX];
+	int cpus[WORKER_MAX_PAIRS];
+	unsigned int ncpus;
+	struct worker worker[CALLER_COUNT];
+	struct empty_prog *empty;
+	struct stats_switch stats;
+	struct listeners listeners;
+	int guard_prog_fd;
+	struct sample_pool {
+		uint32_t *v;
+		size_t n, cap;
+		uint64_t dropped;
+	} pool[V_COUNT]; /* latency samples of one round, per variant */
+
+	/* Results. */
+	struct block part1[2][CALLER_COUNT]; /* [N-1][caller] */
+	struct cost cost0[CALLER_COUNT];     /* no extra listeners */
+	size_t scale[SCALE_POINTS];
+	struct block part3[SCALE_POINTS][CALLER_COUNT];
+	struct cost cost3[SCALE_POINTS][CALLER_COUNT];
+	struct flatness flat[SCALE_POINTS][CALLER_COUNT];
+	struct profile profile[CALLER_COUNT]; /* no extra listeners */
+	struct profile profile_scale;	      /* the tenant, at the largest listener count */
+	double load_ms, swap_ms;
+	double load_ms_all[8], swap_ms_all[8];
+	unsigned int nloads;
+	uint64_t allow_own_before, allow_own_after;
+	unsigned int inherited_progs;
+	char foreign_progs[512]; /* other BPF programs on the host: "name (type), ..." */
+	char loadavg_start[64], loadavg_end[64];
+	bool stats_were_on;
+	uint64_t started_ns;
+};
+
+extern const char *const caller_names[CALLER_COUNT];
+extern const char *const variant_names[V_COUNT];
+
+/* measure.c */
+void block_init(struct block *k, enum caller c, unsigned int n, size_t listeners, bool with_empty);
+/* Unrecorded slots in each of the block's cgroups, so first-touch costs stay out of round 0. */
+int block_warm_up(struct bench *b, struct block *k);
+/* Run round k->rounds of the block (its cycles) and record it. */
+int block_run_round(struct bench *b, struct block *k);
+void block_summarize(struct block *k);
+
+/* One cost round per caller, into out[caller]: stats on, empty program beside the guard. */
+int cost_run_round(struct bench *b, struct cost out[CALLER_COUNT]);
+void cost_summarize(struct cost *c);
+
+int measure_control_plane(struct bench *b);
+void progress(const struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* results.c */
+void build_report(const struct bench *b, struct report *r);
+
+#endif /* TG_BENCH_H */

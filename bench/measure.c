@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "util.h"
+
+#define CONTROL_PLANE_REPEAT 5
+
+const char *const caller_names[CALLER_COUNT] = {
+	[CALLER_SERVICE] = "non-tenant",
+	[CALLER_TENANT] = "tenant, own port",
+};
+
+const char *const variant_names[V_COUNT] = {
+	[V_BASE] = "no guard",
+	[V_NULL] = "no guard (null)",
+	[V_GUARD] = "BPF layer",
+	[V_EMPTY] = "empty connect4 prog",
+};
+
+void progress(const struct bench *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "[%4.0fs] ", (double)(now_ns() - b->started_ns) / 1e9);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t slot_ns(const struct bench *b)
+{
+	return (uint64_t)b->opt.slot_us * 1000ull;
+}
+
+static uint64_t cost_slot_ns(const struct bench *b)
+{
+	return (uint64_t)b->opt.cost_slot_ms * 1000000ull;
+}
+
+/* What a variant's slots in the current round add up to. */
+struct round_acc {
+	double tput_sum;
+	unsigned int slots;
+};
+
+/* Add the slot that just ran on k->n connectors to the round's figures of variant v. */
+static void collect_slot(struct bench *b, struct block *k, enum variant v, struct round_acc *acc)
+{
+	const struct worker *w = &b->worker[k->caller];
+	struct sample_pool *pool = &b->pool[v];
+	double tput = 0;
+	unsigned int i;
+	size_t n;
+
+	for (i = 0; i < k->n; i++) {
+		const struct connector_result *c = &w->shm->conn[i];
+
+		if (c->elapsed_ns)
+			tput += (double)c->connects * 1e9 / (double)c->elapsed_ns;
+		n = c->nsamples;
+		if (n > pool->cap - pool->n) {
+			pool->dropped += n - (pool->cap - pool->n);
+			n = pool->cap - pool->n;
+		}
+		memcpy(pool->v + pool->n, c->samples, n * sizeof(c->samples[0]));
+		pool->n += n;
+		if (c->errors && !k->errors)
+			k->first_errno = c->first_errno;
+		k->errors += c->errors;
+	}
+	acc->tput_sum += tput;
+	acc->slots++;
+}
+
+static int run_slot(struct bench *b, struct block *k, enum variant v, uint64_t ns)
+{
+	struct worker *w = &b->worker[k->caller];
+	int err;
+
+	err = cgroups_move(b->cgroup[v], w->pid);
+	if (!err)
+		err = worker_run(w, k->n, ns);
+	return err;
+}
+
+static double quantile_sorted(const double *v, size_t n, double q)
+{
+	double pos = q * (double)(n - 1);
+	size_t i = (size_t)pos;
+
+	if (!n)
+		return NAN;
+	if (i + 1 >= n)
+		return v[n - 1];
+	return v[i] + (pos - (double)i) * (v[i + 1] - v[i]);
+}
+
+void block_summarize(struct block *k)
+{
+	double values[BENCH_MAX_ROUNDS], ratios[BENCH_MAX_ROUNDS];
+	unsigned int i, r;
+	enum variant v;
+	int m;
+
+	for (i = 0; i < k->nvariants; i++) {
+		v = k->v[i];
+		for (m = 0; m < M_COUNT; m++) {
+			for (r = 0; r < k->rounds; r++) {
+				double base = k->val[r][V_BASE].m[m];
+
+				values[r] = k->val[r][v].m[m];
+				ratios[r] = base > 0 ? values[r] / base : NAN;
+			}
+			k->value[v][m] = median(values, k->rounds);
+			k->ratio[v][m] = median(ratios, k->rounds); /* sorts ratios */
+			k->ratio_q1[v][m] = quantile_sorted(ratios, k->rounds, 0.25);
+			k->ratio_q3[v][m] = quantile_sorted(ratios, k->rounds, 0.75);
+		}
+	}
+}
+
+/* Close round r: each variant's throughput and pooled latency percentiles. */
+static void finish_round(struct bench *b, struct block *k, unsigned int r,
+			 struct round_acc acc[V_COUNT])
+{
+	unsigned int i;
+
+	for (i = 0; i < k->nvariants; i++) {
+		enum variant v = k->v[i];
+		struct sample_pool *pool = &b->pool[v];
+		struct round_value *val = &k->val[r][v];
+
+		val->m[M_TPUT] = acc[v].slots ? acc[v].tput_sum / acc[v].slots : 0;
+		sort_u32(pool->v, pool->n);
+		val->m[M_P50] = percentile_sorted(pool->v, pool->n, 50);
+		val->m[M_P99] = percentile_sorted(pool->v, pool->n, 99);
+		if (b->opt.verbose)
+			fprintf(stderr, "  round %3u %-20s %8.0f conn/s p50 %6.0f p99 %6.0f ns\n",
+				r, variant_names[v], val->m[M_TPUT], val->m[M_P50], val->m[M_P99]);
+		pool->n = 0;
+	}
+}
+
+void block_init(struct block *k, enum caller c, unsigned int n, size_t listeners, bool with_empty)
+{
+	memset(k, 0, sizeof(*k));
+	k->caller = c;
+	k->n = n;
+	k->listeners = listeners;
+	k->v[k->nvariants++] = V_BASE;
+	k->v[k->nvariants++] = V_NULL;
+	k->v[k->nvariants++] = V_GUARD;
+	if (with_empty)
+		k->v[k->nvariants++] = V_EMPTY;
+}
+
+int block_warm_up(struct bench *b, struct block *k)
+{
+	unsigned int i, cycle;
+	int err;
+
+	for (cycle = 0; cycle < 4; cycle++) {
+		for (i = 0; i < k->nvariants; i++) {
+			err = run_slot(b, k, k->v[i], slot_ns(b));
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int block_run_round(struct bench *b, struct block *k)
+{
+	struct round_acc acc[V_COUNT];
+	enum variant order[2 * V_COUNT];
+	unsigned int i, cycle, nv = k->nvariants, r = k->rounds;
+	int err;
+
+	if (r >= BENCH_MAX_ROUNDS)
+		return -E2BIG;
+	memset(acc, 0, sizeof(acc));
+	for (cycle = 0; cycle < b->opt.cycles; cycle++) {
+		/* Rotate the first variant every cycle, then go back: A B C D D C B A. */
+		for (i = 0; i < nv; i++) {
+			order[i] = k->v[(i + r * b->opt.cycles + cycle) % nv];
+			order[2 * nv - 1 - i] = order[i];
+		}
+		for (i = 0; i < 2 * nv; i++) {
+			err = run_slot(b, k, order[i], slot_ns(b));
+			if (err)
+				return err;
+			collect_slot(b, k, order[i], &acc[order[i]]);
+		}
+	}
+	finish_round(b, k, r, acc);
+	k->rounds++;
+	return 0;
+}
+
+/*
+ * tg_connect4's ns per call and the empty program's, on the same connects: both are attached to
+ * the guard cgroup while stats are on, so each connect runs both.
+ */
+static int cost_slot(struct bench *b, enum caller c, struct cost *out)
+{
+	struct prog_run p0, p1, e0, e1;
+	struct worker *w = &b->worker[c];
+	int efd = empty_prog_fd(b->empty);
+	unsigned int r = out->rounds;
+	int err;
+
+	if (r >= BENCH_MAX_ROUNDS)
+		return -E2BIG;
+	err = cgroups_move(b->cgroup[V_GUARD], w->pid);
+	if (!err)
+		err = worker_run(w, 1, slot_ns(b)); /* warm-up after the move */
+	if (!err)
+		err = prog_run_read(b->guard_prog_fd, &p0);
+	if (!err)
+		err = prog_run_read(efd, &e0);
+	if (!err)
+		err = worker_run(w, 1, cost_slot_ns(b));
+	if (!err)
+		err = prog_run_read(b->guard_prog_fd, &p1);
+	if (!err)
+		err = prog_run_read(efd, &e1);
+	if (err)
+		return err;
+	if (p1.run_cnt == p0.run_cnt || e1.run_cnt == e0.run_cnt) {
+		fprintf(stderr, "tg-bench: BPF stats counted no call: are the programs "
+				"attached?\n");
+		return -ENODATA;
+	}
+	if (p1.run_cnt - p0.run_cnt != e1.run_cnt - e0.run_cnt)
+		out->counts_differ = true;
+	out->prog[r] =
+		(double)(p1.run_time_ns - p0.run_time_ns) / (double)(p1.run_cnt - p0.run_cnt);
+	out->empty[r] =
+		(double)(e1.run_time_ns - e0.run_time_ns) / (double)(e1.run_cnt - e0.run_cnt);
+	out->calls += p1.run_cnt - p0.run_cnt;
+	out->rounds++;
+	return 0;
+}
+
+int cost_run_round(struct bench *b, struct cost out[CALLER_COUNT])
+{
+	int err, c;
+
+	err = empty_prog_attach(b->empty, 1, b->cgroup[V_GUARD]);
+	if (err)
+		return err;
+	err = stats_enable(&b->stats);
+	for (c = 0; !err && c < CALLER_COUNT; c++)
+		err = cost_slot(b, c, &out[c]);
+	stats_restore(&b->stats);
+	empty_prog_detach(b->empty, 1);
+	return err;
+}
+
+void cost_summarize(struct cost *c)
+{
+	double prog[BENCH_MAX_ROUNDS], empty[BENCH_MAX_ROUNDS], own[BENCH_MAX_ROUNDS];
+	unsigned int r;
+
+	for (r = 0; r < c->rounds; r++) {
+		prog[r] = c->prog[r];
+		empty[r] = c->empty[r];
+		own[r] = c->prog[r] - c->empty[r];
+	}
+	c->prog_ns = median(prog, c->rounds);
+	c->empty_ns = median(empty, c->rounds);
+	c->own_ns = median(own, c->rounds);
+	c->own_q1 = quantile_sorted(own, c->rounds, 0.25);
+	c->own_q3 = quantile_sorted(own, c->rounds, 0.75);
+}
+
+static int run_cli(struct bench *b, const char *verb, double *ms)
+{
+	char *load[] = { (char *)b->opt.tunnelguard,
+			 "load",
+			 "-c",
+			 b->config,
+			 "--pin-dir",
+			 b->pin_dir,
+			 "--cgroup",
+			 b->cgroup[V_GUARD],
+			 NULL };
+	char *unload[] = { (char *)b->opt.tunnelguard, "unload", "--pin-dir", b->pin_dir, NULL };
+	char out[4096];
+	uint64_t elapsed;
+	int rc;
+
+	rc = run_command(strcmp(verb, "load") == 0 ? load : unload, &elapsed, out, sizeof(out));
+	if (rc) {
+		fprintf(stderr, "tg-bench: tunnelguard %s failed (%d):\n%s", verb, rc, out);
+		return rc < 0 ? rc : -EIO;
+	}
+	if (ms)
+		*ms = (double)elapsed / 1e6;
+	return 0;
+}
+
+/* `tunnelguard load` fresh (after an unload) and over a loaded guard; leaves the guard loaded. */
+int measure_control_plane(struct bench *b)
+{
+	double fresh[CONTROL_PLANE_REPEAT], swap[CONTROL_PLANE_REPEAT];
+	unsigned int i;
+	int err = 0;
+
+	for (i = 0; !err && i < CONTROL_PLANE_REPEAT; i++) {
+		if (i)
+			err = run_cli(b, "unload", NULL);
+		if (!err)
+			err = run_cli(b, "load", &fresh[i]);
+		if (!err && bench_stop)
+			err = -EINTR;
+	}
+	for (i = 0; !err && i < CONTROL_PLANE_REPEAT; i++) {
+		err = run_cli(b, "load", &swap[i]);
+		if (!err && bench_stop)
+			err = -EINTR;
+	}
+	if (err)
+		return err;
+	for (i = 0; i < CONTROL_PLANE_REPEAT; i++) {
+		b->load_ms_all[i] = fresh[i];
+		b->swap_ms_all[i] = swap[i];
+	}
+	b->nloads = CONTROL_PLANE_REPEAT;
+	b->load_ms = median(fresh, CONTROL_PLANE_REPEAT);
+	b->swap_ms = median(swap, CONTROL_PLANE_REPEAT);
+	return 0;
+}

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "empty.skel.h"
+
+#include "progstats.h"
+#include "util.h"
+
+#define STATS_SYSCTL "/proc/sys/kernel/bpf_stats_enabled"
+
+struct empty_prog {
+	struct tg_bench_empty *skel;
+	struct bpf_link *link[2];
+};
+
+bool stats_sysctl_on(void)
+{
+	char val[8];
+
+	return read_line(STATS_SYSCTL, val, sizeof(val)) == 0 && strcmp(val, "0") != 0;
+}
+
+int stats_enable(struct stats_switch *s)
+{
+	int err;
+
+	s->fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (s->fd >= 0)
+		return 0;
+	s->fd = -1;
+	err = read_line(STATS_SYSCTL, s->sysctl_old, sizeof(s->sysctl_old));
+	if (!err)
+		err = write_text(STATS_SYSCTL, "1\n");
+	if (err) {
+		fprintf(stderr, "tg-bench: cannot enable BPF stats (BPF_ENABLE_STATS or %s): %s\n",
+			STATS_SYSCTL, strerror(-err));
+		return err;
+	}
+	s->sysctl_set = true;
+	return 0;
+}
+
+void stats_restore(struct stats_switch *s)
+{
+	char text[16];
+
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->sysctl_set) {
+		snprintf(text, sizeof(text), "%s\n", s->sysctl_old);
+		if (write_text(STATS_SYSCTL, text))
+			fprintf(stderr, "tg-bench: cannot restore %s to %s: set it by hand\n",
+				STATS_SYSCTL, s->sysctl_old);
+		s->sysctl_set = false;
+	}
+}
+
+int prog_run_read(int prog_fd, struct prog_run *out)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0)
+		return -errno;
+	out->run_time_ns = info.run_time_ns;
+	out->run_cnt = info.run_cnt;
+	return 0;
+}
+
+struct empty_prog *empty_prog_load(void)
+{
+	struct empty_prog *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->skel = tg_bench_empty__open_and_load();
+	if (!e->skel) {
+		int err = errno;
+
+		fprintf(stderr, "tg-bench: cannot load the empty connect4 program: %s\n",
+			strerror(err));
+		free(e);
+		errno = err;
+		return NULL;
+	}
+	return e;
+}
+
+int empty_prog_attach(struct empty_prog *e, unsigned int slot, const char *cgroup)
+{
+	int cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int err = 0;
+
+	if (cg_fd < 0)
+		return -errno;
+	e->link[slot] = bpf_program__attach_cgroup(e->skel->progs.empty_connect4, cg_fd);
+	if (!e->link[slot]) {
+		err = -errno;
+		fprintf(stderr, "tg-bench: cannot attach the empty program to %s: %s\n", cgroup,
+			strerror(-err));
+	}
+	close(cg_fd);
+	return err;
+}
+
+void empty_prog_detach(struct empty_prog *e, unsigned int slot)
+{
+	bpf_link__destroy(e->link[slot]);
+	e->link[slot] = NULL;
+}
+
+int empty_prog_fd(const struct empty_prog *e)
+{
+	return bpf_program__fd(e->skel->progs.empty_connect4);
+}
+
+void empty_prog_destroy(struct empty_prog *e)
+{
+	if (!e)
+		return;
+	empty_prog_detach(e, 0);
+	empty_prog_detach(e, 1);
+	tg_bench_empty__destroy(e->skel);
+	free(e);
+}
