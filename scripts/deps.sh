@@ -10,7 +10,7 @@ packages=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libnftnl-dev libmnl-dev nftables
 	libcriterion-dev
-	iproute2 openssh-server openssh-client procps util-linux
+	iproute2 openssh-server openssh-client procps util-linux curl python3
 )
 
 if [ "$(id -u)" != 0 ]; then
