@@ -154,8 +154,8 @@ static int setup(struct daemon *d)
 	d->lock_fd = events_lock(d->opts->pin_dir, &holder);
 	if (d->lock_fd < 0) {
 		if (d->lock_fd == -EWOULDBLOCK)
-			pr_warn("another tunnelguard (pid %d) is reading the events of %s\n", holder,
-				d->opts->pin_dir);
+			pr_warn("another tunnelguard (pid %d) is reading the events of %s\n",
+				holder, d->opts->pin_dir);
 		else
 			pr_warn("cannot take the events lock: %s\n", strerror(-d->lock_fd));
 		return d->lock_fd;

@@ -12,9 +12,9 @@
 #include <stdbool.h>
 
 struct daemon_opts {
-	const char *config;  /* NULL: the default path */
+	const char *config; /* NULL: the default path */
 	const char *pin_dir;
-	const char *cgroup;  /* where to attach when it has to load; NULL: the v2 root */
+	const char *cgroup; /* where to attach when it has to load; NULL: the v2 root */
 	bool json;
 	unsigned int interval_ms; /* full reconciliation period */
 };

@@ -96,7 +96,8 @@ int events_format(const struct tg_event *e, bool json, char *buf, size_t len)
 	struct line l = { .buf = buf, .len = len };
 	char when[96], addr[INET6_ADDRSTRLEN], caller[64], owner[64];
 	const char *verdict = tg_reason_refuses(e->reason) ? "deny" : "audit";
-	bool owner_known = e->reason != TG_DENY_UNKNOWN_OWNER && e->reason != TG_AUDIT_UNKNOWN_OWNER;
+	bool owner_known =
+		e->reason != TG_DENY_UNKNOWN_OWNER && e->reason != TG_AUDIT_UNKNOWN_OWNER;
 
 	if (len == 0)
 		return -ENOSPC;

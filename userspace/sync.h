@@ -20,9 +20,9 @@ typedef void (*sync_drift_fn)(void *ctx, const char *what, const struct tg_port_
 			      unsigned int uid);
 
 struct sync_report {
-	size_t added;	/* entries the map lacked */
-	size_t removed; /* entries the map had but the kernel does not */
-	size_t changed; /* entries with the wrong owner */
+	size_t added;		/* entries the map lacked */
+	size_t removed;		/* entries the map had but the kernel does not */
+	size_t changed;		/* entries with the wrong owner */
 	sync_drift_fn on_drift; /* optional: called for each port_owner disagreement */
 	void *ctx;
 };

@@ -14,9 +14,9 @@
 
 struct tunnel {
 	struct diag_listener listener;
-	pid_t pid;	   /* 0 when no process could be found */
-	char process[64];  /* command line, e.g. "sshd: alice" */
-	char user[64];	   /* owner's user name, or "" */
+	pid_t pid;	  /* 0 when no process could be found */
+	char process[64]; /* command line, e.g. "sshd: alice" */
+	char user[64];	  /* owner's user name, or "" */
 };
 
 struct tunnel_list {

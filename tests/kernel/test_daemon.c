@@ -111,8 +111,7 @@ Test(port_owner, same_port_on_two_addresses_is_told_apart, .init = setup, .fini 
 	fx_listener_stop(&c);
 }
 
-Test(port_owner, listeners_older_than_the_guard_are_found_at_load, .init = setup,
-     .fini = teardown)
+Test(port_owner, listeners_older_than_the_guard_are_found_at_load, .init = setup, .fini = teardown)
 {
 	struct fx_listener l = fx_listen(TENANT_A, "127.0.0.1", 8001, false);
 	uint32_t uid = 0;
@@ -148,9 +147,16 @@ Test(daemon, prints_exactly_one_line_per_refusal, .init = setup, .fini = teardow
 	cr_assert_not_null(fgets(line, sizeof(line), f));
 	fclose(f);
 	static const char *const fields[] = {
-		"time=",      " verdict=deny", " reason=deny_other_tenant", " caller_uid=2002",
-		" caller=",   " pid=",	       " comm=",		    " dst=127.0.0.1",
-		" port=8001", " owner_uid=2001",
+		"time=",
+		" verdict=deny",
+		" reason=deny_other_tenant",
+		" caller_uid=2002",
+		" caller=",
+		" pid=",
+		" comm=",
+		" dst=127.0.0.1",
+		" port=8001",
+		" owner_uid=2001",
 	};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		cr_expect(strstr(line, fields[i]), "field '%s' missing in: %s", fields[i], line);
