@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Fault loops (issue 7 item 4): tenant 2002 hammers tenant 2001's listeners on 127.0.0.1 and
+ * [::1] from inside the test cgroup while the guard's userspace is broken in every way an
+ * operator or a crash can break it: the daemon SIGKILLed and restarted, the config reloaded
+ * through SIGHUP and through `load`, the policy swapped, bad configs offered. Whatever happens
+ * in userspace, the kernel must refuse every single connect and count every refusal.
+ *
+ * Needs root; each test runs in its own network namespace and cgroup (kernel/fixture.h). Each
+ * prints one line such as `faults: daemon-kill: 5123 attempts, 5123 refused, 0 slipped through`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "tg_policy.h"
+
+#include "cross_loop.h"
+#include "kernel/fixture.h"
+
+#define TENANT_A 2001 /* owns the listeners */
+#define TENANT_B 2002 /* hammers them */
+#define PORT	 8001
+#define CONFIG	 "tenant-uids = 2001-2003\n"
+
+static struct fx fx;
+static struct cross_loop loop = { .pid = -1 };
+static struct fx_listener v4 = { .pid = -1 }, v6 = { .pid = -1 };
+static pid_t daemon_pid = -1;
+static unsigned long long deny_before;
+
+static void setup(void)
+{
+	fx_setup(&fx);
+}
+
+/* Whatever an assertion left running goes before the fixture removes the cgroup. */
+static void teardown(void)
+{
+	if (loop.pid > 0) {
+		kill(loop.pid, SIGKILL);
+		waitpid(loop.pid, NULL, 0);
+		loop.pid = -1;
+	}
+	if (daemon_pid > 0) {
+		fx_daemon_stop(daemon_pid, SIGKILL);
+		daemon_pid = -1;
+	}
+	fx_listener_stop(&v4);
+	fx_listener_stop(&v6);
+	fx_teardown(&fx);
+}
+
+static void load(const char *config)
+{
+	fx_write_config(&fx, config);
+	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
+}
+
+/* Write exactly len bytes, NULs included, as the config. */
+static void write_config_bytes(const char *text, size_t len)
+{
+	int fd = open(fx.config, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	cr_assert_geq(fd, 0, "cannot write %s: %s", fx.config, strerror(errno));
+	cr_assert_eq(write(fd, text, len), (ssize_t)len, "short write to %s", fx.config);
+	close(fd);
+}
+
+/* status --json of the fixture's guard; it must be loaded and complete. */
+static const char *status_json(void)
+{
+	cr_assert_eq(fx_cli(&fx, "status", "--json", "--pin-dir", fx.pin_dir, NULL), 0,
+		     "status: %s", fx.output);
+	cr_assert(strstr(fx.output, "\"loaded\":true,\"complete\":true"), "status: %s", fx.output);
+	return fx.output;
+}
+
+/* The value of "key":NUMBER in JSON, or -1. */
+static long long json_number(const char *json, const char *key)
+{
+	char needle[64];
+	const char *p;
+
+	snprintf(needle, sizeof(needle), "\"%s\":", key);
+	p = strstr(json, needle);
+	return p ? strtoll(p + strlen(needle), NULL, 10) : -1;
+}
+
+static long long prog_id(void)
+{
+	return json_number(status_json(), "connect4");
+}
+
+static void assert_policy(const char *policy, const char *what)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "\"policy\":\"%s\"", policy);
+	cr_assert(strstr(status_json(), needle), "%s: expected policy %s: %s", what, policy,
+		  fx.output);
+}
+
+static bool daemon_ready(void)
+{
+	for (int i = 0; i < 500; i++) {
+		if (fx_count_lines(fx.daemon_err, "daemon running") == 1)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static void daemon_start(void)
+{
+	daemon_pid = fx_daemon_start(&fx, "--interval", "200", NULL);
+	cr_assert(daemon_ready(), "daemon did not start: see %s", fx.daemon_err);
+}
+
+static void daemon_stop(void)
+{
+	cr_assert_eq(fx_daemon_stop(daemon_pid, SIGTERM), 0, "SIGTERM must exit 0");
+	daemon_pid = -1;
+}
+
+/* SIGHUP the daemon and wait until it has logged the `want`-th line containing text. */
+static void sighup_and_wait(const char *text, long want)
+{
+	cr_assert_eq(kill(daemon_pid, SIGHUP), 0, "kill SIGHUP: %s", strerror(errno));
+	for (int i = 0; i < 500 && fx_count_lines(fx.daemon_err, text) < want; i++)
+		usleep(10000);
+	cr_assert_eq(fx_count_lines(fx.daemon_err, text), want,
+		     "SIGHUP %ld: the daemon did not log '%s'", want, text);
+}
+
+/* Tenant A's listeners, then the loop of tenant B against them, with the counter noted. */
+static void hammer_start(void)
+{
+	v4 = fx_listen(TENANT_A, "127.0.0.1", PORT, false);
+	v6 = fx_listen(TENANT_A, "::1", PORT, true);
+	deny_before = fx_counter(&fx, TG_DENY_OTHER_TENANT);
+	cross_loop_start(&loop, &fx, TENANT_B, PORT);
+}
+
+/*
+ * Stop the loop once it has run on past the last fault, print the line and assert that the
+ * kernel refused and counted every attempt.
+ */
+static void hammer_finish(const char *name)
+{
+	struct cross_loop_counts c;
+	unsigned long long denied;
+
+	cross_loop_wait_progress(&loop, 100);
+	cross_loop_stop(&loop, &c);
+	denied = fx_counter(&fx, TG_DENY_OTHER_TENANT) - deny_before;
+	fprintf(stderr,
+		"faults: %s: %ld attempts, %ld refused, %ld slipped through "
+		"(%ld to 127.0.0.1, %ld to [::1], %ld other errors, deny counter +%llu)\n",
+		name, c.attempts, c.refused, c.succeeded, c.v4, c.v6, c.other, denied);
+	cr_assert_eq(c.succeeded, 0, "%s: %ld of %ld connects slipped through", name, c.succeeded,
+		     c.attempts);
+	cr_assert_eq(c.other, 0, "%s: %ld connects failed otherwise, the first with %s", name,
+		     c.other, strerror(c.first_other_errno));
+	cr_assert_eq(c.refused, c.attempts, "%s: every connect must be refused", name);
+	cr_assert_eq(denied, (unsigned long long)c.attempts,
+		     "%s: deny counter +%llu for %ld attempts", name, denied, c.attempts);
+	cr_assert_gt(c.v4, 0, "%s: no IPv4 attempt", name);
+	cr_assert_gt(c.v6, 0, "%s: no IPv6 attempt", name);
+}
+
+/* The daemon SIGKILLed 10 times, at random points of its start-up and of its steady state. */
+Test(faults, daemon_killed_and_restarted, .init = setup, .fini = teardown, .timeout = 60)
+{
+	long long prog;
+
+	load(CONFIG);
+	prog = prog_id();
+	hammer_start();
+	srandom((unsigned int)getpid());
+	for (int i = 0; i < 10; i++) {
+		long before = cross_loop_attempts(&loop);
+
+		if (i % 2) {
+			/* Anywhere in start-up: reading pins, syncing maps, opening the ring. */
+			daemon_pid = fx_daemon_start(&fx, "--interval", "200", NULL);
+			usleep((useconds_t)(random() % 30000));
+		} else {
+			/* Steady state, past at least one reconciliation. */
+			daemon_start();
+			usleep(250000 + (useconds_t)(random() % 100000));
+		}
+		cr_assert_eq(fx_daemon_stop(daemon_pid, SIGKILL), 128 + SIGKILL, "kill %d", i);
+		daemon_pid = -1;
+		cross_loop_wait_progress(&loop, 50);
+		cr_assert_gt(cross_loop_attempts(&loop), before, "kill %d: the loop stalled", i);
+	}
+	/* A last start must still come up on what the killed ones left, and stop cleanly. */
+	daemon_start();
+	usleep(300000);
+	daemon_stop();
+	hammer_finish("daemon-kill");
+	cr_assert_eq(prog_id(), prog, "no daemon start should have replaced a complete guard");
+}
+
+/* 100 SIGHUPs, each with the other of two valid configs. */
+Test(faults, sighup_reloads_valid_configs, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const char *const configs[] = {
+		CONFIG,
+		CONFIG "exempt-uids = 2999\nmode = enforce\n",
+	};
+	long long first, last;
+
+	load(CONFIG);
+	daemon_start();
+	first = prog_id();
+	hammer_start();
+	for (long i = 1; i <= 100; i++) {
+		fx_write_config(&fx, configs[i % 2]);
+		sighup_and_wait("config reloaded", i);
+	}
+	hammer_finish("sighup-reload");
+	cr_assert_eq(fx_count_lines(fx.daemon_err, "not reloaded"), 0, "%s", fx.daemon_err);
+	cr_assert_eq(fx_count_lines(fx.daemon_err, "reload failed"), 0, "%s", fx.daemon_err);
+	last = prog_id();
+	cr_assert_neq(last, first, "the program was never swapped");
+	cr_assert(strstr(fx.output, "\"exempt_uids\":\"\""), "last config not in force: %s",
+		  fx.output);
+	daemon_stop();
+}
+
+/* 100 loads over the loaded guard, alternating two valid configs. */
+Test(faults, load_reloads_valid_configs, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const char *const configs[] = {
+		CONFIG,
+		"# reloaded\ntenant-uids = 2001, 2002, 2003\nexempt-uids = 2999\n",
+	};
+	long long first;
+
+	load(CONFIG);
+	first = prog_id();
+	hammer_start();
+	for (int i = 1; i <= 100; i++) {
+		fx_write_config(&fx, configs[i % 2]);
+		cr_assert_eq(fx_load(&fx), 0, "load %d: %s", i, fx.output);
+	}
+	hammer_finish("load-reload");
+	cr_assert_neq(prog_id(), first, "the program was never swapped");
+	cr_assert(strstr(fx.output, "\"tenant_uids\":\"2001-2003\",\"exempt_uids\":\"\""),
+		  "last config not in force: %s", fx.output);
+}
+
+/*
+ * load swaps between policies that all deny the cross-tenant connect, each for its own reason
+ * order: isolate, strict, and allow-ports lists around (never on) the hammered port.
+ */
+Test(faults, load_swaps_policies, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const struct {
+		const char *config;
+		const char *policy;
+	} swaps[] = {
+		{ CONFIG "policy = strict\n", "strict" },
+		{ CONFIG "policy = isolate\nallow-ports = 8000, 8002-9000\n", "isolate" },
+		{ CONFIG "policy = strict\nallow-ports = 53, 5432\n", "strict" },
+		{ "tenant-uids = 2001-2002, 2003-2010\nexempt-uids = 2999\n", "isolate" },
+		{ CONFIG "policy = strict\nallow-ports = 1-8000\ndeny-errno = econnrefused\n",
+		  "strict" },
+		{ CONFIG "allow-ports = 8002-65535\n", "isolate" },
+	};
+	const size_t n = sizeof(swaps) / sizeof(swaps[0]);
+	long long prev, now;
+
+	load(CONFIG);
+	prev = prog_id();
+	hammer_start();
+	for (size_t i = 0; i < 8 * n; i++) {
+		fx_write_config(&fx, swaps[i % n].config);
+		cr_assert_eq(fx_load(&fx), 0, "swap %zu: %s", i, fx.output);
+		assert_policy(swaps[i % n].policy, "after swap");
+		now = json_number(fx.output, "connect4");
+		cr_assert_neq(now, prev, "swap %zu did not replace the program", i);
+		prev = now;
+	}
+	hammer_finish("policy-swap");
+}
+
+/* Configs that load must refuse with exit 2, the loaded guard untouched. */
+static const struct {
+	const char *name;
+	const char *text;
+	size_t len; /* 0: strlen(text) */
+} bad_configs[] = {
+	{ "unknown key", CONFIG "bogus-key = 1\n", 0 },
+	{ "reversed range", "tenant-uids = 2003-2001\n", 0 },
+	{ "root as tenant", "tenant-uids = 0-2003\n", 0 },
+	{ "duplicate key", CONFIG "tenant-uids = 2001\n", 0 },
+	{ "overlap", "tenant-uids = 2001-2003, 2002\n", 0 },
+	{ "port 0", CONFIG "allow-ports = 0\n", 0 },
+	{ "port too big", CONFIG "allow-ports = 70000\n", 0 },
+	{ "bad mode", CONFIG "mode = permissive\n", 0 },
+	{ "bad policy", CONFIG "policy = strict isolate\n", 0 },
+	{ "bad errno", CONFIG "deny-errno = enoent\n", 0 },
+	{ "no equals", "tenant-uids 2001-2003\n", 0 },
+	{ "empty key", " = 2001\n", 0 },
+	{ "stray comma", "tenant-uids = 2001,,2003\n", 0 },
+	{ "uid overflow", "tenant-uids = 2001-99999999999\n", 0 },
+	{ "NUL byte", "tenant-uids = 2001-2003\0\n", 25 },
+	{ "binary",
+	  "\x7f"
+	  "ELF\x02\x01\x01\0\0\0",
+	  10 },
+	{ "33 entries",
+	  "allow-ports = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,"
+	  "23,24,25,26,27,28,29,30,31,32,33\n",
+	  0 },
+};
+
+#define N_BAD (sizeof(bad_configs) / sizeof(bad_configs[0]))
+
+static void write_bad_config(size_t i)
+{
+	size_t len = bad_configs[i].len ? bad_configs[i].len : strlen(bad_configs[i].text);
+
+	write_config_bytes(bad_configs[i].text, len);
+}
+
+Test(faults, load_refuses_bad_configs, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char long_line[5000], expected[PATH_MAX + 16];
+	long long prog;
+	int offered = 0;
+
+	load(CONFIG "policy = strict\n");
+	prog = prog_id();
+	hammer_start();
+	for (int round = 0; round < 4; round++) {
+		for (size_t i = 0; i < N_BAD; i++, offered++) {
+			write_bad_config(i);
+			cr_assert_eq(fx_load(&fx), 2, "%s: load must exit 2: %s",
+				     bad_configs[i].name, fx.output);
+			snprintf(expected, sizeof(expected), "%s:", fx.config);
+			cr_assert(strstr(fx.output, expected), "%s: error must name %s: %s",
+				  bad_configs[i].name, fx.config, fx.output);
+		}
+		/* A line over the limit, a missing file and a directory. */
+		memset(long_line, '#', sizeof(long_line) - 1);
+		long_line[sizeof(long_line) - 1] = '\n';
+		write_config_bytes(long_line, sizeof(long_line));
+		cr_assert_eq(fx_load(&fx), 2, "long line: %s", fx.output);
+		unlink(fx.config);
+		cr_assert_eq(fx_load(&fx), 2, "missing file: %s", fx.output);
+		cr_assert_eq(fx_cli(&fx, "load", "-c", "/tmp", "--pin-dir", fx.pin_dir, "--cgroup",
+				    fx.cgroup, NULL),
+			     2, "directory: %s", fx.output);
+		offered += 3;
+		cr_assert_eq(prog_id(), prog, "round %d: a bad config replaced the program", round);
+		assert_policy("strict", "after bad configs");
+	}
+	hammer_finish("bad-config-load");
+	fprintf(stderr,
+		"faults: bad-config-load: %d bad configs offered, all refused with exit 2\n",
+		offered);
+}
+
+/*
+ * SIGHUP alternates a bad config with a good one that changes the policy: each bad one must
+ * leave the policy of the good one before it, program and all.
+ */
+Test(faults, sighup_keeps_policy_on_bad_config, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const struct {
+		const char *config;
+		const char *policy;
+	} goods[] = {
+		{ CONFIG "policy = strict\n", "strict" },
+		{ CONFIG "policy = isolate\nallow-ports = 9999\n", "isolate" },
+	};
+	long good = 0, bad = 0;
+	long long prog;
+
+	load(CONFIG);
+	daemon_start();
+	hammer_start();
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < N_BAD; i++) {
+			const char *policy = goods[good % 2].policy;
+
+			fx_write_config(&fx, goods[good % 2].config);
+			sighup_and_wait("config reloaded", ++good);
+			assert_policy(policy, "after a good SIGHUP");
+			prog = json_number(fx.output, "connect4");
+
+			write_bad_config(i);
+			sighup_and_wait("not reloaded", ++bad);
+			assert_policy(policy, bad_configs[i].name);
+			cr_assert_eq(json_number(fx.output, "connect4"), prog,
+				     "%s: a bad config replaced the program", bad_configs[i].name);
+		}
+	}
+	hammer_finish("bad-config-sighup");
+	cr_assert_eq(fx_count_lines(fx.daemon_err, "reload failed"), 0, "%s", fx.daemon_err);
+	fprintf(stderr,
+		"faults: bad-config-sighup: %ld bad configs refused, %ld good ones swapped in\n",
+		bad, good);
+	daemon_stop();
+}
