@@ -194,7 +194,7 @@ Test(faults, daemon_killed_and_restarted, .init = setup, .fini = teardown, .time
 		if (i % 2) {
 			/* Anywhere in start-up: reading pins, syncing maps, opening the ring. */
 			daemon_pid = fx_daemon_start(&fx, "--interval", "200", NULL);
-			usleep((useconds_t)(random() % 30000));
+			usleep(5000 + (useconds_t)(random() % 35000));
 		} else {
 			/* Steady state, past at least one reconciliation. */
 			daemon_start();
@@ -263,8 +263,9 @@ Test(faults, load_reloads_valid_configs, .init = setup, .fini = teardown, .timeo
 }
 
 /*
- * load swaps between policies that all deny the cross-tenant connect, each for its own reason
- * order: isolate, strict, and allow-ports lists around (never on) the hammered port.
+ * load swaps between policies that all deny the cross-tenant connect: isolate and strict,
+ * allow-ports lists around (never on) the hammered port, reshaped tenant and exempt lists.
+ * Every swap must replace the program and leave the connect denied as deny_other_tenant.
  */
 Test(faults, load_swaps_policies, .init = setup, .fini = teardown, .timeout = 60)
 {
