@@ -21,8 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <criterion/criterion.h>
 
+#include "tg_maps.h"
 #include "tg_policy.h"
 
 #include "cross_loop.h"
@@ -38,6 +40,7 @@ static struct cross_loop loop = { .pid = -1 };
 static struct fx_listener v4 = { .pid = -1 }, v6 = { .pid = -1 };
 static pid_t daemon_pid = -1;
 static unsigned long long deny_before;
+static __u32 counters_id_before;
 
 static void setup(void)
 {
@@ -143,11 +146,32 @@ static void sighup_and_wait(const char *text, long want)
 		     "SIGHUP %ld: the daemon did not log '%s'", want, text);
 }
 
+/*
+ * The kernel id of the pinned counters map. Swaps and daemon restarts reuse it; only a guard
+ * unloaded and loaded anew gets a new one.
+ */
+static __u32 counters_map_id(void)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX + 32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" TG_PIN_COUNTERS, fx.pin_dir);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "cannot open %s: %s", path, strerror(errno));
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0, "map info of %s: %s", path,
+		     strerror(errno));
+	close(fd);
+	return info.id;
+}
+
 /* Tenant A's listeners, then the loop of tenant B against them, with the counter noted. */
 static void hammer_start(void)
 {
 	v4 = fx_listen(TENANT_A, "127.0.0.1", PORT, false);
 	v6 = fx_listen(TENANT_A, "::1", PORT, true);
+	counters_id_before = counters_map_id();
 	deny_before = fx_counter(&fx, TG_DENY_OTHER_TENANT);
 	cross_loop_start(&loop, &fx, TENANT_B, PORT);
 }
@@ -160,14 +184,22 @@ static void hammer_finish(const char *name)
 {
 	struct cross_loop_counts c;
 	unsigned long long denied;
+	__u32 counters_id;
 
 	cross_loop_wait_progress(&loop, 100);
 	cross_loop_stop(&loop, &c);
 	denied = fx_counter(&fx, TG_DENY_OTHER_TENANT) - deny_before;
+	counters_id = counters_map_id();
 	fprintf(stderr,
 		"faults: %s: %ld attempts, %ld refused, %ld slipped through "
 		"(%ld to 127.0.0.1, %ld to [::1], %ld other errors, deny counter +%llu)\n",
 		name, c.attempts, c.refused, c.succeeded, c.v4, c.v6, c.other, denied);
+	/* Checked first: it names the likely cause of what the checks below would report. */
+	cr_assert_eq(counters_id, counters_id_before,
+		     "%s: the counters map was replaced (id %u -> %u): the guard was unloaded and "
+		     "loaded anew during the test. Another test run on this machine does that: "
+		     "its fx_sweep() unloads every " FX_PREFIX "* pin dir, live ones included",
+		     name, counters_id_before, counters_id);
 	cr_assert_eq(c.succeeded, 0, "%s: %ld of %ld connects slipped through", name, c.succeeded,
 		     c.attempts);
 	cr_assert_eq(c.other, 0, "%s: %ld connects failed otherwise, the first with %s", name,
