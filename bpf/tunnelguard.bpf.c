@@ -87,6 +87,14 @@ struct {
 	__type(value, __u64);
 } tg_stats SEC(".maps");
 
+/* Written by the loader only: the last self-test, for status. Declared here for its BTF. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_selftest);
+} tg_selftest SEC(".maps");
+
 static __always_inline void count_stat(enum tg_stat stat)
 {
 	__u32 key = stat;

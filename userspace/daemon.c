@@ -60,7 +60,11 @@ static void notify_ready(void)
 /* Load when nothing (or only part of a guard) is in force; otherwise leave the guard alone. */
 static int ensure_loaded(const struct daemon_opts *opts)
 {
-	struct loader_opts lo = { .pin_dir = opts->pin_dir, .cgroup = opts->cgroup };
+	struct loader_opts lo = {
+		.pin_dir = opts->pin_dir,
+		.cgroup = opts->cgroup,
+		.no_self_test = opts->no_self_test,
+	};
 	struct guard_state st;
 	struct tg_config cfg;
 	int err = guard_read(opts->pin_dir, &st);
@@ -131,7 +135,11 @@ static void report_suppressed(struct daemon *d)
 
 static void reload(struct daemon *d)
 {
-	struct loader_opts lo = { .pin_dir = d->opts->pin_dir, .cgroup = d->opts->cgroup };
+	struct loader_opts lo = {
+		.pin_dir = d->opts->pin_dir,
+		.cgroup = d->opts->cgroup,
+		.no_self_test = d->opts->no_self_test,
+	};
 	struct tg_config cfg;
 
 	if (cfg_load(d->opts->config, &cfg)) {

@@ -130,6 +130,16 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 		note_missing(st, TG_PIN_COUNTERS);
 	if (guard_sum_percpu(pin_dir, TG_PIN_STATS, st->stats, TG_STAT_COUNT))
 		note_missing(st, TG_PIN_STATS);
+	fd = open_pin(pin_dir, TG_PIN_SELFTEST);
+	if (fd < 0) {
+		note_missing(st, TG_PIN_SELFTEST);
+	} else {
+		__u32 key = 0;
+
+		if (bpf_map_lookup_elem(fd, &key, &st->selftest) != 0)
+			memset(&st->selftest, 0, sizeof(st->selftest));
+		close(fd);
+	}
 	for (size_t i = 0; i < sizeof(other_pins) / sizeof(other_pins[0]); i++) {
 		fd = open_pin(pin_dir, other_pins[i]);
 		if (fd < 0)

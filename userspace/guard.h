@@ -22,6 +22,7 @@ struct guard_state {
 	unsigned int use_set_retval; /* 0: refusals are EPERM whatever the config says */
 	unsigned long long counters[TG_REASON_COUNT]; /* summed over CPUs */
 	unsigned long long stats[TG_STAT_COUNT];      /* enum tg_stat, summed over CPUs */
+	struct tg_selftest selftest;		      /* the last load's self-test */
 };
 
 /* Sum the per-CPU values of entries 0..count-1 of the pinned array pin_dir/name. 0 or -errno. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -93,6 +94,22 @@ void status_free(struct status_report *r)
 	tunnels_free(&r->tunnels);
 }
 
+static const char *selftest_label(unsigned int result)
+{
+	static const char *const labels[] = { "never run", "passed", "FAILED", "skipped" };
+
+	return result < sizeof(labels) / sizeof(labels[0]) ? labels[result] : "?";
+}
+
+static void format_unix_time(unsigned long long t, char *buf, size_t len)
+{
+	time_t secs = (time_t)t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&secs, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "-");
+}
+
 static const char *errno_label(unsigned int e)
 {
 	return e == 111 ? "ECONNREFUSED" : e == 1 ? "EPERM" : "?";
@@ -137,6 +154,8 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 				       sizeof(buf));
 		fprintf(out, "  allow ports: %s\n", buf[0] ? buf : "(none)");
 	}
+	format_unix_time(st->selftest.time_unix, buf, sizeof(buf));
+	fprintf(out, "  self-test:   %s at %s\n", selftest_label(st->selftest.result), buf);
 	fprintf(out, "  tunnels:%s\n",
 		!r->tunnels_known  ? " (unknown: sock_diag failed)"
 		: r->tunnels.count ? ""
@@ -234,6 +253,9 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 		fputs(",\"allow_ports\":", out);
 		json_string(out, buf);
 	}
+	format_unix_time(st->selftest.time_unix, buf, sizeof(buf));
+	fprintf(out, ",\"self_test\":{\"result\":\"%s\",\"time\":\"%s\",\"probe_errno\":%u}",
+		selftest_label(st->selftest.result), buf, st->selftest.probe_errno);
 	print_json_tunnels(out, r);
 	fputs(",\"counters\":{", out);
 	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)

@@ -348,17 +348,21 @@ e2e_load() {
 		return
 	# Teardown checks that these programs are gone from the kernel.
 	read -r -a E2E_PROG_IDS < <(e2e_prog_ids)
+	# load's self-test probe is a real refusal: counters are measured from here on.
+	E2E_BASELINE_JSON=$("$E2E_TG" status --json --pin-dir "$E2E_PIN") || E2E_BASELINE_JSON=
 }
 
 # e2e_counter NAME: one counter from `tunnelguard status --json`.
+# A counter's rise since e2e_load (which excludes load's own self-test probe).
 e2e_counter() {
-	local json value
+	local json value base
 
 	json=$("$E2E_TG" status --json --pin-dir "$E2E_PIN") ||
 		e2e_fail "tunnelguard status --json --pin-dir $E2E_PIN failed: $json"
 	value=$(printf '%s' "$json" | grep -o "\"$1\":[0-9]*" | cut -d: -f2)
 	[ -n "$value" ] || e2e_fail "no counter $1 in: $json"
-	echo "$value"
+	base=$(printf '%s' "${E2E_BASELINE_JSON:-}" | grep -o "\"$1\":[0-9]*" | cut -d: -f2)
+	echo $((value - ${base:-0}))
 }
 
 # Program ids of the loaded guard, "connect4 connect6".
