@@ -344,8 +344,10 @@ e2e_load() {
 		deny-errno = econnrefused
 		tenant-uids = $E2E_UID_A-$E2E_UID_B
 	EOF
-	"$E2E_TG" load -c "$E2E_DIR/tunnelguard.conf" --pin-dir "$E2E_PIN" --cgroup "$E2E_CG_HUB" ||
-		return
+	# In the hub's netns (nsenter keeps /sys, unlike ip netns exec): port_owner follows the
+	# listeners of the namespace load runs in, as on a real hub where sshd is in the host's.
+	nsenter --net="/run/netns/$E2E_NETNS" "$E2E_TG" load -c "$E2E_DIR/tunnelguard.conf" \
+		--pin-dir "$E2E_PIN" --cgroup "$E2E_CG_HUB" || return
 	# Teardown checks that these programs are gone from the kernel.
 	read -r -a E2E_PROG_IDS < <(e2e_prog_ids)
 	# load's self-test probe is a real refusal: counters are measured from here on.
