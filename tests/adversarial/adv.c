@@ -24,13 +24,13 @@
 #include "adv.h"
 #include "reasons.h"
 
-#define MSG_READY      1
-#define MSG_DONE       2
-#define MAX_CHILDREN   32
-#define MAX_CGROUPS    8
-#define REPLY_TIMEOUT  10000 /* ms a child may take to report */
-#define CLOSED_OFFSET  200
-#define OWN_OFFSET     400
+#define MSG_READY     1
+#define MSG_DONE      2
+#define MAX_CHILDREN  32
+#define MAX_CGROUPS   8
+#define REPLY_TIMEOUT 10000 /* ms a child may take to report */
+#define CLOSED_OFFSET 200
+#define OWN_OFFSET    400
 
 /* One message from a child; small enough for an atomic pipe write. */
 struct adv_msg {
@@ -385,8 +385,8 @@ void adv_expect_steps(const char *name, const struct adv_result *got, const int 
 		     steps);
 	for (int i = 0; i < steps && i < got->steps; i++)
 		cr_expect_eq(got->err[i], want[i], "%s: step %d gave %s (%d), expected %s (%d)",
-			     name, i + 1, errno_name(got->err[i]), got->err[i],
-			     errno_name(want[i]), want[i]);
+			     name, i + 1, errno_name(got->err[i]), got->err[i], errno_name(want[i]),
+			     want[i]);
 }
 
 void adv_cgroup_make(struct fx *fx, const char *rel, char *out, size_t len)
@@ -579,8 +579,7 @@ fail:
 }
 
 /* connect() to addr:port as step; returns whether it succeeded. */
-static int connect_step(int fd, int family, const char *addr, uint16_t port,
-			struct adv_result *out)
+static int connect_step(int fd, int family, const char *addr, uint16_t port, struct adv_result *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = adv_addr(family, addr, port, &ss);
@@ -624,8 +623,8 @@ void adv_attack_tfo_sendto(const struct adv_case *c, const struct adv_target *t,
 
 	if (fd < 0)
 		return;
-	adv_step(out, sendto(fd, "x", 1, MSG_FASTOPEN | MSG_NOSIGNAL, (struct sockaddr *)&ss,
-			     len) == 1);
+	adv_step(out,
+		 sendto(fd, "x", 1, MSG_FASTOPEN | MSG_NOSIGNAL, (struct sockaddr *)&ss, len) == 1);
 	close(fd);
 }
 

@@ -37,10 +37,10 @@
 
 /* What a child did: the errno of each step (0: it succeeded), or where its setup failed. */
 struct adv_result {
-	int steps;		   /* -1 when the setup failed */
-	int err[ADV_MAX_STEPS];	   /* errno of each step */
-	int setup_errno;	   /* when steps == -1 */
-	char setup_what[48];	   /* the call that failed */
+	int steps;		/* -1 when the setup failed */
+	int err[ADV_MAX_STEPS]; /* errno of each step */
+	int setup_errno;	/* when steps == -1 */
+	char setup_what[48];	/* the call that failed */
 };
 
 /* A child started by adv_spawn(). */
@@ -164,7 +164,7 @@ struct adv_case {
 	unsigned int delta[TG_REASON_COUNT];
 };
 
-#define EXPECT(...)                                                                                \
+#define EXPECT(...) \
 	.expect = { __VA_ARGS__ }, .steps = (int)(sizeof((int[]){ __VA_ARGS__ }) / sizeof(int))
 
 /* Run every case against the fixture's loaded guard, ports from base_port up. */

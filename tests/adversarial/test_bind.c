@@ -79,7 +79,9 @@ static void bind_listen_connect(void *arg, struct adv_result *out)
 	close(fd);
 }
 
+/* clang-format off */
 #define OWN { [TG_ALLOW_OWN] = 1 }
+/* clang-format on */
 
 /* clang-format off */
 static const struct bind_case bind_cases[] = {
@@ -129,8 +131,8 @@ Test(adversarial, b_cannot_squat_or_share_a_listener, .init = setup, .fini = tea
 		struct adv_result got;
 		struct adv_proc a;
 
-		cr_assert_eq(adv_listen(&a, TENANT_A, TENANT_A, c->a_addr, arg.port, c->a_flags),
-			     0, "%s: A's listener", c->name);
+		cr_assert_eq(adv_listen(&a, TENANT_A, TENANT_A, c->a_addr, arg.port, c->a_flags), 0,
+			     "%s: A's listener", c->name);
 		adv_counts_read(&fx, &before);
 		adv_run(&b, bind_listen_connect, &arg, c->name, &got);
 		adv_counts_read(&fx, &after);

@@ -32,7 +32,9 @@ static void teardown(void)
 	fx_teardown(&fx);
 }
 
+/* clang-format off */
 #define DENY { [TG_DENY_OTHER_TENANT] = 1 }
+/* clang-format on */
 
 /* clang-format off */
 static const struct adv_case nested_cases[] = {
@@ -120,9 +122,9 @@ Test(adversarial, child_cgroup_programs_cannot_open_a_hole, .init = setup, .fini
 	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
 	for (size_t i = 0; i < sizeof(child_prog_cases) / sizeof(child_prog_cases[0]); i++) {
 		const struct child_prog_case *c = &child_prog_cases[i];
-		uint16_t ports[] = { [PORT_A] = 14100 + i,
-				     [PORT_CLOSED] = 14300 + i,
-				     [PORT_OWN] = 14500 + i };
+		uint16_t ports[] = {
+			[PORT_A] = 14100 + i, [PORT_CLOSED] = 14300 + i, [PORT_OWN] = 14500 + i
+		};
 		uint16_t dest = ports[c->dest];
 		char rel[32], path[PATH_MAX * 2];
 		struct adv_who b = { .cgroup = path, .ruid = TENANT_B, .euid = TENANT_B };
@@ -138,10 +140,10 @@ Test(adversarial, child_cgroup_programs_cannot_open_a_hole, .init = setup, .fini
 			      strerror(-prog));
 		cgroup_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		cr_assert_geq(cgroup_fd, 0, "open %s: %s", path, strerror(errno));
-		cr_assert_eq(bpf_prog_attach(prog, cgroup_fd, BPF_CGROUP_INET4_CONNECT,
-					     c->attach_flags),
-			     0, "%s: root cannot attach under the guard (flags %u): %s", c->name,
-			     c->attach_flags, strerror(errno));
+		cr_assert_eq(
+			bpf_prog_attach(prog, cgroup_fd, BPF_CGROUP_INET4_CONNECT, c->attach_flags),
+			0, "%s: root cannot attach under the guard (flags %u): %s", c->name,
+			c->attach_flags, strerror(errno));
 		cr_assert_eq(adv_listen(&a, TENANT_A, TENANT_A, "127.0.0.1", ports[PORT_A], 0), 0);
 		cr_assert_eq(adv_listen(&own, TENANT_B, TENANT_B, "127.0.0.1", ports[PORT_OWN], 0),
 			     0);

@@ -33,8 +33,10 @@ static void teardown(void)
 	fx_teardown(&fx);
 }
 
+/* clang-format off */
 #define DENY	  { [TG_DENY_OTHER_TENANT] = 1 }
 #define NO_COUNTS { 0 }
+/* clang-format on */
 
 static void load(void)
 {
@@ -83,6 +85,7 @@ Test(adversarial, passed_sockets_are_judged_by_who_connects, .init = setup, .fin
      .timeout = 60)
 {
 	/* in_cgroup false: the socket is made outside the cgroup the guard is attached to. */
+	/* clang-format off */
 	static const struct {
 		const char *name;
 		uid_t maker;
@@ -106,6 +109,7 @@ Test(adversarial, passed_sockets_are_judged_by_who_connects, .init = setup, .fin
 		{ "limit: root's socket made outside the cgroup, B connects", 0, false, TENANT_B, 0,
 		  NO_COUNTS },
 	};
+	/* clang-format on */
 
 	load();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -159,6 +163,7 @@ static void connect_v4(void *arg, struct adv_result *out)
 Test(adversarial, caller_is_the_real_uid_owner_is_the_fsuid, .init = setup, .fini = teardown,
      .timeout = 60)
 {
+	/* clang-format off */
 	static const struct {
 		const char *name;
 		uid_t listener_ruid, listener_euid;
@@ -181,6 +186,7 @@ Test(adversarial, caller_is_the_real_uid_owner_is_the_fsuid, .init = setup, .fin
 		{ "listener by ruid 2001 euid 0 is root's", TENANT_A, 0, TENANT_B, TENANT_B, 0,
 		  { [TG_ALLOW_SERVICE] = 1 } },
 	};
+	/* clang-format on */
 
 	load();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -270,7 +276,9 @@ static int prelude_userns_netns_lo_up(const struct adv_case *c)
 	return err ? err : -fx_link_up("lo");
 }
 
+/* clang-format off */
 #define NO_LISTENER { [TG_ALLOW_NO_LISTENER] = 1 }
+/* clang-format on */
 
 /* clang-format off */
 static const struct adv_case userns_cases[] = {
@@ -317,8 +325,7 @@ static void probe_userns(void *arg, struct adv_result *out)
 	out->err[0] = enter_userns(CLONE_NEWNET);
 }
 
-Test(adversarial, user_namespaces_change_nothing, .init = setup, .fini = teardown,
-     .timeout = 60)
+Test(adversarial, user_namespaces_change_nothing, .init = setup, .fini = teardown, .timeout = 60)
 {
 	struct adv_who b = { .cgroup = fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
 	struct adv_result probe;

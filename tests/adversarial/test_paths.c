@@ -32,9 +32,11 @@ static void teardown(void)
 	fx_teardown(&fx);
 }
 
+/* clang-format off */
 #define DENY	  { [TG_DENY_OTHER_TENANT] = 1 }
 #define OWN	  { [TG_ALLOW_OWN] = 1 }
 #define NOBODY_IS { [TG_ALLOW_NO_LISTENER] = 1 }
+/* clang-format on */
 
 /* clang-format off */
 static const struct adv_case path_cases[] = {
@@ -226,9 +228,9 @@ static void udp_sender(void *arg, struct adv_result *out)
  * Out of scope, documented: UDP. A connected UDP socket runs connect4 and is counted as
  * allow_not_tcp; an unconnected sendto() runs no connect hook at all. Both datagrams reach A.
  */
-Test(adversarial, udp_reaches_a_and_is_out_of_scope, .init = setup, .fini = teardown,
-     .timeout = 60)
+Test(adversarial, udp_reaches_a_and_is_out_of_scope, .init = setup, .fini = teardown, .timeout = 60)
 {
+	/* clang-format off */
 	static const struct {
 		const char *name;
 		int family;
@@ -241,11 +243,13 @@ Test(adversarial, udp_reaches_a_and_is_out_of_scope, .init = setup, .fini = tear
 		{ "udp connect+send v6", AF_INET6, "::1", "::1", true, 2, 1 },
 		{ "udp sendto v4", AF_INET, "127.0.0.1", "127.0.0.1", false, 1, 0 },
 	};
+	/* clang-format on */
 
 	fx_write_config(&fx, ADV_BASE_CONFIG);
 	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct udp_arg arg = { cases[i].family, cases[i].to, 10300 + i, cases[i].connected };
+		struct udp_arg arg = { cases[i].family, cases[i].to, 10300 + i,
+				       cases[i].connected };
 		struct adv_who b = { .cgroup = fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
 		unsigned int delta[TG_REASON_COUNT] = { [TG_ALLOW_NOT_TCP] = cases[i].not_tcp };
 		const int ok[] = { 0, 0 };
@@ -304,7 +308,7 @@ static void find_listener_line(void *arg, struct adv_result *out)
 Test(adversarial, listeners_and_owners_are_visible_to_other_tenants, .init = setup,
      .fini = teardown, .timeout = 30)
 {
-	static const char *const v4[] = { "tcp", "0100007F:2904", "2001" };  /* 10500 */
+	static const char *const v4[] = { "tcp", "0100007F:2904", "2001" }; /* 10500 */
 	static const char *const v6[] = { "tcp6", ":2904", "2001" };
 	struct adv_who b = { .cgroup = fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
 	struct adv_proc l4, l6;

@@ -138,8 +138,11 @@ static void before_and_after(void *arg, struct adv_result *out)
 	close(fd);
 }
 
+/* clang-format off */
 #define DENY { [TG_DENY_OTHER_TENANT] = 1 }
+/* clang-format on */
 
+/* clang-format off */
 static const struct timing_case timing_cases[] = {
 	{ "process forked before load", AF_INET, "127.0.0.1", PRE_PROCESS, POST_CONNECT, 2,
 	  { 0, ECONNREFUSED }, DENY },
@@ -158,9 +161,9 @@ static const struct timing_case timing_cases[] = {
 	{ "limit: TCP_FASTOPEN_CONNECT before load, v6", AF_INET6, "::1", PRE_TFO_CONNECT,
 	  POST_USE, 4, { 0, 0, 0, ECONNREFUSED }, DENY },
 };
+/* clang-format on */
 
-Test(adversarial, prepared_before_load_struck_after, .init = setup, .fini = teardown,
-     .timeout = 90)
+Test(adversarial, prepared_before_load_struck_after, .init = setup, .fini = teardown, .timeout = 90)
 {
 	struct adv_who b = { .cgroup = fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
 

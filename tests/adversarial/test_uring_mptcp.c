@@ -32,8 +32,10 @@ static void teardown(void)
 	fx_teardown(&fx);
 }
 
+/* clang-format off */
 #define DENY { [TG_DENY_OTHER_TENANT] = 1 }
 #define OWN  { [TG_ALLOW_OWN] = 1 }
+/* clang-format on */
 
 /* One IORING_OP_CONNECT of sock to the case's destination; returns the errno (0: connected). */
 static int uring_connect(struct adv_uring *r, int sock, const struct adv_case *c, uint16_t port,
@@ -94,10 +96,9 @@ static void attack_uring_sqpoll(const struct adv_case *c, const struct adv_targe
 static void attack_uring_socket(const struct adv_case *c, const struct adv_target *t,
 				struct adv_result *out)
 {
-	struct io_uring_sqe sqe = { .opcode = IORING_OP_SOCKET,
-				    .fd = c->family,
-				    .off = SOCK_STREAM,
-				    .len = c->protocol };
+	struct io_uring_sqe sqe = {
+		.opcode = IORING_OP_SOCKET, .fd = c->family, .off = SOCK_STREAM, .len = c->protocol
+	};
 	struct adv_uring r;
 	int err = adv_uring_init(&r, 0), fd;
 
@@ -216,7 +217,8 @@ Test(adversarial, mptcp_connects_are_refused, .init = setup, .fini = teardown, .
 	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
 
 	if (fd < 0 && (errno == EPROTONOSUPPORT || errno == ENOPROTOOPT))
-		cr_skip_test("no MPTCP here: socket(IPPROTO_MPTCP) fails with %s%s", strerror(errno),
+		cr_skip_test("no MPTCP here: socket(IPPROTO_MPTCP) fails with %s%s",
+			     strerror(errno),
 			     errno == ENOPROTOOPT ? " (net.mptcp.enabled = 0)" : "");
 	cr_assert_geq(fd, 0, "socket(IPPROTO_MPTCP): %s", strerror(errno));
 	close(fd);
