@@ -155,6 +155,7 @@ static void reload(struct daemon *d)
 static int setup(struct daemon *d)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
+	struct guard_state st;
 	sigset_t mask;
 	pid_t holder = 0;
 	int err;
@@ -171,6 +172,13 @@ static int setup(struct daemon *d)
 	err = ensure_loaded(d->opts);
 	if (err)
 		return err;
+	if (guard_read(d->opts->pin_dir, &st) || !guard_in_my_netns(&st)) {
+		pr_warn("the guard in %s was loaded from another network namespace: run the daemon "
+			"there, or its reconciliation would fill port_owner with this one's "
+			"listeners\n",
+			d->opts->pin_dir);
+		return -EXDEV;
+	}
 	err = events_open(&d->events, d->opts->pin_dir, d->opts->json, stdout);
 	if (err) {
 		pr_warn("cannot open the events ring buffer in %s: %s\n", d->opts->pin_dir,

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -75,6 +76,7 @@ static void read_config(struct guard_state *st, const char *pin_dir)
 		st->have_config = true;
 		st->policy = rodata->tg_policy;
 		st->use_set_retval = rodata->tg_use_set_retval;
+		st->netns_cookie = rodata->tg_netns_cookie;
 	}
 	free(value);
 	close(fd);
@@ -155,4 +157,18 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 unsigned int guard_effective_errno(const struct guard_state *st)
 {
 	return st->use_set_retval ? st->policy.deny_errno : 1 /* EPERM */;
+}
+
+bool guard_in_my_netns(const struct guard_state *st)
+{
+	unsigned long long cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool same = false;
+
+	if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) == 0)
+		same = cookie == st->netns_cookie;
+	if (fd >= 0)
+		close(fd);
+	return same;
 }

@@ -85,7 +85,11 @@ int status_collect(const char *pin_dir, struct status_report *r)
 		return err;
 	if (r->guard.have_config)
 		r->tunnels_known = tunnels_list(&r->guard.policy, &r->tunnels) == 0;
-	collect_drift(pin_dir, r);
+	/* port_owner follows the listeners of the namespace load ran in; elsewhere sock_diag
+	 * shows other listeners, and a comparison would report false drift. */
+	r->drift_checked = guard_in_my_netns(&r->guard);
+	if (r->drift_checked)
+		collect_drift(pin_dir, r);
 	return 0;
 }
 
@@ -167,6 +171,9 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		fprintf(out, "    %-24s uid %-6u %-12s pid %-7d %s\n", buf, tn->listener.uid,
 			tn->user[0] ? tn->user : "-", tn->pid, tn->process[0] ? tn->process : "-");
 	}
+	if (!r->drift_checked)
+		fprintf(out, "  drift:       not checked: run status in the network namespace the "
+			     "guard was loaded from\n");
 	for (i = 0; i < r->drift_count && i < STATUS_MAX_DRIFT; i++)
 		fprintf(out, "  drift: %s\n", r->drift[i]);
 	if (r->drift_count > STATUS_MAX_DRIFT)
@@ -215,7 +222,8 @@ static void print_json_tunnels(FILE *out, const struct status_report *r)
 		fputs(i ? "," : "", out);
 		json_string(out, r->drift[i]);
 	}
-	fprintf(out, "],\"drift_count\":%u", r->drift_count);
+	fprintf(out, "],\"drift_count\":%u,\"drift_checked\":%s", r->drift_count,
+		r->drift_checked ? "true" : "false");
 }
 
 void status_print_json(FILE *out, const struct status_report *r, const char *pin_dir)

@@ -351,7 +351,8 @@ e2e_load() {
 	# Teardown checks that these programs are gone from the kernel.
 	read -r -a E2E_PROG_IDS < <(e2e_prog_ids)
 	# load's self-test probe is a real refusal: counters are measured from here on.
-	E2E_BASELINE_JSON=$("$E2E_TG" status --json --pin-dir "$E2E_PIN") || E2E_BASELINE_JSON=
+	E2E_BASELINE_JSON=$(nsenter --net="/run/netns/$E2E_NETNS" "$E2E_TG" status --json \
+		--pin-dir "$E2E_PIN") || E2E_BASELINE_JSON=
 }
 
 # e2e_counter NAME: one counter from `tunnelguard status --json`.
@@ -359,7 +360,7 @@ e2e_load() {
 e2e_counter() {
 	local json value base
 
-	json=$("$E2E_TG" status --json --pin-dir "$E2E_PIN") ||
+	json=$(nsenter --net="/run/netns/$E2E_NETNS" "$E2E_TG" status --json --pin-dir "$E2E_PIN") ||
 		e2e_fail "tunnelguard status --json --pin-dir $E2E_PIN failed: $json"
 	value=$(printf '%s' "$json" | grep -o "\"$1\":[0-9]*" | cut -d: -f2)
 	[ -n "$value" ] || e2e_fail "no counter $1 in: $json"
