@@ -1853,12 +1853,17 @@ static int put_apply(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg)
 	return nft_put_table(b, seq, a->policy, a->content);
 }
 
+static const char *root_hint(int err)
+{
+	return err == -EPERM ? " (are you root?)" : "";
+}
+
 static int socket_error(const char *what)
 {
 	int err = -errno;
 
 	pr_warn("cannot open a netfilter netlink socket to %s: %s%s\n", what, strerror(-err),
-		err == -EPERM ? " (are you root?)" : "");
+		root_hint(err));
 	return err;
 }
 
@@ -1922,7 +1927,8 @@ int nft_read(struct nft_state *out)
 	err = read_state(nl, true, out, &genid);
 	mnl_socket_close(nl);
 	if (err)
-		pr_warn("cannot read table inet " NFT_TABLE_NAME ": %s\n", strerror(-err));
+		pr_warn("cannot read table inet " NFT_TABLE_NAME ": %s%s\n", strerror(-err),
+			root_hint(err));
 	return err;
 }
 
@@ -2027,9 +2033,14 @@ static int change_owners(const struct nft_owner *owners, size_t n, const struct 
 			return socket_error("change table inet " NFT_TABLE_NAME);
 		err = read_state(nl, true, &have, &genid);
 		mnl_socket_close(nl);
+		if (err)
+			pr_warn("cannot read table inet " NFT_TABLE_NAME ": %s%s\n", strerror(-err),
+				root_hint(err));
 		if (!err && !have.present) {
-			pr_warn("table inet " NFT_TABLE_NAME
-				" is not there (run tunnelguard load)\n");
+			/* For a drift check, absence is an answer; the caller words it. */
+			if (!dry_run)
+				pr_warn("table inet " NFT_TABLE_NAME
+					" is not there (run tunnelguard load)\n");
 			err = -ENOENT;
 		}
 		if (!err)

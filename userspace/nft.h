@@ -36,8 +36,9 @@
  * so a SYN from uid 2002 to port 8001 is answered with a TCP reset (connect() fails with
  * ECONNREFUSED) while 2001's own and root's connects pass. Policy strict adds a rule that
  * resets tenants' SYNs to @service_ports too; mode audit replaces each reset with
- * `log prefix "tunnelguard audit: " accept`. Established traffic, traffic that leaves the host
- * and non-tenants' SYNs leave the chain after one to three comparisons.
+ * `log prefix "tunnelguard audit: " accept`. Traffic that leaves the host is out after one
+ * comparison; established TCP on lo after three (oif, protocol, flags); a non-tenant's SYN
+ * after four and one lookup in the interval set tenant_uids.
  *
  * What the nft layer judges is coarser than the BPF layer: it sees ports, not listener
  * addresses (a port any tenant owns on any address counts as a tunnel), and the caller is the
@@ -113,10 +114,12 @@ struct nft_state {
 int nft_apply(const struct tg_policy *policy, const struct nft_owner *owners, size_t n);
 
 /*
- * Change the owner sets in one batch of element additions and deletions (no rebuild). add: owners
- * that appeared; del: owners (uid and port) none of whose listeners remain. A port leaves
- * tunnel_ports or service_ports only when no owner of it remains. Adding a present owner or
- * deleting an absent one changes nothing. Example, tenant 2003 starts `ssh -R 8003:...`:
+ * Change the owner sets in one batch of element additions and deletions (no rebuild). add:
+ * owners that appeared; del: owners (uid and port) none of whose listeners remain. A port
+ * leaves tunnel_ports or service_ports only when no owner of it remains, so a deletion reads
+ * the sets first (about 0.3 s of CPU at 50,000 owners); additions alone are one small batch.
+ * Adding a present owner or deleting an absent one changes nothing. Example, tenant 2003
+ * starts `ssh -R 8003:...`:
  *	nft_update_owners(&(struct nft_owner){ 2003, 8003, true }, 1, NULL, 0)
  * 0, -ENOENT when the table is absent, or -errno.
  */
@@ -138,9 +141,9 @@ struct nft_sync_report {
 /*
  * Make the owner sets hold exactly owners (the live listeners' owners, e.g. from tg_port_owner),
  * in one batch of element changes. With dry_run nothing is written: the report is the drift.
- * Example: after `nft delete element inet tunnelguard owned { 2001 . 8001 }`,
- *	nft_sync_owners(owners, n, true, &report) calls on_drift(ctx, "missing", "owned", 2001,
- *8001) 0, -ENOENT when the table is absent, or -errno.
+ * Example: after `nft delete element inet tunnelguard owned { 2001 . 8001 }`, a dry run calls
+ *	on_drift(ctx, "missing", "owned", 2001, 8001)
+ * 0, -ENOENT when the table is absent (logged unless dry_run), or -errno.
  */
 int nft_sync_owners(const struct nft_owner *owners, size_t n, bool dry_run,
 		    struct nft_sync_report *report);
