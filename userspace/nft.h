@@ -73,6 +73,15 @@ struct nft_owner {
 	bool tenant;   /* tg_is_tenant(): its port is a tunnel, not a hub service */
 };
 
+/* The owner entry of a listener of uid on port, e.g. from a tg_port_owner entry:
+ * nft_owner_of(&policy, owner.uid, key.port) or from sock_diag: nft_owner_of(&policy, l->uid,
+ * l->port). */
+static inline struct nft_owner nft_owner_of(const struct tg_policy *policy, uint32_t uid,
+					    uint16_t port)
+{
+	return (struct nft_owner){ .uid = uid, .port = port, .tenant = tg_is_tenant(policy, uid) };
+}
+
 struct nft_counter {
 	uint64_t packets;
 	uint64_t bytes;

@@ -367,6 +367,30 @@ Test(nft, remove_leaves_every_other_table, .init = setup, .fini = teardown)
 	cr_expect_eq(nft_remove(), 0, "removing an absent table is not an error");
 }
 
+Test(nft, listing_reads_as_nft_syntax, .init = setup, .fini = teardown)
+{
+	static const char *const lines[] = {
+		"set owned {",
+		"elements = { 2001 . 8001 }",
+		"elements = { tcp . 8001 }",
+		"elements = { 2001-2003 }",
+		"type filter hook output priority filter; policy accept;",
+		"oif != \"lo\" accept",
+		"tcp flags != syn / syn,ack accept",
+		"meta skuid != @tenant_uids accept comment \"caller is not a tenant\"",
+		"meta skuid . tcp dport @owned accept",
+		"meta l4proto . tcp dport @tunnel_ports counter name \"tenant_to_tenant\" reject "
+		"with tcp reset comment \"tenant to another tenant's tunnel\"",
+	};
+	static char out[16384];
+
+	need_nft_cli();
+	cr_assert_eq(nft_apply(&isolate, &(struct nft_owner){ TENANT_A, 8001, true }, 1), 0);
+	cr_assert_eq(run("nft list table inet tunnelguard 2>&1", out, sizeof(out)), 0, "%s", out);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		cr_expect_not_null(strstr(out, lines[i]), "listing lacks '%s':\n%s", lines[i], out);
+}
+
 /* A test-only message the kernel refuses: set `owned` again, exclusively. */
 static void put_duplicate_set(struct mnl_nlmsg_batch *b, uint32_t *seq)
 {

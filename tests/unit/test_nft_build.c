@@ -503,6 +503,20 @@ Test(nft_build, full_buffer_is_an_error_not_an_overflow)
 	free(o);
 }
 
+Test(nft_build, owner_of_follows_the_policy)
+{
+	struct tg_policy p = example;
+	struct nft_owner o;
+
+	p.n_exempt = 1;
+	p.exempt[0] = (struct tg_uid_range){ 2002, 2002 };
+	o = nft_owner_of(&p, 2001, 8001);
+	cr_expect(o.uid == 2001 && o.port == 8001 && o.tenant);
+	cr_expect(!nft_owner_of(&p, 2002, 8002).tenant, "exempt uids own hub services");
+	cr_expect(!nft_owner_of(&p, 0, 22).tenant);
+	cr_expect(!nft_owner_of(&p, 2004, 80).tenant);
+}
+
 Test(nft_build, owner_count_is_bounded)
 {
 	struct nft_owner *o = calloc(NFT_MAX_OWNERS + 1, sizeof(*o));
