@@ -64,8 +64,42 @@ static void setup(void)
 		cr_skip_test("nf_tables is not usable in a network namespace here");
 }
 
+/*
+ * Listeners still running when a test stops early. Their parent-death signal does not help:
+ * setresuid() to the test uid clears it, so teardown kills them (criterion runs .fini after a
+ * failed assertion too).
+ */
+static pid_t running[16];
+
+static struct fx_listener listen_as(uid_t uid, const char *addr, uint16_t port, bool v6only)
+{
+	struct fx_listener l = fx_listen(uid, addr, port, v6only);
+
+	for (size_t i = 0; i < sizeof(running) / sizeof(running[0]); i++) {
+		if (running[i] == 0) {
+			running[i] = l.pid;
+			return l;
+		}
+	}
+	cr_assert_fail("more than %zu listeners", sizeof(running) / sizeof(running[0]));
+	return l;
+}
+
+static void listener_stop(struct fx_listener *l)
+{
+	for (size_t i = 0; i < sizeof(running) / sizeof(running[0]); i++)
+		if (running[i] == l->pid)
+			running[i] = 0;
+	fx_listener_stop(l);
+}
+
 static void teardown(void)
 {
+	for (size_t i = 0; i < sizeof(running) / sizeof(running[0]); i++) {
+		struct fx_listener l = { .pid = running[i] };
+
+		listener_stop(&l);
+	}
 }
 
 static void drop_to(uid_t uid)
@@ -223,11 +257,11 @@ Test(nft, resets_tenant_to_tenant_over_ipv4_and_ipv6, .init = setup, .fini = tea
 		{ TENANT_A, 8001, true }, { TENANT_A, 8001, true }, { TENANT_C, 8002, true },
 		{ 0, 8022, false },	  { TENANT_C, 8053, true },
 	};
-	struct fx_listener a4 = fx_listen(TENANT_A, "127.0.0.1", 8001, false);
-	struct fx_listener a6 = fx_listen(TENANT_A, "::1", 8001, true);
-	struct fx_listener c6 = fx_listen(TENANT_C, "::1", 8002, true);
-	struct fx_listener svc = fx_listen(0, "127.0.0.1", 8022, false);
-	struct fx_listener allow = fx_listen(TENANT_C, "127.0.0.1", 8053, false);
+	struct fx_listener a4 = listen_as(TENANT_A, "127.0.0.1", 8001, false);
+	struct fx_listener a6 = listen_as(TENANT_A, "::1", 8001, true);
+	struct fx_listener c6 = listen_as(TENANT_C, "::1", 8002, true);
+	struct fx_listener svc = listen_as(0, "127.0.0.1", 8022, false);
+	struct fx_listener allow = listen_as(TENANT_C, "127.0.0.1", 8053, false);
 	struct nft_state st;
 
 	/* Without the table every connect works: the cases below are the nft layer's doing. */
@@ -261,17 +295,17 @@ Test(nft, resets_tenant_to_tenant_over_ipv4_and_ipv6, .init = setup, .fini = tea
 	cr_expect_eq(st.other_tenant.packets, 2, "counter lost across apply");
 	cr_expect_eq(st.service.packets, 1);
 	nft_state_free(&st);
-	fx_listener_stop(&a4);
-	fx_listener_stop(&a6);
-	fx_listener_stop(&c6);
-	fx_listener_stop(&svc);
-	fx_listener_stop(&allow);
+	listener_stop(&a4);
+	listener_stop(&a6);
+	listener_stop(&c6);
+	listener_stop(&svc);
+	listener_stop(&allow);
 }
 
 Test(nft, audit_counts_and_does_not_reset, .init = setup, .fini = teardown)
 {
 	static const struct nft_owner owners[] = { { TENANT_A, 8001, true } };
-	struct fx_listener a = fx_listen(TENANT_A, "127.0.0.1", 8001, false);
+	struct fx_listener a = listen_as(TENANT_A, "127.0.0.1", 8001, false);
 	struct tg_policy audit = isolate;
 	struct nft_state st;
 
@@ -283,7 +317,7 @@ Test(nft, audit_counts_and_does_not_reset, .init = setup, .fini = teardown)
 	cr_expect_eq(st.other_tenant.packets, 2, "audit counted %lu, expected 2",
 		     (unsigned long)st.other_tenant.packets);
 	nft_state_free(&st);
-	fx_listener_stop(&a);
+	listener_stop(&a);
 }
 
 Test(nft, update_owners_follows_listeners, .init = setup, .fini = teardown)
@@ -292,7 +326,7 @@ Test(nft, update_owners_follows_listeners, .init = setup, .fini = teardown)
 	struct nft_state st;
 
 	cr_assert_eq(nft_apply(&isolate, NULL, 0), 0);
-	a = fx_listen(TENANT_A, "127.0.0.1", 8001, false);
+	a = listen_as(TENANT_A, "127.0.0.1", 8001, false);
 	cr_expect_eq(connect_as(TENANT_B, AF_INET, "127.0.0.1", 8001), 0, "not yet told");
 
 	cr_assert_eq(nft_update_owners(&(struct nft_owner){ TENANT_A, 8001, true }, 1, NULL, 0), 0);
@@ -302,9 +336,9 @@ Test(nft, update_owners_follows_listeners, .init = setup, .fini = teardown)
 	cr_assert_eq(nft_update_owners(&(struct nft_owner){ TENANT_A, 8001, true }, 1, NULL, 0), 0);
 
 	/* C on the same port at another address: 8001 stays a tunnel port when A leaves. */
-	c = fx_listen(TENANT_C, "::1", 8001, true);
+	c = listen_as(TENANT_C, "::1", 8001, true);
 	cr_assert_eq(nft_update_owners(&(struct nft_owner){ TENANT_C, 8001, true }, 1, NULL, 0), 0);
-	fx_listener_stop(&a);
+	listener_stop(&a);
 	cr_assert_eq(nft_update_owners(NULL, 0, &(struct nft_owner){ TENANT_A, 8001, true }, 1), 0);
 	st = read_state();
 	cr_expect(!has_owner(&st, TENANT_A, 8001, true), "A's pair stayed");
@@ -317,8 +351,8 @@ Test(nft, update_owners_follows_listeners, .init = setup, .fini = teardown)
 	cr_expect_eq(connect_as(TENANT_C, AF_INET6, "::1", 8001), 0);
 
 	/* C leaves; a hub service takes the port, in one batch. */
-	fx_listener_stop(&c);
-	svc = fx_listen(0, "127.0.0.1", 8001, false);
+	listener_stop(&c);
+	svc = listen_as(0, "127.0.0.1", 8001, false);
 	cr_assert_eq(nft_update_owners(&(struct nft_owner){ 0, 8001, false }, 1,
 				       &(struct nft_owner){ TENANT_C, 8001, true }, 1),
 		     0);
@@ -331,7 +365,7 @@ Test(nft, update_owners_follows_listeners, .init = setup, .fini = teardown)
 	cr_expect_eq(connect_as(TENANT_B, AF_INET, "127.0.0.1", 8001), 0, "isolate: service open");
 	/* Deleting an absent owner changes nothing. */
 	cr_expect_eq(nft_update_owners(NULL, 0, &(struct nft_owner){ TENANT_B, 9999, true }, 1), 0);
-	fx_listener_stop(&svc);
+	listener_stop(&svc);
 
 	cr_assert_eq(nft_remove(), 0);
 	cr_expect_eq(nft_update_owners(NULL, 0, &(struct nft_owner){ TENANT_A, 8001, true }, 1),
@@ -444,7 +478,7 @@ Test(nft, refused_batch_keeps_the_previous_table, .init = setup, .fini = teardow
 	};
 	static const struct nft_owner old_owners[] = { { TENANT_A, 8001, true } };
 	static const struct nft_owner new_owners[] = { { TENANT_C, 8003, true } };
-	struct fx_listener a = fx_listen(TENANT_A, "127.0.0.1", 8001, false);
+	struct fx_listener a = listen_as(TENANT_A, "127.0.0.1", 8001, false);
 	char before[16384], after[16384];
 	size_t size = 16 * NFT_MSG_MAX;
 	void *buf = malloc(size);
@@ -481,7 +515,7 @@ Test(nft, refused_batch_keeps_the_previous_table, .init = setup, .fini = teardow
 			     "%s: the old rules no longer apply", c->name);
 	}
 	free(buf);
-	fx_listener_stop(&a);
+	listener_stop(&a);
 }
 
 struct drift_log {
