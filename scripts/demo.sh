@@ -131,6 +131,8 @@ echo
 e2e_step "6. what the operator sees"
 show "root@hub#" "tunnelguard status --pin-dir $E2E_PIN"
 nsenter --net="/run/netns/$E2E_NETNS" "$E2E_TG" status --pin-dir "$E2E_PIN" | indent
+show "root@hub#" "tunnelguard events --pin-dir $E2E_PIN    # one line per refusal (no daemon here)"
+"$E2E_TG" events --pin-dir "$E2E_PIN" | indent
 n_local=$(e2e_localhost_addrs | wc -l)
 deny=$(e2e_counter deny_other_tenant)
 [ "$deny" = $((n_local + 2)) ] || e2e_fail "deny_other_tenant is $deny, expected $((n_local + 2))"

@@ -91,6 +91,20 @@ sys.exit(0 if len(found) >= 1 else 1)' "$E2E_TUNNEL_PORT" "$E2E_UID_A" ||
 	e2e_say "    status: $(printf '%s\n' "$status" | grep -m1 "sshd: $E2E_USER_A")"
 }
 
+# tunnelguard recorded each refusal with B's uid, the pid of B's sshd session and A's uid.
+expect_sshd_events() {
+	local events lines pid
+
+	events=$("$E2E_TG" events --pin-dir "$E2E_PIN") || e2e_fail "tunnelguard events failed: $events"
+	lines=$(printf '%s\n' "$events" | grep -E "caller_uid=$E2E_UID_B caller=$E2E_USER_B pid=[0-9]+ comm=sshd dst=[^ ]+ port=$E2E_TUNNEL_PORT owner_uid=$E2E_UID_A " || true)
+	[ "$(printf '%s' "$lines" | grep -c .)" = "$1" ] ||
+		e2e_fail "expected $1 events from B's sshd, got: $events"
+	pid=$(printf '%s\n' "$lines" | head -1 | sed 's/.* pid=\([0-9]*\) .*/\1/')
+	[ "$(ps -o user= -o comm= -p "$pid" | tr -s ' ')" = "$E2E_USER_B sshd" ] ||
+		e2e_fail "event pid $pid is not B's sshd session: $(ps -o user=,args= -p "$pid")"
+	e2e_say "    events: $1 refusals by B's sshd session (pid $pid), owner uid $E2E_UID_A"
+}
+
 scenario_forward() {
 	local attempts=3 n_local expected b_client sshd_log=$E2E_DIR/log/sshd.log
 	local url=http://127.0.0.1:$E2E_B_PORT/token url6=http://127.0.0.1:$E2E_B6_PORT/token
@@ -128,6 +142,7 @@ scenario_forward() {
 	expected=$((attempts * n_local + 1))
 	wait_count "$sshd_log" ":$E2E_TUNNEL_PORT): Connection refused" "$expected"
 	expect_counter deny_other_tenant "$expected"
+	expect_sshd_events "$expected"
 	kill -0 "$b_client" 2>/dev/null ||
 		e2e_fail "B's ssh client exited; the guard refuses connects, not sessions"
 }
