@@ -14,8 +14,10 @@
  *
  * Adding a layer (the nft layer, BPF + nft): give it a variant here and in variant_names, a
  * cgroup in make_cgroups() that only it acts on (nft can match `socket cgroupv2`), add it in
- * block_init(), and drop its "not measured yet" rows from pending_rows in results.c. The
- * daemon's event latency is a measurement of its own: a new part with its own rows.
+ * block_init(), and drop its "not measured yet" rows from pending_rows in results.c.
+ *
+ * The port_owner map's costs (portowner.h) are measurements of their own, not configurations:
+ * they run once the listeners of part 3 are open, with the workers idle.
  */
 #ifndef TG_BENCH_H
 #define TG_BENCH_H
@@ -27,6 +29,7 @@
 
 #include "cgroups.h"
 #include "listeners.h"
+#include "portowner.h"
 #include "profile.h"
 #include "progstats.h"
 #include "report.h"
@@ -110,6 +113,8 @@ struct options {
 };
 
 #define SCALE_POINTS 3
+/* Listeners open while discovery and reconciliation are timed. */
+#define PORTOWNER_LISTENERS 10000
 
 struct bench {
 	struct options opt;
@@ -142,6 +147,7 @@ struct bench {
 	double load_ms, swap_ms;
 	double load_ms_all[8], swap_ms_all[8];
 	unsigned int nloads;
+	struct portowner_results portowner; /* at PORTOWNER_LISTENERS listeners */
 	uint64_t allow_own_before, allow_own_after;
 	unsigned int inherited_progs;
 	char foreign_progs[512]; /* other BPF programs on the host: "name (type), ..." */

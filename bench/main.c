@@ -568,6 +568,27 @@ static int measure_part3(struct bench *b)
 	return 0;
 }
 
+/*
+ * The port_owner map (issue 4 and issue 8 part 4): discovery and reconciliation with
+ * PORTOWNER_LISTENERS listeners of other tenants open (part 3's, more opened when it had fewer),
+ * then the event latency on listeners of one of them.
+ */
+static int measure_portowner(struct bench *b)
+{
+	size_t nowners = sizeof(other_tenants) / sizeof(other_tenants[0]);
+	int err = 0;
+
+	progress(b, "port_owner: discovery, reconciliation and event latency at %d listeners\n",
+		 PORTOWNER_LISTENERS);
+	if (b->listeners.n < PORTOWNER_LISTENERS)
+		err = listeners_open(&b->listeners, PORTOWNER_LISTENERS, other_tenants, nowners);
+	if (!err)
+		err = listeners_set_active(&b->listeners, PORTOWNER_LISTENERS);
+	if (!err)
+		err = portowner_measure(b->pin_dir, other_tenants[0], &b->portowner);
+	return err;
+}
+
 static int measure(struct bench *b)
 {
 	int err;
@@ -595,6 +616,8 @@ static int measure(struct bench *b)
 		err = measure_profile(b);
 	if (!err)
 		err = measure_part3(b);
+	if (!err)
+		err = measure_portowner(b);
 	b->allow_own_after = read_counter(b, TG_ALLOW_OWN);
 	read_line("/proc/loadavg", b->loadavg_end, sizeof(b->loadavg_end));
 	return err;

@@ -14,6 +14,7 @@
 static const double min_tput_ratio[CALLER_COUNT] = { 0.99, 0.98 };
 static const double max_own_ns[CALLER_COUNT] = { 15, 100 };
 #define FLAT_TOLERANCE 0.10
+#define MAX_EVENT_MS   5.0 /* listen() or close() to port_owner, p99 */
 #define NULL_WARN      0.02
 
 /* Layers the table will measure once they exist: their rows say so until then. */
@@ -30,7 +31,6 @@ static const struct pending_row {
 	{ "2", "own cost per packet", "nft layer", "not measured yet: no nft layer" },
 	{ "3", "flat from 10 to 100,000 listeners", "nft layer", "not measured yet: no nft layer" },
 	{ "4", "ruleset load and swap", "nft layer", "not measured yet: no nft layer" },
-	{ "5", "event latency, connect to daemon event", "daemon", "not measured yet: no daemon" },
 };
 
 static void add_pending(struct report *r, const char *part)
@@ -167,6 +167,47 @@ static void add_flatness_row(struct report *r, const struct bench *b, enum calle
 	row_set(row->verdict, "%s", verdict(flat));
 }
 
+/* Part 4: listen() and close() to port_owner. */
+static void add_event_row(struct report *r, const char *what, const struct portowner_results *p,
+			  const struct spread *s, unsigned int first)
+{
+	struct report_row *row = report_add(r, "4", what, "BPF layer (tg_listen_state)");
+	bool pass = p->events && !p->missed && s->p99 < MAX_EVENT_MS * 1e3;
+
+	if (p->events)
+		row_set(row->value, "%.1f µs median, p99 %.1f µs; %u of %u at 1st lookup%s", s->p50,
+			s->p99, first, p->events, p->missed ? "; some missed" : "");
+	else
+		row_set(row->value, "none seen within 100 ms");
+	row_set(row->target, "p99 < %.0f ms", MAX_EVENT_MS);
+	row_set(row->verdict, "%s", verdict(pass));
+}
+
+/* Issue 4: discovery and full reconciliation. */
+static void add_portowner_rows(struct report *r, const struct portowner_results *p)
+{
+	static const char *const what[SYNC_CASES] = {
+		[SYNC_IN_SYNC_DRY] = "reconcile, map in sync, dry run",
+		[SYNC_IN_SYNC] = "reconcile, map in sync",
+		[SYNC_EMPTY] = "reconcile, empty map",
+	};
+	struct report_row *row;
+	char label[64], num[16];
+	int c;
+
+	thousands(num, sizeof(num), (double)p->listeners);
+	snprintf(label, sizeof(label), "sock_diag discovery, %s listeners", num);
+	row = report_add(r, "i4", label, "userspace, diag_dump_listeners()");
+	row_set(row->value, "%.2f ms median, p99 %.2f ms (%u runs)", p->dump_ms.p50, p->dump_ms.p99,
+		p->dump_ms.n);
+	for (c = 0; c < SYNC_CASES; c++) {
+		const struct spread *s = &p->sync_ms[c];
+
+		row = report_add(r, "i4", what[c], "userspace, sync_port_owners()");
+		row_set(row->value, "%.0f ms median, max %.0f ms (%u runs)", s->p50, s->max, s->n);
+	}
+}
+
 static void add_preamble(const struct bench *b, struct report *r)
 {
 	report_preamble(
@@ -211,6 +252,26 @@ static void add_preamble(const struct bench *b, struct report *r)
 	if (b->stats_were_on)
 		report_preamble(r, "- kernel.bpf_stats_enabled was already 1: throughput "
 				   "includes the stats clock for every program.\n");
+	report_preamble(
+		r,
+		"- The port_owner map, once part 3 is done and the workers are idle, with %d of "
+		"part 3's listeners listening (the others bound, not listening): rows *i4* answer "
+		"issue 4's benchmark item (the # column is otherwise the part of issue 8). "
+		"`diag_dump_listeners()` is timed call by call (up to 200 calls or 5 s, after one "
+		"unmeasured); `sync_port_owners()` on the pinned map (opened from the pin), up "
+		"to 7 calls per case (at least 3, 8 s budget): map already in sync, dry run and "
+		"then writing; and map emptied first (untimed), so that the sync adds every "
+		"listener. "
+		"Percentiles are nearest-rank.\n"
+		"- Event to map (part 4): 1,000 times, a socket owned by uid 3002 is bound to "
+		"127.20.0.1:(20000 + i) and `listen()` is called; from its return the same thread "
+		"looks its key up in port_owner in a tight loop (`bpf_map_lookup_elem`) until the "
+		"entry is there, then calls `close()` and does the same until it is gone. The "
+		"figure runs from the call's return to the return of the lookup that saw the "
+		"change, so it includes one lookup syscall; *at 1st lookup* counts changes already "
+		"made when the call returned (tg_listen_state runs inside the call, on the "
+		"socket's state change). A change not seen within 100 ms counts as missed.\n",
+		PORTOWNER_LISTENERS);
 	report_preamble(r,
 			"- connect4 programs attached above the benchmark's cgroups (running in "
 			"every configuration alike): %u.\n",
@@ -345,6 +406,7 @@ static void add_spread_notes(const struct bench *b, struct report *r)
 
 static void add_check_notes(const struct bench *b, struct report *r)
 {
+	const struct portowner_results *p = &b->portowner;
 	uint64_t errors = 0;
 	double worst[M_COUNT] = { 0 }, d;
 	size_t i, n = scale_count(b);
@@ -387,6 +449,19 @@ static void add_check_notes(const struct bench *b, struct report *r)
 				    "numbers of calls in a round (%s).\n",
 				    caller_names[i]);
 	report_note(r,
+		    "- port_owner against sock_diag at %zu listeners: the first (unmeasured) sync "
+		    "found %zu entries to repair (what tg_listen_state had missed while part 3 "
+		    "opened and toggled its listeners); the in-sync runs then found %zu "
+		    "differences in all; each empty-map run added %zu",
+		    p->listeners, p->first_drift, p->in_sync_drift, p->empty_added_min);
+	if (p->empty_added_max != p->empty_added_min)
+		report_note(r, " to %zu", p->empty_added_max);
+	report_note(r,
+		    " entries. Event latency: %u listeners measured, %u changes missed, %u "
+		    "entries with an owner other than the listener's (max listen %.1f µs, close "
+		    "%.1f µs).\n",
+		    p->events, p->missed, p->wrong_owner, p->listen_us.max, p->close_us.max);
+	report_note(r,
 		    "- `tunnelguard load`, each of %u: fresh %.0f %.0f %.0f %.0f %.0f ms; swap "
 		    "%.0f %.0f %.0f %.0f %.0f ms.\n",
 		    b->nloads, b->load_ms_all[0], b->load_ms_all[1], b->load_ms_all[2],
@@ -426,8 +501,12 @@ void build_report(const struct bench *b, struct report *r)
 	row_set(row->value, "%.0f ms (median of %u)", b->load_ms, b->nloads);
 	row = report_add(r, "4", "`tunnelguard load` over a loaded guard (swap)", "BPF layer");
 	row_set(row->value, "%.0f ms (median of %u)", b->swap_ms, b->nloads);
+	add_event_row(r, "listen() → entry in port_owner", &b->portowner, &b->portowner.listen_us,
+		      b->portowner.listen_first);
+	add_event_row(r, "close() → entry gone from port_owner", &b->portowner,
+		      &b->portowner.close_us, b->portowner.close_first);
 	add_pending(r, "4");
-	add_pending(r, "5");
+	add_portowner_rows(r, &b->portowner);
 	add_time_notes(b, r);
 	add_profile_notes(b, r);
 	add_spread_notes(b, r);

@@ -87,6 +87,14 @@ struct {
 	__type(value, __u64);
 } tg_stats SEC(".maps");
 
+/* Written by the loader only: the last self-test, for status. Declared here for its BTF. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_selftest);
+} tg_selftest SEC(".maps");
+
 static __always_inline void count_stat(enum tg_stat stat)
 {
 	__u32 key = stat;
@@ -208,7 +216,8 @@ static __always_inline void find_listener(struct bpf_sock_addr *ctx, const struc
 	if (local || bound_exactly(sk, d)) {
 		tp = bpf_skc_to_tcp_sock(sk);
 		if (tp) {
-			f->owner_uid = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_uid.val);
+			/* tp is a trusted BTF pointer: a direct load, no probe_read. */
+			f->owner_uid = tp->inet_conn.icsk_inet.sk.sk_uid.val;
 			f->listener = TG_LISTENER_FOUND;
 		} else {
 			f->listener = TG_LISTENER_OWNER_UNKNOWN;
@@ -235,10 +244,22 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, __u32 uid, const str
 	return REFUSE;
 }
 
+/*
+ * The caller's real uid as the initial user namespace sees it. A kuid is that value already, so
+ * reading the task's credentials directly skips bpf_get_current_uid_gid()'s from_kuid()
+ * translation, which was half the fast path's cost.
+ */
+static __always_inline __u32 caller_uid(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return task->cred->uid.val;
+}
+
 SEC("cgroup/connect4")
 int tg_connect4(struct bpf_sock_addr *ctx)
 {
-	__u32 uid = (__u32)bpf_get_current_uid_gid();
+	__u32 uid = caller_uid();
 	struct tg_dest d;
 
 	if (!tg_is_tenant(&tg_policy, uid))
@@ -254,7 +275,7 @@ int tg_connect4(struct bpf_sock_addr *ctx)
 SEC("cgroup/connect6")
 int tg_connect6(struct bpf_sock_addr *ctx)
 {
-	__u32 uid = (__u32)bpf_get_current_uid_gid();
+	__u32 uid = caller_uid();
 	__u32 daddr[4], bound[4];
 	struct tg_dest d;
 

@@ -61,6 +61,24 @@ struct tg_event_rate {
 
 #define TG_EVENT_RATE_UIDS 4096
 
+/*
+ * The one value of tg_selftest: how the last `load` proved that the guard refuses. Example after
+ * a good load in enforce mode:
+ *	{ .time_unix = 1795000000, .result = TG_SELFTEST_PASSED, .probe_errno = 111 }
+ */
+struct tg_selftest {
+	__u64 time_unix;   /* when, in seconds since the epoch */
+	__u32 result;	   /* enum tg_selftest_result */
+	__u32 probe_errno; /* what the probe connect returned: 0 (connected) or an errno */
+};
+
+enum tg_selftest_result {
+	TG_SELFTEST_NEVER = 0,	 /* no load has run a self-test */
+	TG_SELFTEST_PASSED = 1,	 /* the probe was refused (enforce) or recorded (audit) */
+	TG_SELFTEST_FAILED = 2,	 /* the probe got through: that load was rolled back */
+	TG_SELFTEST_SKIPPED = 3, /* --no-self-test, or fewer than two tenant uids */
+};
+
 /* Per caller uid, at most this many events per second reach the ring buffer. */
 #define TG_EVENTS_PER_UID_PER_SEC 20
 
@@ -76,6 +94,7 @@ struct tg_event_rate {
 #define TG_PIN_EVENTS	     "events"
 #define TG_PIN_EVENT_RATE    "event_rate"
 #define TG_PIN_STATS	     "stats"
+#define TG_PIN_SELFTEST	     "selftest"
 #define TG_PIN_LINK_LISTEN   "link_listen"
 
 #endif /* TG_MAPS_H */

@@ -130,14 +130,18 @@ echo "$got" | indent
 echo
 e2e_step "6. what the operator sees"
 show "root@hub#" "tunnelguard status --pin-dir $E2E_PIN"
-"$E2E_TG" status --pin-dir "$E2E_PIN" | indent
+nsenter --net="/run/netns/$E2E_NETNS" "$E2E_TG" status --pin-dir "$E2E_PIN" | indent
+show "root@hub#" "tunnelguard events --pin-dir $E2E_PIN    # one line per refusal (no daemon here)"
+"$E2E_TG" events --pin-dir "$E2E_PIN" | indent
 n_local=$(e2e_localhost_addrs | wc -l)
 deny=$(e2e_counter deny_other_tenant)
 [ "$deny" = $((n_local + 2)) ] || e2e_fail "deny_other_tenant is $deny, expected $((n_local + 2))"
 echo
-explain "deny_other_tenant = $deny: B's sshd session tried each of the $n_local address(es)" \
-	"'localhost' resolves to for the forward, and B's shell tried 127.0.0.1 and ::1." \
-	"allow_own is A's own -L. Root's connects are not counted: the non-tenant path returns" \
-	"before any map access."
+explain "Since load, deny_other_tenant rose by $deny: B's sshd session tried each of the" \
+	"$n_local address(es) 'localhost' resolves to for the forward, and B's shell tried" \
+	"127.0.0.1 and ::1. The status shows one more: load's self-test, a probe connect between" \
+	"two tenant uids in a throwaway network namespace that load must see refused before it" \
+	"reports success. allow_own is A's own -L. Root's connects are not counted: the" \
+	"non-tenant path returns before any map access."
 echo
 # The EXIT trap removes the hub and checks the host (E2E_NARRATE=1 makes it say so).

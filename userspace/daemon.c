@@ -60,7 +60,11 @@ static void notify_ready(void)
 /* Load when nothing (or only part of a guard) is in force; otherwise leave the guard alone. */
 static int ensure_loaded(const struct daemon_opts *opts)
 {
-	struct loader_opts lo = { .pin_dir = opts->pin_dir, .cgroup = opts->cgroup };
+	struct loader_opts lo = {
+		.pin_dir = opts->pin_dir,
+		.cgroup = opts->cgroup,
+		.no_self_test = opts->no_self_test,
+	};
 	struct guard_state st;
 	struct tg_config cfg;
 	int err = guard_read(opts->pin_dir, &st);
@@ -131,7 +135,11 @@ static void report_suppressed(struct daemon *d)
 
 static void reload(struct daemon *d)
 {
-	struct loader_opts lo = { .pin_dir = d->opts->pin_dir, .cgroup = d->opts->cgroup };
+	struct loader_opts lo = {
+		.pin_dir = d->opts->pin_dir,
+		.cgroup = d->opts->cgroup,
+		.no_self_test = d->opts->no_self_test,
+	};
 	struct tg_config cfg;
 
 	if (cfg_load(d->opts->config, &cfg)) {
@@ -147,6 +155,7 @@ static void reload(struct daemon *d)
 static int setup(struct daemon *d)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
+	struct guard_state st;
 	sigset_t mask;
 	pid_t holder = 0;
 	int err;
@@ -163,6 +172,13 @@ static int setup(struct daemon *d)
 	err = ensure_loaded(d->opts);
 	if (err)
 		return err;
+	if (guard_read(d->opts->pin_dir, &st) || !guard_in_my_netns(&st)) {
+		pr_warn("the guard in %s was loaded from another network namespace: run the daemon "
+			"there, or its reconciliation would fill port_owner with this one's "
+			"listeners\n",
+			d->opts->pin_dir);
+		return -EXDEV;
+	}
 	err = events_open(&d->events, d->opts->pin_dir, d->opts->json, stdout);
 	if (err) {
 		pr_warn("cannot open the events ring buffer in %s: %s\n", d->opts->pin_dir,

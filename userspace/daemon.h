@@ -15,6 +15,7 @@ struct daemon_opts {
 	const char *config; /* NULL: the default path */
 	const char *pin_dir;
 	const char *cgroup; /* where to attach when it has to load; NULL: the v2 root */
+	bool no_self_test;  /* passed to the loader */
 	bool json;
 	unsigned int interval_ms; /* full reconciliation period */
 };

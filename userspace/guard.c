@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -75,6 +76,7 @@ static void read_config(struct guard_state *st, const char *pin_dir)
 		st->have_config = true;
 		st->policy = rodata->tg_policy;
 		st->use_set_retval = rodata->tg_use_set_retval;
+		st->netns_cookie = rodata->tg_netns_cookie;
 	}
 	free(value);
 	close(fd);
@@ -130,6 +132,16 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 		note_missing(st, TG_PIN_COUNTERS);
 	if (guard_sum_percpu(pin_dir, TG_PIN_STATS, st->stats, TG_STAT_COUNT))
 		note_missing(st, TG_PIN_STATS);
+	fd = open_pin(pin_dir, TG_PIN_SELFTEST);
+	if (fd < 0) {
+		note_missing(st, TG_PIN_SELFTEST);
+	} else {
+		__u32 key = 0;
+
+		if (bpf_map_lookup_elem(fd, &key, &st->selftest) != 0)
+			memset(&st->selftest, 0, sizeof(st->selftest));
+		close(fd);
+	}
 	for (size_t i = 0; i < sizeof(other_pins) / sizeof(other_pins[0]); i++) {
 		fd = open_pin(pin_dir, other_pins[i]);
 		if (fd < 0)
@@ -145,4 +157,18 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 unsigned int guard_effective_errno(const struct guard_state *st)
 {
 	return st->use_set_retval ? st->policy.deny_errno : 1 /* EPERM */;
+}
+
+bool guard_in_my_netns(const struct guard_state *st)
+{
+	unsigned long long cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool same = false;
+
+	if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) == 0)
+		same = cookie == st->netns_cookie;
+	if (fd >= 0)
+		close(fd);
+	return same;
 }

@@ -18,10 +18,12 @@ struct guard_state {
 	unsigned long long cgroup_id;
 	char cgroup[PATH_MAX]; /* attach cgroup path, or "" when it cannot be found */
 	bool have_config;
-	struct tg_policy policy;     /* the policy the kernel programs run */
-	unsigned int use_set_retval; /* 0: refusals are EPERM whatever the config says */
+	struct tg_policy policy;	 /* the policy the kernel programs run */
+	unsigned int use_set_retval;	 /* 0: refusals are EPERM whatever the config says */
+	unsigned long long netns_cookie; /* network namespace whose listeners port_owner follows */
 	unsigned long long counters[TG_REASON_COUNT]; /* summed over CPUs */
 	unsigned long long stats[TG_STAT_COUNT];      /* enum tg_stat, summed over CPUs */
+	struct tg_selftest selftest;		      /* the last load's self-test */
 };
 
 /* Sum the per-CPU values of entries 0..count-1 of the pinned array pin_dir/name. 0 or -errno. */
@@ -30,6 +32,10 @@ int guard_sum_percpu(const char *pin_dir, const char *name, unsigned long long *
 
 /* Fill st from pin_dir. 0 (also when nothing is loaded: st->loaded false) or -errno. */
 int guard_read(const char *pin_dir, struct guard_state *st);
+
+/* Is this process in the network namespace the guard was loaded from (whose listeners
+ * port_owner follows)? */
+bool guard_in_my_netns(const struct guard_state *st);
 
 /* The errno a refused connect really sees under st. */
 unsigned int guard_effective_errno(const struct guard_state *st);

@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -20,6 +21,7 @@
 #include "config.h"
 #include "loader.h"
 #include "local_addrs.h"
+#include "selftest.h"
 #include "sync.h"
 #include "log.h"
 #include "mounts.h"
@@ -44,8 +46,8 @@ static const struct hook hooks[] = {
 
 /* Maps that outlive a config swap: the new programs reuse the pinned ones. */
 static const char *const shared_maps[] = {
-	TG_PIN_COUNTERS, TG_PIN_LOCAL_ADDRS, TG_PIN_PORT_OWNER,
-	TG_PIN_EVENTS,	 TG_PIN_EVENT_RATE,  TG_PIN_STATS,
+	TG_PIN_COUNTERS,   TG_PIN_LOCAL_ADDRS, TG_PIN_PORT_OWNER, TG_PIN_EVENTS,
+	TG_PIN_EVENT_RATE, TG_PIN_STATS,       TG_PIN_SELFTEST,
 };
 
 #define NR_SHARED_MAPS (sizeof(shared_maps) / sizeof(shared_maps[0]))
@@ -93,6 +95,7 @@ static struct bpf_map *shared_map(struct tunnelguard *skel, size_t i)
 	struct bpf_map *maps[NR_SHARED_MAPS] = {
 		skel->maps.tg_counters, skel->maps.tg_local_addrs, skel->maps.tg_port_owner,
 		skel->maps.tg_events,	skel->maps.tg_event_rate,  skel->maps.tg_stats,
+		skel->maps.tg_selftest,
 	};
 
 	return maps[i];
@@ -413,6 +416,31 @@ static void roll_back(struct load_state *st, const char *pin_dir)
 		rmdir(pin_dir);
 }
 
+/* Prove the new guard refuses before reporting success; the result is kept for status. */
+static int prove_guard(struct tunnelguard *skel, const struct loader_opts *opts, const char *cgroup)
+{
+	struct tg_selftest result = { .time_unix = (__u64)time(NULL),
+				      .result = TG_SELFTEST_SKIPPED };
+	char message[512] = "self-test skipped (--no-self-test): nothing proved that the guard "
+			    "refuses a cross-tenant connect";
+	__u32 key = 0;
+	int err = 0;
+
+	if (!opts->no_self_test)
+		err = selftest_run((const struct tg_policy *)&skel->rodata->tg_policy,
+				   skel->rodata->tg_use_set_retval
+					   ? skel->rodata->tg_policy.deny_errno
+					   : EPERM_VALUE,
+				   cgroup, opts->pin_dir, &result, message, sizeof(message));
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.tg_selftest), &key, &result, BPF_ANY) < 0)
+		pr_warn("cannot record the self-test result: %s\n", strerror(errno));
+	if (err || result.result != TG_SELFTEST_PASSED)
+		pr_warn("%s\n", message);
+	else
+		pr_info("%s\n", message);
+	return err;
+}
+
 static int pin_inspection_objects(struct tunnelguard *skel, const char *pin_dir)
 {
 	int err;
@@ -498,6 +526,11 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		if (err)
 			goto cleanup;
 	}
+	err = prove_guard(skel, opts, cgroup);
+	if (err) {
+		pr_warn("load rolled back: the previous state stays\n");
+		goto cleanup;
+	}
 	err = pin_inspection_objects(skel, opts->pin_dir);
 	if (err)
 		goto cleanup;
@@ -524,6 +557,7 @@ static const char *const pin_names[] = {
 	TG_PIN_LINK_CONNECT4, TG_PIN_LINK_CONNECT6, TG_PIN_LINK_LISTEN, TG_PIN_PROG_CONNECT4,
 	TG_PIN_PROG_CONNECT6, TG_PIN_CONFIG,	    TG_PIN_COUNTERS,	TG_PIN_LOCAL_ADDRS,
 	TG_PIN_PORT_OWNER,    TG_PIN_EVENTS,	    TG_PIN_EVENT_RATE,	TG_PIN_STATS,
+	TG_PIN_SELFTEST,
 };
 
 int loader_unload(const char *pin_dir)

@@ -8,6 +8,8 @@
 #ifndef TG_LOADER_H
 #define TG_LOADER_H
 
+#include <stdbool.h>
+
 #include "config.h"
 
 #define LOADER_DEFAULT_PIN_DIR "/sys/fs/bpf/tunnelguard"
@@ -15,6 +17,7 @@
 struct loader_opts {
 	const char *pin_dir;
 	const char *cgroup; /* NULL: the root of the cgroup v2 hierarchy */
+	bool no_self_test;  /* skip proving the guard with a probe connect (selftest.h) */
 };
 
 /*

@@ -37,6 +37,7 @@ enum option_id {
 	OPT_VERSION,
 	OPT_FOLLOW,
 	OPT_INTERVAL,
+	OPT_NO_SELF_TEST,
 };
 
 #define DEFAULT_INTERVAL_MS 2000
@@ -49,6 +50,7 @@ struct cli {
 	const char *addr;
 	bool json;
 	bool follow;
+	bool no_self_test;
 	unsigned int interval_ms;
 	bool have_uid, have_port;
 	uint32_t uid;
@@ -72,6 +74,8 @@ static const char usage_text[] =
 	"  -c, --config FILE   config file (default " CFG_DEFAULT_PATH ")\n"
 	"      --pin-dir DIR   bpffs directory of the pins (default " LOADER_DEFAULT_PIN_DIR ")\n"
 	"      --cgroup DIR    load: cgroup v2 directory to attach to (default: the root)\n"
+	"      --no-self-test  load, daemon: do not prove the guard with a probe connect in a\n"
+	"                      throwaway network namespace (for hosts that cannot create one)\n"
 	"      --json          status, daemon, events: print JSON\n"
 	"      --follow        events: keep printing until interrupted\n"
 	"      --interval MS   daemon: full reconciliation period (default 2000)\n"
@@ -121,6 +125,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "no-self-test", no_argument, NULL, OPT_NO_SELF_TEST },
 		{},
 	};
 	unsigned long n;
@@ -159,6 +164,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case OPT_FOLLOW:
 			cli->follow = true;
+			break;
+		case OPT_NO_SELF_TEST:
+			cli->no_self_test = true;
 			break;
 		case OPT_INTERVAL:
 			if (parse_number(optarg, 3600000, &n) || n < 100)
@@ -205,6 +213,9 @@ static int check_option_scope(const struct cli *cli)
 				   cli->command);
 	if (cli->follow && !is_events)
 		return usage_error("--follow is only for events, not %s", cli->command);
+	if (cli->no_self_test && strcmp(cli->command, "load") != 0 && !is_daemon)
+		return usage_error("--no-self-test is only for load and daemon, not %s",
+				   cli->command);
 	if (cli->interval_ms && !is_daemon)
 		return usage_error("--interval is only for daemon, not %s", cli->command);
 	if (!is_check && (cli->have_uid || cli->have_port || cli->addr))
@@ -217,7 +228,11 @@ static int check_option_scope(const struct cli *cli)
 
 static int cmd_load(const struct cli *cli)
 {
-	struct loader_opts opts = { .pin_dir = cli->pin_dir, .cgroup = cli->cgroup };
+	struct loader_opts opts = {
+		.pin_dir = cli->pin_dir,
+		.cgroup = cli->cgroup,
+		.no_self_test = cli->no_self_test,
+	};
 	struct tg_config cfg;
 
 	if (cfg_load(cli->config, &cfg))
@@ -258,6 +273,7 @@ static int cmd_daemon(const struct cli *cli)
 		.config = cli->config,
 		.pin_dir = cli->pin_dir,
 		.cgroup = cli->cgroup,
+		.no_self_test = cli->no_self_test,
 		.json = cli->json,
 		.interval_ms = cli->interval_ms ? cli->interval_ms : DEFAULT_INTERVAL_MS,
 	};

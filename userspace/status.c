@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -84,13 +85,33 @@ int status_collect(const char *pin_dir, struct status_report *r)
 		return err;
 	if (r->guard.have_config)
 		r->tunnels_known = tunnels_list(&r->guard.policy, &r->tunnels) == 0;
-	collect_drift(pin_dir, r);
+	/* port_owner follows the listeners of the namespace load ran in; elsewhere sock_diag
+	 * shows other listeners, and a comparison would report false drift. */
+	r->drift_checked = guard_in_my_netns(&r->guard);
+	if (r->drift_checked)
+		collect_drift(pin_dir, r);
 	return 0;
 }
 
 void status_free(struct status_report *r)
 {
 	tunnels_free(&r->tunnels);
+}
+
+static const char *selftest_label(unsigned int result)
+{
+	static const char *const labels[] = { "never run", "passed", "FAILED", "skipped" };
+
+	return result < sizeof(labels) / sizeof(labels[0]) ? labels[result] : "?";
+}
+
+static void format_unix_time(unsigned long long t, char *buf, size_t len)
+{
+	time_t secs = (time_t)t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&secs, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "-");
 }
 
 static const char *errno_label(unsigned int e)
@@ -137,6 +158,8 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 				       sizeof(buf));
 		fprintf(out, "  allow ports: %s\n", buf[0] ? buf : "(none)");
 	}
+	format_unix_time(st->selftest.time_unix, buf, sizeof(buf));
+	fprintf(out, "  self-test:   %s at %s\n", selftest_label(st->selftest.result), buf);
 	fprintf(out, "  tunnels:%s\n",
 		!r->tunnels_known  ? " (unknown: sock_diag failed)"
 		: r->tunnels.count ? ""
@@ -148,6 +171,9 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		fprintf(out, "    %-24s uid %-6u %-12s pid %-7d %s\n", buf, tn->listener.uid,
 			tn->user[0] ? tn->user : "-", tn->pid, tn->process[0] ? tn->process : "-");
 	}
+	if (!r->drift_checked)
+		fprintf(out, "  drift:       not checked: run status in the network namespace the "
+			     "guard was loaded from\n");
 	for (i = 0; i < r->drift_count && i < STATUS_MAX_DRIFT; i++)
 		fprintf(out, "  drift: %s\n", r->drift[i]);
 	if (r->drift_count > STATUS_MAX_DRIFT)
@@ -196,7 +222,8 @@ static void print_json_tunnels(FILE *out, const struct status_report *r)
 		fputs(i ? "," : "", out);
 		json_string(out, r->drift[i]);
 	}
-	fprintf(out, "],\"drift_count\":%u", r->drift_count);
+	fprintf(out, "],\"drift_count\":%u,\"drift_checked\":%s", r->drift_count,
+		r->drift_checked ? "true" : "false");
 }
 
 void status_print_json(FILE *out, const struct status_report *r, const char *pin_dir)
@@ -234,6 +261,9 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 		fputs(",\"allow_ports\":", out);
 		json_string(out, buf);
 	}
+	format_unix_time(st->selftest.time_unix, buf, sizeof(buf));
+	fprintf(out, ",\"self_test\":{\"result\":\"%s\",\"time\":\"%s\",\"probe_errno\":%u}",
+		selftest_label(st->selftest.result), buf, st->selftest.probe_errno);
 	print_json_tunnels(out, r);
 	fputs(",\"counters\":{", out);
 	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)

@@ -25,6 +25,7 @@ struct status_report {
 	bool tunnels_known;		   /* sock_diag answered */
 	char drift[STATUS_MAX_DRIFT][128]; /* "port_owner lacks 127.0.0.1:8001 uid 2001" */
 	unsigned int drift_count;	   /* may exceed STATUS_MAX_DRIFT */
+	bool drift_checked; /* false outside the guard's network namespace: nothing to compare */
 };
 
 /* Gather everything status shows. 0 or -errno (pin dir unreadable). */

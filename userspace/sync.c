@@ -24,17 +24,45 @@ void sync_port_key(const struct diag_listener *l, struct tg_port_key *key)
 	}
 }
 
-static const struct diag_listener *find_listener(const struct diag_list *list,
+/* A listener with its map key, so that lookups are a binary search, not a scan. */
+struct keyed_listener {
+	struct tg_port_key key;
+	const struct diag_listener *listener;
+};
+
+struct keyed_list {
+	struct keyed_listener *items;
+	size_t count;
+};
+
+static int compare_keys(const void *a, const void *b)
+{
+	return memcmp(&((const struct keyed_listener *)a)->key,
+		      &((const struct keyed_listener *)b)->key, sizeof(struct tg_port_key));
+}
+
+static int index_listeners(const struct diag_list *list, struct keyed_list *out)
+{
+	out->count = list->count;
+	out->items = calloc(list->count ? list->count : 1, sizeof(*out->items));
+	if (!out->items)
+		return -ENOMEM;
+	for (size_t i = 0; i < list->count; i++) {
+		sync_port_key(&list->items[i], &out->items[i].key);
+		out->items[i].listener = &list->items[i];
+	}
+	qsort(out->items, out->count, sizeof(*out->items), compare_keys);
+	return 0;
+}
+
+static const struct diag_listener *find_listener(const struct keyed_list *list,
 						 const struct tg_port_key *key)
 {
-	struct tg_port_key k;
+	struct keyed_listener probe = { .key = *key };
+	const struct keyed_listener *hit =
+		bsearch(&probe, list->items, list->count, sizeof(*list->items), compare_keys);
 
-	for (size_t i = 0; i < list->count; i++) {
-		sync_port_key(&list->items[i], &k);
-		if (memcmp(&k, key, sizeof(k)) == 0)
-			return &list->items[i];
-	}
-	return NULL;
+	return hit ? hit->listener : NULL;
 }
 
 /* Every key of a hash or trie map, in a malloc'ed array. */
@@ -84,6 +112,7 @@ static int apply_owner(int map_fd, const struct tg_port_key *key, uint32_t uid)
 int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 {
 	struct diag_list before = {}, after = {};
+	struct keyed_list before_index = {}, after_index = {};
 	struct tg_port_key *keys = NULL, key;
 	struct tg_port_owner owner;
 	const struct diag_listener *l, *l2;
@@ -97,10 +126,14 @@ int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 		err = read_keys(map_fd, sizeof(*keys), (void **)&keys, &count);
 	if (!err)
 		err = diag_dump_listeners(&after);
+	if (!err)
+		err = index_listeners(&before, &before_index);
+	if (!err)
+		err = index_listeners(&after, &after_index);
 	if (err)
 		goto cleanup;
 	for (size_t i = 0; i < count && !err; i++) {
-		if (find_listener(&before, &keys[i]) || find_listener(&after, &keys[i]))
+		if (find_listener(&before_index, &keys[i]) || find_listener(&after_index, &keys[i]))
 			continue;
 		report->removed++;
 		if (report->on_drift && bpf_map_lookup_elem(map_fd, &keys[i], &owner) == 0)
@@ -111,7 +144,7 @@ int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 	for (size_t i = 0; i < before.count && !err; i++) {
 		l = &before.items[i];
 		sync_port_key(l, &key);
-		l2 = find_listener(&after, &key);
+		l2 = find_listener(&after_index, &key);
 		if (!l2 || l2->uid != l->uid)
 			continue;
 		if (bpf_map_lookup_elem(map_fd, &key, &owner) < 0) {
@@ -132,6 +165,8 @@ int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 		pr_warn("cannot update map tg_port_owner: %s\n", strerror(-err));
 cleanup:
 	free(keys);
+	free(before_index.items);
+	free(after_index.items);
 	diag_list_free(&before);
 	diag_list_free(&after);
 	return err;

@@ -344,21 +344,28 @@ e2e_load() {
 		deny-errno = econnrefused
 		tenant-uids = $E2E_UID_A-$E2E_UID_B
 	EOF
-	"$E2E_TG" load -c "$E2E_DIR/tunnelguard.conf" --pin-dir "$E2E_PIN" --cgroup "$E2E_CG_HUB" ||
-		return
+	# In the hub's netns (nsenter keeps /sys, unlike ip netns exec): port_owner follows the
+	# listeners of the namespace load runs in, as on a real hub where sshd is in the host's.
+	nsenter --net="/run/netns/$E2E_NETNS" "$E2E_TG" load -c "$E2E_DIR/tunnelguard.conf" \
+		--pin-dir "$E2E_PIN" --cgroup "$E2E_CG_HUB" || return
 	# Teardown checks that these programs are gone from the kernel.
 	read -r -a E2E_PROG_IDS < <(e2e_prog_ids)
+	# load's self-test probe is a real refusal: counters are measured from here on.
+	E2E_BASELINE_JSON=$(nsenter --net="/run/netns/$E2E_NETNS" "$E2E_TG" status --json \
+		--pin-dir "$E2E_PIN") || E2E_BASELINE_JSON=
 }
 
 # e2e_counter NAME: one counter from `tunnelguard status --json`.
+# A counter's rise since e2e_load (which excludes load's own self-test probe).
 e2e_counter() {
-	local json value
+	local json value base
 
-	json=$("$E2E_TG" status --json --pin-dir "$E2E_PIN") ||
+	json=$(nsenter --net="/run/netns/$E2E_NETNS" "$E2E_TG" status --json --pin-dir "$E2E_PIN") ||
 		e2e_fail "tunnelguard status --json --pin-dir $E2E_PIN failed: $json"
 	value=$(printf '%s' "$json" | grep -o "\"$1\":[0-9]*" | cut -d: -f2)
 	[ -n "$value" ] || e2e_fail "no counter $1 in: $json"
-	echo "$value"
+	base=$(printf '%s' "${E2E_BASELINE_JSON:-}" | grep -o "\"$1\":[0-9]*" | cut -d: -f2)
+	echo $((value - ${base:-0}))
 }
 
 # Program ids of the loaded guard, "connect4 connect6".

@@ -70,6 +70,41 @@ expect_counter() {
 	e2e_say "    status --json: \"$1\":$got"
 }
 
+# A's -R port is in the pinned port_owner map with A's uid, and status names A and A's sshd.
+expect_tunnel_visible() {
+	local dump status
+
+	dump=$(bpftool -j map dump pinned "$E2E_PIN/port_owner") || e2e_fail "bpftool map dump failed"
+	printf '%s' "$dump" | /usr/bin/python3 -c '
+import json, sys
+port, uid = int(sys.argv[1]), int(sys.argv[2])
+entries = json.load(sys.stdin)
+found = [e for e in entries
+         if e["formatted"]["key"]["port"] == port and e["formatted"]["value"]["uid"] == uid]
+sys.exit(0 if len(found) >= 1 else 1)' "$E2E_TUNNEL_PORT" "$E2E_UID_A" ||
+		e2e_fail "port_owner lacks A's -R port $E2E_TUNNEL_PORT with uid $E2E_UID_A: $dump"
+	e2e_say "    port_owner holds port $E2E_TUNNEL_PORT with uid $E2E_UID_A"
+	status=$(nsenter --net="/run/netns/$E2E_NETNS" "$E2E_TG" status --pin-dir "$E2E_PIN") ||
+		e2e_fail "tunnelguard status failed or reports drift: $status"
+	printf '%s\n' "$status" | grep -E ":$E2E_TUNNEL_PORT +uid $E2E_UID_A +$E2E_USER_A +pid [0-9]+ +sshd: $E2E_USER_A" >/dev/null ||
+		e2e_fail "status does not show A's tunnel with user and sshd process: $status"
+	e2e_say "    status: $(printf '%s\n' "$status" | grep -m1 "sshd: $E2E_USER_A")"
+}
+
+# tunnelguard recorded each refusal with B's uid, the pid of B's sshd session and A's uid.
+expect_sshd_events() {
+	local events lines pid
+
+	events=$("$E2E_TG" events --pin-dir "$E2E_PIN") || e2e_fail "tunnelguard events failed: $events"
+	lines=$(printf '%s\n' "$events" | grep -E "caller_uid=$E2E_UID_B caller=$E2E_USER_B pid=[0-9]+ comm=sshd dst=[^ ]+ port=$E2E_TUNNEL_PORT owner_uid=$E2E_UID_A " || true)
+	[ "$(printf '%s' "$lines" | grep -c .)" = "$1" ] ||
+		e2e_fail "expected $1 events from B's sshd, got: $events"
+	pid=$(printf '%s\n' "$lines" | head -1 | sed 's/.* pid=\([0-9]*\) .*/\1/')
+	[ "$(ps -o user= -o comm= -p "$pid" | tr -s ' ')" = "$E2E_USER_B sshd" ] ||
+		e2e_fail "event pid $pid is not B's sshd session: $(ps -o user=,args= -p "$pid")"
+	e2e_say "    events: $1 refusals by B's sshd session (pid $pid), owner uid $E2E_UID_A"
+}
+
 scenario_forward() {
 	local attempts=3 n_local expected b_client sshd_log=$E2E_DIR/log/sshd.log
 	local url=http://127.0.0.1:$E2E_B_PORT/token url6=http://127.0.0.1:$E2E_B6_PORT/token
@@ -88,6 +123,7 @@ scenario_forward() {
 	expect_token "$what6" "$E2E_CG_REST" "$E2E_USER_B" "$url6"
 
 	e2e_load >/dev/null || e2e_fail "tunnelguard load failed"
+	expect_tunnel_visible
 	e2e_say "  with the guard on the hub's cgroup:"
 	for ((i = 0; i < attempts; i++)); do
 		expect_no_token "$what" "$E2E_CG_REST" "$E2E_USER_B" "$url"
@@ -106,6 +142,7 @@ scenario_forward() {
 	expected=$((attempts * n_local + 1))
 	wait_count "$sshd_log" ":$E2E_TUNNEL_PORT): Connection refused" "$expected"
 	expect_counter deny_other_tenant "$expected"
+	expect_sshd_events "$expected"
 	kill -0 "$b_client" 2>/dev/null ||
 		e2e_fail "B's ssh client exited; the guard refuses connects, not sessions"
 }

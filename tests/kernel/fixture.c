@@ -103,6 +103,14 @@ void fx_teardown(struct fx *fx)
 	fx->ready = false;
 }
 
+/* Leftovers are named FX_PREFIX<pid>; a live pid's are another test run's, not leftovers. */
+static bool owner_is_dead(const char *name)
+{
+	long pid = strtol(name + strlen(FX_PREFIX), NULL, 10);
+
+	return pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
 void fx_sweep(void)
 {
 	char root[PATH_MAX], path[PATH_MAX * 2];
@@ -113,7 +121,8 @@ void fx_sweep(void)
 		return;
 	dir = opendir(MOUNTS_BPFFS_ROOT);
 	while (dir && (de = readdir(dir))) {
-		if (strncmp(de->d_name, FX_PREFIX, strlen(FX_PREFIX)) != 0)
+		if (strncmp(de->d_name, FX_PREFIX, strlen(FX_PREFIX)) != 0 ||
+		    !owner_is_dead(de->d_name))
 			continue;
 		snprintf(path, sizeof(path), MOUNTS_BPFFS_ROOT "/%s", de->d_name);
 		loader_unload(path);
@@ -124,7 +133,8 @@ void fx_sweep(void)
 		return;
 	dir = opendir(root);
 	while (dir && (de = readdir(dir))) {
-		if (strncmp(de->d_name, FX_PREFIX, strlen(FX_PREFIX)) != 0)
+		if (strncmp(de->d_name, FX_PREFIX, strlen(FX_PREFIX)) != 0 ||
+		    !owner_is_dead(de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
 		rmdir(path);
@@ -217,8 +227,11 @@ static void listener_child(uid_t uid, const char *addr, uint16_t port, bool v6on
 	struct sockaddr_storage ss;
 	socklen_t len = make_addr(family, addr, port, &ss);
 	int one = 1, v6 = v6only, fd;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	drop_to(uid);
+	/* After the uid change: setresuid() clears the parent-death signal. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(CHILD_SETUP_FAILED);
 	fd = socket(family, SOCK_STREAM, 0);
 	if (fd < 0 || !len)
 		_exit(CHILD_SETUP_FAILED);

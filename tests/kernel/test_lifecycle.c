@@ -112,7 +112,8 @@ Test(lifecycle, enforcement_outlives_the_loader_and_is_counted, .init = setup, .
 	cr_expect_eq(fx_connect_as(&fx, 0, AF_INET6, "::1", 8001), 0);
 	fx_listener_stop(&v4);
 	fx_listener_stop(&v6);
-	cr_assert_eq(status_number("deny_other_tenant"), 2, "status: %s", fx.output);
+	/* Two refusals, and load's own self-test probe. */
+	cr_assert_eq(status_number("deny_other_tenant"), 2 + 1, "status: %s", fx.output);
 	cr_assert_eq(status_number("allow_own"), 1, "status: %s", fx.output);
 }
 
@@ -229,8 +230,10 @@ Test(lifecycle, swap_has_no_gap, .init = setup, .fini = teardown)
 	cr_assert_eq(counts[2], 0, "%ld of %ld connects slipped through during swaps", counts[2],
 		     counts[0]);
 	cr_assert_eq(counts[1], counts[0], "every connect must be refused");
-	cr_assert_eq(status_number("deny_other_tenant"), counts[0],
-		     "deny counter must equal the %ld attempts: %s", counts[0], fx.output);
+	/* Every one of the 31 loads refused its own self-test probe as well. */
+	cr_assert_eq(status_number("deny_other_tenant"), counts[0] + 31,
+		     "deny counter must equal the %ld attempts + 31 probes: %s", counts[0],
+		     fx.output);
 	cr_assert_eq(status_number("connect4"), prog4);
 	cr_assert_neq(prog4, link4, "the program was never swapped");
 }
@@ -305,4 +308,51 @@ Test(lifecycle, cli_rejects_bad_usage, .init = setup, .fini = teardown)
 		     fx.output);
 	cr_assert_eq(fx_cli(&fx, "unload", "--json", NULL), 2, "%s", fx.output);
 	cr_assert_eq(fx_cli(&fx, NULL), 2, "%s", fx.output);
+}
+
+/* A load whose probe is not refused must fail and leave the previous state (issue: self-test). */
+Test(lifecycle, failed_self_test_rolls_back, .init = setup, .fini = teardown)
+{
+	char elsewhere[PATH_MAX + 16];
+	long long prog4;
+	struct fx_listener l;
+
+	snprintf(elsewhere, sizeof(elsewhere), "%s-probe", fx.cgroup);
+	cr_assert_eq(mkdir(elsewhere, 0755), 0, "mkdir %s", elsewhere);
+	fx_write_config(&fx, CONFIG);
+	/* Fresh load: the probe runs outside the guarded cgroup, so it gets through. */
+	setenv("TUNNELGUARD_SELFTEST_CGROUP", elsewhere, 1);
+	cr_expect_eq(fx_load(&fx), 1, "a failed self-test must fail load: %s", fx.output);
+	cr_expect(strstr(fx.output, "self-test FAILED"), "%s", fx.output);
+	cr_expect_eq(access(fx.pin_dir, F_OK), -1, "nothing may stay pinned");
+	cr_expect_eq(fx_cgroup_prog_count(&fx, BPF_CGROUP_INET4_CONNECT), 0);
+	unsetenv("TUNNELGUARD_SELFTEST_CGROUP");
+
+	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
+	cr_assert_eq(fx_cli(&fx, "status", "--pin-dir", fx.pin_dir, NULL), 0, "%s", fx.output);
+	cr_expect(strstr(fx.output, "self-test:   passed"), "%s", fx.output);
+	prog4 = status_number("connect4");
+	/* Swap: the new programs fail their self-test, the old ones must stay. */
+	fx_write_config(&fx, CONFIG "policy = strict\n");
+	setenv("TUNNELGUARD_SELFTEST_CGROUP", elsewhere, 1);
+	cr_expect_eq(fx_load(&fx), 1, "%s", fx.output);
+	unsetenv("TUNNELGUARD_SELFTEST_CGROUP");
+	cr_expect_eq(status_number("connect4"), prog4, "the previous program must stay");
+	cr_expect(strstr(fx.output, "\"policy\":\"isolate\""), "previous policy: %s", fx.output);
+	cr_expect(strstr(fx.output, "\"self_test\":{\"result\":\"FAILED\""), "%s", fx.output);
+	l = fx_listen(TENANT_A, "127.0.0.1", 8001, false);
+	cr_expect_eq(fx_connect_as(&fx, TENANT_B, AF_INET, "127.0.0.1", 8001), ECONNREFUSED);
+	fx_listener_stop(&l);
+	rmdir(elsewhere);
+}
+
+Test(lifecycle, no_self_test_says_what_it_skips, .init = setup, .fini = teardown)
+{
+	fx_write_config(&fx, CONFIG);
+	cr_assert_eq(fx_cli(&fx, "load", "--no-self-test", "-c", fx.config, "--pin-dir", fx.pin_dir,
+			    "--cgroup", fx.cgroup, NULL),
+		     0, "%s", fx.output);
+	cr_expect(strstr(fx.output, "self-test skipped"), "%s", fx.output);
+	cr_assert_eq(fx_cli(&fx, "status", "--pin-dir", fx.pin_dir, NULL), 0, "%s", fx.output);
+	cr_expect(strstr(fx.output, "self-test:   skipped"), "%s", fx.output);
 }

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Adversarial: B tries to get into A's port from the listening side. SO_REUSEPORT groups are
+ * per uid, and a TCP bind that overlaps a listener fails, so B cannot join A's group or sit in
+ * front of A's wildcard listener with a more specific address. What B can bind is its own
+ * port on another address (127.0.0.2, or the other family's loopback), and connecting there
+ * reaches B's own listener. The guard does not police bind(); these rows assert the kernel's
+ * answers so that the README can rely on them.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "adv.h"
+
+static struct fx fx;
+
+static void setup(void)
+{
+	fx_setup(&fx);
+}
+
+static void teardown(void)
+{
+	adv_cleanup();
+	fx_teardown(&fx);
+}
+
+struct bind_case {
+	const char *name;
+	const char *a_addr; /* A listens here */
+	unsigned int a_flags;
+	const char *b_addr; /* B binds and listens here, then connects to it */
+	bool b_reuseport;
+	int steps;
+	int expect[ADV_MAX_STEPS]; /* bind, listen, connect */
+	unsigned int delta[TG_REASON_COUNT];
+};
+
+struct bind_arg {
+	const struct bind_case *c;
+	uint16_t port;
+};
+
+/* bind() and listen() as B, then connect to that listener from a second socket. */
+static void bind_listen_connect(void *arg, struct adv_result *out)
+{
+	const struct bind_arg *a = arg;
+	const char *addr = a->c->b_addr;
+	int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	struct sockaddr_storage ss;
+	socklen_t len = adv_addr(family, addr, a->port, &ss);
+	int one = 1, zero = 0, fd = socket(family, SOCK_STREAM, 0), client;
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (a->c->b_reuseport &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+	    (family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, strcmp(addr, "::") ? &one : &zero,
+			sizeof(one)) < 0)) {
+		adv_setup_failed(out, "socket options");
+		return;
+	}
+	adv_step(out, bind(fd, (struct sockaddr *)&ss, len) == 0);
+	if (out->err[0] == 0)
+		adv_step(out, listen(fd, 8) == 0);
+	if (out->steps == 2 && out->err[1] == 0) {
+		if (strcmp(addr, "::") == 0 || strcmp(addr, "0.0.0.0") == 0)
+			len = adv_addr(family, family == AF_INET6 ? "::1" : "127.0.0.1", a->port,
+				       &ss);
+		client = socket(family, SOCK_STREAM, 0);
+		adv_step(out, client >= 0 && connect(client, (struct sockaddr *)&ss, len) == 0);
+		close(client);
+	}
+	close(fd);
+}
+
+/* clang-format off */
+#define OWN { [TG_ALLOW_OWN] = 1 }
+/* clang-format on */
+
+/* clang-format off */
+static const struct bind_case bind_cases[] = {
+	/* SO_REUSEPORT groups are per uid: B cannot take a share of A's connections. */
+	{ "B joins A's reuseport group, v4", "127.0.0.1", ADV_REUSEPORT, "127.0.0.1", true,
+	  1, { EADDRINUSE }, { 0 } },
+	{ "B joins A's reuseport group, v6", "::1", ADV_REUSEPORT | ADV_V6ONLY, "::1", true,
+	  1, { EADDRINUSE }, { 0 } },
+	{ "B joins A's wildcard reuseport group", "0.0.0.0", ADV_REUSEPORT, "0.0.0.0", true,
+	  1, { EADDRINUSE }, { 0 } },
+	/* A more specific address in front of A's wildcard listener is refused too... */
+	{ "B binds 127.0.0.1 in front of A's 0.0.0.0", "0.0.0.0", 0, "127.0.0.1", false,
+	  1, { EADDRINUSE }, { 0 } },
+	{ "B binds 127.0.0.1 in front of A's 0.0.0.0, reuseport", "0.0.0.0", ADV_REUSEPORT,
+	  "127.0.0.1", true, 1, { EADDRINUSE }, { 0 } },
+	{ "B binds ::1 in front of A's dual-stack [::]", "::", 0, "::1", false,
+	  1, { EADDRINUSE }, { 0 } },
+	/* ...and so is a wildcard over A's address. */
+	{ "B binds 0.0.0.0 over A's 127.0.0.1", "127.0.0.1", 0, "0.0.0.0", false,
+	  1, { EADDRINUSE }, { 0 } },
+	{ "B binds dual-stack [::] over A's 127.0.0.1", "127.0.0.1", 0, "::", false,
+	  1, { EADDRINUSE }, { 0 } },
+	/* B's own port on another address: B reaches its own listener, allowed. */
+	{ "B reuseport on 127.0.0.2 beside A's 127.0.0.1", "127.0.0.1", ADV_REUSEPORT,
+	  "127.0.0.2", true, 3, { 0, 0, 0 }, OWN },
+	/*
+	 * Not the guard's business, but worth knowing on a hub: when A holds only 127.0.0.1:P,
+	 * B may bind [::1]:P, and a hub service that connects to "localhost" over IPv6 reaches
+	 * B, not A. sshd binds both families for `ssh -R`, which closes this unless one fails.
+	 */
+	{ "B binds ::1 beside A's 127.0.0.1-only listener", "127.0.0.1", 0, "::1", false,
+	  3, { 0, 0, 0 }, OWN },
+};
+/* clang-format on */
+
+Test(adversarial, b_cannot_squat_or_share_a_listener, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	struct adv_who b = { .cgroup = fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
+
+	fx_write_config(&fx, ADV_BASE_CONFIG);
+	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
+	for (size_t i = 0; i < sizeof(bind_cases) / sizeof(bind_cases[0]); i++) {
+		const struct bind_case *c = &bind_cases[i];
+		struct bind_arg arg = { .c = c, .port = 15000 + i };
+		struct adv_counts before, after;
+		struct adv_result got;
+		struct adv_proc a;
+
+		cr_assert_eq(adv_listen(&a, TENANT_A, TENANT_A, c->a_addr, arg.port, c->a_flags), 0,
+			     "%s: A's listener", c->name);
+		adv_counts_read(&fx, &before);
+		adv_run(&b, bind_listen_connect, &arg, c->name, &got);
+		adv_counts_read(&fx, &after);
+		adv_stop(&a);
+		adv_expect_steps(c->name, &got, c->expect, c->steps);
+		adv_expect_deltas(c->name, &before, &after, c->delta);
+	}
+}

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nft.h - the nftables layer: a second wall, built on netfilter instead of cgroup BPF, that
+ * resets a tenant's TCP connection opening to a local port the policy does not let it reach.
+ *
+ * Everything lives in one table, `inet tunnelguard`, written from libnftnl objects sent over
+ * libmnl. Every change is one atomic netlink batch: the kernel applies all of it or none of it.
+ * With the config
+ *	tenant-uids = 2001-2003
+ *	allow-ports = 53
+ * and two listeners, tenant 2001's `ssh -R 8001:...` (127.0.0.1:8001 and [::1]:8001) and root's
+ * sshd on port 22, nft_apply() leaves (`nft list table inet tunnelguard`, abridged):
+ *
+ *	table inet tunnelguard {
+ *		counter tenant_to_tenant { packets 0 bytes 0 }
+ *		counter tenant_to_service { packets 0 bytes 0 }
+ *		set tenant_uids { type uid; flags interval; elements = { 2001-2003 } }
+ *		set allow_ports { type inet_service; flags interval; elements = { 53 } }
+ *		set owned { type uid . inet_service; elements = { 2001 . 8001 } }
+ *		set services { type uid . inet_service; elements = { 0 . 22 } }
+ *		set tunnel_ports { type inet_proto . inet_service; elements = { tcp . 8001 } }
+ *		set service_ports { type inet_proto . inet_service; elements = { tcp . 22 } }
+ *		chain output {
+ *			type filter hook output priority filter; policy accept;
+ *			oif != "lo" accept
+ *			tcp flags != syn / syn,ack accept
+ *			meta l4proto != tcp accept
+ *			meta skuid != @tenant_uids accept
+ *			tcp dport @allow_ports accept
+ *			meta skuid . tcp dport @owned accept
+ *			meta l4proto . tcp dport @tunnel_ports counter name "tenant_to_tenant"
+ *				reject with tcp reset
+ *		}
+ *	}
+ *
+ * so a SYN from uid 2002 to port 8001 is answered with a TCP reset (connect() fails with
+ * ECONNREFUSED) while 2001's own and root's connects pass. Policy strict adds a rule that
+ * resets tenants' SYNs to @service_ports too; mode audit replaces each reset with
+ * `log prefix "tunnelguard audit: " accept`. Traffic that leaves the host is out after one
+ * comparison; established TCP on lo after three (oif, protocol, flags); a non-tenant's SYN
+ * after four and one lookup in the interval set tenant_uids.
+ *
+ * What the nft layer judges is coarser than the BPF layer: it sees ports, not listener
+ * addresses (a port any tenant owns on any address counts as a tunnel), and the caller is the
+ * socket's owner (`meta skuid`, the creator's fsuid), not the task that calls connect().
+ */
+#ifndef TG_NFT_H
+#define TG_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tg_policy.h"
+
+struct mnl_nlmsg_batch;
+
+#define NFT_TABLE_NAME "tunnelguard" /* in family inet */
+
+/* Most listener owners the layer takes: as many as the BPF port-owner map holds. */
+#define NFT_MAX_OWNERS (1u << 18)
+
+/*
+ * The owner of local TCP listeners on a port, e.g. tenant 2001's `ssh -R 8001:...`:
+ *	{ .uid = 2001, .port = 8001, .tenant = true }
+ * From a tg_port_owner entry: { .uid = owner.uid, .port = key.port,
+ * .tenant = tg_is_tenant(policy, owner.uid) }; the address is not part of it, and one entry
+ * stands for every listener of that uid on that port. Duplicates are allowed in input.
+ */
+struct nft_owner {
+	uint32_t uid;
+	uint16_t port; /* host byte order */
+	bool tenant;   /* tg_is_tenant(): its port is a tunnel, not a hub service */
+};
+
+/* The owner entry of a listener of uid on port, e.g. from a tg_port_owner entry:
+ * nft_owner_of(&policy, owner.uid, key.port) or from sock_diag: nft_owner_of(&policy, l->uid,
+ * l->port). */
+static inline struct nft_owner nft_owner_of(const struct tg_policy *policy, uint32_t uid,
+					    uint16_t port)
+{
+	return (struct nft_owner){ .uid = uid, .port = port, .tenant = tg_is_tenant(policy, uid) };
+}
+
+struct nft_counter {
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+/*
+ * What the kernel holds in table inet tunnelguard, e.g. right after the apply in the example:
+ *	{ .present = true,
+ *	  .owners = { { 0, 22, false }, { 2001, 8001, true } }, .n_owners = 2,
+ *	  .tunnel_ports = { 8001 }, .n_tunnel_ports = 1,
+ *	  .service_ports = { 22 }, .n_service_ports = 1,
+ *	  .other_tenant = { 0, 0 }, .service = { 0, 0 } }
+ * owners holds set owned (tenant = true) and set services (tenant = false), sorted by uid, port
+ * and tenant; the port arrays are sorted. other_tenant and service are the counters of the
+ * tenant-to-tenant and tenant-to-service rules (what was reset, or in audit mode what would
+ * have been); they survive an nft_apply() over a loaded table.
+ */
+struct nft_state {
+	bool present; /* the table exists */
+	struct nft_owner *owners;
+	size_t n_owners;
+	uint16_t *tunnel_ports;
+	size_t n_tunnel_ports;
+	uint16_t *service_ports;
+	size_t n_service_ports;
+	struct nft_counter other_tenant;
+	struct nft_counter service;
+};
+
+/*
+ * Create table inet tunnelguard, or replace it whole, for the policy and the listeners' owners:
+ * one batch deletes the table if it exists and builds the new one, so a batch the kernel
+ * refuses leaves the previous table in force. Counters carry over. Example, the table above:
+ *	nft_apply(&policy, (struct nft_owner[]){ { 2001, 8001, true }, { 2001, 8001, true },
+ *		  { 0, 22, false } }, 3)
+ * 0, or -errno (the failing object is logged: "cannot add set owned to table inet
+ * tunnelguard: File exists").
+ */
+int nft_apply(const struct tg_policy *policy, const struct nft_owner *owners, size_t n);
+
+/*
+ * Change the owner sets in one batch of element additions and deletions (no rebuild). add:
+ * owners that appeared; del: owners (uid and port) none of whose listeners remain. A port
+ * leaves tunnel_ports or service_ports only when no owner of it remains, so a deletion reads
+ * the sets first (about 0.3 s of CPU at 50,000 owners); additions alone are one small batch.
+ * Adding a present owner or deleting an absent one changes nothing. Example, tenant 2003
+ * starts `ssh -R 8003:...`:
+ *	nft_update_owners(&(struct nft_owner){ 2003, 8003, true }, 1, NULL, 0)
+ * 0, -ENOENT when the table is absent, or -errno.
+ */
+int nft_update_owners(const struct nft_owner *add, size_t nadd, const struct nft_owner *del,
+		      size_t ndel);
+
+/* Called for each disagreement nft_sync_owners() finds: "missing" (the set lacks it) or
+ * "stale" (the set has it, no listener does). uid is 0 for tunnel_ports and service_ports. */
+typedef void (*nft_drift_fn)(void *ctx, const char *what, const char *set, uint32_t uid,
+			     uint16_t port);
+
+struct nft_sync_report {
+	size_t added;	       /* elements the sets lacked */
+	size_t removed;	       /* elements the sets had but no listener owns */
+	nft_drift_fn on_drift; /* optional */
+	void *ctx;
+};
+
+/*
+ * Make the owner sets hold exactly owners (the live listeners' owners, e.g. from tg_port_owner),
+ * in one batch of element changes. With dry_run nothing is written: the report is the drift.
+ * Example: after `nft delete element inet tunnelguard owned { 2001 . 8001 }`, a dry run calls
+ *	on_drift(ctx, "missing", "owned", 2001, 8001)
+ * 0, -ENOENT when the table is absent (logged unless dry_run), or -errno.
+ */
+int nft_sync_owners(const struct nft_owner *owners, size_t n, bool dry_run,
+		    struct nft_sync_report *report);
+
+/* Delete table inet tunnelguard, and nothing else. An absent table is not an error. 0/-errno. */
+int nft_remove(void);
+
+/* Read the table: out->present false and the rest empty when it is absent. 0 or -errno. */
+int nft_read(struct nft_state *out);
+
+void nft_state_free(struct nft_state *state);
+
+/*
+ * Building blocks, exposed for the tests. Builders are pure: they write netlink messages into a
+ * batch on a caller buffer and touch nothing else. A batch starts with nft_batch_start(), then
+ * nft_put_begin(), one or more nft_put_*(), nft_put_end(); *seq is the next message's sequence
+ * number and is advanced. Every builder returns 0, -EMSGSIZE when the buffer is full (nothing
+ * beyond the buffer is written), -ENOMEM, or -EINVAL.
+ */
+
+/* Largest single message a builder writes; a batch buffer must be larger than this. */
+#define NFT_MSG_MAX 65536
+
+/* A batch on buf[0..size): messages are accepted while they end before size - NFT_MSG_MAX.
+ * NULL with errno EINVAL when size <= NFT_MSG_MAX. Free with mnl_nlmsg_batch_stop(). */
+struct mnl_nlmsg_batch *nft_batch_start(void *buf, size_t size);
+
+/* Buffer size nft_apply() uses for a table with these contents. */
+size_t nft_batch_size(const struct nft_state *content);
+
+/* genid non-zero: the kernel refuses the batch with ERESTART if the ruleset changed since. */
+int nft_put_begin(struct mnl_nlmsg_batch *b, uint32_t *seq, uint32_t genid);
+int nft_put_end(struct mnl_nlmsg_batch *b, uint32_t *seq);
+
+/* Delete-if-exists and create the table with its sets, counters (starting at content's), chain
+ * and rules, and content's owner elements. */
+int nft_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_policy *policy,
+		  const struct nft_state *content);
+
+/* Delete-if-exists the table. */
+int nft_put_remove(struct mnl_nlmsg_batch *b, uint32_t *seq);
+
+/* Add (add = true) or delete every element of content in the owner sets; 1024 per message. */
+int nft_put_elements(struct mnl_nlmsg_batch *b, uint32_t *seq, bool add,
+		     const struct nft_state *content);
+
+/*
+ * The contents of the owner sets for a list of owners: deduplicated, sorted, ports derived.
+ * Counters and present are zero. 0, -E2BIG beyond NFT_MAX_OWNERS, or -ENOMEM.
+ */
+int nft_content_from_owners(const struct nft_owner *owners, size_t n, struct nft_state *out);
+
+/* What to add to and delete from have to reach want. 0 or -ENOMEM. */
+int nft_content_diff(const struct nft_state *have, const struct nft_state *want,
+		     struct nft_state *add, struct nft_state *del);
+
+/*
+ * Send a batch and read every acknowledgement. 0 when the kernel applied the whole batch;
+ * otherwise -errno of the first failure, with why[] naming it, e.g. "cannot add set owned to
+ * table inet tunnelguard: File exists".
+ */
+int nft_batch_send(struct mnl_nlmsg_batch *b, char *why, size_t why_len);
+
+/*
+ * Check one buffer of acknowledgements to a batch (batch[0..batch_len), as sent). Counts the
+ * positive ones in *acked. 0, -errno of the first error (why[] names the message), or -EBADMSG
+ * for a reply that is truncated, misaligned or not about this batch. Never reads past len.
+ */
+int nft_parse_acks(const void *reply, size_t len, const void *batch, size_t batch_len,
+		   size_t *acked, char *why, size_t why_len);
+
+/*
+ * Append the elements of one buffer of a set element dump of set `set` to out. 1 when more is
+ * expected, 0 at the end, -EBADMSG for a malformed reply, -errno from the kernel.
+ */
+int nft_parse_elements(const void *reply, size_t len, const char *set, struct nft_state *out);
+
+#endif /* TG_NFT_H */

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "selftest.h"
+
+/* Exit codes of the probe besides an errno (all errnos are below 134). */
+#define PROBE_CONNECTED	   0
+#define PROBE_SETUP_FAILED 200
+
+/* Two distinct uids the policy treats as tenants, or -ENOENT. */
+static int pick_tenants(const struct tg_policy *p, uint32_t *a, uint32_t *b)
+{
+	int found = 0;
+
+	for (uint32_t r = 0; r < p->n_tenant && r < TG_MAX_RANGES && found < 2; r++) {
+		for (uint64_t uid = p->tenant[r].first; uid <= p->tenant[r].last && found < 2;
+		     uid++) {
+			if (uid - p->tenant[r].first > 4096)
+				break; /* a range of exempt uids this long: try the next range */
+			if (!tg_is_tenant(p, (uint32_t)uid))
+				continue;
+			if (found++ == 0)
+				*a = (uint32_t)uid;
+			else
+				*b = (uint32_t)uid;
+		}
+	}
+	return found == 2 ? 0 : -ENOENT;
+}
+
+/* A port outside allow-ports, so the probe meets the tenant rule and not the allow rule. */
+static uint16_t pick_port(const struct tg_policy *p)
+{
+	for (uint32_t port = 47111; port < 65536; port++)
+		if (!tg_port_in(p->allow_port, p->n_allow_port, (uint16_t)port))
+			return (uint16_t)port;
+	for (uint32_t port = 1024; port < 47111; port++)
+		if (!tg_port_in(p->allow_port, p->n_allow_port, (uint16_t)port))
+			return (uint16_t)port;
+	return 0;
+}
+
+static int join_cgroup(const char *cgroup)
+{
+	char path[PATH_MAX];
+	int fd, ok;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup) >= sizeof(path))
+		return -1;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, "0\n", 2) == 2;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static int loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int err = -1;
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		err = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+	return err;
+}
+
+/* The probe itself, in a forked child: never returns. */
+static void probe(const char *cgroup, uint32_t owner, uint32_t caller, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1, listener, fd;
+
+	prctl(PR_SET_NAME, "tg-selftest");
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (join_cgroup(cgroup) < 0 || unshare(CLONE_NEWNET) < 0 || loopback_up() < 0)
+		_exit(PROBE_SETUP_FAILED);
+	/* sk_uid comes from the fsuid at socket creation: the listener is the owner's. */
+	setfsuid(owner);
+	listener = socket(AF_INET, SOCK_STREAM, 0);
+	setfsuid(0);
+	if (listener < 0 || setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(listener, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(listener, 1) < 0)
+		_exit(PROBE_SETUP_FAILED);
+	if (setgroups(0, NULL) < 0 || setresgid(caller, caller, caller) < 0 ||
+	    setresuid(caller, caller, caller) < 0)
+		_exit(PROBE_SETUP_FAILED);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		_exit(PROBE_SETUP_FAILED);
+	_exit(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? PROBE_CONNECTED : errno);
+}
+
+int selftest_run(const struct tg_policy *policy, unsigned int deny_errno, const char *cgroup,
+		 const char *pin_dir, struct tg_selftest *out, char *message, size_t len)
+{
+	const char *probe_cgroup = getenv(SELFTEST_CGROUP_ENV);
+	unsigned long long before[TG_REASON_COUNT], after[TG_REASON_COUNT];
+	bool audit = policy->mode == TG_MODE_AUDIT;
+	enum tg_reason want = audit ? TG_AUDIT_OTHER_TENANT : TG_DENY_OTHER_TENANT;
+	uint32_t owner = 0, caller = 0;
+	uint16_t port = pick_port(policy);
+	int status, got, err;
+	pid_t pid;
+
+	memset(out, 0, sizeof(*out));
+	out->time_unix = (uint64_t)time(NULL);
+	if (pick_tenants(policy, &owner, &caller) < 0 || port == 0) {
+		out->result = TG_SELFTEST_SKIPPED;
+		snprintf(message, len,
+			 "self-test skipped: the policy has fewer than two tenant uids");
+		return 0;
+	}
+	err = guard_sum_percpu(pin_dir, TG_PIN_COUNTERS, before, TG_REASON_COUNT);
+	if (err) {
+		snprintf(message, len, "self-test cannot read the counters: %s", strerror(-err));
+		return err;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(message, len, "self-test cannot fork: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid == 0)
+		probe(probe_cgroup ? probe_cgroup : cgroup, owner, caller, port);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) == PROBE_SETUP_FAILED) {
+		snprintf(message, len,
+			 "self-test probe could not set itself up (joining %s, a new network "
+			 "namespace, uids %u and %u); use --no-self-test on hosts without network "
+			 "namespaces",
+			 probe_cgroup ? probe_cgroup : cgroup, owner, caller);
+		return -ECHILD;
+	}
+	got = WEXITSTATUS(status);
+	out->probe_errno = got;
+	err = guard_sum_percpu(pin_dir, TG_PIN_COUNTERS, after, TG_REASON_COUNT);
+	if (!err && (audit ? got == PROBE_CONNECTED : got == (int)deny_errno) &&
+	    after[want] > before[want]) {
+		out->result = TG_SELFTEST_PASSED;
+		snprintf(message, len, "self-test passed: uid %u's connect to uid %u's listener %s",
+			 caller, owner, audit ? "was recorded" : "was refused");
+		return 0;
+	}
+	out->result = TG_SELFTEST_FAILED;
+	snprintf(message, len,
+		 "self-test FAILED: uid %u's connect to uid %u's listener gave %s and the %s "
+		 "counter did not rise: the guard does not hold here",
+		 caller, owner, got ? strerror(got) : "success", audit ? "audit" : "deny");
+	return -EPERM;
+}
