@@ -6,9 +6,10 @@
 #                        FUZZ_SECONDS (default 20) on its seed corpus; fails on any crash,
 #                        sanitizer report or broken invariant, and names the saved input
 #   make fuzz-corpus     regenerate the committed seed corpus tests/fuzz/corpus/
-#   make test-sanitize   the unit suites built with gcc -fsanitize=address,undefined into
-#                        SAN_OUTPUT (default build/asan: its own objects, gone with make clean);
-#                        fails on any sanitizer report, leaks included
+#   make test-sanitize   the unit suites (SAN_SUITES, every unit suite) built with gcc and
+#                        -fsanitize=address,undefined into SAN_OUTPUT (default build/asan: its
+#                        own objects, gone with make clean); fails on any sanitizer report,
+#                        leaks included
 #   make memcheck        valgrind memcheck over the CLI paths that need no guard
 #
 # The fuzz targets compile the userspace files they need themselves, with clang and the
@@ -38,7 +39,7 @@ FUZZ_RUNTIME = $(shell $(FUZZ_CC) -print-file-name=libclang_rt.fuzzer-$(shell un
 FUZZ_CLANG_MAJOR = $(shell $(FUZZ_CC) -dumpversion | cut -d. -f1)
 
 SAN_OUTPUT ?= $(OUTPUT)/asan
-SAN_SUITES ?= @(config|policy|addr|diag|local_addrs)/*
+SAN_SUITES ?= @(config|policy|addr|diag|local_addrs|nft_build)/*
 
 .PHONY: fuzz fuzz-build fuzz-runtime fuzz-corpus test-sanitize memcheck
 
