@@ -9,7 +9,7 @@ packages=(
 	make gcc clang llvm clang-format pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libnftnl-dev libmnl-dev nftables
-	libcriterion-dev
+	libcriterion-dev valgrind libclang-rt-14-dev
 	iproute2 openssh-server openssh-client procps util-linux curl python3
 )
 
