@@ -22,17 +22,17 @@
 #include <linux/sock_diag.h>
 
 #include "diag.h"
+#include "nlreply.h"
 
 /* Large enough for any skb the kernel builds for a dump, so recvmsg never sees MSG_TRUNC. */
 #define DIAG_RECV_BUF_SIZE 32768
 /* A dump the kernel marks inconsistent (NLM_F_DUMP_INTR) is started over this many times. */
 #define DIAG_DUMP_ATTEMPTS 3
 /* The largest errno a kernel returns; anything beyond is not an errno. */
-#define DIAG_MAX_ERRNO 4095
 
 struct diag_parse_ctx {
+	struct nlreply_status status; /* first: nlreply's callbacks report through it */
 	struct diag_list *out;
-	int err; /* -errno a callback stopped the run with; 0 when libmnl itself stopped it */
 };
 
 static int diag_list_append(struct diag_list *list, const struct diag_listener *l)
@@ -64,74 +64,6 @@ void diag_list_free(struct diag_list *list)
 	list->capacity = 0;
 }
 
-/*
- * The buffer must be a whole number of aligned messages. mnl_nlmsg_ok() alone does not ensure
- * it: it compares nlmsg_len as an int, so a length of 2^31 or more passes, and mnl_cb_run()
- * stops quietly at a short tail. Only the types a dump of data_type can carry are accepted.
- */
-static int diag_check_framing(const void *buf, size_t len, uint16_t data_type)
-{
-	const struct nlmsghdr *nlh = buf;
-	size_t left = len;
-
-	while (left > 0) {
-		if (!mnl_nlmsg_ok(nlh, (int)left) || nlh->nlmsg_len > left ||
-		    nlh->nlmsg_len != MNL_ALIGN(nlh->nlmsg_len))
-			return -EBADMSG;
-		if (nlh->nlmsg_type != data_type && nlh->nlmsg_type != NLMSG_NOOP &&
-		    nlh->nlmsg_type != NLMSG_ERROR && nlh->nlmsg_type != NLMSG_DONE)
-			return -EBADMSG;
-		/* Checked here: not every libmnl release checks it in mnl_cb_run(). */
-		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-			return -EINTR;
-		left -= nlh->nlmsg_len;
-		nlh = (const struct nlmsghdr *)((const char *)nlh + nlh->nlmsg_len);
-	}
-	return 0;
-}
-
-/* mnl_attr_parse() stops quietly at a bad attribute; insist that the attributes fill the tail. */
-static int diag_check_attrs(const struct nlmsghdr *nlh, unsigned int offset)
-{
-	const char *tail = mnl_nlmsg_get_payload_tail(nlh);
-	const struct nlattr *attr = mnl_nlmsg_get_payload_offset(nlh, offset);
-
-	while (mnl_attr_ok(attr, tail - (const char *)attr))
-		attr = mnl_attr_next(attr);
-	return (const char *)attr == tail ? 0 : -EBADMSG;
-}
-
-static int diag_error_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-	struct diag_parse_ctx *ctx = data;
-
-	/* An acknowledgement (error 0) has no place in a dump; -error must not overflow. */
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*err) || err->error >= 0 ||
-	    err->error < -DIAG_MAX_ERRNO)
-		ctx->err = -EBADMSG;
-	else
-		ctx->err = err->error;
-	return MNL_CB_ERROR;
-}
-
-static int diag_done_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct diag_parse_ctx *ctx = data;
-	int status;
-
-	/* A dump that fails part way ends with NLMSG_DONE carrying the negative errno. */
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(status)) {
-		ctx->err = -EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	memcpy(&status, mnl_nlmsg_get_payload(nlh), sizeof(status));
-	if (status == 0)
-		return MNL_CB_STOP;
-	ctx->err = status < 0 && status >= -DIAG_MAX_ERRNO ? status : -EBADMSG;
-	return MNL_CB_ERROR;
-}
-
 static int diag_attr_cb(const struct nlattr *attr, void *data)
 {
 	bool *v6only = data;
@@ -151,10 +83,10 @@ static int diag_msg_cb(const struct nlmsghdr *nlh, void *data)
 	struct diag_listener l = {};
 
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*msg) ||
-	    diag_check_attrs(nlh, sizeof(*msg)) < 0 ||
+	    nlreply_check_attrs(nlh, sizeof(*msg)) < 0 ||
 	    mnl_attr_parse(nlh, sizeof(*msg), diag_attr_cb, &l.v6only) < 0 ||
 	    (msg->idiag_family != AF_INET && msg->idiag_family != AF_INET6)) {
-		ctx->err = -EBADMSG;
+		ctx->status.err = -EBADMSG;
 		return MNL_CB_ERROR;
 	}
 	/* The request asks for listeners only; anything else is not ours to report. */
@@ -172,8 +104,8 @@ static int diag_msg_cb(const struct nlmsghdr *nlh, void *data)
 	l.uid = msg->idiag_uid;
 	l.inode = msg->idiag_inode;
 	l.ifindex = msg->id.idiag_if;
-	ctx->err = diag_list_append(ctx->out, &l);
-	return ctx->err ? MNL_CB_ERROR : MNL_CB_OK;
+	ctx->status.err = diag_list_append(ctx->out, &l);
+	return ctx->status.err ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
 /*
@@ -184,8 +116,8 @@ static int diag_parse(const void *buf, size_t len, uint32_t seq, uint32_t portid
 		      struct diag_list *out)
 {
 	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = {
-		[NLMSG_ERROR] = diag_error_cb,
-		[NLMSG_DONE] = diag_done_cb,
+		[NLMSG_ERROR] = nlreply_error_cb,
+		[NLMSG_DONE] = nlreply_done_cb,
 	};
 	struct diag_parse_ctx ctx = { .out = out };
 	size_t count;
@@ -198,7 +130,7 @@ static int diag_parse(const void *buf, size_t len, uint32_t seq, uint32_t portid
 		return -EINVAL;
 	if (len > INT_MAX)
 		return -EMSGSIZE;
-	ret = diag_check_framing(buf, len, SOCK_DIAG_BY_FAMILY);
+	ret = nlreply_check_framing(buf, len, SOCK_DIAG_BY_FAMILY);
 	if (ret)
 		return ret;
 
@@ -210,8 +142,8 @@ static int diag_parse(const void *buf, size_t len, uint32_t seq, uint32_t portid
 	if (ret > MNL_CB_STOP)
 		return 1;
 	out->count = count;
-	if (ctx.err)
-		return ctx.err;
+	if (ctx.status.err)
+		return ctx.status.err;
 	return errno ? -errno : -EBADMSG;
 }
 

@@ -19,17 +19,17 @@
 #include <linux/rtnetlink.h>
 
 #include "local_addrs.h"
+#include "nlreply.h"
 
 /* Large enough for any skb the kernel builds for a dump, so recvmsg never sees MSG_TRUNC. */
 #define LOCAL_ADDRS_RECV_BUF_SIZE 32768
 /* A dump the kernel marks inconsistent (NLM_F_DUMP_INTR) is started over this many times. */
 #define LOCAL_ADDRS_DUMP_ATTEMPTS 3
 /* The largest errno a kernel returns; anything beyond is not an errno. */
-#define LOCAL_ADDRS_MAX_ERRNO 4095
 
 struct local_addrs_parse_ctx {
+	struct nlreply_status status; /* first: nlreply's callbacks report through it */
 	struct local_addr_list *out;
-	int err; /* -errno a callback stopped the run with; 0 when libmnl itself stopped it */
 };
 
 static int local_addrs_append(struct local_addr_list *list, const struct tg_lpm_key *key)
@@ -59,74 +59,6 @@ void local_addrs_free(struct local_addr_list *list)
 	list->keys = NULL;
 	list->count = 0;
 	list->capacity = 0;
-}
-
-/*
- * The buffer must be a whole number of aligned messages. mnl_nlmsg_ok() alone does not ensure
- * it: it compares nlmsg_len as an int, so a length of 2^31 or more passes, and mnl_cb_run()
- * stops quietly at a short tail. Only the types a route dump can carry are accepted.
- */
-static int local_addrs_check_framing(const void *buf, size_t len)
-{
-	const struct nlmsghdr *nlh = buf;
-	size_t left = len;
-
-	while (left > 0) {
-		if (!mnl_nlmsg_ok(nlh, (int)left) || nlh->nlmsg_len > left ||
-		    nlh->nlmsg_len != MNL_ALIGN(nlh->nlmsg_len))
-			return -EBADMSG;
-		if (nlh->nlmsg_type != RTM_NEWROUTE && nlh->nlmsg_type != NLMSG_NOOP &&
-		    nlh->nlmsg_type != NLMSG_ERROR && nlh->nlmsg_type != NLMSG_DONE)
-			return -EBADMSG;
-		/* Checked here: not every libmnl release checks it in mnl_cb_run(). */
-		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-			return -EINTR;
-		left -= nlh->nlmsg_len;
-		nlh = (const struct nlmsghdr *)((const char *)nlh + nlh->nlmsg_len);
-	}
-	return 0;
-}
-
-/* mnl_attr_parse() stops quietly at a bad attribute; insist that the attributes fill the tail. */
-static int local_addrs_check_attrs(const struct nlmsghdr *nlh, unsigned int offset)
-{
-	const char *tail = mnl_nlmsg_get_payload_tail(nlh);
-	const struct nlattr *attr = mnl_nlmsg_get_payload_offset(nlh, offset);
-
-	while (mnl_attr_ok(attr, tail - (const char *)attr))
-		attr = mnl_attr_next(attr);
-	return (const char *)attr == tail ? 0 : -EBADMSG;
-}
-
-static int local_addrs_error_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-	struct local_addrs_parse_ctx *ctx = data;
-
-	/* An acknowledgement (error 0) has no place in a dump; -error must not overflow. */
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*err) || err->error >= 0 ||
-	    err->error < -LOCAL_ADDRS_MAX_ERRNO)
-		ctx->err = -EBADMSG;
-	else
-		ctx->err = err->error;
-	return MNL_CB_ERROR;
-}
-
-static int local_addrs_done_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct local_addrs_parse_ctx *ctx = data;
-	int status;
-
-	/* A dump that fails part way ends with NLMSG_DONE carrying the negative errno. */
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(status)) {
-		ctx->err = -EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	memcpy(&status, mnl_nlmsg_get_payload(nlh), sizeof(status));
-	if (status == 0)
-		return MNL_CB_STOP;
-	ctx->err = status < 0 && status >= -LOCAL_ADDRS_MAX_ERRNO ? status : -EBADMSG;
-	return MNL_CB_ERROR;
 }
 
 static int local_addrs_attr_cb(const struct nlattr *attr, void *data)
@@ -174,21 +106,21 @@ static int local_addrs_msg_cb(const struct nlmsghdr *nlh, void *data)
 	struct tg_lpm_key key;
 
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm) ||
-	    local_addrs_check_attrs(nlh, sizeof(*rtm)) < 0 ||
+	    nlreply_check_attrs(nlh, sizeof(*rtm)) < 0 ||
 	    mnl_attr_parse(nlh, sizeof(*rtm), local_addrs_attr_cb, &dst) < 0) {
-		ctx->err = -EBADMSG;
+		ctx->status.err = -EBADMSG;
 		return MNL_CB_ERROR;
 	}
 	/* An AF_UNSPEC dump also brings multicast (RTNL_FAMILY_IPMR...) and MPLS routes. */
 	if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6)
 		return MNL_CB_OK;
-	ctx->err = local_addrs_route_key(rtm, dst, &key);
-	if (ctx->err)
+	ctx->status.err = local_addrs_route_key(rtm, dst, &key);
+	if (ctx->status.err)
 		return MNL_CB_ERROR;
 	if (rtm->rtm_type != RTN_LOCAL)
 		return MNL_CB_OK;
-	ctx->err = local_addrs_append(ctx->out, &key);
-	return ctx->err ? MNL_CB_ERROR : MNL_CB_OK;
+	ctx->status.err = local_addrs_append(ctx->out, &key);
+	return ctx->status.err ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
 /*
@@ -199,8 +131,8 @@ static int local_addrs_parse(const void *buf, size_t len, uint32_t seq, uint32_t
 			     struct local_addr_list *out)
 {
 	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = {
-		[NLMSG_ERROR] = local_addrs_error_cb,
-		[NLMSG_DONE] = local_addrs_done_cb,
+		[NLMSG_ERROR] = nlreply_error_cb,
+		[NLMSG_DONE] = nlreply_done_cb,
 	};
 	struct local_addrs_parse_ctx ctx = { .out = out };
 	size_t count;
@@ -213,7 +145,7 @@ static int local_addrs_parse(const void *buf, size_t len, uint32_t seq, uint32_t
 		return -EINVAL;
 	if (len > INT_MAX)
 		return -EMSGSIZE;
-	ret = local_addrs_check_framing(buf, len);
+	ret = nlreply_check_framing(buf, len, RTM_NEWROUTE);
 	if (ret)
 		return ret;
 
@@ -226,8 +158,8 @@ static int local_addrs_parse(const void *buf, size_t len, uint32_t seq, uint32_t
 	if (ret > MNL_CB_STOP)
 		return 1;
 	out->count = count;
-	if (ctx.err)
-		return ctx.err;
+	if (ctx.status.err)
+		return ctx.status.err;
 	return errno ? -errno : -EBADMSG;
 }
 
