@@ -28,7 +28,6 @@
 #define DIAG_RECV_BUF_SIZE 32768
 /* A dump the kernel marks inconsistent (NLM_F_DUMP_INTR) is started over this many times. */
 #define DIAG_DUMP_ATTEMPTS 3
-/* The largest errno a kernel returns; anything beyond is not an errno. */
 
 struct diag_parse_ctx {
 	struct nlreply_status status; /* first: nlreply's callbacks report through it */

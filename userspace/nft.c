@@ -37,6 +37,7 @@
 
 #include "log.h"
 #include "nft.h"
+#include "nlreply.h"
 
 #define NFT_FAMILY	  NFPROTO_INET
 #define NFT_CHAIN_NAME	  "output"
@@ -1274,27 +1275,12 @@ static const struct nlmsghdr *find_msg(const void *batch, size_t len, uint32_t s
 
 /* ---- parsing replies ---- */
 
-/* The buffer must be a whole number of aligned messages of the allowed types. */
+/* The buffer must start aligned and be a whole number of messages of the allowed types. */
 static int check_framing(const void *buf, size_t len, uint16_t data_type)
 {
-	const struct nlmsghdr *nlh = buf;
-	size_t left = len;
-
 	if ((uintptr_t)buf % NLMSG_ALIGNTO || len > INT_MAX)
 		return -EBADMSG;
-	while (left > 0) {
-		if (!mnl_nlmsg_ok(nlh, (int)left) || nlh->nlmsg_len > left ||
-		    nlh->nlmsg_len != MNL_ALIGN(nlh->nlmsg_len))
-			return -EBADMSG;
-		if (nlh->nlmsg_type != data_type && nlh->nlmsg_type != NLMSG_NOOP &&
-		    nlh->nlmsg_type != NLMSG_ERROR && nlh->nlmsg_type != NLMSG_DONE)
-			return -EBADMSG;
-		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-			return -EINTR;
-		left -= nlh->nlmsg_len;
-		nlh = (const struct nlmsghdr *)((const char *)nlh + nlh->nlmsg_len);
-	}
-	return 0;
+	return nlreply_check_framing(buf, len, data_type);
 }
 
 /* An NLMSG_ERROR's code: 0, a negative errno, or -EBADMSG when it is neither. */
