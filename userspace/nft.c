@@ -178,6 +178,58 @@ static int append_port(uint16_t **ports, size_t *n, uint16_t port)
 	return 0;
 }
 
+static int append_bound(struct nft_state *s, uint32_t uid, bool end)
+{
+	struct nft_bound *bounds = grow(s->tenant_bounds, s->n_tenant_bounds, sizeof(*bounds));
+
+	if (!bounds)
+		return -errno;
+	s->tenant_bounds = bounds;
+	s->tenant_bounds[s->n_tenant_bounds++] = (struct nft_bound){ .uid = uid, .end = end };
+	return 0;
+}
+
+/* By uid; at one uid an end sorts before a start, so a range that starts where another ends
+ * (had nft not merged them) still counts as inside. */
+static int bound_cmp(const void *a, const void *b)
+{
+	const struct nft_bound *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return (int)y->end - (int)x->end;
+}
+
+bool nft_state_is_tenant(const struct nft_state *s, uint32_t uid)
+{
+	const struct nft_bound *last = NULL;
+
+	/* The last boundary at or below uid says whether uid is inside an interval. */
+	for (size_t i = 0; i < s->n_tenant_bounds && s->tenant_bounds[i].uid <= uid; i++)
+		last = &s->tenant_bounds[i];
+	return last && !last->end;
+}
+
+size_t nft_state_tenant_ranges(const struct nft_state *s, struct tg_uid_range *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_tenant_bounds; i++) {
+		const struct nft_bound *b = &s->tenant_bounds[i];
+
+		if (b->end)
+			continue;
+		if (n < max) {
+			out[n].first = b->uid;
+			out[n].last = i + 1 < s->n_tenant_bounds && s->tenant_bounds[i + 1].end
+					      ? s->tenant_bounds[i + 1].uid - 1
+					      : UINT32_MAX;
+		}
+		n++;
+	}
+	return n;
+}
+
 static size_t unique(void *items, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
 	char *p = items;
@@ -202,6 +254,8 @@ static void sort_content(struct nft_state *s)
 		unique(s->tunnel_ports, s->n_tunnel_ports, sizeof(*s->tunnel_ports), port_cmp);
 	s->n_service_ports =
 		unique(s->service_ports, s->n_service_ports, sizeof(*s->service_ports), port_cmp);
+	s->n_tenant_bounds =
+		unique(s->tenant_bounds, s->n_tenant_bounds, sizeof(*s->tenant_bounds), bound_cmp);
 }
 
 void nft_state_free(struct nft_state *state)
@@ -211,6 +265,7 @@ void nft_state_free(struct nft_state *state)
 	free(state->owners);
 	free(state->tunnel_ports);
 	free(state->service_ports);
+	free(state->tenant_bounds);
 	memset(state, 0, sizeof(*state));
 }
 
@@ -1434,6 +1489,7 @@ static int elements_cb(const struct nlmsghdr *nlh, void *data)
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nftnl_set_elems_iter *it = NULL;
 	struct nftnl_set_elem *e;
+	bool tenant_uids = !strcmp(ctx->set, nft_sets[SET_TENANT_UIDS].name);
 	bool pairs = !strcmp(ctx->set, "owned") || !strcmp(ctx->set, "services");
 	bool tenant = !strcmp(ctx->set, "owned") || !strcmp(ctx->set, "tunnel_ports");
 	int err = 0;
@@ -1453,7 +1509,17 @@ static int elements_cb(const struct nlmsghdr *nlh, void *data)
 		const uint8_t *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
 		uint16_t be;
 
-		if (!key || klen != 8) {
+		if (tenant_uids && key && klen == 4) {
+			uint32_t uid_be;
+			bool end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+				   (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
+				    NFT_SET_ELEM_INTERVAL_END);
+
+			memcpy(&uid_be, key, sizeof(uid_be));
+			err = append_bound(ctx->out, ntohl(uid_be), end);
+			continue;
+		}
+		if (!key || klen != 8 || tenant_uids) {
 			err = -EBADMSG;
 			break;
 		}
@@ -1482,8 +1548,8 @@ static int elements_cb(const struct nlmsghdr *nlh, void *data)
 
 static bool known_owner_set(const char *set)
 {
-	for (int i = SET_OWNED; i <= SET_SERVICE_PORTS; i++)
-		if (set && !strcmp(set, nft_sets[i].name))
+	for (int i = SET_TENANT_UIDS; i <= SET_SERVICE_PORTS; i++)
+		if (i != SET_ALLOW_PORTS && set && !strcmp(set, nft_sets[i].name))
 			return true;
 	return false;
 }
@@ -1697,9 +1763,10 @@ static int read_state(struct mnl_socket *nl, bool elements, struct nft_state *ou
 		err = query_genid(nl, genid);
 		if (!err)
 			err = query_table(nl, &out->present);
-		for (int i = SET_OWNED; i <= SET_SERVICE_PORTS && elements && !err && out->present;
-		     i++)
-			err = query_elements(nl, nft_sets[i].name, out);
+		for (int i = SET_TENANT_UIDS;
+		     i <= SET_SERVICE_PORTS && elements && !err && out->present; i++)
+			if (i != SET_ALLOW_PORTS)
+				err = query_elements(nl, nft_sets[i].name, out);
 		if (!err && out->present)
 			err = query_counters(nl, out);
 		if (!err)
@@ -1967,6 +2034,34 @@ static int pair_cmp(const void *a, const void *b)
 	return (int)x->port - (int)y->port;
 }
 
+/* Tenant or service, as the table's own set tenant_uids says: the rules judge by that set, so the
+ * owner sets must agree with it whatever policy the caller had in mind. */
+static void classify(struct nft_owner *owners, size_t n, const struct nft_state *have)
+{
+	for (size_t i = 0; i < n; i++)
+		owners[i].tenant = nft_state_is_tenant(have, owners[i].uid);
+}
+
+/* owners, classified by have. 0 or -errno. */
+static int classified_content(const struct nft_owner *owners, size_t n,
+			      const struct nft_state *have, struct nft_state *want)
+{
+	struct nft_owner *copy;
+	int err;
+
+	if (n > NFT_MAX_OWNERS)
+		return -E2BIG;
+	copy = calloc(n + 1, sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	if (n)
+		memcpy(copy, owners, n * sizeof(*copy));
+	classify(copy, n, have);
+	err = nft_content_from_owners(copy, n, want);
+	free(copy);
+	return err;
+}
+
 /* The owners of have, less del, plus add. */
 static int edit_owners(const struct nft_state *have, const struct nft_owner *add, size_t nadd,
 		       const struct nft_owner *del, size_t ndel, struct nft_state *want)
@@ -1989,6 +2084,7 @@ static int edit_owners(const struct nft_state *have, const struct nft_owner *add
 			all[n++] = have->owners[i];
 	for (size_t i = 0; i < nadd; i++)
 		all[n++] = add[i];
+	classify(all, n, have);
 	err = nft_content_from_owners(all, n, want);
 cleanup:
 	free(gone);
@@ -2031,7 +2127,7 @@ static int change_owners(const struct nft_owner *owners, size_t n, const struct 
 		}
 		if (!err)
 			err = edit ? edit_owners(&have, add, nadd, del, ndel, &want)
-				   : nft_content_from_owners(owners, n, &want);
+				   : classified_content(owners, n, &have, &want);
 		if (!err)
 			err = nft_content_diff(&have, &want, &plus, &minus);
 		if (!err && !dry_run && !(content_empty(&plus) && content_empty(&minus)))

@@ -82,6 +82,13 @@ static inline struct nft_owner nft_owner_of(const struct tg_policy *policy, uint
 	return (struct nft_owner){ .uid = uid, .port = port, .tenant = tg_is_tenant(policy, uid) };
 }
 
+/* One boundary of the interval set tenant_uids as the kernel stores it: a range [a, b] is a
+ * start at a and an end at b + 1 (none when b is the top uid). */
+struct nft_bound {
+	uint32_t uid;
+	bool end;
+};
+
 struct nft_counter {
 	uint64_t packets;
 	uint64_t bytes;
@@ -109,7 +116,16 @@ struct nft_state {
 	size_t n_service_ports;
 	struct nft_counter other_tenant;
 	struct nft_counter service;
+	struct nft_bound *tenant_bounds; /* set tenant_uids, sorted (nft_read() only) */
+	size_t n_tenant_bounds;
 };
+
+/* Is uid in the table's set tenant_uids (the tenants the nft rules restrict)? */
+bool nft_state_is_tenant(const struct nft_state *s, uint32_t uid);
+
+/* The set tenant_uids as ranges, e.g. { { 2001, 2003 } }; writes at most max, returns how many
+ * there are. */
+size_t nft_state_tenant_ranges(const struct nft_state *s, struct tg_uid_range *out, size_t max);
 
 /*
  * Create table inet tunnelguard, or replace it whole, for the policy and the listeners' owners:

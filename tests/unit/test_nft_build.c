@@ -835,8 +835,10 @@ Test(nft_build, element_dumps_parse_and_hostile_ones_are_refused)
 			     "dump cut at %zu bytes", len);
 	cr_expect_eq(nft_parse_elements((char *)c.words + 1, 16, "owned", &st), -EBADMSG,
 		     "misaligned");
-	cr_expect_eq(nft_parse_elements(c.words, c.len, "tenant_uids", &st), -EINVAL,
-		     "not an owner set");
+	cr_expect_eq(nft_parse_elements(c.words, c.len, "allow_ports", &st), -EINVAL,
+		     "not a set the layer reads back");
+	cr_expect_eq(nft_parse_elements(c.words, c.len, "tenant_uids", &st), -EBADMSG,
+		     "a dump of another set");
 	cr_expect_eq(st.n_owners, 2, "refused replies appended nothing");
 	nft_state_free(&st);
 }
