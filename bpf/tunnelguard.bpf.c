@@ -38,6 +38,8 @@ const volatile struct tg_policy tg_policy = {};
 const volatile __u32 tg_use_set_retval = 0;
 /* Cookie of the network namespace whose listeners tg_port_owner records (the loader's). */
 const volatile __u64 tg_netns_cookie = 0;
+/* enum tg_layer bits of the load: read back by status and the daemon, unused by the programs. */
+const volatile __u32 tg_layers = 0;
 
 /* Per-CPU decision counters, indexed by enum tg_reason; userspace sums the CPUs. */
 struct {
@@ -70,6 +72,12 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, TG_EVENTS_RING_BYTES);
 } tg_events SEC(".maps");
+
+/* Changes to tg_port_owner for the daemon, which mirrors them into the nft layer's sets. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, TG_OWNER_EVENTS_RING_BYTES);
+} tg_owner_events SEC(".maps");
 
 /* Per caller uid event budget, so one tenant cannot crowd the others out of tg_events. */
 struct {
@@ -325,6 +333,20 @@ static __always_inline int port_key(const struct sock *sk, struct tg_port_key *k
 
 #define TCP_CLOSE 7
 
+static __always_inline void send_owner_event(const struct tg_port_key *key, __u32 uid, __u8 added)
+{
+	struct tg_owner_event e = {
+		.uid = uid,
+		.port = key->port,
+		.family = (__u8)key->family,
+		.added = added,
+	};
+
+	__builtin_memcpy(e.addr, key->addr, sizeof(e.addr));
+	if (bpf_ringbuf_output(&tg_owner_events, &e, sizeof(e), 0) != 0)
+		count_stat(TG_STAT_OWNER_EVENTS_LOST);
+}
+
 /*
  * tg_listen_state keeps tg_port_owner in step with the kernel's listeners as they come and go, so
  * the map needs no polling. It runs on every TCP state change on the host and returns at once
@@ -349,15 +371,16 @@ int tg_listen_state(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	owner.uid = BPF_CORE_READ(sk, sk_uid.val);
 	if (newstate == TCP_LISTEN) {
-		if (bpf_map_update_elem(&tg_port_owner, &key, &owner, BPF_NOEXIST) != 0 &&
-		    !bpf_map_lookup_elem(&tg_port_owner, &key))
+		if (bpf_map_update_elem(&tg_port_owner, &key, &owner, BPF_NOEXIST) == 0)
+			send_owner_event(&key, owner.uid, 1);
+		else if (!bpf_map_lookup_elem(&tg_port_owner, &key))
 			count_stat(TG_STAT_PORT_OWNER_FULL);
 		return 0;
 	}
 	if (newstate != TCP_CLOSE || BPF_CORE_READ(sk, sk_reuseport_cb))
 		return 0;
 	known = bpf_map_lookup_elem(&tg_port_owner, &key);
-	if (known && known->uid == owner.uid)
-		bpf_map_delete_elem(&tg_port_owner, &key);
+	if (known && known->uid == owner.uid && bpf_map_delete_elem(&tg_port_owner, &key) == 0)
+		send_owner_event(&key, owner.uid, 0);
 	return 0;
 }

@@ -49,7 +49,8 @@ enum tg_stat {
 	TG_STAT_EVENTS_RATE_LIMITED = 0, /* events not sent: the caller exceeded its rate */
 	TG_STAT_EVENTS_LOST = 1,	 /* events not sent: the ring buffer was full */
 	TG_STAT_PORT_OWNER_FULL = 2,	 /* listeners not recorded: tg_port_owner was full */
-	TG_STAT_COUNT = 3,
+	TG_STAT_OWNER_EVENTS_LOST = 3,	 /* owner changes not sent: no reader, or it fell behind */
+	TG_STAT_COUNT = 4,
 };
 
 /* Value of tg_event_rate (LRU hash keyed by caller uid): events sent in the current second. */
@@ -79,6 +80,30 @@ enum tg_selftest_result {
 	TG_SELFTEST_SKIPPED = 3, /* --no-self-test, or fewer than two tenant uids */
 };
 
+/*
+ * A change to tg_port_owner made by the listen tracer, sent on the ring buffer tg_owner_events so
+ * that the daemon can add or delete the same owner in the nft layer's sets at once. Example,
+ * tenant 2001's sshd starts listening on 127.0.0.1:8001:
+ *	{ .uid = 2001, .port = 8001, .family = AF_INET, .added = 1 }
+ * The ring buffer has no reader while no daemon runs; the events are then dropped (counted in
+ * TG_STAT_OWNER_EVENTS_LOST) and the daemon's full reconciliation covers them when it starts.
+ */
+#define TG_OWNER_EVENTS_RING_BYTES (64 * 1024)
+
+struct tg_owner_event {
+	__u32 uid;
+	__u16 port;    /* host byte order */
+	__u8 family;   /* AF_INET or AF_INET6 */
+	__u8 added;    /* 1: listening now, 0: closed */
+	__u8 addr[16]; /* as in tg_port_key */
+};
+
+/* Which walls a load put up: bits of the config key `layers`, recorded in the BPF rodata. */
+enum tg_layer {
+	TG_LAYER_BPF = 1, /* cgroup connect hooks */
+	TG_LAYER_NFT = 2, /* table inet tunnelguard */
+};
+
 /* Per caller uid, at most this many events per second reach the ring buffer. */
 #define TG_EVENTS_PER_UID_PER_SEC 20
 
@@ -96,5 +121,6 @@ enum tg_selftest_result {
 #define TG_PIN_STATS	     "stats"
 #define TG_PIN_SELFTEST	     "selftest"
 #define TG_PIN_LINK_LISTEN   "link_listen"
+#define TG_PIN_OWNER_EVENTS  "owner_events"
 
 #endif /* TG_MAPS_H */

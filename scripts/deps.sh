@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
 	make gcc clang llvm clang-format pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
-	libnftnl-dev libmnl-dev nftables
+	libnftnl-dev libmnl-dev nftables iptables
 	libcriterion-dev valgrind libclang-rt-14-dev
 	iproute2 openssh-server openssh-client procps util-linux curl python3
 )

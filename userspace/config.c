@@ -31,6 +31,7 @@ enum cfg_key {
 	CFG_KEY_TENANT_UIDS,
 	CFG_KEY_EXEMPT_UIDS,
 	CFG_KEY_ALLOW_PORTS,
+	CFG_KEY_LAYERS,
 	CFG_KEY_COUNT,
 };
 
@@ -41,6 +42,7 @@ static const char *const cfg_key_names[CFG_KEY_COUNT] = {
 	[CFG_KEY_TENANT_UIDS] = "tenant-uids",
 	[CFG_KEY_EXEMPT_UIDS] = "exempt-uids",
 	[CFG_KEY_ALLOW_PORTS] = "allow-ports",
+	[CFG_KEY_LAYERS] = "layers",
 };
 
 /* A piece of the config text; never NUL-terminated. */
@@ -114,6 +116,7 @@ void cfg_defaults(struct tg_config *cfg)
 	cfg->policy.n_tenant = 1;
 	cfg->policy.tenant[0].first = 1000;
 	cfg->policy.tenant[0].last = 59999;
+	cfg->layers = TG_LAYER_BPF | TG_LAYER_NFT;
 }
 
 /* Values of an enum key, in the order the config documents them. */
@@ -358,6 +361,46 @@ static int parse_port_list(struct cfg_parser *ps, struct span value, struct tg_p
 	return 0;
 }
 
+/* "bpf nft", "bpf, nft", "nft": each layer at most once, at least one. */
+static int parse_layers(struct cfg_parser *ps, struct span value, __u32 *out)
+{
+	size_t pos = 0;
+
+	*out = 0;
+	while (pos < value.len) {
+		size_t start = pos;
+		struct span word;
+		__u32 layer;
+
+		while (pos < value.len && !is_blank(value.p[pos]) && value.p[pos] != ',')
+			pos++;
+		word = (struct span){ value.p + start, pos - start };
+		if (span_eq(word, "bpf"))
+			layer = TG_LAYER_BPF;
+		else if (span_eq(word, "nft"))
+			layer = TG_LAYER_NFT;
+		else
+			return parse_error(ps,
+					   "layers: unknown layer " SPAN_FMT
+					   " (expected bpf, nft or both)",
+					   SPAN_ARG(word));
+		if (*out & layer)
+			return parse_error(ps, "layers: %.*s is named twice", (int)word.len,
+					   word.p);
+		*out |= layer;
+		skip_blanks(value, &pos);
+		if (pos < value.len && value.p[pos] == ',') {
+			pos++;
+			skip_blanks(value, &pos);
+			if (pos == value.len)
+				return parse_error(ps, "layers: nothing after the last ','");
+		}
+	}
+	if (!*out)
+		return parse_error(ps, "layers: empty (expected bpf, nft or both)");
+	return 0;
+}
+
 static int parse_value(struct cfg_parser *ps, enum cfg_key key, struct span value)
 {
 	struct tg_policy *p = &ps->cfg.policy;
@@ -375,6 +418,8 @@ static int parse_value(struct cfg_parser *ps, enum cfg_key key, struct span valu
 		return parse_uid_list(ps, key, value, p->exempt, &p->n_exempt);
 	case CFG_KEY_ALLOW_PORTS:
 		return parse_port_list(ps, value, p->allow_port, &p->n_allow_port);
+	case CFG_KEY_LAYERS:
+		return parse_layers(ps, value, &ps->cfg.layers);
 	default:
 		return parse_error(ps, "internal error: key %d has no parser", (int)key);
 	}
@@ -417,7 +462,7 @@ static int parse_line(struct cfg_parser *ps, struct span raw)
 		return parse_error(ps,
 				   "unknown key " SPAN_FMT
 				   " (valid keys: mode, policy, deny-errno, "
-				   "tenant-uids, exempt-uids, allow-ports)",
+				   "tenant-uids, exempt-uids, allow-ports, layers)",
 				   SPAN_ARG(key));
 	if (ps->key_line[k])
 		return parse_error(ps, "duplicate key '%s' (first set on line %u)",

@@ -8,6 +8,7 @@
  *	tenant-uids = 1000-59999                   (UIDs and ranges A-B, comma-separated)
  *	exempt-uids = 1500, 2000-2010              (never restricted; default none)
  *	allow-ports = 53, 5432                     (ports and ranges any tenant may reach)
+ *	layers      = bpf nft                      (enforcing layers, default both; or one alone)
  */
 #ifndef TG_CONFIG_H
 #define TG_CONFIG_H
@@ -16,12 +17,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "tg_maps.h"
 #include "tg_policy.h"
 
 #define CFG_DEFAULT_PATH "/etc/tunnelguard/tunnelguard.conf"
 
 struct tg_config {
 	struct tg_policy policy; /* exactly what the kernel program gets */
+	__u32 layers;		 /* enum tg_layer bits: which walls load puts up */
 };
 
 /* Where a parse failed: "NAME:LINE: message". line is 0 when the file could not be read. */

@@ -21,13 +21,30 @@
 #include "daemon.h"
 #include "events.h"
 #include "guard.h"
+#include "layers.h"
 #include "loader.h"
 #include "log.h"
+#include "owner_feed.h"
 #include "sync.h"
+
+/*
+ * What should be in force: the layers and policy of the loaded BPF guard (the kernel's record),
+ * or, when no BPF guard is pinned, the config's (an nft-only guard, or nothing yet).
+ */
+struct intent {
+	struct guard_state st;
+	struct tg_config cfg; /* valid when have_cfg */
+	bool have_cfg;
+	unsigned int layers;
+	const struct tg_policy *policy;
+};
 
 struct daemon {
 	const struct daemon_opts *opts;
-	struct events_reader events;
+	struct intent intent;
+	struct events_reader events; /* open while a BPF guard is (rings_open) */
+	struct owner_feed feed;
+	bool rings_open;
 	int signal_fd;
 	int epoll_fd;
 	int lock_fd;
@@ -57,28 +74,50 @@ static void notify_ready(void)
 	close(fd);
 }
 
-/* Load when nothing (or only part of a guard) is in force; otherwise leave the guard alone. */
-static int ensure_loaded(const struct daemon_opts *opts)
+static int read_intent(const struct daemon_opts *opts, struct intent *in)
+{
+	int err = guard_read(opts->pin_dir, &in->st);
+
+	in->have_cfg = false;
+	if (err) {
+		pr_warn("cannot read pin dir %s: %s\n", opts->pin_dir, strerror(-err));
+		return err;
+	}
+	if (in->st.loaded && in->st.have_config) {
+		in->layers = in->st.layers;
+		in->policy = &in->st.policy;
+		return 0;
+	}
+	if (cfg_load(opts->config, &in->cfg))
+		return -EINVAL;
+	in->have_cfg = true;
+	in->layers = in->cfg.layers;
+	in->policy = &in->cfg.policy;
+	return 0;
+}
+
+/* Load when the BPF layer the guard needs is missing or incomplete; otherwise leave it alone. */
+static int ensure_loaded(const struct daemon_opts *opts, struct intent *in)
 {
 	struct loader_opts lo = {
 		.pin_dir = opts->pin_dir,
 		.cgroup = opts->cgroup,
 		.no_self_test = opts->no_self_test,
 	};
-	struct guard_state st;
-	struct tg_config cfg;
-	int err = guard_read(opts->pin_dir, &st);
+	int err = read_intent(opts, in);
 
-	if (err) {
-		pr_warn("cannot read pin dir %s: %s\n", opts->pin_dir, strerror(-err));
+	if (err)
 		return err;
-	}
-	if (st.loaded && st.complete)
+	if (!(in->layers & TG_LAYER_BPF) || (in->st.loaded && in->st.complete))
 		return 0;
-	if (cfg_load(opts->config, &cfg))
-		return -EINVAL;
-	pr_warn("%s: loading the guard\n", st.loaded ? "guard incomplete" : "guard not loaded");
-	return loader_load(&cfg, &lo);
+	if (!in->have_cfg) {
+		if (cfg_load(opts->config, &in->cfg))
+			return -EINVAL;
+		in->have_cfg = true;
+	}
+	pr_warn("%s: loading the guard\n", in->st.loaded ? "guard incomplete" : "guard not loaded");
+	err = layers_load(&in->cfg, &lo);
+	return err ? err : read_intent(opts, in);
 }
 
 static int open_pinned(const char *pin_dir, const char *name)
@@ -92,25 +131,61 @@ static int open_pinned(const char *pin_dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+static void log_nft_drift(void *ctx, const char *what, const char *set, uint32_t uid, uint16_t port)
+{
+	(void)ctx;
+	if (strcmp(set, "owned") == 0 || strcmp(set, "services") == 0)
+		pr_warn("drift repaired: nft set %s %s uid %u port %u\n", set,
+			what[0] == 'm' ? "lacked" : "held a stale", uid, port);
+	else
+		pr_warn("drift repaired: nft set %s %s port %u\n", set,
+			what[0] == 'm' ? "lacked" : "held a stale", port);
+}
+
+/* The nft layer: put the table back if it is gone, else make its sets match the listeners. */
+static void reconcile_nft(const struct intent *in)
+{
+	struct nft_sync_report r = { .on_drift = log_nft_drift };
+	struct nft_owner *owners;
+	size_t n;
+	int err = layers_sync_nft(in->policy, false, &r);
+
+	if (err != -ENOENT)
+		return;
+	if (layers_live_owners(in->policy, &owners, &n, NULL))
+		return;
+	if (nft_apply(in->policy, owners, n) == 0)
+		pr_warn("drift repaired: table inet " NFT_TABLE_NAME " was missing; put back with "
+			"the loaded policy and %zu listeners\n",
+			n);
+	free(owners);
+}
+
 /* Safety net under the BPF tracer, and repair of anything removed by hand. */
 static void reconcile(struct daemon *d)
 {
 	struct sync_report r = { 0 };
 	int fd;
 
-	if (ensure_loaded(d->opts))
+	if (ensure_loaded(d->opts, &d->intent))
 		pr_warn("the guard is not complete and could not be repaired\n");
-	fd = open_pinned(d->opts->pin_dir, TG_PIN_PORT_OWNER);
-	if (fd >= 0 && sync_port_owners(fd, false, &r) == 0 && (r.added || r.removed || r.changed))
-		pr_warn("drift repaired: port_owner %zu added, %zu removed, %zu changed\n", r.added,
-			r.removed, r.changed);
-	if (fd >= 0)
-		close(fd);
-	fd = open_pinned(d->opts->pin_dir, TG_PIN_LOCAL_ADDRS);
-	if (fd >= 0 && sync_local_addrs(fd, false, &r) == 0 && (r.added || r.removed))
-		pr_info("local addresses changed: %zu added, %zu removed\n", r.added, r.removed);
-	if (fd >= 0)
-		close(fd);
+	if (d->intent.st.loaded) {
+		fd = open_pinned(d->opts->pin_dir, TG_PIN_PORT_OWNER);
+		if (fd >= 0 && sync_port_owners(fd, false, &r) == 0 &&
+		    (r.added || r.removed || r.changed))
+			pr_warn("drift repaired: port_owner %zu added, %zu removed, %zu changed\n",
+				r.added, r.removed, r.changed);
+		if (fd >= 0)
+			close(fd);
+		fd = open_pinned(d->opts->pin_dir, TG_PIN_LOCAL_ADDRS);
+		if (fd >= 0 && sync_local_addrs(fd, false, &r) == 0 && (r.added || r.removed))
+			pr_info("local addresses changed: %zu added, %zu removed\n", r.added,
+				r.removed);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (d->intent.layers & TG_LAYER_NFT)
+		reconcile_nft(&d->intent);
 }
 
 /* Say how many events the kernel held back since the last report. */
@@ -119,7 +194,7 @@ static void report_suppressed(struct daemon *d)
 	unsigned long long now[TG_STAT_COUNT];
 	unsigned long long limited, lost;
 
-	if (guard_sum_percpu(d->opts->pin_dir, TG_PIN_STATS, now, TG_STAT_COUNT))
+	if (!d->rings_open || guard_sum_percpu(d->opts->pin_dir, TG_PIN_STATS, now, TG_STAT_COUNT))
 		return;
 	limited = now[TG_STAT_EVENTS_RATE_LIMITED] - d->stats_seen[TG_STAT_EVENTS_RATE_LIMITED];
 	lost = now[TG_STAT_EVENTS_LOST] - d->stats_seen[TG_STAT_EVENTS_LOST];
@@ -131,6 +206,61 @@ static void report_suppressed(struct daemon *d)
 	else
 		printf("suppressed rate_limited=%llu lost=%llu\n", limited, lost);
 	fflush(stdout);
+}
+
+/* Follow the BPF guard's ring buffers: refusals to print, listener changes for the nft sets. */
+static int open_rings(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int err;
+
+	if (!guard_in_my_netns(&d->intent.st)) {
+		pr_warn("the guard in %s was loaded from another network namespace: run the daemon "
+			"there, or its reconciliation would fill port_owner with this one's "
+			"listeners\n",
+			d->opts->pin_dir);
+		return -EXDEV;
+	}
+	err = events_open(&d->events, d->opts->pin_dir, d->opts->json, stdout);
+	if (err) {
+		pr_warn("cannot open the events ring buffer in %s: %s\n", d->opts->pin_dir,
+			strerror(-err));
+		return err;
+	}
+	err = owner_feed_open(&d->feed, d->opts->pin_dir);
+	if (err) {
+		pr_warn("cannot open the owner events ring buffer in %s: %s\n", d->opts->pin_dir,
+			strerror(-err));
+		events_close(&d->events);
+		return err;
+	}
+	d->rings_open = true;
+	ev.data.fd = ring_buffer__epoll_fd(d->events.rb);
+	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+		return -errno;
+	ev.data.fd = owner_feed_fd(&d->feed);
+	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static void close_rings(struct daemon *d)
+{
+	if (!d->rings_open)
+		return;
+	events_close(&d->events);
+	owner_feed_close(&d->feed);
+	d->rings_open = false;
+}
+
+/* After a reload or a repair the BPF layer may have come or gone (layers changed). */
+static int follow_layers(struct daemon *d)
+{
+	if (d->intent.st.loaded && !d->rings_open)
+		return open_rings(d);
+	if (!d->intent.st.loaded && d->rings_open)
+		close_rings(d);
+	return 0;
 }
 
 static void reload(struct daemon *d)
@@ -146,16 +276,17 @@ static void reload(struct daemon *d)
 		pr_warn("SIGHUP: config not reloaded; the guard keeps its previous policy\n");
 		return;
 	}
-	if (loader_load(&cfg, &lo))
+	if (layers_load(&cfg, &lo))
 		pr_warn("SIGHUP: reload failed; the guard keeps its previous policy\n");
 	else
 		pr_warn("SIGHUP: config reloaded\n");
+	if (read_intent(d->opts, &d->intent) == 0 && follow_layers(d))
+		pr_warn("SIGHUP: cannot follow the guard's ring buffers\n");
 }
 
 static int setup(struct daemon *d)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	struct guard_state st;
 	sigset_t mask;
 	pid_t holder = 0;
 	int err;
@@ -169,22 +300,9 @@ static int setup(struct daemon *d)
 			pr_warn("cannot take the events lock: %s\n", strerror(-d->lock_fd));
 		return d->lock_fd;
 	}
-	err = ensure_loaded(d->opts);
+	err = ensure_loaded(d->opts, &d->intent);
 	if (err)
 		return err;
-	if (guard_read(d->opts->pin_dir, &st) || !guard_in_my_netns(&st)) {
-		pr_warn("the guard in %s was loaded from another network namespace: run the daemon "
-			"there, or its reconciliation would fill port_owner with this one's "
-			"listeners\n",
-			d->opts->pin_dir);
-		return -EXDEV;
-	}
-	err = events_open(&d->events, d->opts->pin_dir, d->opts->json, stdout);
-	if (err) {
-		pr_warn("cannot open the events ring buffer in %s: %s\n", d->opts->pin_dir,
-			strerror(-err));
-		return err;
-	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
@@ -198,10 +316,7 @@ static int setup(struct daemon *d)
 	ev.data.fd = d->signal_fd;
 	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->signal_fd, &ev) < 0)
 		return -errno;
-	ev.data.fd = ring_buffer__epoll_fd(d->events.rb);
-	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
-		return -errno;
-	return 0;
+	return follow_layers(d);
 }
 
 static long long now_ms(void)
@@ -229,9 +344,9 @@ int daemon_run(const struct daemon_opts *opts)
 	pr_warn("daemon running: pin dir %s, reconciliation every %u ms\n", opts->pin_dir,
 		opts->interval_ms);
 	for (;;) {
-		struct epoll_event ev[2];
+		struct epoll_event ev[3];
 		long long wait = next_reconcile - now_ms();
-		int n = epoll_wait(d.epoll_fd, ev, 2, wait < 0 ? 0 : (int)wait);
+		int n = epoll_wait(d.epoll_fd, ev, 3, wait < 0 ? 0 : (int)wait);
 
 		if (n < 0 && errno != EINTR) {
 			err = -errno;
@@ -241,8 +356,14 @@ int daemon_run(const struct daemon_opts *opts)
 		for (int i = 0; i < n; i++) {
 			struct signalfd_siginfo si;
 
+			if (d.rings_open && ev[i].data.fd == owner_feed_fd(&d.feed)) {
+				owner_feed_apply(&d.feed, d.intent.policy,
+						 d.intent.layers & TG_LAYER_NFT);
+				continue;
+			}
 			if (ev[i].data.fd != d.signal_fd) {
-				events_poll(&d.events, 0);
+				if (d.rings_open)
+					events_poll(&d.events, 0);
 				continue;
 			}
 			if (read(d.signal_fd, &si, sizeof(si)) != sizeof(si))
@@ -252,17 +373,20 @@ int daemon_run(const struct daemon_opts *opts)
 				continue;
 			}
 			pr_warn("signal %u: exiting; the guard stays in force\n", si.ssi_signo);
-			events_poll(&d.events, 0);
+			if (d.rings_open)
+				events_poll(&d.events, 0);
 			goto cleanup;
 		}
 		if (now_ms() >= next_reconcile) {
 			reconcile(&d);
+			if (follow_layers(&d))
+				pr_warn("cannot follow the guard's ring buffers\n");
 			report_suppressed(&d);
 			next_reconcile = now_ms() + opts->interval_ms;
 		}
 	}
 cleanup:
-	events_close(&d.events);
+	close_rings(&d);
 	if (d.signal_fd >= 0)
 		close(d.signal_fd);
 	if (d.epoll_fd >= 0)

@@ -77,6 +77,7 @@ static void read_config(struct guard_state *st, const char *pin_dir)
 		st->policy = rodata->tg_policy;
 		st->use_set_retval = rodata->tg_use_set_retval;
 		st->netns_cookie = rodata->tg_netns_cookie;
+		st->layers = rodata->tg_layers;
 	}
 	free(value);
 	close(fd);
@@ -112,7 +113,7 @@ int guard_sum_percpu(const char *pin_dir, const char *name, unsigned long long *
 /* Pins that must exist but that guard_read() does not otherwise read. */
 static const char *const other_pins[] = {
 	TG_PIN_PROG_CONNECT4, TG_PIN_PROG_CONNECT6, TG_PIN_LOCAL_ADDRS, TG_PIN_PORT_OWNER,
-	TG_PIN_EVENTS,	      TG_PIN_EVENT_RATE,    TG_PIN_LINK_LISTEN,
+	TG_PIN_EVENTS,	      TG_PIN_EVENT_RATE,    TG_PIN_LINK_LISTEN, TG_PIN_OWNER_EVENTS,
 };
 
 int guard_read(const char *pin_dir, struct guard_state *st)

@@ -21,6 +21,7 @@ struct guard_state {
 	struct tg_policy policy;	 /* the policy the kernel programs run */
 	unsigned int use_set_retval;	 /* 0: refusals are EPERM whatever the config says */
 	unsigned long long netns_cookie; /* network namespace whose listeners port_owner follows */
+	unsigned int layers;		 /* enum tg_layer bits the load was asked for */
 	unsigned long long counters[TG_REASON_COUNT]; /* summed over CPUs */
 	unsigned long long stats[TG_STAT_COUNT];      /* enum tg_stat, summed over CPUs */
 	struct tg_selftest selftest;		      /* the last load's self-test */

@@ -47,7 +47,7 @@ static const struct hook hooks[] = {
 /* Maps that outlive a config swap: the new programs reuse the pinned ones. */
 static const char *const shared_maps[] = {
 	TG_PIN_COUNTERS,   TG_PIN_LOCAL_ADDRS, TG_PIN_PORT_OWNER, TG_PIN_EVENTS,
-	TG_PIN_EVENT_RATE, TG_PIN_STATS,       TG_PIN_SELFTEST,
+	TG_PIN_EVENT_RATE, TG_PIN_STATS,       TG_PIN_SELFTEST,	  TG_PIN_OWNER_EVENTS,
 };
 
 #define NR_SHARED_MAPS (sizeof(shared_maps) / sizeof(shared_maps[0]))
@@ -93,9 +93,9 @@ static struct bpf_program *tracer_program(struct tunnelguard *skel, size_t i)
 static struct bpf_map *shared_map(struct tunnelguard *skel, size_t i)
 {
 	struct bpf_map *maps[NR_SHARED_MAPS] = {
-		skel->maps.tg_counters, skel->maps.tg_local_addrs, skel->maps.tg_port_owner,
-		skel->maps.tg_events,	skel->maps.tg_event_rate,  skel->maps.tg_stats,
-		skel->maps.tg_selftest,
+		skel->maps.tg_counters, skel->maps.tg_local_addrs,  skel->maps.tg_port_owner,
+		skel->maps.tg_events,	skel->maps.tg_event_rate,   skel->maps.tg_stats,
+		skel->maps.tg_selftest, skel->maps.tg_owner_events,
 	};
 
 	return maps[i];
@@ -289,6 +289,7 @@ static void choose_errno(struct tunnelguard *skel, const struct tg_config *cfg)
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_set_retval, NULL);
 
 	skel->rodata->tg_policy = cfg->policy;
+	skel->rodata->tg_layers = cfg->layers;
 	skel->rodata->tg_use_set_retval = has_set_retval == 1;
 	if (has_set_retval != 1 && cfg->policy.deny_errno != EPERM_VALUE) {
 		pr_warn("this kernel lacks bpf_set_retval(): refused connects fail with EPERM, not "
@@ -557,7 +558,7 @@ static const char *const pin_names[] = {
 	TG_PIN_LINK_CONNECT4, TG_PIN_LINK_CONNECT6, TG_PIN_LINK_LISTEN, TG_PIN_PROG_CONNECT4,
 	TG_PIN_PROG_CONNECT6, TG_PIN_CONFIG,	    TG_PIN_COUNTERS,	TG_PIN_LOCAL_ADDRS,
 	TG_PIN_PORT_OWNER,    TG_PIN_EVENTS,	    TG_PIN_EVENT_RATE,	TG_PIN_STATS,
-	TG_PIN_SELFTEST,
+	TG_PIN_SELFTEST,      TG_PIN_OWNER_EVENTS,
 };
 
 int loader_unload(const char *pin_dir)

@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "events.h"
 #include "guard.h"
+#include "layers.h"
 #include "loader.h"
 #include "log.h"
 #include "status.h"
@@ -64,7 +65,7 @@ static const char usage_text[] =
 	"commands:\n"
 	"  load     validate the config, load and attach the guard, pin it, exit\n"
 	"           (over a loaded guard: swap to the new config with no gap)\n"
-	"  unload   detach the guard and remove everything under the pin dir\n"
+	"  unload   detach the guard, remove everything under the pin dir and the nft table\n"
 	"  status   show what is loaded, its policy and its counters\n"
 	"  check    --uid UID --port PORT [--addr ADDR]: would this connect be allowed?\n"
 	"  daemon   [--json] [--interval MS]: load if needed, print refusals, keep maps in sync\n"
@@ -237,15 +238,19 @@ static int cmd_load(const struct cli *cli)
 
 	if (cfg_load(cli->config, &cfg))
 		return EXIT_USAGE;
-	if (loader_load(&cfg, &opts))
+	if (layers_load(&cfg, &opts))
 		return 1;
-	printf("tunnelguard: guard in force (pin dir %s)\n", cli->pin_dir);
+	if (cfg.layers & TG_LAYER_BPF)
+		printf("tunnelguard: guard in force, layers %s (pin dir %s)\n",
+		       layers_name(cfg.layers), cli->pin_dir);
+	else
+		printf("tunnelguard: guard in force, layers nft (table inet " NFT_TABLE_NAME ")\n");
 	return 0;
 }
 
 static int cmd_unload(const struct cli *cli)
 {
-	return loader_unload(cli->pin_dir) ? 1 : 0;
+	return layers_unload(cli->pin_dir) ? 1 : 0;
 }
 
 static int cmd_status(const struct cli *cli)

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 #include "tg_maps.h"
 
 #include "config.h"
+#include "layers.h"
 #include "loader.h"
 #include "reasons.h"
 #include "status.h"
@@ -23,13 +25,27 @@ static const char *const stat_names[TG_STAT_COUNT] = {
 	[TG_STAT_EVENTS_RATE_LIMITED] = "events_rate_limited",
 	[TG_STAT_EVENTS_LOST] = "events_lost",
 	[TG_STAT_PORT_OWNER_FULL] = "port_owner_full",
+	[TG_STAT_OWNER_EVENTS_LOST] = "owner_events_lost",
 };
+
+bool status_loaded(const struct status_report *r)
+{
+	return r->guard.loaded || r->nft.present;
+}
+
+/* Every layer the guard was loaded with is whole. */
+static bool status_complete(const struct status_report *r)
+{
+	if ((r->layers & TG_LAYER_BPF) && !r->guard.complete)
+		return false;
+	return !r->nft_missing;
+}
 
 int status_exit_code(const struct status_report *r)
 {
-	if (!r->guard.loaded)
+	if (!status_loaded(r))
 		return STATUS_NOT_LOADED;
-	return r->guard.complete && r->drift_count == 0 ? STATUS_LOADED : STATUS_DEGRADED;
+	return status_complete(r) && r->drift_count == 0 ? STATUS_LOADED : STATUS_DEGRADED;
 }
 
 static void port_key_endpoint(const struct tg_port_key *key, char *buf, size_t len)
@@ -38,6 +54,11 @@ static void port_key_endpoint(const struct tg_port_key *key, char *buf, size_t l
 		tunnels_format_endpoint(AF_INET, &key->addr[12], key->port, buf, len);
 	else
 		tunnels_format_endpoint(AF_INET6, key->addr, key->port, buf, len);
+}
+
+static char *next_drift(struct status_report *r)
+{
+	return r->drift_count++ < STATUS_MAX_DRIFT ? r->drift[r->drift_count - 1] : NULL;
 }
 
 static void note_drift(void *ctx, const char *what, const struct tg_port_key *key, unsigned int uid)
@@ -58,6 +79,65 @@ static void note_drift(void *ctx, const char *what, const struct tg_port_key *ke
 				 "port_owner has the wrong owner for %s (live uid %u)", where, uid);
 	}
 	r->drift_count++;
+}
+
+struct nft_drift_ctx {
+	struct status_report *report;
+	const struct diag_list *listeners;
+};
+
+/* The nft sets know uid and port; name a live listener of them so the operator can find it. */
+static void note_nft_drift(void *ctx, const char *what, const char *set, uint32_t uid,
+			   uint16_t port)
+{
+	struct nft_drift_ctx *c = ctx;
+	char where[INET6_ADDRSTRLEN + 16];
+	bool pair = strcmp(set, "owned") == 0 || strcmp(set, "services") == 0;
+	char *line = next_drift(c->report);
+
+	if (!line)
+		return;
+	snprintf(where, sizeof(where), "port %u", port);
+	for (size_t i = 0; i < c->listeners->count; i++) {
+		const struct diag_listener *l = &c->listeners->items[i];
+
+		if (l->port == port && (!pair || l->uid == uid)) {
+			tunnels_format_endpoint(l->family, l->ip, l->port, where, sizeof(where));
+			break;
+		}
+	}
+	if (strcmp(what, "missing") == 0 && pair)
+		snprintf(line, sizeof(c->report->drift[0]), "nft set %s lacks %s uid %u", set,
+			 where, uid);
+	else if (strcmp(what, "missing") == 0)
+		snprintf(line, sizeof(c->report->drift[0]), "nft set %s lacks %s", set, where);
+	else if (pair)
+		snprintf(line, sizeof(c->report->drift[0]),
+			 "nft set %s holds uid %u port %u, which no longer "
+			 "listens",
+			 set, uid, port);
+	else
+		snprintf(line, sizeof(c->report->drift[0]),
+			 "nft set %s holds port %u, where nothing that "
+			 "belongs there listens",
+			 set, port);
+}
+
+/* The third view: the nft sets against the live listeners (sock_diag). */
+static void collect_nft_drift(struct status_report *r)
+{
+	struct nft_drift_ctx ctx = { .report = r };
+	struct nft_sync_report report = { .on_drift = note_nft_drift, .ctx = &ctx };
+	struct diag_list listeners = {};
+	struct nft_owner *owners = NULL;
+	size_t n;
+
+	if (layers_live_owners(&r->guard.policy, &owners, &n, &listeners))
+		return;
+	ctx.listeners = &listeners;
+	nft_sync_owners(owners, n, true, &report);
+	free(owners);
+	diag_list_free(&listeners);
 }
 
 static void collect_drift(const char *pin_dir, struct status_report *r)
@@ -81,21 +161,50 @@ int status_collect(const char *pin_dir, struct status_report *r)
 
 	memset(r, 0, sizeof(*r));
 	err = guard_read(pin_dir, &r->guard);
-	if (err || !r->guard.loaded)
+	if (err)
 		return err;
-	if (r->guard.have_config)
+	/* The table lives in the namespace load ran in; this one's table is not the guard's. */
+	r->nft_checked = !r->guard.loaded || guard_in_my_netns(&r->guard);
+	if (r->nft_checked && nft_read(&r->nft))
+		r->nft_checked = false;
+	if (!status_loaded(r))
+		return 0;
+	if (r->guard.have_config) {
+		r->layers = r->guard.layers;
+	} else if (!r->guard.loaded) {
+		/* nft alone: the table's own tenant set is the policy it enforces. */
+		r->layers = TG_LAYER_NFT;
+		r->guard.policy.n_tenant = (__u32)nft_state_tenant_ranges(
+			&r->nft, r->guard.policy.tenant, TG_MAX_RANGES);
+		if (r->guard.policy.n_tenant > TG_MAX_RANGES)
+			r->guard.policy.n_tenant = TG_MAX_RANGES;
+	}
+	r->nft_missing = (r->layers & TG_LAYER_NFT) && r->nft_checked && !r->nft.present;
+	if (r->guard.have_config || !r->guard.loaded)
 		r->tunnels_known = tunnels_list(&r->guard.policy, &r->tunnels) == 0;
 	/* port_owner follows the listeners of the namespace load ran in; elsewhere sock_diag
 	 * shows other listeners, and a comparison would report false drift. */
-	r->drift_checked = guard_in_my_netns(&r->guard);
-	if (r->drift_checked)
+	r->drift_checked = r->guard.loaded ? guard_in_my_netns(&r->guard) : r->nft_checked;
+	if (r->drift_checked && r->guard.loaded)
 		collect_drift(pin_dir, r);
+	if (r->drift_checked && r->nft.present)
+		collect_nft_drift(r);
 	return 0;
 }
 
 void status_free(struct status_report *r)
 {
 	tunnels_free(&r->tunnels);
+	nft_state_free(&r->nft);
+}
+
+static size_t count_service_owners(const struct nft_state *nft)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nft->n_owners; i++)
+		n += !nft->owners[i].tenant;
+	return n;
 }
 
 static const char *selftest_label(unsigned int result)
@@ -124,27 +233,60 @@ static void endpoint_of(const struct tunnel *t, char *buf, size_t len)
 	tunnels_format_endpoint(t->listener.family, t->listener.ip, t->listener.port, buf, len);
 }
 
+static void print_nft_text(FILE *out, const struct status_report *r)
+{
+	if (!r->nft_checked) {
+		fprintf(out, "  nft layer:   not checked: run status in the network namespace the "
+			     "guard was loaded from\n");
+		return;
+	}
+	if (!r->nft.present) {
+		fprintf(out, "  nft layer:   %s\n",
+			r->layers & TG_LAYER_NFT ? "MISSING" : "not loaded (layers = bpf)");
+		return;
+	}
+	fprintf(out,
+		"  nft layer:   table inet " NFT_TABLE_NAME ": %zu tenant listeners on %zu ports, "
+		"%zu service listeners on %zu ports\n",
+		r->nft.n_owners - count_service_owners(&r->nft), r->nft.n_tunnel_ports,
+		count_service_owners(&r->nft), r->nft.n_service_ports);
+}
+
 void status_print_text(FILE *out, const struct status_report *r, const char *pin_dir)
 {
 	const struct guard_state *st = &r->guard;
 	char buf[1024];
 	unsigned int i;
 
-	if (!st->loaded) {
-		fprintf(out, "tunnelguard: not loaded (pin dir %s)\n", pin_dir);
+	if (!status_loaded(r)) {
+		fprintf(out,
+			"tunnelguard: not loaded (pin dir %s, no table inet " NFT_TABLE_NAME ")\n",
+			pin_dir);
 		return;
 	}
 	fprintf(out, "tunnelguard: %s\n",
-		!st->complete	 ? "DEGRADED"
-		: r->drift_count ? "loaded, with drift"
-				 : "loaded");
-	if (!st->complete)
+		!status_complete(r) ? "DEGRADED"
+		: r->drift_count    ? "loaded, with drift"
+				    : "loaded");
+	fprintf(out, "  layers:      %s\n", layers_name(r->layers));
+	if ((r->layers & TG_LAYER_BPF) && !st->complete)
 		fprintf(out, "  missing:     %s (run `tunnelguard load` to repair)\n", st->missing);
-	fprintf(out, "  pin dir:     %s\n", pin_dir);
-	fprintf(out, "  cgroup:      %s (id %llu)\n", st->cgroup[0] ? st->cgroup : "?",
-		st->cgroup_id);
-	fprintf(out, "  programs:    connect4 id %u, connect6 id %u\n", st->prog_id[0],
-		st->prog_id[1]);
+	if (r->nft_missing)
+		fprintf(out, "  missing:     table inet " NFT_TABLE_NAME
+			     " (run `tunnelguard load`; the daemon puts it back)\n");
+	if (st->loaded) {
+		fprintf(out, "  pin dir:     %s\n", pin_dir);
+		fprintf(out, "  cgroup:      %s (id %llu)\n", st->cgroup[0] ? st->cgroup : "?",
+			st->cgroup_id);
+		fprintf(out, "  programs:    connect4 id %u, connect6 id %u\n", st->prog_id[0],
+			st->prog_id[1]);
+	}
+	print_nft_text(out, r);
+	if (!st->loaded) {
+		cfg_format_uid_ranges(st->policy.tenant, st->policy.n_tenant, buf, sizeof(buf));
+		fprintf(out, "  tenant uids: %s (the nft set tenant_uids)\n",
+			buf[0] ? buf : "(none)");
+	}
 	if (st->have_config) {
 		fprintf(out, "  mode:        %s\n", cfg_mode_name(st->policy.mode));
 		fprintf(out, "  policy:      %s\n", cfg_policy_name(st->policy.policy));
@@ -159,7 +301,8 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		fprintf(out, "  allow ports: %s\n", buf[0] ? buf : "(none)");
 	}
 	format_unix_time(st->selftest.time_unix, buf, sizeof(buf));
-	fprintf(out, "  self-test:   %s at %s\n", selftest_label(st->selftest.result), buf);
+	if (st->loaded)
+		fprintf(out, "  self-test:   %s at %s\n", selftest_label(st->selftest.result), buf);
 	fprintf(out, "  tunnels:%s\n",
 		!r->tunnels_known  ? " (unknown: sock_diag failed)"
 		: r->tunnels.count ? ""
@@ -178,6 +321,16 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		fprintf(out, "  drift: %s\n", r->drift[i]);
 	if (r->drift_count > STATUS_MAX_DRIFT)
 		fprintf(out, "  drift: ... and %u more\n", r->drift_count - STATUS_MAX_DRIFT);
+	if (r->nft.present) {
+		fprintf(out,
+			"  nft counters (connection openings reset, or logged in audit mode):\n");
+		fprintf(out, "    %-20s %llu packets\n", "tenant_to_tenant",
+			(unsigned long long)r->nft.other_tenant.packets);
+		fprintf(out, "    %-20s %llu packets\n", "tenant_to_service",
+			(unsigned long long)r->nft.service.packets);
+	}
+	if (!st->loaded)
+		return;
 	fprintf(out, "  counters (tenant connects since load):\n");
 	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)
 		fprintf(out, "    %-20s %llu\n", reason_name(i), st->counters[i]);
@@ -226,18 +379,40 @@ static void print_json_tunnels(FILE *out, const struct status_report *r)
 		r->drift_checked ? "true" : "false");
 }
 
+static void print_nft_json(FILE *out, const struct status_report *r)
+{
+	fprintf(out, ",\"nft\":{\"checked\":%s,\"present\":%s,\"missing\":%s",
+		r->nft_checked ? "true" : "false", r->nft.present ? "true" : "false",
+		r->nft_missing ? "true" : "false");
+	if (r->nft.present)
+		fprintf(out,
+			",\"tenant_listeners\":%zu,\"service_listeners\":%zu,\"tunnel_ports\":%zu,"
+			"\"service_ports\":%zu,\"counters\":{\"tenant_to_tenant\":{\"packets\":%"
+			"llu,"
+			"\"bytes\":%llu},\"tenant_to_service\":{\"packets\":%llu,\"bytes\":%llu}}",
+			r->nft.n_owners - count_service_owners(&r->nft),
+			count_service_owners(&r->nft), r->nft.n_tunnel_ports,
+			r->nft.n_service_ports, (unsigned long long)r->nft.other_tenant.packets,
+			(unsigned long long)r->nft.other_tenant.bytes,
+			(unsigned long long)r->nft.service.packets,
+			(unsigned long long)r->nft.service.bytes);
+	fputc('}', out);
+}
+
 void status_print_json(FILE *out, const struct status_report *r, const char *pin_dir)
 {
 	const struct guard_state *st = &r->guard;
 	char buf[1024];
 	unsigned int i;
 
-	fprintf(out, "{\"loaded\":%s,\"complete\":%s,\"pin_dir\":", st->loaded ? "true" : "false",
-		st->complete ? "true" : "false");
+	fprintf(out, "{\"loaded\":%s,\"complete\":%s,\"layers\":\"%s\",\"pin_dir\":",
+		status_loaded(r) ? "true" : "false",
+		status_complete(r) && status_loaded(r) ? "true" : "false", layers_name(r->layers));
 	json_string(out, pin_dir);
 	fputs(",\"missing\":", out);
 	json_string(out, st->missing);
-	if (!st->loaded) {
+	print_nft_json(out, r);
+	if (!status_loaded(r)) {
 		fputs("}\n", out);
 		return;
 	}

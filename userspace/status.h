@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "guard.h"
+#include "nft.h"
 #include "tunnels.h"
 
 /* Exit codes of `status`: in force, not loaded, or loaded with pieces missing or drift. */
@@ -25,8 +26,15 @@ struct status_report {
 	bool tunnels_known;		   /* sock_diag answered */
 	char drift[STATUS_MAX_DRIFT][128]; /* "port_owner lacks 127.0.0.1:8001 uid 2001" */
 	unsigned int drift_count;	   /* may exceed STATUS_MAX_DRIFT */
-	bool drift_checked; /* false outside the guard's network namespace: nothing to compare */
+	bool drift_checked;   /* false outside the guard's network namespace: nothing to compare */
+	unsigned int layers;  /* enum tg_layer bits the guard was loaded with */
+	bool nft_checked;     /* the nft table was read (this is the guard's network namespace) */
+	bool nft_missing;     /* the guard has an nft layer and its table is gone */
+	struct nft_state nft; /* table inet tunnelguard as read, with counters */
 };
+
+/* Is anything in force, by either layer? */
+bool status_loaded(const struct status_report *r);
 
 /* Gather everything status shows. 0 or -errno (pin dir unreadable). */
 int status_collect(const char *pin_dir, struct status_report *r);

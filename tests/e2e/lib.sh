@@ -343,6 +343,9 @@ e2e_load() {
 		policy = isolate
 		deny-errno = econnrefused
 		tenant-uids = $E2E_UID_A-$E2E_UID_B
+		# The nft layer's sets follow new listeners only while the daemon runs; these
+		# scenarios run none, so they test one layer at a time (default: BPF).
+		layers = ${E2E_LAYERS:-bpf}
 	EOF
 	# In the hub's netns (nsenter keeps /sys, unlike ip netns exec): port_owner follows the
 	# listeners of the namespace load runs in, as on a real hub where sshd is in the host's.
@@ -597,8 +600,11 @@ e2e_teardown() {
 	for pid in "${E2E_PIDS[@]}"; do
 		kill -KILL "$pid" 2>/dev/null
 	done
-	if [ -n "$E2E_PIN" ] && [ -e "$E2E_PIN" ]; then
-		"$E2E_TG" unload --pin-dir "$E2E_PIN" >/dev/null ||
+	if [ -n "$E2E_PIN" ] && { [ -e "$E2E_PIN" ] || [ "${E2E_LAYERS:-bpf}" = nft ]; } &&
+		[ -e "/run/netns/$E2E_NETNS" ]; then
+		# In the hub's netns, where load put the nft table.
+		nsenter --net="/run/netns/$E2E_NETNS" "$E2E_TG" unload --pin-dir "$E2E_PIN" \
+			>/dev/null ||
 			e2e_say "cleanup: tunnelguard unload --pin-dir $E2E_PIN failed"
 		e2e_narrate "tunnelguard unload --pin-dir $E2E_PIN"
 	fi

@@ -194,18 +194,61 @@ scenario_allowed() {
 	expect_counter allow_own 1
 }
 
+# The nftables layer alone (layers = nft): no BPF program anywhere, and B is still refused.
+scenario_nft() {
+	local out json packets url=http://127.0.0.1:$E2E_B_PORT/token
+	local sshd_log=$E2E_DIR/log/sshd.log
+
+	e2e_step "nft: the nftables layer alone refuses B's forward and B's shell"
+	start_a_tunnel
+	e2e_tunnel b-local "$E2E_USER_B" -L "$E2E_B_PORT:localhost:$E2E_TUNNEL_PORT"
+	e2e_wait_listen "$E2E_B_PORT" "$E2E_UID_B" 1 "B's -L" "$E2E_DIR/log/b-local.log"
+	e2e_say "  without the guard:"
+	expect_token "B via -L localhost:$E2E_TUNNEL_PORT" "$E2E_CG_REST" "$E2E_USER_B" "$url"
+
+	E2E_LAYERS=nft
+	e2e_load >/dev/null || e2e_fail "tunnelguard load (layers = nft) failed"
+	[ -z "$(bpftool cgroup show "$E2E_CG_HUB" 2>/dev/null | grep tg_connect)" ] ||
+		e2e_fail "layers = nft attached BPF programs to $E2E_CG_HUB"
+	out=$(ip netns exec "$E2E_NETNS" nft list set inet tunnelguard owned) ||
+		e2e_fail "no set owned in the hub's netns"
+	printf '%s' "$out" | grep -q "$E2E_UID_A . $E2E_TUNNEL_PORT" ||
+		e2e_fail "set owned lacks A's -R port: $out"
+	e2e_say "    nft set owned holds $E2E_UID_A . $E2E_TUNNEL_PORT; no BPF program attached"
+	e2e_say "  with the nft layer only:"
+	expect_no_token "B via -L localhost:$E2E_TUNNEL_PORT" "$E2E_CG_REST" "$E2E_USER_B" "$url"
+	# The reset arrives after sshd's non-blocking connect() returned EINPROGRESS, so sshd
+	# logs the asynchronous form, once per channel.
+	wait_count "$sshd_log" "connect_to localhost port $E2E_TUNNEL_PORT: failed." 1
+	out=$(probe_as "$E2E_USER_B" | tr '\n' ' ') || e2e_fail "probe from B's shell failed: $out"
+	e2e_say "    B's shell: $out"
+	[ "$out" = "127.0.0.1 ECONNREFUSED ::1 ECONNREFUSED " ] ||
+		e2e_fail "with the nft layer B's shell must get ECONNREFUSED twice; got: $out"
+	out=$(probe_as "$E2E_USER_A" | tr '\n' ' ') || e2e_fail "probe from A's shell failed: $out"
+	e2e_say "    A's shell: $out"
+	[ "$out" = "127.0.0.1 connected ::1 connected " ] ||
+		e2e_fail "A's shell must still reach its own port; got: $out"
+	expect_token "root on the hub" "$E2E_CG_HUB" "" "http://127.0.0.1:$E2E_TUNNEL_PORT/token"
+	json=$(nsenter --net="/run/netns/$E2E_NETNS" "$E2E_TG" status --json \
+		--pin-dir "$E2E_PIN") || e2e_fail "status (layers = nft) failed: $json"
+	packets=$(printf '%s' "$json" | sed -n 's/.*"tenant_to_tenant":{"packets":\([0-9]*\).*/\1/p')
+	# sshd's connect to every address of localhost, then B's shell's two.
+	[ "${packets:-0}" -ge 3 ] || e2e_fail "nft counter tenant_to_tenant is ${packets:-?}: $json"
+	e2e_say "    status --json: nft tenant_to_tenant $packets packets"
+}
+
 scenario=${1:-all}
 case $scenario in
-forward | shell | allowed | all) ;;
+forward | shell | allowed | nft | all) ;;
 *)
-	echo "usage: $0 [forward|shell|allowed|all]" >&2
+	echo "usage: $0 [forward|shell|allowed|nft|all]" >&2
 	exit 2
 	;;
 esac
 
 if [ "$scenario" = all ]; then
 	# Each scenario on a fresh hub, so that counters and tunnels start from nothing.
-	for scenario in forward shell allowed; do
+	for scenario in forward shell allowed nft; do
 		"$BASH" "$0" "$scenario" || exit
 	done
 	exit 0

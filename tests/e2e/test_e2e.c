@@ -127,3 +127,8 @@ Test(e2e, owner_and_root_still_allowed, .timeout = E2E_TEST_TIMEOUT_S)
 {
 	run_scenario("allowed");
 }
+
+Test(e2e, nft_layer_alone_refuses_the_forward, .timeout = E2E_TEST_TIMEOUT_S)
+{
+	run_scenario("nft");
+}

@@ -244,6 +244,32 @@ static const struct good_case good_cases[] = {
 	},
 };
 
+Test(config, layers)
+{
+	static const struct {
+		const char *text;
+		__u32 want;
+	} cases[] = {
+		{ "", TG_LAYER_BPF | TG_LAYER_NFT },
+		{ "layers = bpf\n", TG_LAYER_BPF },
+		{ "layers = nft\n", TG_LAYER_NFT },
+		{ "layers = bpf nft\n", TG_LAYER_BPF | TG_LAYER_NFT },
+		{ "layers = nft, bpf\n", TG_LAYER_BPF | TG_LAYER_NFT },
+		{ "layers =\tnft \t bpf  # both\n", TG_LAYER_BPF | TG_LAYER_NFT },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg_error err = { 0 };
+		struct tg_config cfg;
+
+		memset(&cfg, 0xa5, sizeof(cfg));
+		cr_assert_eq(cfg_parse(cases[i].text, strlen(cases[i].text), &cfg, &err), 0,
+			     "'%s': %s", cases[i].text, err.message);
+		cr_expect_eq(cfg.layers, cases[i].want, "'%s': layers %u, expected %u",
+			     cases[i].text, cfg.layers, cases[i].want);
+	}
+}
+
 Test(config, parse_good)
 {
 	for (size_t i = 0; i < sizeof(good_cases) / sizeof(good_cases[0]); i++) {
@@ -342,6 +368,17 @@ static const struct bad_case bad_cases[] = {
 	  "unknown key 'foo'" },
 	{ "first error wins", TEXT("mode = audit\npolicy = x\nfoo = 1\n"), 2,
 	  "invalid policy 'x'" },
+	{ "unknown layer", TEXT("layers = bpf iptables\n"), 1,
+	  "layers: unknown layer 'iptables' (expected bpf, nft or both)" },
+	{ "layer twice", TEXT("layers = nft bpf nft\n"), 1, "layers: nft is named twice" },
+	{ "no layer", TEXT("\nlayers =\n"), 2, "layers: empty (expected bpf, nft or both)" },
+	{ "layer in the wrong case", TEXT("layers = BPF\n"), 1, "layers: unknown layer 'BPF'" },
+	{ "trailing comma after layers", TEXT("layers = bpf,\n"), 1,
+	  "layers: nothing after the last ','" },
+	{ "empty layer between commas", TEXT("layers = bpf,,nft\n"), 1,
+	  "layers: unknown layer ''" },
+	{ "duplicate layers key", TEXT("layers = bpf\nlayers = nft\n"), 2,
+	  "duplicate key 'layers' (first set on line 1)" },
 };
 
 Test(config, parse_bad)

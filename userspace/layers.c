@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "guard.h"
+#include "layers.h"
+#include "log.h"
+
+const char *layers_name(unsigned int layers)
+{
+	switch (layers & (TG_LAYER_BPF | TG_LAYER_NFT)) {
+	case TG_LAYER_BPF | TG_LAYER_NFT:
+		return "bpf nft";
+	case TG_LAYER_BPF:
+		return "bpf";
+	case TG_LAYER_NFT:
+		return "nft";
+	default:
+		return "none";
+	}
+}
+
+int layers_live_owners(const struct tg_policy *policy, struct nft_owner **owners, size_t *n,
+		       struct diag_list *listeners)
+{
+	struct diag_list list = {};
+	struct nft_owner *out;
+	int err;
+
+	*owners = NULL;
+	*n = 0;
+	err = diag_dump_listeners(&list);
+	if (err) {
+		pr_warn("cannot list TCP listeners with sock_diag: %s\n", strerror(-err));
+		return err;
+	}
+	out = calloc(list.count + 1, sizeof(*out));
+	if (!out) {
+		diag_list_free(&list);
+		return -ENOMEM;
+	}
+	/* Every listener counts, device-bound ones too: a port no tenant may reach by the BPF
+	 * layer's lookup is still one the nft layer can guard. */
+	for (size_t i = 0; i < list.count; i++)
+		out[i] = nft_owner_of(policy, list.items[i].uid, list.items[i].port);
+	*owners = out;
+	*n = list.count;
+	if (listeners)
+		*listeners = list;
+	else
+		diag_list_free(&list);
+	return 0;
+}
+
+int layers_sync_nft(const struct tg_policy *policy, bool dry_run, struct nft_sync_report *report)
+{
+	struct nft_owner *owners;
+	size_t n;
+	int err = layers_live_owners(policy, &owners, &n, NULL);
+
+	if (!err)
+		err = nft_sync_owners(owners, n, dry_run, report);
+	free(owners);
+	return err;
+}
+
+static int apply_nft(const struct tg_config *cfg)
+{
+	struct nft_owner *owners;
+	size_t n;
+	int err = layers_live_owners(&cfg->policy, &owners, &n, NULL);
+
+	if (!err)
+		err = nft_apply(&cfg->policy, owners, n);
+	free(owners);
+	if (!err)
+		pr_info("nft layer in force: table inet " NFT_TABLE_NAME " with %zu listeners\n",
+			n);
+	return err;
+}
+
+/*
+ * The nft table lives in a network namespace, the pins do not: a BPF guard loaded from another
+ * namespace owns the table there, and this namespace's table (if any) is not its.
+ */
+static bool nft_table_is_ours(const char *pin_dir)
+{
+	struct guard_state st;
+
+	if (guard_read(pin_dir, &st) || !st.have_config)
+		return true;
+	return guard_in_my_netns(&st);
+}
+
+int layers_load(const struct tg_config *cfg, const struct loader_opts *opts)
+{
+	int err;
+
+	if (!(cfg->layers & (TG_LAYER_BPF | TG_LAYER_NFT))) {
+		pr_warn("the config names no layer: nothing to load\n");
+		return -EINVAL;
+	}
+	if (cfg->layers & TG_LAYER_BPF) {
+		err = loader_load(cfg, opts);
+		if (err)
+			return err;
+	}
+	if (cfg->layers & TG_LAYER_NFT) {
+		err = apply_nft(cfg);
+		if (err) {
+			pr_warn("the nft layer was not put up: %s; %s\n", strerror(-err),
+				cfg->layers & TG_LAYER_BPF
+					? "the BPF layer is in force with the new config, the nft "
+					  "layer keeps its previous table (if any)"
+					: "nothing was changed");
+			return err;
+		}
+	} else if (nft_table_is_ours(opts->pin_dir)) {
+		err = nft_remove();
+		if (err)
+			return err;
+	}
+	if (!(cfg->layers & TG_LAYER_BPF)) {
+		/* layers = nft: the nft wall stands, so the BPF one may come down. */
+		err = loader_unload(opts->pin_dir);
+		if (err)
+			return err;
+		pr_info("BPF layer not in the config: removed what was pinned in %s\n",
+			opts->pin_dir);
+	}
+	return 0;
+}
+
+int layers_unload(const char *pin_dir)
+{
+	int err = 0, ret;
+
+	if (nft_table_is_ours(pin_dir)) {
+		err = nft_remove();
+	} else {
+		pr_warn("the guard in %s was loaded from another network namespace: its nft table "
+			"is there; run unload in that namespace to remove it\n",
+			pin_dir);
+	}
+	ret = loader_unload(pin_dir);
+	return err ? err : ret;
+}
