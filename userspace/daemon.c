@@ -105,10 +105,16 @@ static int ensure_loaded(const struct daemon_opts *opts, struct intent *in)
 		.no_self_test = opts->no_self_test,
 	};
 	int err = read_intent(opts, in);
+	bool table = true;
 
 	if (err)
 		return err;
-	if (!(in->layers & TG_LAYER_BPF) || (in->st.loaded && in->st.complete))
+	/* An nft-only guard is loaded when its table is there; a partial one is repaired by
+	 * reconcile_nft() from the table's own state. */
+	if (!(in->layers & TG_LAYER_BPF) && !in->st.loaded && nft_table_present(&table) == 0 &&
+	    table)
+		return 0;
+	if ((in->layers & TG_LAYER_BPF) && in->st.loaded && in->st.complete)
 		return 0;
 	if (!in->have_cfg) {
 		if (cfg_load(opts->config, &in->cfg))

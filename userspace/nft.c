@@ -1965,6 +1965,22 @@ int nft_remove(void)
 	return build_and_send(4 * NFT_MSG_MAX, 0, put_remove, NULL);
 }
 
+int nft_table_present(bool *present)
+{
+	struct nft_state st = {};
+	struct mnl_socket *nl = nft_socket();
+	uint32_t genid;
+	int err;
+
+	if (!nl)
+		return socket_error("read table inet " NFT_TABLE_NAME);
+	err = read_state(nl, false, &st, &genid);
+	mnl_socket_close(nl);
+	*present = !err && st.present;
+	nft_state_free(&st);
+	return err;
+}
+
 int nft_read(struct nft_state *out)
 {
 	struct mnl_socket *nl;

@@ -176,6 +176,9 @@ int nft_sync_owners(const struct nft_owner *owners, size_t n, bool dry_run,
 /* Delete table inet tunnelguard, and nothing else. An absent table is not an error. 0/-errno. */
 int nft_remove(void);
 
+/* Does table inet tunnelguard exist (one cheap query, no elements)? 0 or -errno. */
+int nft_table_present(bool *present);
+
 /* Read the table: out->present false and the rest empty when it is absent. 0 or -errno. */
 int nft_read(struct nft_state *out);
 
