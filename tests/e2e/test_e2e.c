@@ -127,3 +127,8 @@ Test(e2e, owner_and_root_still_allowed, .timeout = E2E_TEST_TIMEOUT_S)
 {
 	run_scenario("allowed");
 }
+
+Test(e2e, reserved_port_cannot_be_taken_by_another_tenant, .timeout = E2E_TEST_TIMEOUT_S)
+{
+	run_scenario("reserve");
+}
