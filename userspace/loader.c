@@ -308,6 +308,30 @@ static void choose_errno(struct tunnelguard *skel, const struct tg_config *cfg)
 	}
 }
 
+/*
+ * The kernel may hand a reserved port to anyone's bind(port 0) or listen() without bind(): the
+ * bind programs do not see its choice. Say so when a reservation lies in the ephemeral range.
+ */
+static void warn_ephemeral_reservations(const struct tg_policy *p)
+{
+	unsigned int low = 0, high = 0;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+
+	if (!f)
+		return;
+	if (fscanf(f, "%u %u", &low, &high) != 2)
+		low = high = 0;
+	fclose(f);
+	for (__u32 i = 0; i < p->n_reservation && i < TG_MAX_RESERVATIONS; i++) {
+		if (p->reservation[i].last < low || p->reservation[i].first > high)
+			continue;
+		pr_warn("reserved ports %u-%u lie in the ephemeral range %u-%u: the kernel may "
+			"give "
+			"them to any bind(port 0); add them to net.ipv4.ip_local_reserved_ports\n",
+			p->reservation[i].first, p->reservation[i].last, low, high);
+	}
+}
+
 static int cgroup_id_of_fd(int fd, unsigned long long *id)
 {
 	struct stat st;
@@ -507,6 +531,7 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		goto cleanup;
 	}
 	choose_errno(skel, cfg);
+	warn_ephemeral_reservations(&cfg->policy);
 	err = netns_cookie((__u64 *)&skel->rodata->tg_netns_cookie);
 	if (err) {
 		pr_warn("cannot read this network namespace's cookie: %s (kernel older than "
