@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * tunnelguard.bpf.c - refuse a tenant's TCP connect to a local listener another tenant owns.
+ * tunnelguard.bpf.c - refuse a tenant's TCP connect to a local listener another tenant owns,
+ * and a tenant's bind() of a port reserved for another tenant.
  *
  * Guarantees, for every process in the cgroup the programs are attached to (the cgroup v2 root by
  * default, so every process on the host):
@@ -29,11 +30,15 @@
 #define TCP_LISTEN  10
 #define ALLOW	    1
 #define REFUSE	    0
+/* What a refused bind() returns (when bpf_set_retval() exists): like a privileged port. */
+#define BIND_ERRNO 13 /* EACCES */
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the loader before load, frozen after; see struct tg_policy. */
 const volatile struct tg_policy tg_policy = {};
+/* Names of the reservations, for `status` only: no program reads them. */
+const volatile struct tg_policy_names tg_policy_names = {};
 /* 1 when bpf_set_retval() exists on this kernel: refusals then carry tg_policy.deny_errno. */
 const volatile __u32 tg_use_set_retval = 0;
 /* Cookie of the network namespace whose listeners tg_port_owner records (the loader's). */
@@ -303,6 +308,66 @@ int tg_connect6(struct bpf_sock_addr *ctx)
 	bound[3] = ctx->sk->src_ip6[3];
 	tg_dest_from_v6(&d, daddr, bound, bpf_ntohs((__u16)ctx->user_port));
 	return judge(ctx, uid, &d);
+}
+
+/*
+ * tg_bind4 and tg_bind6 refuse a tenant's bind() of a port reserved for another tenant (and,
+ * under bind-policy reserved-only, of any port not reserved for it), on stream sockets (TCP,
+ * MPTCP), whatever the address: tg_decide_bind() looks at the port alone, so 127.0.0.1,
+ * 127.x, 0.0.0.0, ::1, ::, v4-mapped and host addresses are all the same port. A refusal is
+ * EACCES (EPERM without bpf_set_retval()). Not guaranteed: the port the kernel picks for a
+ * bind to port 0 or for listen() without bind() is not seen here (README, Limits).
+ */
+static __always_inline int judge_bind(__u32 uid, const struct tg_dest *d)
+{
+	struct tg_facts f = { .caller_uid = uid, .port = d->port };
+	enum tg_reason reason = tg_decide_bind(&tg_policy, uid, d->port, &f.owner_uid);
+
+	count(reason);
+	if (tg_reason_refuses(reason) || tg_reason_is_audit(reason))
+		send_event(&f, d, reason);
+	if (!tg_reason_refuses(reason))
+		return ALLOW;
+	if (tg_use_set_retval)
+		bpf_set_retval(-BIND_ERRNO);
+	return REFUSE;
+}
+
+SEC("cgroup/bind4")
+int tg_bind4(struct bpf_sock_addr *ctx)
+{
+	__u32 uid = caller_uid();
+	struct tg_dest d = { .family = TG_AF_INET };
+
+	if (!tg_is_tenant(&tg_policy, uid))
+		return ALLOW;
+	if (ctx->type != SOCK_STREAM) {
+		count(TG_ALLOW_NOT_TCP);
+		return ALLOW;
+	}
+	d.ip[0] = ctx->user_ip4;
+	d.port = bpf_ntohs((__u16)ctx->user_port);
+	return judge_bind(uid, &d);
+}
+
+SEC("cgroup/bind6")
+int tg_bind6(struct bpf_sock_addr *ctx)
+{
+	__u32 uid = caller_uid();
+	struct tg_dest d = { .family = TG_AF_INET6 };
+
+	if (!tg_is_tenant(&tg_policy, uid))
+		return ALLOW;
+	if (ctx->type != SOCK_STREAM) {
+		count(TG_ALLOW_NOT_TCP);
+		return ALLOW;
+	}
+	d.ip[0] = ctx->user_ip6[0];
+	d.ip[1] = ctx->user_ip6[1];
+	d.ip[2] = ctx->user_ip6[2];
+	d.ip[3] = ctx->user_ip6[3];
+	d.port = bpf_ntohs((__u16)ctx->user_port);
+	return judge_bind(uid, &d);
 }
 
 /* The tg_port_owner key of a listening socket, 0 when it is not one we record. */

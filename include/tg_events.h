@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * tg_events.h - one record in the tg_events ring buffer: a refused (or, in audit mode, a would-be
- * refused) connect. Written by the connect programs, read by `tunnelguard daemon` and
- * `tunnelguard events`. Example, tenant 2002's `nc 127.0.0.1 8001` against tenant 2001's tunnel:
- *	{ .time_ns = 1234567890, .caller_uid = 2002, .pid = 4242, .owner_uid = 2001,
- *	  .reason = TG_DENY_OTHER_TENANT, .family = AF_INET, .port = 8001,
- *	  .ip = { htonl(0x7f000001) }, .comm = "nc" }
+ * refused) connect or bind; the reason tells which (the *_BIND_* reasons are binds). Written by
+ * the connect and bind programs, read by `tunnelguard daemon` and `tunnelguard events`. For a
+ * bind, family, ip and port are the address the caller asked to bind and owner_uid is the uid
+ * the port is reserved for (0 under TG_*_BIND_UNRESERVED). Example, tenant 2002's `nc 127.0.0.1
+ *8001` against tenant 2001's tunnel: { .time_ns = 1234567890, .caller_uid = 2002, .pid = 4242,
+ *.owner_uid = 2001, .reason = TG_DENY_OTHER_TENANT, .family = AF_INET, .port = 8001, .ip = {
+ *htonl(0x7f000001) }, .comm = "nc" }
  */
 #ifndef TG_EVENTS_H
 #define TG_EVENTS_H

@@ -17,6 +17,17 @@
  *	tg_decide(&policy, &(struct tg_facts){ .caller_uid = 2002, .port = 8001,
  *		  .listener = TG_LISTENER_FOUND, .owner_uid = 2001 })
  * which returns TG_DENY_OTHER_TENANT.
+ *
+ * Port reservations and allow rules. With
+ *	[tenant alice]
+ *	user = 2001
+ *	ports = 8001-8010
+ * and `allow = 2002:8001` in the global section, the policy also holds
+ *	.n_reservation = 1, .reservation = { { .uid = 2001, .first = 8001, .last = 8010 } },
+ *	.n_allow_rule = 1, .allow_rule = { { .uid = 2002, .first = 8001, .last = 8001 } }
+ * and a bind by uid 2002 to port 8005 is judged by tg_decide_bind(&policy, 2002, 8005, &owner),
+ * which returns TG_DENY_BIND_RESERVED with owner 2001, while uid 2002's connect to uid 2001's
+ * listener on 8001 is TG_ALLOW_RULE.
  */
 #ifndef TG_POLICY_H
 #define TG_POLICY_H
@@ -27,6 +38,9 @@
 
 /* Upper bound on each list of ranges; a config with more is refused at parse time. */
 #define TG_MAX_RANGES 32
+/* Upper bounds on reserved port ranges (all [tenant] sections) and on allow rules. */
+#define TG_MAX_RESERVATIONS 64
+#define TG_MAX_ALLOW_RULES  64
 
 enum tg_mode {
 	TG_MODE_ENFORCE = 0, /* refuse what the policy denies */
@@ -38,6 +52,11 @@ enum tg_policy_kind {
 	TG_POLICY_STRICT = 1,  /* tenants reach only their own ports and allow-ports */
 };
 
+enum tg_bind_policy {
+	TG_BIND_OPEN = 0,	   /* tenants may bind any port not reserved for another tenant */
+	TG_BIND_RESERVED_ONLY = 1, /* tenants may bind only the ports reserved for them */
+};
+
 /* An inclusive range of UIDs, e.g. { 1000, 59999 }. */
 struct tg_uid_range {
 	__u32 first;
@@ -47,6 +66,13 @@ struct tg_uid_range {
 /* An inclusive range of ports in host byte order, e.g. { 53, 53 }. */
 struct tg_port_range {
 	__u16 first;
+	__u16 last;
+};
+
+/* A port range granted to one uid: a reservation, or an allow rule. E.g. { 2001, 8001, 8010 }. */
+struct tg_port_grant {
+	__u32 uid;
+	__u16 first; /* host byte order, inclusive */
 	__u16 last;
 };
 
@@ -65,28 +91,58 @@ struct tg_policy {
 	struct tg_uid_range tenant[TG_MAX_RANGES];	/* tenant-uids */
 	struct tg_uid_range exempt[TG_MAX_RANGES];	/* exempt-uids: never restricted */
 	struct tg_port_range allow_port[TG_MAX_RANGES]; /* allow-ports: any tenant may reach */
+	__u32 bind_policy;				/* enum tg_bind_policy */
+	__u32 n_reservation;				/* used entries of reservation[] */
+	__u32 n_allow_rule;				/* used entries of allow_rule[] */
+	__u32 pad;
+	/* [tenant] ports: only that uid's tenants may bind them; they never overlap */
+	struct tg_port_grant reservation[TG_MAX_RESERVATIONS];
+	/* allow = USER:PORTS: that uid may connect to those ports whoever listens */
+	struct tg_port_grant allow_rule[TG_MAX_ALLOW_RULES];
+};
+
+/* Longest [tenant NAME] and user or group name, with its NUL. */
+#define TG_NAME_LEN 32
+
+/*
+ * Names for the operator, beside the policy in the programs' rodata (map `config`) so that
+ * `status` can say whose reservation is whose; the programs never read them. reservation[i]
+ * names the [tenant NAME] section of tg_policy.reservation[i], e.g. "alice".
+ */
+struct tg_policy_names {
+	char reservation[TG_MAX_RESERVATIONS][TG_NAME_LEN];
 };
 
 /*
- * Why a connect was allowed or denied. Each reason has a per-CPU counter in the kernel
+ * Why a connect or a bind was allowed or denied. Each reason has a per-CPU counter in the kernel
  * (map tg_counters, indexed by this enum). TG_ALLOW_NOT_TENANT is never counted: the
- * non-tenant path returns before touching any map.
+ * non-tenant path returns before touching any map. TG_ALLOW_NOT_TCP counts both hooks; every
+ * other reason belongs to one hook (the *_BIND_* ones to bind, the rest to connect). New
+ * reasons go at the end, so that counter indexes and names stay stable.
  */
 enum tg_reason {
-	TG_ALLOW_NOT_TENANT = 0,     /* caller is not a tenant (root, hub services, exempt uids) */
-	TG_ALLOW_NOT_TCP = 1,	     /* not a stream socket: out of scope */
-	TG_ALLOW_REMOTE = 2,	     /* destination is not an address of this host */
-	TG_ALLOW_NO_LISTENER = 3,    /* nothing listens there: the connect fails by itself */
-	TG_ALLOW_OWN = 4,	     /* caller owns the listener */
-	TG_ALLOW_PORT = 5,	     /* port is in allow-ports */
-	TG_ALLOW_SERVICE = 6,	     /* listener owned by a non-tenant, policy isolate */
-	TG_DENY_OTHER_TENANT = 7,    /* listener owned by another tenant */
-	TG_DENY_SERVICE = 8,	     /* listener owned by a non-tenant, policy strict */
-	TG_DENY_UNKNOWN_OWNER = 9,   /* a listener exists but its owner could not be read */
-	TG_AUDIT_OTHER_TENANT = 10,  /* audit mode: would be TG_DENY_OTHER_TENANT */
-	TG_AUDIT_SERVICE = 11,	     /* audit mode: would be TG_DENY_SERVICE */
-	TG_AUDIT_UNKNOWN_OWNER = 12, /* audit mode: would be TG_DENY_UNKNOWN_OWNER */
-	TG_REASON_COUNT = 13,
+	TG_ALLOW_NOT_TENANT = 0,      /* caller is not a tenant (root, hub services, exempt uids) */
+	TG_ALLOW_NOT_TCP = 1,	      /* not a stream socket: out of scope */
+	TG_ALLOW_REMOTE = 2,	      /* destination is not an address of this host */
+	TG_ALLOW_NO_LISTENER = 3,     /* nothing listens there: the connect fails by itself */
+	TG_ALLOW_OWN = 4,	      /* caller owns the listener */
+	TG_ALLOW_PORT = 5,	      /* port is in allow-ports */
+	TG_ALLOW_SERVICE = 6,	      /* listener owned by a non-tenant, policy isolate */
+	TG_DENY_OTHER_TENANT = 7,     /* listener owned by another tenant */
+	TG_DENY_SERVICE = 8,	      /* listener owned by a non-tenant, policy strict */
+	TG_DENY_UNKNOWN_OWNER = 9,    /* a listener exists but its owner could not be read */
+	TG_AUDIT_OTHER_TENANT = 10,   /* audit mode: would be TG_DENY_OTHER_TENANT */
+	TG_AUDIT_SERVICE = 11,	      /* audit mode: would be TG_DENY_SERVICE */
+	TG_AUDIT_UNKNOWN_OWNER = 12,  /* audit mode: would be TG_DENY_UNKNOWN_OWNER */
+	TG_ALLOW_RULE = 13,	      /* an allow rule grants the caller this port */
+	TG_ALLOW_BIND_OWN = 14,	      /* bind: the port is reserved for the caller */
+	TG_ALLOW_BIND_OPEN = 15,      /* bind: the port is reserved for nobody, bind-policy open */
+	TG_ALLOW_BIND_EPHEMERAL = 16, /* bind: port 0, the kernel picks one */
+	TG_DENY_BIND_RESERVED = 17,   /* bind: the port is reserved for another tenant */
+	TG_DENY_BIND_UNRESERVED = 18, /* bind: reserved for nobody, bind-policy reserved-only */
+	TG_AUDIT_BIND_RESERVED = 19,  /* audit mode: would be TG_DENY_BIND_RESERVED */
+	TG_AUDIT_BIND_UNRESERVED = 20, /* audit mode: would be TG_DENY_BIND_UNRESERVED */
+	TG_REASON_COUNT = 21,
 };
 
 enum tg_listener {
@@ -125,6 +181,31 @@ static inline int tg_port_in(const volatile struct tg_port_range *r, __u32 n, __
 	return 0;
 }
 
+/* Index of the reservation that holds port, or -1. Reservations never overlap. */
+static inline int tg_reservation_of(const volatile struct tg_policy *p, __u16 port)
+{
+	for (__u32 i = 0; i < TG_MAX_RESERVATIONS; i++) {
+		if (i >= p->n_reservation)
+			break;
+		if (port >= p->reservation[i].first && port <= p->reservation[i].last)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Does an allow rule let uid reach port? */
+static inline int tg_allow_rule_in(const volatile struct tg_policy *p, __u32 uid, __u16 port)
+{
+	for (__u32 i = 0; i < TG_MAX_ALLOW_RULES; i++) {
+		if (i >= p->n_allow_rule)
+			break;
+		if (p->allow_rule[i].uid == uid && port >= p->allow_rule[i].first &&
+		    port <= p->allow_rule[i].last)
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Is uid a restricted tenant? The kernel's fast path: a non-tenant caller is allowed on this
  * answer alone. The pointer is volatile because in the kernel it points at frozen rodata whose
@@ -137,12 +218,14 @@ static inline int tg_is_tenant(const volatile struct tg_policy *p, __u32 uid)
 
 static inline int tg_reason_refuses(enum tg_reason r)
 {
-	return r == TG_DENY_OTHER_TENANT || r == TG_DENY_SERVICE || r == TG_DENY_UNKNOWN_OWNER;
+	return r == TG_DENY_OTHER_TENANT || r == TG_DENY_SERVICE || r == TG_DENY_UNKNOWN_OWNER ||
+	       r == TG_DENY_BIND_RESERVED || r == TG_DENY_BIND_UNRESERVED;
 }
 
 static inline int tg_reason_is_audit(enum tg_reason r)
 {
-	return r == TG_AUDIT_OTHER_TENANT || r == TG_AUDIT_SERVICE || r == TG_AUDIT_UNKNOWN_OWNER;
+	return r == TG_AUDIT_OTHER_TENANT || r == TG_AUDIT_SERVICE || r == TG_AUDIT_UNKNOWN_OWNER ||
+	       r == TG_AUDIT_BIND_RESERVED || r == TG_AUDIT_BIND_UNRESERVED;
 }
 
 /* In audit mode a deny becomes its audit twin: recorded, not refused. */
@@ -157,6 +240,10 @@ static inline enum tg_reason tg_apply_mode(const volatile struct tg_policy *p, e
 		return TG_AUDIT_SERVICE;
 	case TG_DENY_UNKNOWN_OWNER:
 		return TG_AUDIT_UNKNOWN_OWNER;
+	case TG_DENY_BIND_RESERVED:
+		return TG_AUDIT_BIND_RESERVED;
+	case TG_DENY_BIND_UNRESERVED:
+		return TG_AUDIT_BIND_UNRESERVED;
 	default:
 		return r;
 	}
@@ -164,8 +251,9 @@ static inline enum tg_reason tg_apply_mode(const volatile struct tg_policy *p, e
 
 /*
  * The decision for a connect whose destination is an address of this host. The order is the
- * policy: own listener, then allow-ports, then the owner's kind. A listener we cannot attribute
- * is denied: failing closed is the only safe answer when we cannot tell whose port it is.
+ * policy: own listener, then allow-ports, then the caller's allow rules, then the owner's kind. A
+ * listener we cannot attribute is denied: failing closed is the only safe answer when we cannot
+ * tell whose port it is.
  */
 static inline enum tg_reason tg_decide(const volatile struct tg_policy *p, const struct tg_facts *f)
 {
@@ -179,6 +267,8 @@ static inline enum tg_reason tg_decide(const volatile struct tg_policy *p, const
 		return TG_ALLOW_OWN;
 	if (tg_port_in(p->allow_port, p->n_allow_port, f->port))
 		return TG_ALLOW_PORT;
+	if (tg_allow_rule_in(p, f->caller_uid, f->port))
+		return TG_ALLOW_RULE;
 	if (f->listener != TG_LISTENER_FOUND)
 		r = TG_DENY_UNKNOWN_OWNER;
 	else if (tg_is_tenant(p, f->owner_uid))
@@ -204,6 +294,38 @@ static inline enum tg_reason tg_decide_dest(const volatile struct tg_policy *p,
 	if (!dest_is_local && f->listener == TG_LISTENER_NONE)
 		return TG_ALLOW_REMOTE;
 	return tg_decide(p, f);
+}
+
+/*
+ * The decision for a bind() of port (host byte order) by caller_uid, on any address: a
+ * reservation holds the port on every address of the host, so that no spelling (127.0.0.2,
+ * 0.0.0.0, ::, ::ffff:127.0.0.1, a host address) lets another tenant take it. *owner_uid gets
+ * the uid the port is reserved for, 0 when none. Port 0 asks the kernel for an ephemeral port;
+ * the kernel's choice is not seen here (README, Limits), so it is allowed.
+ */
+static inline enum tg_reason tg_decide_bind(const volatile struct tg_policy *p, __u32 caller_uid,
+					    __u16 port, __u32 *owner_uid)
+{
+	enum tg_reason r;
+	int i;
+
+	*owner_uid = 0;
+	if (!tg_is_tenant(p, caller_uid))
+		return TG_ALLOW_NOT_TENANT;
+	if (port == 0)
+		return TG_ALLOW_BIND_EPHEMERAL;
+	i = tg_reservation_of(p, port);
+	if (i >= 0 && i < TG_MAX_RESERVATIONS) {
+		*owner_uid = p->reservation[i].uid;
+		if (*owner_uid == caller_uid)
+			return TG_ALLOW_BIND_OWN;
+		r = TG_DENY_BIND_RESERVED;
+	} else if (p->bind_policy == TG_BIND_RESERVED_ONLY) {
+		r = TG_DENY_BIND_UNRESERVED;
+	} else {
+		r = TG_ALLOW_BIND_OPEN;
+	}
+	return tg_apply_mode(p, r);
 }
 
 #endif /* TG_POLICY_H */

@@ -155,3 +155,19 @@ cleanup:
 	local_addrs_free(&local);
 	return err;
 }
+
+int check_bind_run(const struct tg_policy *policy, const struct check_request *req, FILE *out)
+{
+	__u32 owner_uid = 0;
+	enum tg_reason reason = tg_decide_bind(policy, req->uid, req->port, &owner_uid);
+	struct passwd *pw;
+	char owner[96] = "";
+
+	if (owner_uid) {
+		pw = getpwuid(owner_uid);
+		snprintf(owner, sizeof(owner), " owner=%u(%s)", owner_uid, pw ? pw->pw_name : "?");
+	}
+	fprintf(out, "%s bind port %u %s%s: %s\n", tg_reason_refuses(reason) ? "deny" : "allow",
+		req->port, reason_name(reason), owner, reason_text(reason));
+	return tg_reason_refuses(reason) ? 1 : 0;
+}

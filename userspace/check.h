@@ -22,4 +22,12 @@ struct check_request {
  */
 int check_run(const struct tg_policy *policy, const struct check_request *req, FILE *out);
 
+/*
+ * Judge a bind() of req->port by req->uid (on any address: reservations hold a port on all of
+ * them) with tg_decide_bind(), and print one line:
+ *	deny bind port 8001 deny_bind_reserved owner=2001(alice): port reserved for another tenant
+ * Returns 0 when allowed, 1 when denied.
+ */
+int check_bind_run(const struct tg_policy *policy, const struct check_request *req, FILE *out);
+
 #endif /* TG_CHECK_H */

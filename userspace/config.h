@@ -1,14 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * config.h - tunnelguard.conf: `key = value` lines, `#` comments.
+ * config.h - tunnelguard.conf: `key = value` lines, `#` comments, then `[tenant NAME]` sections.
  *
- *	mode        = enforce | audit              (default enforce)
- *	policy      = isolate | strict             (default isolate)
- *	deny-errno  = econnrefused | eperm         (default econnrefused)
- *	tenant-uids = 1000-59999                   (UIDs and ranges A-B, comma-separated)
- *	exempt-uids = 1500, 2000-2010              (never restricted; default none)
- *	allow-ports = 53, 5432                     (ports and ranges any tenant may reach)
- *	layers      = bpf nft                      (enforcing layers, default both; or one alone)
+ *	mode         = enforce | audit              (default enforce)
+ *	policy       = isolate | strict             (default isolate)
+ *	deny-errno   = econnrefused | eperm         (default econnrefused)
+ *	tenant-uids  = 1000-59999                   (UIDs and ranges A-B, comma-separated)
+ *	exempt-uids  = 1500, 2000-2010              (never restricted; default none)
+ *	allow-ports  = 53, 5432                     (ports and ranges any tenant may reach)
+ *	layers       = bpf nft                      (enforcing layers, default both; or one alone)
+ *	bind-policy  = open | reserved-only         (default open: tenants may bind any port
+ *	                                             not reserved for another tenant)
+ *	tenant-group = tunnels, partners            (every member of these Unix groups is a
+ *	                                             tenant; gr_mem and primary gid; default none)
+ *	allow        = bob:8001-8002                (USER:PORTS, USER a name or uid: that tenant
+ *	                                             may reach those ports; may repeat)
+ *
+ *	[tenant alice]                              (a tenant with reserved ports; the global keys
+ *	user  = alice                                above must come before the first section)
+ *	ports = 8001-8010, 9001                     (only alice's uid may bind these; a [tenant]
+ *	                                             user is a tenant; user defaults to NAME)
+ *
+ * cfg_parse() is pure (text in, struct out). User and group names are looked up afterwards by
+ * cfg_resolve(), at every load and reload, so group membership changes take effect then.
  */
 #ifndef TG_CONFIG_H
 #define TG_CONFIG_H
@@ -22,10 +36,43 @@
 
 #define CFG_DEFAULT_PATH "/etc/tunnelguard/tunnelguard.conf"
 
-struct tg_config {
-	struct tg_policy policy; /* exactly what the kernel program gets */
-	__u32 layers;		 /* enum tg_layer bits: which walls load puts up */
+#define CFG_MAX_GROUPS 16
+/* uid of a user named in the config until cfg_resolve() looks it up: (uid_t)-1, never valid. */
+#define CFG_UID_UNRESOLVED 4294967295U
+
+/* A user named in the config. */
+struct cfg_user_ref {
+	char name[TG_NAME_LEN]; /* "" when the config gave a uid */
+	unsigned int line;	/* the line that named it */
 };
+
+struct tg_config {
+	struct tg_policy policy;      /* exactly what the kernel program gets */
+	struct tg_policy_names names; /* [tenant NAME] of each reservation, for status */
+	__u32 layers;		      /* enum tg_layer bits: which walls load puts up */
+	/* who policy.reservation[i] and policy.allow_rule[i] were given to, until resolved */
+	struct cfg_user_ref reservation_user[TG_MAX_RESERVATIONS];
+	struct cfg_user_ref allow_user[TG_MAX_ALLOW_RULES];
+	unsigned int n_group; /* tenant-group */
+	char group[CFG_MAX_GROUPS][TG_NAME_LEN];
+	unsigned int group_line;
+	unsigned int first_section_line; /* 0 when there is no [tenant] section */
+};
+
+/*
+ * Where cfg_resolve() looks names up: the host's user database (cfg_system_directory), or a
+ * fake one in the unit tests. Each returns 0, -ENOENT when the name is unknown, or -errno.
+ * group_members calls add() for every member (gr_mem, and users whose primary group it is);
+ * a non-zero return from add() stops the walk and is returned.
+ */
+struct cfg_directory {
+	int (*user_uid)(void *ctx, const char *name, __u32 *uid);
+	int (*group_members)(void *ctx, const char *name,
+			     int (*add)(void *arg, const char *member, __u32 uid), void *arg);
+	void *ctx;
+};
+
+extern const struct cfg_directory cfg_system_directory;
 
 /* Where a parse failed: "NAME:LINE: message". line is 0 when the file could not be read. */
 struct cfg_error {
@@ -43,8 +90,16 @@ void cfg_defaults(struct tg_config *cfg);
 int cfg_parse(const char *text, size_t len, struct tg_config *cfg, struct cfg_error *err);
 
 /*
- * Read and parse path. When path is NULL the default path is used, and a missing default file
- * means the built-in defaults. Errors are printed as "FILE:LINE: message" (or "FILE: message"
+ * Look up the user and group names of a parsed config: fill the uids of reservations and allow
+ * rules, and make every [tenant] user and tenant-group member a tenant (merged into
+ * policy.tenant). 0, or -EINVAL with err naming the line (unknown user or group, root, too
+ * many tenant ranges).
+ */
+int cfg_resolve(struct tg_config *cfg, const struct cfg_directory *dir, struct cfg_error *err);
+
+/*
+ * Read, parse and resolve path. When path is NULL the default path is used, and a missing default
+ * file means the built-in defaults. Errors are printed as "FILE:LINE: message" (or "FILE: message"
  * when unreadable) and returned as -errno.
  */
 int cfg_load(const char *path, struct tg_config *cfg);
@@ -55,6 +110,7 @@ void cfg_format_port_ranges(const struct tg_port_range *r, unsigned int n, char 
 
 const char *cfg_mode_name(unsigned int mode);
 const char *cfg_policy_name(unsigned int policy);
+const char *cfg_bind_policy_name(unsigned int bind_policy);
 /* "econnrefused" or "eperm" as in the config; NULL for an errno the config cannot express. */
 const char *cfg_errno_name(unsigned int deny_errno);
 

@@ -96,8 +96,10 @@ int events_format(const struct tg_event *e, bool json, char *buf, size_t len)
 	struct line l = { .buf = buf, .len = len };
 	char when[96], addr[INET6_ADDRSTRLEN], caller[64], owner[64];
 	const char *verdict = tg_reason_refuses(e->reason) ? "deny" : "audit";
+	/* For a bind, the owner is the tenant the port is reserved for: none when unreserved. */
 	bool owner_known =
-		e->reason != TG_DENY_UNKNOWN_OWNER && e->reason != TG_AUDIT_UNKNOWN_OWNER;
+		e->reason != TG_DENY_UNKNOWN_OWNER && e->reason != TG_AUDIT_UNKNOWN_OWNER &&
+		e->reason != TG_DENY_BIND_UNRESERVED && e->reason != TG_AUDIT_BIND_UNRESERVED;
 
 	if (len == 0)
 		return -ENOSPC;

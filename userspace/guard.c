@@ -75,6 +75,7 @@ static void read_config(struct guard_state *st, const char *pin_dir)
 
 		st->have_config = true;
 		st->policy = rodata->tg_policy;
+		st->names = rodata->tg_policy_names;
 		st->use_set_retval = rodata->tg_use_set_retval;
 		st->netns_cookie = rodata->tg_netns_cookie;
 		st->layers = rodata->tg_layers;
@@ -112,8 +113,9 @@ int guard_sum_percpu(const char *pin_dir, const char *name, unsigned long long *
 
 /* Pins that must exist but that guard_read() does not otherwise read. */
 static const char *const other_pins[] = {
-	TG_PIN_PROG_CONNECT4, TG_PIN_PROG_CONNECT6, TG_PIN_LOCAL_ADDRS, TG_PIN_PORT_OWNER,
-	TG_PIN_EVENTS,	      TG_PIN_EVENT_RATE,    TG_PIN_LINK_LISTEN, TG_PIN_OWNER_EVENTS,
+	TG_PIN_PROG_CONNECT4, TG_PIN_PROG_CONNECT6, TG_PIN_PROG_BIND4, TG_PIN_PROG_BIND6,
+	TG_PIN_LOCAL_ADDRS,   TG_PIN_PORT_OWNER,    TG_PIN_EVENTS,     TG_PIN_EVENT_RATE,
+	TG_PIN_LINK_LISTEN,   TG_PIN_OWNER_EVENTS,
 };
 
 int guard_read(const char *pin_dir, struct guard_state *st)
@@ -128,6 +130,8 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 	}
 	read_link(st, pin_dir, TG_PIN_LINK_CONNECT4, 0);
 	read_link(st, pin_dir, TG_PIN_LINK_CONNECT6, 1);
+	read_link(st, pin_dir, TG_PIN_LINK_BIND4, 2);
+	read_link(st, pin_dir, TG_PIN_LINK_BIND6, 3);
 	read_config(st, pin_dir);
 	if (guard_sum_percpu(pin_dir, TG_PIN_COUNTERS, st->counters, TG_REASON_COUNT))
 		note_missing(st, TG_PIN_COUNTERS);

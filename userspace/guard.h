@@ -13,12 +13,13 @@ struct guard_state {
 	bool loaded;		 /* at least one link is pinned */
 	bool complete;		 /* every object tunnelguard pins is there */
 	char missing[256];	 /* names of the pins that are not, space-separated */
-	unsigned int prog_id[2]; /* connect4, connect6; 0 when missing */
-	unsigned int link_id[2];
+	unsigned int prog_id[4]; /* connect4, connect6, bind4, bind6; 0 when missing */
+	unsigned int link_id[4];
 	unsigned long long cgroup_id;
 	char cgroup[PATH_MAX]; /* attach cgroup path, or "" when it cannot be found */
 	bool have_config;
 	struct tg_policy policy;	 /* the policy the kernel programs run */
+	struct tg_policy_names names;	 /* names of its reservations */
 	unsigned int use_set_retval;	 /* 0: refusals are EPERM whatever the config says */
 	unsigned long long netns_cookie; /* network namespace whose listeners port_owner follows */
 	unsigned int layers;		 /* enum tg_layer bits the load was asked for */

@@ -40,6 +40,8 @@ struct hook {
 static const struct hook hooks[] = {
 	{ "connect4", TG_PIN_LINK_CONNECT4, TG_PIN_PROG_CONNECT4 },
 	{ "connect6", TG_PIN_LINK_CONNECT6, TG_PIN_PROG_CONNECT6 },
+	{ "bind4", TG_PIN_LINK_BIND4, TG_PIN_PROG_BIND4 },
+	{ "bind6", TG_PIN_LINK_BIND6, TG_PIN_PROG_BIND6 },
 };
 
 #define NR_HOOKS (sizeof(hooks) / sizeof(hooks[0]))
@@ -79,9 +81,17 @@ int loader_pin_path(char *buf, size_t len, const char *pin_dir, const char *name
 	return 0;
 }
 
+/* In the order of hooks[]. */
 static struct bpf_program *hook_program(struct tunnelguard *skel, size_t i)
 {
-	return i == 0 ? skel->progs.tg_connect4 : skel->progs.tg_connect6;
+	struct bpf_program *progs[NR_HOOKS] = {
+		skel->progs.tg_connect4,
+		skel->progs.tg_connect6,
+		skel->progs.tg_bind4,
+		skel->progs.tg_bind6,
+	};
+
+	return progs[i];
 }
 
 static struct bpf_program *tracer_program(struct tunnelguard *skel, size_t i)
@@ -290,11 +300,36 @@ static void choose_errno(struct tunnelguard *skel, const struct tg_config *cfg)
 
 	skel->rodata->tg_policy = cfg->policy;
 	skel->rodata->tg_layers = cfg->layers;
+	skel->rodata->tg_policy_names = cfg->names;
 	skel->rodata->tg_use_set_retval = has_set_retval == 1;
 	if (has_set_retval != 1 && cfg->policy.deny_errno != EPERM_VALUE) {
 		pr_warn("this kernel lacks bpf_set_retval(): refused connects fail with EPERM, not "
 			"ECONNREFUSED\n");
 		skel->rodata->tg_policy.deny_errno = EPERM_VALUE;
+	}
+}
+
+/*
+ * The kernel may hand a reserved port to anyone's bind(port 0) or listen() without bind(): the
+ * bind programs do not see its choice. Say so when a reservation lies in the ephemeral range.
+ */
+static void warn_ephemeral_reservations(const struct tg_policy *p)
+{
+	unsigned int low = 0, high = 0;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+
+	if (!f)
+		return;
+	if (fscanf(f, "%u %u", &low, &high) != 2)
+		low = high = 0;
+	fclose(f);
+	for (__u32 i = 0; i < p->n_reservation && i < TG_MAX_RESERVATIONS; i++) {
+		if (p->reservation[i].last < low || p->reservation[i].first > high)
+			continue;
+		pr_warn("reserved ports %u-%u lie in the ephemeral range %u-%u: the kernel may "
+			"give "
+			"them to any bind(port 0); add them to net.ipv4.ip_local_reserved_ports\n",
+			p->reservation[i].first, p->reservation[i].last, low, high);
 	}
 }
 
@@ -444,12 +479,11 @@ static int prove_guard(struct tunnelguard *skel, const struct loader_opts *opts,
 
 static int pin_inspection_objects(struct tunnelguard *skel, const char *pin_dir)
 {
-	int err;
+	int err = 0;
 
-	err = replace_pin(bpf_program__fd(skel->progs.tg_connect4), pin_dir, TG_PIN_PROG_CONNECT4);
-	if (!err)
-		err = replace_pin(bpf_program__fd(skel->progs.tg_connect6), pin_dir,
-				  TG_PIN_PROG_CONNECT6);
+	for (size_t i = 0; i < NR_HOOKS && !err; i++)
+		err = replace_pin(bpf_program__fd(hook_program(skel, i)), pin_dir,
+				  hooks[i].prog_pin);
 	if (!err)
 		err = replace_pin(bpf_map__fd(skel->maps.rodata), pin_dir, TG_PIN_CONFIG);
 	return err;
@@ -457,13 +491,15 @@ static int pin_inspection_objects(struct tunnelguard *skel, const char *pin_dir)
 
 int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 {
-	struct load_state st = { .old_prog_fd = { -1, -1 } };
+	struct load_state st = {};
 	struct tunnelguard *skel = NULL;
 	char cgroup[PATH_MAX];
 	struct stat sb;
 	int lock_fd, cg_fd = -1, err;
 	size_t i;
 
+	for (i = 0; i < NR_HOOKS; i++)
+		st.old_prog_fd[i] = -1;
 	err = check_kernel();
 	if (err)
 		return err;
@@ -496,6 +532,7 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		goto cleanup;
 	}
 	choose_errno(skel, cfg);
+	warn_ephemeral_reservations(&cfg->policy);
 	err = netns_cookie((__u64 *)&skel->rodata->tg_netns_cookie);
 	if (err) {
 		pr_warn("cannot read this network namespace's cookie: %s (kernel older than "
@@ -555,9 +592,10 @@ cleanup:
 }
 
 static const char *const pin_names[] = {
-	TG_PIN_LINK_CONNECT4, TG_PIN_LINK_CONNECT6, TG_PIN_LINK_LISTEN, TG_PIN_PROG_CONNECT4,
-	TG_PIN_PROG_CONNECT6, TG_PIN_CONFIG,	    TG_PIN_COUNTERS,	TG_PIN_LOCAL_ADDRS,
-	TG_PIN_PORT_OWNER,    TG_PIN_EVENTS,	    TG_PIN_EVENT_RATE,	TG_PIN_STATS,
+	TG_PIN_LINK_CONNECT4, TG_PIN_LINK_CONNECT6, TG_PIN_LINK_BIND4,	  TG_PIN_LINK_BIND6,
+	TG_PIN_LINK_LISTEN,   TG_PIN_PROG_CONNECT4, TG_PIN_PROG_CONNECT6, TG_PIN_PROG_BIND4,
+	TG_PIN_PROG_BIND6,    TG_PIN_CONFIG,	    TG_PIN_COUNTERS,	  TG_PIN_LOCAL_ADDRS,
+	TG_PIN_PORT_OWNER,    TG_PIN_EVENTS,	    TG_PIN_EVENT_RATE,	  TG_PIN_STATS,
 	TG_PIN_SELFTEST,      TG_PIN_OWNER_EVENTS,
 };
 

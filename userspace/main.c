@@ -39,6 +39,7 @@ enum option_id {
 	OPT_FOLLOW,
 	OPT_INTERVAL,
 	OPT_NO_SELF_TEST,
+	OPT_BIND,
 };
 
 #define DEFAULT_INTERVAL_MS 2000
@@ -53,7 +54,7 @@ struct cli {
 	bool follow;
 	bool no_self_test;
 	unsigned int interval_ms;
-	bool have_uid, have_port;
+	bool have_uid, have_port, bind;
 	uint32_t uid;
 	uint16_t port;
 	int verbosity;
@@ -68,6 +69,7 @@ static const char usage_text[] =
 	"  unload   detach the guard, remove everything under the pin dir and the nft table\n"
 	"  status   show what is loaded, its policy and its counters\n"
 	"  check    --uid UID --port PORT [--addr ADDR]: would this connect be allowed?\n"
+	"           --uid UID --bind PORT: would this bind() be allowed (on any address)?\n"
 	"  daemon   [--json] [--interval MS]: load if needed, print refusals, keep maps in sync\n"
 	"  events   [--follow] [--json]: print refusals when no daemon is running\n"
 	"\n"
@@ -127,6 +129,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "no-self-test", no_argument, NULL, OPT_NO_SELF_TEST },
+		{ "bind", required_argument, NULL, OPT_BIND },
 		{},
 	};
 	unsigned long n;
@@ -157,8 +160,19 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_PORT:
 			if (parse_number(optarg, 65535, &n) || n == 0)
 				return usage_error("--port %s: not a port (1-65535)", optarg);
+			if (cli->have_port)
+				return usage_error("%s", "give --port or --bind, not both");
 			cli->port = n;
 			cli->have_port = true;
+			break;
+		case OPT_BIND:
+			if (parse_number(optarg, 65535, &n))
+				return usage_error("--bind %s: not a port (0-65535)", optarg);
+			if (cli->have_port)
+				return usage_error("%s", "give --port or --bind, not both");
+			cli->port = n;
+			cli->have_port = true;
+			cli->bind = true;
 			break;
 		case OPT_ADDR:
 			cli->addr = optarg;
@@ -220,10 +234,15 @@ static int check_option_scope(const struct cli *cli)
 	if (cli->interval_ms && !is_daemon)
 		return usage_error("--interval is only for daemon, not %s", cli->command);
 	if (!is_check && (cli->have_uid || cli->have_port || cli->addr))
-		return usage_error("--uid, --port and --addr are only for check, not %s",
+		return usage_error("--uid, --port, --bind and --addr are only for check, not %s",
 				   cli->command);
 	if (is_check && (!cli->have_uid || !cli->have_port))
-		return usage_error("%s needs --uid UID and --port PORT", cli->command);
+		return usage_error("%s needs --uid UID and --port PORT (or --bind PORT)",
+				   cli->command);
+	if (cli->bind && cli->addr)
+		return usage_error("%s",
+				   "--addr is for --port: a reservation holds a port on every "
+				   "address");
 	return 0;
 }
 
@@ -350,6 +369,8 @@ static int cmd_check(const struct cli *cli)
 
 	if (check_policy(cli, &cfg))
 		return EXIT_USAGE;
+	if (cli->bind)
+		return check_bind_run(&cfg.policy, &req, stdout);
 	verdict = check_run(&cfg.policy, &req, stdout);
 	if (verdict == -EINVAL)
 		return EXIT_USAGE;

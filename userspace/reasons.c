@@ -21,6 +21,17 @@ static const struct {
 	[TG_AUDIT_SERVICE] = { "audit_service", "audit: listener owned by a hub service" },
 	[TG_AUDIT_UNKNOWN_OWNER] = { "audit_unknown_owner",
 				     "audit: listener whose owner cannot be read" },
+	[TG_ALLOW_RULE] = { "allow_rule", "an allow rule grants the caller this port" },
+	[TG_ALLOW_BIND_OWN] = { "allow_bind_own", "port reserved for the caller" },
+	[TG_ALLOW_BIND_OPEN] = { "allow_bind_open", "port reserved for nobody (bind-policy open)" },
+	[TG_ALLOW_BIND_EPHEMERAL] = { "allow_bind_ephemeral", "port 0: the kernel picks one" },
+	[TG_DENY_BIND_RESERVED] = { "deny_bind_reserved", "port reserved for another tenant" },
+	[TG_DENY_BIND_UNRESERVED] = { "deny_bind_unreserved",
+				      "port reserved for nobody (bind-policy reserved-only)" },
+	[TG_AUDIT_BIND_RESERVED] = { "audit_bind_reserved",
+				     "audit: port reserved for another tenant" },
+	[TG_AUDIT_BIND_UNRESERVED] = { "audit_bind_unreserved", "audit: port reserved for nobody "
+								"(bind-policy reserved-only)" },
 };
 
 const char *reason_name(unsigned int reason)

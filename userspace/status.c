@@ -228,6 +228,60 @@ static const char *errno_label(unsigned int e)
 	return e == 111 ? "ECONNREFUSED" : e == 1 ? "EPERM" : "?";
 }
 
+static const char *user_of(unsigned int uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	snprintf(buf, len, "%s", pw ? pw->pw_name : "");
+	return buf;
+}
+
+/* Reservations are stored one port range each; a [tenant] section's ranges are adjacent. */
+static unsigned int reservation_run(const struct guard_state *st, unsigned int i)
+{
+	unsigned int end = i + 1;
+
+	while (end < st->policy.n_reservation && end < TG_MAX_RESERVATIONS &&
+	       st->policy.reservation[end].uid == st->policy.reservation[i].uid &&
+	       strncmp(st->names.reservation[end], st->names.reservation[i], TG_NAME_LEN) == 0)
+		end++;
+	return end;
+}
+
+static void grant_ports(const struct tg_port_grant *g, unsigned int n, char *buf, size_t len)
+{
+	struct tg_port_range r[TG_MAX_RESERVATIONS];
+
+	for (unsigned int i = 0; i < n && i < TG_MAX_RESERVATIONS; i++)
+		r[i] = (struct tg_port_range){ g[i].first, g[i].last };
+	cfg_format_port_ranges(r, n, buf, len);
+}
+
+static void print_text_grants(FILE *out, const struct guard_state *st)
+{
+	const struct tg_policy *p = &st->policy;
+	char ports[512], user[64];
+	unsigned int i, end;
+
+	fprintf(out, "  bind policy: %s\n", cfg_bind_policy_name(p->bind_policy) ?: "?");
+	fprintf(out, "  reservations:%s\n", p->n_reservation ? "" : " (none)");
+	for (i = 0; i < p->n_reservation && i < TG_MAX_RESERVATIONS; i = end) {
+		end = reservation_run(st, i);
+		grant_ports(&p->reservation[i], end - i, ports, sizeof(ports));
+		fprintf(out, "    [tenant %.*s] user %s uid %u ports %s\n", TG_NAME_LEN,
+			st->names.reservation[i],
+			user_of(p->reservation[i].uid, user, sizeof(user))[0] ? user : "-",
+			p->reservation[i].uid, ports);
+	}
+	fprintf(out, "  allow rules:%s\n", p->n_allow_rule ? "" : " (none)");
+	for (i = 0; i < p->n_allow_rule && i < TG_MAX_ALLOW_RULES; i++) {
+		grant_ports(&p->allow_rule[i], 1, ports, sizeof(ports));
+		fprintf(out, "    user %s uid %u may reach ports %s\n",
+			user_of(p->allow_rule[i].uid, user, sizeof(user))[0] ? user : "-",
+			p->allow_rule[i].uid, ports);
+	}
+}
+
 static void endpoint_of(const struct tunnel *t, char *buf, size_t len)
 {
 	tunnels_format_endpoint(t->listener.family, t->listener.ip, t->listener.port, buf, len);
@@ -278,8 +332,9 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		fprintf(out, "  pin dir:     %s\n", pin_dir);
 		fprintf(out, "  cgroup:      %s (id %llu)\n", st->cgroup[0] ? st->cgroup : "?",
 			st->cgroup_id);
-		fprintf(out, "  programs:    connect4 id %u, connect6 id %u\n", st->prog_id[0],
-			st->prog_id[1]);
+		fprintf(out,
+			"  programs:    connect4 id %u, connect6 id %u, bind4 id %u, bind6 id %u\n",
+			st->prog_id[0], st->prog_id[1], st->prog_id[2], st->prog_id[3]);
 	}
 	print_nft_text(out, r);
 	if (!st->loaded) {
@@ -299,6 +354,7 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		cfg_format_port_ranges(st->policy.allow_port, st->policy.n_allow_port, buf,
 				       sizeof(buf));
 		fprintf(out, "  allow ports: %s\n", buf[0] ? buf : "(none)");
+		print_text_grants(out, st);
 	}
 	format_unix_time(st->selftest.time_unix, buf, sizeof(buf));
 	if (st->loaded)
@@ -331,11 +387,11 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 	}
 	if (!st->loaded)
 		return;
-	fprintf(out, "  counters (tenant connects since load):\n");
+	fprintf(out, "  counters (tenant connects and binds since load):\n");
 	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)
-		fprintf(out, "    %-20s %llu\n", reason_name(i), st->counters[i]);
+		fprintf(out, "    %-22s %llu\n", reason_name(i), st->counters[i]);
 	for (i = 0; i < TG_STAT_COUNT; i++)
-		fprintf(out, "    %-20s %llu\n", stat_names[i], st->stats[i]);
+		fprintf(out, "    %-22s %llu\n", stat_names[i], st->stats[i]);
 }
 
 static void json_string(FILE *out, const char *s)
@@ -352,6 +408,34 @@ static void json_string(FILE *out, const char *s)
 			fputc(c, out);
 	}
 	fputc('"', out);
+}
+
+static void print_json_grants(FILE *out, const struct guard_state *st)
+{
+	const struct tg_policy *p = &st->policy;
+	char ports[512], user[64], name[TG_NAME_LEN + 1];
+	unsigned int i, end;
+
+	fprintf(out, ",\"bind_policy\":\"%s\",\"reservations\":[",
+		cfg_bind_policy_name(p->bind_policy) ?: "?");
+	for (i = 0; i < p->n_reservation && i < TG_MAX_RESERVATIONS; i = end) {
+		end = reservation_run(st, i);
+		grant_ports(&p->reservation[i], end - i, ports, sizeof(ports));
+		snprintf(name, sizeof(name), "%.*s", TG_NAME_LEN, st->names.reservation[i]);
+		fputs(i ? ",{\"tenant\":" : "{\"tenant\":", out);
+		json_string(out, name);
+		fputs(",\"user\":", out);
+		json_string(out, user_of(p->reservation[i].uid, user, sizeof(user)));
+		fprintf(out, ",\"uid\":%u,\"ports\":\"%s\"}", p->reservation[i].uid, ports);
+	}
+	fputs("],\"allow_rules\":[", out);
+	for (i = 0; i < p->n_allow_rule && i < TG_MAX_ALLOW_RULES; i++) {
+		grant_ports(&p->allow_rule[i], 1, ports, sizeof(ports));
+		fputs(i ? ",{\"user\":" : "{\"user\":", out);
+		json_string(out, user_of(p->allow_rule[i].uid, user, sizeof(user)));
+		fprintf(out, ",\"uid\":%u,\"ports\":\"%s\"}", p->allow_rule[i].uid, ports);
+	}
+	fputc(']', out);
 }
 
 static void print_json_tunnels(FILE *out, const struct status_report *r)
@@ -418,8 +502,10 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 	}
 	fputs(",\"cgroup\":", out);
 	json_string(out, st->cgroup);
-	fprintf(out, ",\"cgroup_id\":%llu,\"programs\":{\"connect4\":%u,\"connect6\":%u}",
-		st->cgroup_id, st->prog_id[0], st->prog_id[1]);
+	fprintf(out,
+		",\"cgroup_id\":%llu,\"programs\":{\"connect4\":%u,\"connect6\":%u,\"bind4\":%u,"
+		"\"bind6\":%u}",
+		st->cgroup_id, st->prog_id[0], st->prog_id[1], st->prog_id[2], st->prog_id[3]);
 	if (st->have_config) {
 		fprintf(out, ",\"mode\":\"%s\",\"policy\":\"%s\",\"deny_errno\":\"%s\"",
 			cfg_mode_name(st->policy.mode), cfg_policy_name(st->policy.policy),
@@ -435,6 +521,7 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 				       sizeof(buf));
 		fputs(",\"allow_ports\":", out);
 		json_string(out, buf);
+		print_json_grants(out, st);
 	}
 	format_unix_time(st->selftest.time_unix, buf, sizeof(buf));
 	fprintf(out, ",\"self_test\":{\"result\":\"%s\",\"time\":\"%s\",\"probe_errno\":%u}",

@@ -4,8 +4,10 @@
  * per uid, and a TCP bind that overlaps a listener fails, so B cannot join A's group or sit in
  * front of A's wildcard listener with a more specific address. What B can bind is its own
  * port on another address (127.0.0.2, or the other family's loopback), and connecting there
- * reaches B's own listener. The guard does not police bind(); these rows assert the kernel's
- * answers so that the README can rely on them.
+ * reaches B's own listener. Without a reservation the guard lets every such bind() through
+ * (one allow_bind_open each); these rows assert the kernel's answers so that the README can rely
+ * on them. With a reservation (the second table) the guard refuses B's bind of A's port on
+ * every address before the kernel looks at the port, with EACCES and deny_bind_reserved.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -80,53 +82,114 @@ static void bind_listen_connect(void *arg, struct adv_result *out)
 }
 
 /* clang-format off */
-#define OWN { [TG_ALLOW_OWN] = 1 }
+/* B's bind() itself counts one allow_bind_open (no reservation), before the kernel's checks. */
+#define BIND { [TG_ALLOW_BIND_OPEN] = 1 }
+#define OWN { [TG_ALLOW_BIND_OPEN] = 1, [TG_ALLOW_OWN] = 1 }
+#define RESERVED { [TG_DENY_BIND_RESERVED] = 1 }
 /* clang-format on */
 
 /* clang-format off */
 static const struct bind_case bind_cases[] = {
 	/* SO_REUSEPORT groups are per uid: B cannot take a share of A's connections. */
 	{ "B joins A's reuseport group, v4", "127.0.0.1", ADV_REUSEPORT, "127.0.0.1", true,
-	  1, { EADDRINUSE }, { 0 } },
+	  1, { EADDRINUSE }, BIND },
 	{ "B joins A's reuseport group, v6", "::1", ADV_REUSEPORT | ADV_V6ONLY, "::1", true,
-	  1, { EADDRINUSE }, { 0 } },
+	  1, { EADDRINUSE }, BIND },
 	{ "B joins A's wildcard reuseport group", "0.0.0.0", ADV_REUSEPORT, "0.0.0.0", true,
-	  1, { EADDRINUSE }, { 0 } },
+	  1, { EADDRINUSE }, BIND },
 	/* A more specific address in front of A's wildcard listener is refused too... */
 	{ "B binds 127.0.0.1 in front of A's 0.0.0.0", "0.0.0.0", 0, "127.0.0.1", false,
-	  1, { EADDRINUSE }, { 0 } },
+	  1, { EADDRINUSE }, BIND },
 	{ "B binds 127.0.0.1 in front of A's 0.0.0.0, reuseport", "0.0.0.0", ADV_REUSEPORT,
-	  "127.0.0.1", true, 1, { EADDRINUSE }, { 0 } },
+	  "127.0.0.1", true, 1, { EADDRINUSE }, BIND },
 	{ "B binds ::1 in front of A's dual-stack [::]", "::", 0, "::1", false,
-	  1, { EADDRINUSE }, { 0 } },
+	  1, { EADDRINUSE }, BIND },
 	/* ...and so is a wildcard over A's address. */
 	{ "B binds 0.0.0.0 over A's 127.0.0.1", "127.0.0.1", 0, "0.0.0.0", false,
-	  1, { EADDRINUSE }, { 0 } },
+	  1, { EADDRINUSE }, BIND },
 	{ "B binds dual-stack [::] over A's 127.0.0.1", "127.0.0.1", 0, "::", false,
-	  1, { EADDRINUSE }, { 0 } },
+	  1, { EADDRINUSE }, BIND },
 	/* B's own port on another address: B reaches its own listener, allowed. */
 	{ "B reuseport on 127.0.0.2 beside A's 127.0.0.1", "127.0.0.1", ADV_REUSEPORT,
 	  "127.0.0.2", true, 3, { 0, 0, 0 }, OWN },
 	/*
-	 * Not the guard's business, but worth knowing on a hub: when A holds only 127.0.0.1:P,
-	 * B may bind [::1]:P, and a hub service that connects to "localhost" over IPv6 reaches
-	 * B, not A. sshd binds both families for `ssh -R`, which closes this unless one fails.
+	 * Worth knowing on a hub: without a reservation, when A holds only 127.0.0.1:P, B may
+	 * bind [::1]:P, and a hub service that connects to "localhost" over IPv6 reaches B, not
+	 * A. sshd binds both families for `ssh -R`, which closes this unless one fails. A
+	 * [tenant] reservation of P closes it for good (reserved_ports_cannot_be_squatted).
 	 */
 	{ "B binds ::1 beside A's 127.0.0.1-only listener", "127.0.0.1", 0, "::1", false,
 	  3, { 0, 0, 0 }, OWN },
 };
 /* clang-format on */
 
-Test(adversarial, b_cannot_squat_or_share_a_listener, .init = setup, .fini = teardown,
-     .timeout = 60)
+/* With every port of the cases reserved for A, each of B's binds is refused by the guard. */
+static const struct bind_case reserved_cases[] = {
+	{ "reserved: B binds ::1 beside A's 127.0.0.1-only listener",
+	  "127.0.0.1",
+	  0,
+	  "::1",
+	  false,
+	  1,
+	  { EACCES },
+	  RESERVED },
+	{ "reserved: B binds 127.0.0.1 beside A's ::1-only listener",
+	  "::1",
+	  ADV_V6ONLY,
+	  "127.0.0.1",
+	  false,
+	  1,
+	  { EACCES },
+	  RESERVED },
+	{ "reserved: B binds 127.0.0.2 beside A's 127.0.0.1",
+	  "127.0.0.1",
+	  0,
+	  "127.0.0.2",
+	  false,
+	  1,
+	  { EACCES },
+	  RESERVED },
+	{ "reserved: B joins A's reuseport group",
+	  "127.0.0.1",
+	  ADV_REUSEPORT,
+	  "127.0.0.1",
+	  true,
+	  1,
+	  { EACCES },
+	  RESERVED },
+	{ "reserved: B binds 0.0.0.0 over A's 127.0.0.1",
+	  "127.0.0.1",
+	  0,
+	  "0.0.0.0",
+	  false,
+	  1,
+	  { EACCES },
+	  RESERVED },
+	{ "reserved: B binds dual-stack [::] over A's 127.0.0.1",
+	  "127.0.0.1",
+	  0,
+	  "::",
+	  false,
+	  1,
+	  { EACCES },
+	  RESERVED },
+	{ "reserved: B binds ::ffff:127.0.0.1 beside A's ::1",
+	  "::1",
+	  ADV_V6ONLY,
+	  "::ffff:127.0.0.1",
+	  false,
+	  1,
+	  { EACCES },
+	  RESERVED },
+};
+
+static void run_bind_cases(const struct bind_case *cases, size_t n, uint16_t base_port)
 {
 	struct adv_who b = { .cgroup = fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
 
-	fx_write_config(&fx, ADV_BASE_CONFIG);
-	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
-	for (size_t i = 0; i < sizeof(bind_cases) / sizeof(bind_cases[0]); i++) {
-		const struct bind_case *c = &bind_cases[i];
-		struct bind_arg arg = { .c = c, .port = 15000 + i };
+	for (size_t i = 0; i < n; i++) {
+		const struct bind_case *c = &cases[i];
+		struct bind_arg arg = { .c = c, .port = base_port + i };
 		struct adv_counts before, after;
 		struct adv_result got;
 		struct adv_proc a;
@@ -140,4 +203,19 @@ Test(adversarial, b_cannot_squat_or_share_a_listener, .init = setup, .fini = tea
 		adv_expect_steps(c->name, &got, c->expect, c->steps);
 		adv_expect_deltas(c->name, &before, &after, c->delta);
 	}
+}
+
+Test(adversarial, b_cannot_squat_or_share_a_listener, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	fx_write_config(&fx, ADV_BASE_CONFIG);
+	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
+	run_bind_cases(bind_cases, sizeof(bind_cases) / sizeof(bind_cases[0]), 15000);
+}
+
+Test(adversarial, reserved_ports_cannot_be_squatted, .init = setup, .fini = teardown, .timeout = 60)
+{
+	fx_write_config(&fx, ADV_BASE_CONFIG "[tenant a]\nuser = 2001\nports = 15100-15199\n");
+	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
+	run_bind_cases(reserved_cases, sizeof(reserved_cases) / sizeof(reserved_cases[0]), 15100);
 }

@@ -132,11 +132,11 @@ static const struct adv_case path_cases[] = {
 	{ .name = "0.0.0.0 from a socket bound to 127.0.0.2", .owner = TENANT_A,
 	  .listen = "0.0.0.0", .caller = TENANT_B, .attack = adv_attack_connect,
 	  .family = AF_INET, .to = "0.0.0.0", .bind = "127.0.0.2", EXPECT(ECONNREFUSED),
-	  .delta = DENY },
+	  .delta = { [TG_DENY_OTHER_TENANT] = 1, [TG_ALLOW_BIND_EPHEMERAL] = 1 } },
 	{ .name = ":: from a socket bound to ::ffff:127.0.0.2", .owner = TENANT_A,
 	  .listen = "127.0.0.1", .caller = TENANT_B, .attack = adv_attack_connect,
 	  .family = AF_INET6, .to = "::", .bind = "::ffff:127.0.0.2", EXPECT(ECONNREFUSED),
-	  .delta = DENY },
+	  .delta = { [TG_DENY_OTHER_TENANT] = 1, [TG_ALLOW_BIND_EPHEMERAL] = 1 } },
 	/* IPv4-compatible ::127.0.0.1 is a plain (unrouted) IPv6 address, not 127.0.0.1. */
 	{ .name = "::127.0.0.1 (v4-compatible) is not loopback", .owner = TENANT_A,
 	  .listen = "0.0.0.0", .caller = TENANT_B, .attack = adv_attack_connect,

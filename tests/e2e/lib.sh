@@ -44,6 +44,8 @@ E2E_UID_B=2102
 E2E_LOCK=/run/lock/tg-e2e.lock
 E2E_SKIP=77
 
+# Appended to the config e2e_load writes (e.g. [tenant] sections).
+E2E_EXTRA_CONFIG=${E2E_EXTRA_CONFIG:-}
 # Filled by e2e_begin.
 E2E_NETNS=
 E2E_CG_TOP=
@@ -346,6 +348,7 @@ e2e_load() {
 		# The nft layer's sets follow new listeners only while the daemon runs; these
 		# scenarios run none, so they test one layer at a time (default: BPF).
 		layers = ${E2E_LAYERS:-bpf}
+		${E2E_EXTRA_CONFIG:-}
 	EOF
 	# In the hub's netns (nsenter keeps /sys, unlike ip netns exec): port_owner follows the
 	# listeners of the namespace load runs in, as on a real hub where sshd is in the host's.
@@ -371,10 +374,10 @@ e2e_counter() {
 	echo $((value - ${base:-0}))
 }
 
-# Program ids of the loaded guard, "connect4 connect6".
+# Program ids of the loaded guard, "connect4 connect6 bind4 bind6".
 e2e_prog_ids() {
 	"$E2E_TG" status --json --pin-dir "$E2E_PIN" |
-		sed -n 's/.*"programs":{"connect4":\([0-9]*\),"connect6":\([0-9]*\)}.*/\1 \2/p'
+		sed -n 's/.*"programs":{"connect4":\([0-9]*\),"connect6":\([0-9]*\),"bind4":\([0-9]*\),"bind6":\([0-9]*\)}.*/\1 \2 \3 \4/p'
 }
 
 # Addresses the hub's resolver gives for "localhost", one a line, as sshd's getaddrinfo sees

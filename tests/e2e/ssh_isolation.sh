@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# ssh_isolation.sh [forward|shell|allowed|all]: tunnelguard against a real OpenSSH server.
+# ssh_isolation.sh [forward|shell|allowed|reserve|all]: tunnelguard against a real OpenSSH server.
 #
 # Tenant A (uid 2101) publishes a service with `ssh -R 8001:localhost:8080`; its sshd session
 # listens on the hub's 127.0.0.1:8001 and [::1]:8001. Each scenario first shows what works
@@ -13,6 +13,10 @@
 #            with the guard both fail with ECONNREFUSED and deny_other_tenant is 2.
 #   allowed  with the guard A's own `-L 8102:localhost:8001` works, and root inside the guarded
 #            cgroup reaches 8001 on both addresses; nothing is denied.
+#   reserve  with `[tenant a] ports = 8001`, B's `ssh -R 8001:...` is refused while A's tunnel is
+#            down (sshd logs "bind [127.0.0.1]:8001: Permission denied" and "cannot listen to
+#            port: 8001"; B's client "remote port forwarding failed"), A's -R works, and B is
+#            refused again after A's tunnel drops; deny_bind_reserved counts each bind.
 # all (the default) runs each on a fresh hub. Exit 0 pass, 1 fail, 77 skip (after
 # "SKIP: reason"), 2 bad usage. Needs root. The hub is built and removed by tests/e2e/lib.sh.
 set -euo pipefail
@@ -237,18 +241,64 @@ scenario_nft() {
 	e2e_say "    status --json: nft tenant_to_tenant $packets packets"
 }
 
+# B's `ssh -R P` on the hub, with P reserved for A: sshd's bind is refused on both loopbacks and
+# the client gives up (ExitOnForwardFailure). Waits for sshd's refusal lines, n at a time.
+b_remote_refused() {
+	local n=$1 sshd_log=$E2E_DIR/log/sshd.log b_log=$E2E_DIR/log/b-remote-$1.log
+
+	e2e_tunnel "b-remote-$n" "$E2E_USER_B" -R "$E2E_TUNNEL_PORT:localhost:$E2E_SERVICE_PORT"
+	wait_count "$sshd_log" "bind [127.0.0.1]:$E2E_TUNNEL_PORT: Permission denied" "$n"
+	wait_count "$sshd_log" "bind [::1]:$E2E_TUNNEL_PORT: Permission denied" "$n"
+	wait_count "$sshd_log" \
+		"channel_setup_fwd_listener_tcpip: cannot listen to port: $E2E_TUNNEL_PORT" "$n"
+	wait_count "$b_log" "Error: remote port forwarding failed for listen port $E2E_TUNNEL_PORT" 1
+	[ "$(e2e_listeners "$E2E_TUNNEL_PORT" "$E2E_UID_B")" = 0 ] ||
+		e2e_fail "B listens on A's reserved port $E2E_TUNNEL_PORT"
+}
+
+scenario_reserve() {
+	local events lines a_client
+
+	e2e_step "reserve: B's ssh -R on A's reserved port, before A's tunnel and after it drops"
+	E2E_EXTRA_CONFIG=$(printf '[tenant a]\nuser = %s\nports = %s' "$E2E_USER_A" \
+		"$E2E_TUNNEL_PORT")
+	e2e_load >/dev/null || e2e_fail "tunnelguard load failed"
+	e2e_say "  with [tenant a] ports = $E2E_TUNNEL_PORT and A's tunnel down, B's -R is refused:"
+	b_remote_refused 1
+	expect_counter deny_bind_reserved 2
+
+	e2e_say "  A's own -R $E2E_TUNNEL_PORT works:"
+	start_a_tunnel
+	a_client=$E2E_LAST_PID
+	expect_tunnel_visible
+	expect_counter allow_bind_own 2
+
+	e2e_say "  A's tunnel drops; B's -R is still refused:"
+	kill "$a_client"
+	e2e_poll_until 10 eval "! e2e_listening $E2E_TUNNEL_PORT $E2E_UID_A" ||
+		e2e_fail "A's -R listeners did not go away"
+	b_remote_refused 2
+	expect_counter deny_bind_reserved 4
+
+	events=$("$E2E_TG" events --pin-dir "$E2E_PIN") || e2e_fail "tunnelguard events failed: $events"
+	lines=$(printf '%s\n' "$events" | grep -E "verdict=deny reason=deny_bind_reserved caller_uid=$E2E_UID_B caller=$E2E_USER_B pid=[0-9]+ comm=sshd dst=[^ ]+ port=$E2E_TUNNEL_PORT owner_uid=$E2E_UID_A owner=$E2E_USER_A" || true)
+	[ "$(printf '%s' "$lines" | grep -c .)" = 4 ] ||
+		e2e_fail "expected 4 bind refusals of B's sshd in the events, got: $events"
+	e2e_say "    events: 4 x deny_bind_reserved by B's sshd, owner uid $E2E_UID_A"
+}
+
 scenario=${1:-all}
 case $scenario in
-forward | shell | allowed | nft | all) ;;
+forward | shell | allowed | nft | reserve | all) ;;
 *)
-	echo "usage: $0 [forward|shell|allowed|nft|all]" >&2
+	echo "usage: $0 [forward|shell|allowed|nft|reserve|all]" >&2
 	exit 2
 	;;
 esac
 
 if [ "$scenario" = all ]; then
 	# Each scenario on a fresh hub, so that counters and tunnels start from nothing.
-	for scenario in forward shell allowed nft; do
+	for scenario in forward shell allowed nft reserve; do
 		"$BASH" "$0" "$scenario" || exit
 	done
 	exit 0

@@ -132,3 +132,8 @@ Test(e2e, nft_layer_alone_refuses_the_forward, .timeout = E2E_TEST_TIMEOUT_S)
 {
 	run_scenario("nft");
 }
+
+Test(e2e, reserved_port_cannot_be_taken_by_another_tenant, .timeout = E2E_TEST_TIMEOUT_S)
+{
+	run_scenario("reserve");
+}

@@ -318,6 +318,34 @@ int fx_connect_as(struct fx *fx, uid_t uid, int family, const char *addr, uint16
 	return WEXITSTATUS(status);
 }
 
+int fx_bind_as(struct fx *fx, uid_t uid, int family, int type, const char *addr, uint16_t port,
+	       bool v6only)
+{
+	struct sockaddr_storage ss;
+	int status, fd, v6 = v6only;
+	socklen_t len;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		join_cgroup(fx->cgroup);
+		drop_to(uid);
+		len = make_addr(family, addr, port, &ss);
+		fd = socket(family, type, 0);
+		if (fd < 0 || !len)
+			_exit(CHILD_SETUP_FAILED);
+		if (family == AF_INET6 &&
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6)) < 0)
+			_exit(CHILD_SETUP_FAILED);
+		_exit(bind(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid");
+	cr_assert(WIFEXITED(status), "binder uid %u to %s:%u crashed", uid, addr, port);
+	cr_assert_neq(WEXITSTATUS(status), CHILD_SETUP_FAILED,
+		      "binder uid %u to %s:%u could not set itself up", uid, addr, port);
+	return WEXITSTATUS(status);
+}
+
 uint64_t fx_counter(struct fx *fx, unsigned int reason)
 {
 	char path[PATH_MAX + 32];

@@ -59,6 +59,14 @@ void fx_listener_stop(struct fx_listener *l);
 int fx_connect_as(struct fx *fx, uid_t uid, int family, const char *addr, uint16_t port);
 
 /*
+ * bind() as uid from inside the test cgroup: a socket of the given family and type
+ * (SOCK_STREAM or SOCK_DGRAM), IPV6_V6ONLY set to v6only on IPv6, to addr:port. Returns 0 on
+ * success or the errno bind() failed with.
+ */
+int fx_bind_as(struct fx *fx, uid_t uid, int family, int type, const char *addr, uint16_t port,
+	       bool v6only);
+
+/*
  * count connects as uid (inside the test cgroup), one new socket each; returns how many failed
  * with ECONNREFUSED in *refused and how many succeeded in *succeeded.
  */

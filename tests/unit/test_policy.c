@@ -308,6 +308,17 @@ Test(policy, reasons)
 		{ "TG_AUDIT_OTHER_TENANT", TG_AUDIT_OTHER_TENANT, 0, 1, TG_AUDIT_OTHER_TENANT },
 		{ "TG_AUDIT_SERVICE", TG_AUDIT_SERVICE, 0, 1, TG_AUDIT_SERVICE },
 		{ "TG_AUDIT_UNKNOWN_OWNER", TG_AUDIT_UNKNOWN_OWNER, 0, 1, TG_AUDIT_UNKNOWN_OWNER },
+		{ "TG_ALLOW_RULE", TG_ALLOW_RULE, 0, 0, TG_ALLOW_RULE },
+		{ "TG_ALLOW_BIND_OWN", TG_ALLOW_BIND_OWN, 0, 0, TG_ALLOW_BIND_OWN },
+		{ "TG_ALLOW_BIND_OPEN", TG_ALLOW_BIND_OPEN, 0, 0, TG_ALLOW_BIND_OPEN },
+		{ "TG_ALLOW_BIND_EPHEMERAL", TG_ALLOW_BIND_EPHEMERAL, 0, 0,
+		  TG_ALLOW_BIND_EPHEMERAL },
+		{ "TG_DENY_BIND_RESERVED", TG_DENY_BIND_RESERVED, 1, 0, TG_AUDIT_BIND_RESERVED },
+		{ "TG_DENY_BIND_UNRESERVED", TG_DENY_BIND_UNRESERVED, 1, 0,
+		  TG_AUDIT_BIND_UNRESERVED },
+		{ "TG_AUDIT_BIND_RESERVED", TG_AUDIT_BIND_RESERVED, 0, 1, TG_AUDIT_BIND_RESERVED },
+		{ "TG_AUDIT_BIND_UNRESERVED", TG_AUDIT_BIND_UNRESERVED, 0, 1,
+		  TG_AUDIT_BIND_UNRESERVED },
 	};
 	unsigned int seen = 0;
 
@@ -332,4 +343,154 @@ Test(policy, reasons)
 	}
 	cr_assert_eq(seen, (1u << TG_REASON_COUNT) - 1, "reasons: not every reason covered (%#x)",
 		     seen);
+}
+
+/*
+ * Reservations and allow rules. Tenants 1000-1999 and 3000-3999 as above; 1001 holds 8001-8010
+ * and 9001, 3001 holds 8011; 1002 may reach 9101-9102 and 3000 may reach 9001 (allow-ports are
+ * 53 and 8000-8099, so rules are tested outside them).
+ */
+#define GRANTS                                                                               \
+	.n_reservation = 3,                                                                  \
+	.reservation = { { 1001, 8001, 8010 }, { 1001, 9001, 9001 }, { 3001, 8011, 8011 } }, \
+	.n_allow_rule = 2, .allow_rule = { { 1002, 9101, 9102 }, { 3000, 9001, 9001 } }
+
+static const struct tg_policy open_binds = {
+	.mode = TG_MODE_ENFORCE, .policy = TG_POLICY_ISOLATE, TENANTS, GRANTS
+};
+static const struct tg_policy reserved_only = { .mode = TG_MODE_ENFORCE,
+						.policy = TG_POLICY_ISOLATE,
+						.bind_policy = TG_BIND_RESERVED_ONLY,
+						TENANTS,
+						GRANTS };
+static const struct tg_policy audit_reserved_only = { .mode = TG_MODE_AUDIT,
+						      .policy = TG_POLICY_ISOLATE,
+						      .bind_policy = TG_BIND_RESERVED_ONLY,
+						      TENANTS,
+						      GRANTS };
+
+Test(policy, decide_bind)
+{
+	static const struct {
+		const char *name;
+		const struct tg_policy *policy;
+		__u32 caller;
+		__u16 port;
+		enum tg_reason want;
+		__u32 want_owner;
+	} cases[] = {
+		/* Not tenants: never restricted, whatever the port. */
+		{ "root on a reserved port", &open_binds, 0, 8001, TG_ALLOW_NOT_TENANT, 0 },
+		{ "service on a reserved port", &reserved_only, 2500, 8005, TG_ALLOW_NOT_TENANT,
+		  0 },
+		{ "exempt tenant on a reserved port", &reserved_only, 1500, 8001,
+		  TG_ALLOW_NOT_TENANT, 0 },
+		/* The owner, at the edges of its ranges. */
+		{ "owner, first port", &open_binds, 1001, 8001, TG_ALLOW_BIND_OWN, 1001 },
+		{ "owner, last port", &open_binds, 1001, 8010, TG_ALLOW_BIND_OWN, 1001 },
+		{ "owner, second range", &reserved_only, 1001, 9001, TG_ALLOW_BIND_OWN, 1001 },
+		{ "owner in the second tenant range", &reserved_only, 3001, 8011, TG_ALLOW_BIND_OWN,
+		  3001 },
+		/* Another tenant: refused on every reserved port, under both bind policies. */
+		{ "other tenant, first port", &open_binds, 1002, 8001, TG_DENY_BIND_RESERVED,
+		  1001 },
+		{ "other tenant, last port", &open_binds, 1002, 8010, TG_DENY_BIND_RESERVED, 1001 },
+		{ "other tenant, 9001", &open_binds, 3999, 9001, TG_DENY_BIND_RESERVED, 1001 },
+		{ "owner of another reservation", &open_binds, 3001, 8005, TG_DENY_BIND_RESERVED,
+		  1001 },
+		{ "allow rule does not open a bind", &open_binds, 3000, 9001, TG_DENY_BIND_RESERVED,
+		  1001 },
+		{ "other tenant, reserved-only", &reserved_only, 1002, 8011, TG_DENY_BIND_RESERVED,
+		  3001 },
+		/* Unreserved ports: open, or refused under reserved-only. */
+		{ "port below a reservation", &open_binds, 1002, 8000, TG_ALLOW_BIND_OPEN, 0 },
+		{ "port between reservations", &open_binds, 1001, 8012, TG_ALLOW_BIND_OPEN, 0 },
+		{ "port 65535", &open_binds, 1001, 65535, TG_ALLOW_BIND_OPEN, 0 },
+		{ "unreserved, reserved-only", &reserved_only, 1001, 8000, TG_DENY_BIND_UNRESERVED,
+		  0 },
+		{ "unreserved, reserved-only, no reservation of its own", &reserved_only, 1002, 22,
+		  TG_DENY_BIND_UNRESERVED, 0 },
+		/* Port 0: the kernel picks; allowed for every tenant. */
+		{ "ephemeral, open", &open_binds, 1002, 0, TG_ALLOW_BIND_EPHEMERAL, 0 },
+		{ "ephemeral, reserved-only", &reserved_only, 1002, 0, TG_ALLOW_BIND_EPHEMERAL, 0 },
+		/* Audit: recorded, not refused. */
+		{ "audit, reserved", &audit_reserved_only, 1002, 8001, TG_AUDIT_BIND_RESERVED,
+		  1001 },
+		{ "audit, unreserved", &audit_reserved_only, 1002, 8000, TG_AUDIT_BIND_UNRESERVED,
+		  0 },
+		{ "audit, owner", &audit_reserved_only, 1001, 8001, TG_ALLOW_BIND_OWN, 1001 },
+		/* No reservations at all: the bind policy alone decides. */
+		{ "no reservations, open", &isolate, 1001, 8001, TG_ALLOW_BIND_OPEN, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		__u32 owner = 12345;
+		enum tg_reason got =
+			tg_decide_bind(cases[i].policy, cases[i].caller, cases[i].port, &owner);
+
+		cr_assert_eq(got, cases[i].want, "%s: tg_decide_bind gave %d, want %d",
+			     cases[i].name, got, cases[i].want);
+		cr_assert_eq(owner, cases[i].want_owner, "%s: owner %u, want %u", cases[i].name,
+			     owner, cases[i].want_owner);
+	}
+}
+
+/* Reservations and allow rules past their counts are never read. */
+Test(policy, grant_counts_bound_the_lists)
+{
+	static const struct tg_policy stale = {
+		.bind_policy = TG_BIND_OPEN,
+		.n_tenant = 1,
+		.tenant = { { 1000, 1999 } },
+		.n_reservation = 1,
+		.reservation = { { 1001, 8001, 8001 }, { 1001, 1, 65535 } },
+		.n_allow_rule = 0,
+		.allow_rule = { { 1002, 1, 65535 } },
+	};
+	__u32 owner;
+
+	cr_assert_eq(tg_decide_bind(&stale, 1002, 8002, &owner), TG_ALLOW_BIND_OPEN,
+		     "a reservation past n_reservation was read");
+	cr_assert_eq(tg_decide(&stale, &(struct tg_facts)FOUND(1002, 8001, 1001)),
+		     TG_DENY_OTHER_TENANT, "an allow rule past n_allow_rule was read");
+}
+
+/* Allow rules in tg_decide: after own listener and allow-ports, before the owner's kind. */
+Test(policy, decide_allow_rules)
+{
+	static const struct tg_policy strict_grants = {
+		.mode = TG_MODE_ENFORCE, .policy = TG_POLICY_STRICT, TENANTS, GRANTS
+	};
+	static const struct tg_policy audit_grants = {
+		.mode = TG_MODE_AUDIT, .policy = TG_POLICY_ISOLATE, TENANTS, GRANTS
+	};
+	static const struct decide_case cases[] = {
+		{ "rule, first port", &open_binds, FOUND(1002, 9101, 1001), TG_ALLOW_RULE },
+		{ "rule, last port", &open_binds, FOUND(1002, 9102, 1001), TG_ALLOW_RULE },
+		{ "port past the rule", &open_binds, FOUND(1002, 9103, 1001),
+		  TG_DENY_OTHER_TENANT },
+		{ "another caller, same port", &open_binds, FOUND(1003, 9101, 1001),
+		  TG_DENY_OTHER_TENANT },
+		{ "rule of a second-range tenant", &open_binds, FOUND(3000, 9001, 1001),
+		  TG_ALLOW_RULE },
+		{ "rule opens a service port under strict", &strict_grants, FOUND(1002, 9101, 0),
+		  TG_ALLOW_RULE },
+		{ "rule covers an unknown owner", &strict_grants, UNKNOWN(1002, 9101),
+		  TG_ALLOW_RULE },
+		{ "own listener before the rule", &open_binds, FOUND(1002, 9101, 1002),
+		  TG_ALLOW_OWN },
+		{ "allow-port before the rule", &open_binds, FOUND(1002, 53, 1001), TG_ALLOW_PORT },
+		{ "no listener before the rule", &open_binds, NONE(1002, 9101),
+		  TG_ALLOW_NO_LISTENER },
+		{ "non-tenant caller", &open_binds, FOUND(2500, 9101, 1001), TG_ALLOW_NOT_TENANT },
+		{ "audit, rule", &audit_grants, FOUND(1002, 9101, 1001), TG_ALLOW_RULE },
+		{ "audit, no rule", &audit_grants, FOUND(1002, 9109, 1001), TG_AUDIT_OTHER_TENANT },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum tg_reason got = tg_decide(cases[i].policy, &cases[i].facts);
+
+		cr_assert_eq(got, cases[i].want, "%s: tg_decide gave %d, want %d", cases[i].name,
+			     got, cases[i].want);
+	}
 }
