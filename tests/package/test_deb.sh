@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # test_deb.sh (make test-package): build the .deb from a copy of the tree, install it, put the
-# guard in force through the installed unit's ExecStart, then remove and purge the package and
-# check that it left nothing behind: no pins, no programs attached, no nft table, no config.
+# guard in force through the installed unit's ExecStart, swap it through ExecReload, run the
+# daemon unit's command under a NOTIFY_SOCKET and the metrics unit's, then remove and purge the
+# package and check that it left nothing behind: no pins, no programs attached, no nft table,
+# no config, no unit links.
 #
 # Needs root. This is the one test that uses the host's default pin dir and
 # /etc/tunnelguard, and loads at the root cgroup (as the package does), so it refuses to run
@@ -43,8 +45,14 @@ done
 work=$(mktemp -d /tmp/tg-deb.XXXXXX)
 installed=0
 made_dropin=0
+daemon_pid=""
 cleanup() {
 	local rc=$?
+	# The daemon first: it would load the guard again after the unload below.
+	if [ -n "$daemon_pid" ]; then
+		kill -TERM "$daemon_pid" 2>/dev/null || true
+		wait "$daemon_pid" 2>/dev/null || true
+	fi
 	[ "$made_dropin" = 0 ] || rm -f "$dropin"
 	[ "$made_dropin" != 2 ] || rmdir "$(dirname "$dropin")" 2>/dev/null || true
 	if [ "$installed" = 1 ]; then
@@ -144,6 +152,29 @@ $exec_reload >"$work/reload.log" 2>&1 || fail "ExecReload failed: $(cat "$work/r
 new_ids="$(prog_id prog_connect4) $(prog_id prog_connect6)"
 [ "$new_ids" != "$ids" ] || fail "ExecReload did not swap the programs ($ids)"
 ids="$ids $new_ids"
+
+# The daemon unit's ExecStart, as systemd's Type=notify runs it: READY=1 on NOTIFY_SOCKET once
+# the guard is in force, and SIGTERM leaves the guard in force.
+notify=$work/notify.sock
+$py -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+print(s.recv(256).decode())' "$notify" >"$work/notify.out" 2>&1 &
+listener=$!
+for _ in $(seq 50); do [ -S "$notify" ] && break; sleep 0.1; done
+[ -S "$notify" ] || fail "the notify listener did not start: $(cat "$work/notify.out")"
+daemon=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/tunnelguard-daemon.service)
+[ "$daemon" = "/usr/sbin/tunnelguard daemon" ] || fail "unexpected daemon ExecStart '$daemon'"
+NOTIFY_SOCKET=$notify $daemon >"$work/daemon.log" 2>&1 &
+daemon_pid=$!
+wait "$listener" || fail "no notification from the daemon: $(cat "$work/notify.out" "$work/daemon.log")"
+[ "$(cat "$work/notify.out")" = "READY=1" ] || fail "the daemon sent '$(cat "$work/notify.out")'"
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" || fail "the daemon exited $? on SIGTERM: $(cat "$work/daemon.log")"
+daemon_pid=""
+/usr/sbin/tunnelguard status >/dev/null 2>&1 || fail "the guard is not in force after the daemon stopped"
+say "the daemon unit's ExecStart sent READY=1, and its SIGTERM left the guard in force"
 
 # The metrics unit writes its file atomically: systemd's $$ is the shell's $.
 metrics=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/tunnelguard-metrics.service | sed 's/\$\$/$/g')
