@@ -83,7 +83,7 @@ $(OUTPUT)/tunnelguard: $(OUTPUT)/obj/main.o $(OUTPUT)/libtunnelguard.a
 # One criterion binary holds every suite, so a run ends with one synthesis line. Suites that need
 # root or kernel features check for them and report a skip with the reason.
 TEST_SRCS := $(wildcard tests/unit/*.c tests/kernel/*.c tests/e2e/*.c tests/adversarial/*.c \
-	tests/faults/*.c)
+	tests/faults/*.c tests/ops/*.c)
 TEST_HDRS := $(wildcard tests/*/*.h)
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(TEST_SRCS))
 

@@ -11,6 +11,11 @@ packages=(
 	libnftnl-dev libmnl-dev nftables iptables
 	libcriterion-dev valgrind libclang-rt-14-dev
 	iproute2 openssh-server openssh-client procps util-linux curl python3
+	# make install checks, the .deb and its test (issue 9): systemd-analyze, man pages
+	# rendered (col is in bsdextrautils), dpkg-buildpackage with debhelper, the Prometheus
+	# parser that reads status --prometheus back
+	systemd man-db groff-base bsdextrautils bash-completion dpkg-dev debhelper
+	python3-prometheus-client
 )
 
 if [ "$(id -u)" != 0 ]; then

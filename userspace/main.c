@@ -24,6 +24,7 @@
 #include "layers.h"
 #include "loader.h"
 #include "log.h"
+#include "prometheus.h"
 #include "status.h"
 
 #define EXIT_USAGE 2
@@ -40,6 +41,7 @@ enum option_id {
 	OPT_INTERVAL,
 	OPT_NO_SELF_TEST,
 	OPT_BIND,
+	OPT_PROMETHEUS,
 };
 
 #define DEFAULT_INTERVAL_MS 2000
@@ -51,6 +53,7 @@ struct cli {
 	const char *cgroup;
 	const char *addr;
 	bool json;
+	bool prometheus;
 	bool follow;
 	bool no_self_test;
 	unsigned int interval_ms;
@@ -67,7 +70,7 @@ static const char usage_text[] =
 	"  load     validate the config, load and attach the guard, pin it, exit\n"
 	"           (over a loaded guard: swap to the new config with no gap)\n"
 	"  unload   detach the guard, remove everything under the pin dir and the nft table\n"
-	"  status   show what is loaded, its policy and its counters\n"
+	"  status   [--json | --prometheus]: show what is loaded, its policy and its counters\n"
 	"  check    --uid UID --port PORT [--addr ADDR]: would this connect be allowed?\n"
 	"           --uid UID --bind PORT: would this bind() be allowed (on any address)?\n"
 	"  daemon   [--json] [--interval MS]: load if needed, print refusals, keep maps in sync\n"
@@ -80,6 +83,7 @@ static const char usage_text[] =
 	"      --no-self-test  load, daemon: do not prove the guard with a probe connect in a\n"
 	"                      throwaway network namespace (for hosts that cannot create one)\n"
 	"      --json          status, daemon, events: print JSON\n"
+	"      --prometheus    status: print Prometheus text exposition format\n"
 	"      --follow        events: keep printing until interrupted\n"
 	"      --interval MS   daemon: full reconciliation period (default 2000)\n"
 	"  -v, --verbose       more messages; twice for libbpf's debug output\n"
@@ -130,6 +134,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "no-self-test", no_argument, NULL, OPT_NO_SELF_TEST },
 		{ "bind", required_argument, NULL, OPT_BIND },
+		{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
 		{},
 	};
 	unsigned long n;
@@ -176,6 +181,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case OPT_ADDR:
 			cli->addr = optarg;
+			break;
+		case OPT_PROMETHEUS:
+			cli->prometheus = true;
 			break;
 		case OPT_FOLLOW:
 			cli->follow = true;
@@ -226,6 +234,10 @@ static int check_option_scope(const struct cli *cli)
 	if (cli->json && strcmp(cli->command, "status") != 0 && !is_daemon && !is_events)
 		return usage_error("--json is only for status, daemon and events, not %s",
 				   cli->command);
+	if (cli->prometheus && strcmp(cli->command, "status") != 0)
+		return usage_error("--prometheus is only for status, not %s", cli->command);
+	if (cli->prometheus && cli->json)
+		return usage_error("%s", "--prometheus and --json exclude each other");
 	if (cli->follow && !is_events)
 		return usage_error("--follow is only for events, not %s", cli->command);
 	if (cli->no_self_test && strcmp(cli->command, "load") != 0 && !is_daemon)
@@ -282,7 +294,9 @@ static int cmd_status(const struct cli *cli)
 			err == -EACCES || err == -EPERM ? " (reading BPF pins needs root)" : "");
 		return 1;
 	}
-	if (cli->json)
+	if (cli->prometheus)
+		prometheus_print(stdout, &r);
+	else if (cli->json)
 		status_print_json(stdout, &r, cli->pin_dir);
 	else
 		status_print_text(stdout, &r, cli->pin_dir);

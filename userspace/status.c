@@ -33,8 +33,7 @@ bool status_loaded(const struct status_report *r)
 	return r->guard.loaded || r->nft.present;
 }
 
-/* Every layer the guard was loaded with is whole. */
-static bool status_complete(const struct status_report *r)
+bool status_complete(const struct status_report *r)
 {
 	if ((r->layers & TG_LAYER_BPF) && !r->guard.complete)
 		return false;

@@ -36,6 +36,9 @@ struct status_report {
 /* Is anything in force, by either layer? */
 bool status_loaded(const struct status_report *r);
 
+/* Is every layer the guard was loaded with whole (drift aside)? */
+bool status_complete(const struct status_report *r);
+
 /* Gather everything status shows. 0 or -errno (pin dir unreadable). */
 int status_collect(const char *pin_dir, struct status_report *r);
 void status_free(struct status_report *r);

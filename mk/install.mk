@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# install.mk: installing tunnelguard and building its Debian package. Included by the Makefile.
+#
+#   make install       the binary, systemd units, man pages, bash completion, the fail-closed
+#                      ssh drop-in and the example config into $(DESTDIR)$(PREFIX)
+#                      (PREFIX default /usr/local; the .deb uses /usr). The config goes to
+#                      $(SYSCONFDIR)/tunnelguard/tunnelguard.conf (default /etc, whatever the
+#                      prefix: the binary reads it there) and never replaces an existing one.
+#   make uninstall     removes what install put there, except the config; it does not unload
+#                      a guard in force (`tunnelguard unload` does)
+#   make test-package  as root: build the .deb from a copy of the tree, install it, load the
+#                      guard through the unit's ExecStart with a test-only config, remove and
+#                      purge it, and check that nothing is left (tests/package/test_deb.sh).
+#                      It uses the default pin dir, so it refuses to run over a loaded guard
+#                      or an existing /etc/tunnelguard. Not part of `make test`.
+
+PREFIX	       ?= /usr/local
+SBINDIR	       ?= $(PREFIX)/sbin
+DATADIR	       ?= $(PREFIX)/share
+MANDIR	       ?= $(DATADIR)/man
+SYSCONFDIR     ?= /etc
+# systemd reads /usr/local/lib/systemd/system too; Debian 12's units live in /lib/systemd/system.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR    ?= $(DATADIR)/bash-completion/completions
+
+UNITS	   := $(patsubst dist/systemd/%.in,$(OUTPUT)/systemd/%,$(wildcard dist/systemd/*.in))
+MAN_PAGES  := docs/man/tunnelguard.8 docs/man/tunnelguard.conf.5
+INSTALLED  := $(SBINDIR)/tunnelguard $(BASHCOMPDIR)/tunnelguard \
+	$(DATADIR)/tunnelguard/ssh-requires-tunnelguard.conf $(MANDIR)/man8/tunnelguard.8 \
+	$(MANDIR)/man5/tunnelguard.conf.5 $(patsubst $(OUTPUT)/systemd/%,$(SYSTEMDUNITDIR)/%,$(UNITS))
+
+.PHONY: install uninstall test-package FORCE
+
+$(OUTPUT)/systemd:
+	$(Q)mkdir -p $@
+
+# Units name the binary by its installed path, so they are made per install (SBINDIR).
+$(OUTPUT)/systemd/%: dist/systemd/%.in FORCE | $(OUTPUT)/systemd
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' $< > $@
+
+FORCE:
+
+install: $(OUTPUT)/tunnelguard $(UNITS)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 $(OUTPUT)/tunnelguard $(DESTDIR)$(SBINDIR)/tunnelguard
+	$(Q)install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(Q)install -m 0644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
+	$(Q)install -D -m 0644 docs/man/tunnelguard.8 $(DESTDIR)$(MANDIR)/man8/tunnelguard.8
+	$(Q)install -D -m 0644 docs/man/tunnelguard.conf.5 $(DESTDIR)$(MANDIR)/man5/tunnelguard.conf.5
+	$(Q)install -D -m 0644 completion/tunnelguard.bash $(DESTDIR)$(BASHCOMPDIR)/tunnelguard
+	$(Q)install -D -m 0644 dist/systemd/ssh-requires-tunnelguard.conf \
+		$(DESTDIR)$(DATADIR)/tunnelguard/ssh-requires-tunnelguard.conf
+	$(Q)install -d $(DESTDIR)$(SYSCONFDIR)/tunnelguard
+	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/tunnelguard/tunnelguard.conf ]; then \
+		echo "  KEEP     $(DESTDIR)$(SYSCONFDIR)/tunnelguard/tunnelguard.conf (exists)"; \
+	else \
+		install -m 0644 dist/tunnelguard.conf $(DESTDIR)$(SYSCONFDIR)/tunnelguard/tunnelguard.conf; \
+	fi
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)rmdir $(DESTDIR)$(DATADIR)/tunnelguard 2>/dev/null || true
+	$(Q)echo "  KEEP     $(DESTDIR)$(SYSCONFDIR)/tunnelguard/tunnelguard.conf (remove it by hand)"
+
+test-package:
+	$(Q)bash tests/package/test_deb.sh

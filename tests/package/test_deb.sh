@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# test_deb.sh (make test-package): build the .deb from a copy of the tree, install it, put the
+# guard in force through the installed unit's ExecStart, swap it through ExecReload, run the
+# daemon unit's command under a NOTIFY_SOCKET and the metrics unit's, then remove and purge the
+# package and check that it left nothing behind: no pins, no programs attached, no nft table,
+# no config, no unit links.
+#
+# Needs root. This is the one test that uses the host's default pin dir and
+# /etc/tunnelguard, and loads at the root cgroup (as the package does), so it refuses to run
+# when a guard is loaded at the default pin dir, /etc/tunnelguard exists or the package is
+# installed: it never clobbers a real guard or config. Its config makes only the test-only
+# uids 4170000000-4170000009 tenants, so the host's users are not restricted meanwhile.
+# Every exit path unloads what it loaded and purges the package (trap).
+#
+# Where systemd is not PID 1 the package's postinst cannot start units (debhelper's scripts
+# skip that), so the test runs the unit's ExecStart line itself.
+set -euo pipefail
+
+pin_dir=/sys/fs/bpf/tunnelguard
+conf_dir=/etc/tunnelguard
+dropin=/etc/systemd/system/ssh.service.d/tunnelguard.conf
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+py=/usr/bin/python3
+
+fail() {
+	echo "test-package: FAIL: $*" >&2
+	exit 1
+}
+say() { echo "test-package: $*"; }
+
+[ "$(id -u)" = 0 ] || fail "needs root (dpkg -i, bpffs, cgroup attach): run it with sudo"
+if [ -e "$pin_dir" ]; then
+	fail "a guard is loaded at $pin_dir: refusing to install over it (tunnelguard unload first, if it is not in use)"
+fi
+[ ! -e "$conf_dir" ] || fail "$conf_dir exists: refusing to run (a purge would remove a real config)"
+[ ! -e "$dropin" ] || fail "$dropin exists: refusing to run (the test creates and removes it)"
+if dpkg-query -W -f='${Status}' tunnelguard 2>/dev/null | grep -q installed; then
+	fail "the tunnelguard package is installed: refusing to replace and purge it"
+fi
+for tool in dpkg-buildpackage dh bpftool nft man; do
+	command -v "$tool" >/dev/null || fail "$tool is missing (scripts/deps.sh installs it)"
+done
+
+work=$(mktemp -d /tmp/tg-deb.XXXXXX)
+installed=0
+made_dropin=0
+daemon_pid=""
+cleanup() {
+	local rc=$?
+	# The daemon first: it would load the guard again after the unload below.
+	if [ -n "$daemon_pid" ]; then
+		kill -TERM "$daemon_pid" 2>/dev/null || true
+		wait "$daemon_pid" 2>/dev/null || true
+	fi
+	[ "$made_dropin" = 0 ] || rm -f "$dropin"
+	[ "$made_dropin" != 2 ] || rmdir "$(dirname "$dropin")" 2>/dev/null || true
+	if [ "$installed" = 1 ]; then
+		[ -x /usr/sbin/tunnelguard ] && /usr/sbin/tunnelguard unload >/dev/null 2>&1 || true
+		dpkg -P tunnelguard >/dev/null 2>&1 || true
+	fi
+	rm -rf "$work"
+	[ $rc = 0 ] || echo "test-package: cleaned up after a failure (exit $rc)" >&2
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# dpkg-buildpackage writes into the parent of the source dir and dirties the tree: build in a
+# copy of the files git knows (tracked, or new and not ignored) and never in the repository.
+src=$work/tunnelguard
+mkdir -p "$src"
+(cd "$repo" && git ls-files -z -c -o --exclude-standard |
+	while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+	tar --null -T - -cf -) | tar -xf - -C "$src"
+start=$(date +%s)
+(cd "$src" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1 ||
+	{ tail -40 "$work/build.log" >&2; fail "dpkg-buildpackage failed (log above)"; }
+build_s=$(($(date +%s) - start))
+version=$(cd "$src" && dpkg-parsechangelog -S Version)
+deb=$work/tunnelguard_${version}_$(dpkg --print-architecture).deb
+[ -f "$deb" ] || fail "no $deb after the build: $(ls "$work")"
+say "built $(basename "$deb") in ${build_s} s"
+
+nft list tables >"$work/nft.before" 2>&1 || fail "nft list tables failed: $(cat "$work/nft.before")"
+cgroup_root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+[ -n "$cgroup_root" ] || fail "no cgroup v2 mount in /proc/self/mounts"
+
+installed=1
+dpkg -i "$deb" >"$work/install.log" 2>&1 || fail "dpkg -i failed: $(cat "$work/install.log")"
+
+# What the package installs.
+[ -x /usr/sbin/tunnelguard ] || fail "no /usr/sbin/tunnelguard"
+[ "$(/usr/sbin/tunnelguard --version)" = "tunnelguard ${version%%-*}" ] ||
+	fail "tunnelguard --version says '$(/usr/sbin/tunnelguard --version)', package is $version"
+for unit in tunnelguard.service tunnelguard-daemon.service tunnelguard-metrics.service \
+	tunnelguard-metrics.timer; do
+	[ -f "/lib/systemd/system/$unit" ] || fail "no /lib/systemd/system/$unit"
+done
+[ "$(man -w tunnelguard)" = /usr/share/man/man8/tunnelguard.8.gz ] ||
+	fail "man -w tunnelguard: '$(man -w tunnelguard 2>&1)'"
+[ "$(man -w tunnelguard.conf)" = /usr/share/man/man5/tunnelguard.conf.5.gz ] ||
+	fail "man -w tunnelguard.conf: '$(man -w tunnelguard.conf 2>&1)'"
+MANWIDTH=80 man tunnelguard.conf 2>/dev/null | grep -q '^KEYS' || fail "man tunnelguard.conf shows no KEYS"
+bash -c 'source /usr/share/bash-completion/completions/tunnelguard && complete -p tunnelguard' \
+	>/dev/null || fail "the bash completion does not load"
+[ -f /usr/share/tunnelguard/ssh-requires-tunnelguard.conf ] || fail "no fail-closed drop-in"
+dpkg-query -W -f='${Conffiles}\n' tunnelguard | grep -q " $conf_dir/tunnelguard.conf " ||
+	fail "$conf_dir/tunnelguard.conf is not a conffile"
+# Enabled for the next boot, the metrics timer left off, nothing started (no systemd here,
+# and --no-start where there is).
+for unit in tunnelguard.service tunnelguard-daemon.service; do
+	[ -L "/etc/systemd/system/multi-user.target.wants/$unit" ] || fail "$unit is not enabled"
+done
+[ ! -e /etc/systemd/system/timers.target.wants/tunnelguard-metrics.timer ] ||
+	fail "the metrics timer is enabled"
+[ ! -e "$pin_dir" ] || fail "installing the package loaded the guard"
+say "dpkg -i: binary, units, man pages, completion, conffile and enablement as expected"
+
+# A test-only policy: two tenants are enough for the self-test, and no real user is one.
+cat >"$conf_dir/tunnelguard.conf" <<'CONF'
+# test-package: test-only tenants, removed by dpkg -P
+tenant-uids = 4170000000-4170000009
+CONF
+
+exec_start=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/tunnelguard.service)
+[ "$exec_start" = "/usr/sbin/tunnelguard load" ] || fail "unexpected ExecStart '$exec_start'"
+$exec_start >"$work/load.log" 2>&1 || fail "ExecStart ($exec_start) failed: $(cat "$work/load.log")"
+/usr/sbin/tunnelguard status >"$work/status.log" 2>&1 ||
+	fail "status after load exited $?: $(cat "$work/status.log")"
+grep -q 'tenant uids: 4170000000-4170000009' "$work/status.log" ||
+	fail "the loaded policy is not the test config: $(cat "$work/status.log")"
+grep -q 'self-test:   passed' "$work/status.log" || fail "self-test did not pass: $(cat "$work/status.log")"
+
+prog_id() { bpftool -j prog show pinned "$pin_dir/$1" | $py -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+ids="$(prog_id prog_connect4) $(prog_id prog_connect6)"
+for name in tg_connect4 tg_connect6; do
+	bpftool prog show name "$name" >/dev/null 2>&1 || fail "bpftool prog show lists no $name"
+done
+# `bpftool cgroup tree` lists the cgroups below the root, not the root itself, and may show
+# other guards (kernel tests in their own cgroups): look at the root and at our program ids.
+bpftool cgroup show "$cgroup_root" >"$work/cgroup.log"
+for id in $ids; do
+	grep -Eq "^$id +cgroup_inet[46]_connect .*tg_connect[46]" "$work/cgroup.log" ||
+		fail "program $id is not attached to $cgroup_root: $(cat "$work/cgroup.log")"
+done
+say "ExecStart loaded the guard: programs $ids attached to $cgroup_root, self-test passed"
+
+# The reload line swaps in new programs with no gap.
+exec_reload=$(sed -n 's/^ExecReload=//p' /lib/systemd/system/tunnelguard.service)
+$exec_reload >"$work/reload.log" 2>&1 || fail "ExecReload failed: $(cat "$work/reload.log")"
+new_ids="$(prog_id prog_connect4) $(prog_id prog_connect6)"
+[ "$new_ids" != "$ids" ] || fail "ExecReload did not swap the programs ($ids)"
+ids="$ids $new_ids"
+
+# The daemon unit's ExecStart, as systemd's Type=notify runs it: READY=1 on NOTIFY_SOCKET once
+# the guard is in force, and SIGTERM leaves the guard in force.
+notify=$work/notify.sock
+$py -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+print(s.recv(256).decode())' "$notify" >"$work/notify.out" 2>&1 &
+listener=$!
+for _ in $(seq 50); do [ -S "$notify" ] && break; sleep 0.1; done
+[ -S "$notify" ] || fail "the notify listener did not start: $(cat "$work/notify.out")"
+daemon=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/tunnelguard-daemon.service)
+[ "$daemon" = "/usr/sbin/tunnelguard daemon" ] || fail "unexpected daemon ExecStart '$daemon'"
+NOTIFY_SOCKET=$notify $daemon >"$work/daemon.log" 2>&1 &
+daemon_pid=$!
+wait "$listener" || fail "no notification from the daemon: $(cat "$work/notify.out" "$work/daemon.log")"
+[ "$(cat "$work/notify.out")" = "READY=1" ] || fail "the daemon sent '$(cat "$work/notify.out")'"
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" || fail "the daemon exited $? on SIGTERM: $(cat "$work/daemon.log")"
+daemon_pid=""
+/usr/sbin/tunnelguard status >/dev/null 2>&1 || fail "the guard is not in force after the daemon stopped"
+say "the daemon unit's ExecStart sent READY=1, and its SIGTERM left the guard in force"
+
+# The metrics unit writes its file atomically: systemd's $$ is the shell's $.
+metrics=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/tunnelguard-metrics.service | sed 's/\$\$/$/g')
+mkdir "$work/textfile"
+TG_TEXTFILE=$work/textfile/tunnelguard.prom eval "$metrics" || fail "the metrics ExecStart failed"
+grep -qx 'tunnelguard_loaded 1' "$work/textfile/tunnelguard.prom" ||
+	fail "metrics file lacks tunnelguard_loaded 1: $(cat "$work/textfile/tunnelguard.prom")"
+[ "$(ls "$work/textfile")" = tunnelguard.prom ] || fail "metrics left: $(ls "$work/textfile")"
+say "reload swapped the programs; the metrics unit wrote tunnelguard.prom"
+
+# With the fail-closed drop-in in place, removal must refuse (sshd would never start again).
+# The drop-in lives on the host's real path for a moment only; the trap removes it.
+# made_dropin: 1 the file, 2 the file and its directory.
+made_dropin=1
+[ -d "$(dirname "$dropin")" ] || made_dropin=2
+install -D -m 0644 /usr/share/tunnelguard/ssh-requires-tunnelguard.conf "$dropin"
+if dpkg -r tunnelguard >"$work/remove.log" 2>&1; then
+	fail "dpkg -r went ahead with $dropin in place"
+fi
+rm -f "$dropin"
+[ "$made_dropin" = 1 ] || rmdir "$(dirname "$dropin")"
+made_dropin=0
+grep -q "remove it" "$work/remove.log" || fail "dpkg -r refused without saying why: $(cat "$work/remove.log")"
+[ -e "$pin_dir" ] || fail "the refused dpkg -r still unloaded the guard"
+say "dpkg -r refuses while the fail-closed drop-in is installed"
+
+dpkg -r tunnelguard >"$work/remove.log" 2>&1 || fail "dpkg -r failed: $(cat "$work/remove.log")"
+[ ! -e "$pin_dir" ] || fail "dpkg -r left $pin_dir: $(ls "$pin_dir")"
+[ ! -e /usr/sbin/tunnelguard ] || fail "dpkg -r left the binary"
+# A program is freed once its last reference goes, after an RCU grace period.
+for _ in $(seq 50); do
+	left=""
+	for id in $ids; do
+		bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"
+	done
+	[ -z "$left" ] && break
+	sleep 0.1
+done
+[ -z "$left" ] || fail "programs$left still exist after dpkg -r"
+if bpftool cgroup show "$cgroup_root" | grep -q tg_connect; then
+	fail "tg_connect programs still attached to $cgroup_root: $(bpftool cgroup show "$cgroup_root")"
+fi
+bpftool cgroup tree "$cgroup_root" >"$work/tree.log"
+for id in $ids; do
+	! grep -Eq "^ +$id +" "$work/tree.log" || fail "program $id still attached: $(cat "$work/tree.log")"
+done
+nft list tables >"$work/nft.after" 2>&1
+diff -u "$work/nft.before" "$work/nft.after" >&2 || fail "nft tables differ after dpkg -r"
+[ -f "$conf_dir/tunnelguard.conf" ] || fail "dpkg -r removed the conffile (only purge should)"
+say "dpkg -r: guard unloaded, programs freed, nft tables as before, conffile kept"
+
+dpkg -P tunnelguard >"$work/purge.log" 2>&1 || fail "dpkg -P failed: $(cat "$work/purge.log")"
+installed=0
+[ ! -e "$conf_dir" ] || fail "dpkg -P left $conf_dir"
+for link in multi-user.target.wants/tunnelguard.service multi-user.target.wants/tunnelguard-daemon.service; do
+	[ ! -e "/etc/systemd/system/$link" ] || fail "dpkg -P left /etc/systemd/system/$link"
+done
+! dpkg-query -W tunnelguard >/dev/null 2>&1 || fail "dpkg still knows tunnelguard after purge"
+say "dpkg -P: config and unit links gone. PASS (package build ${build_s} s, total $SECONDS s)"
