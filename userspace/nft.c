@@ -45,7 +45,7 @@
 /* Worst case for one element in a message: nest, key nest, an 8-byte value, flags. */
 #define NFT_ELEM_BYTES 32
 /* Table, counters, sets, chain and rules, with room to spare. */
-#define NFT_FIXED_BYTES	  32768
+#define NFT_FIXED_BYTES	  65536
 #define NFT_MAX_ERRNO	  4095
 #define NFT_RECV_BUF_SIZE 32768
 /* A batch refused because the ruleset changed meanwhile is recomputed this many times. */
@@ -990,6 +990,36 @@ static int put_deny_rule(struct mnl_nlmsg_batch *b, uint32_t *seq, bool audit,
  * only way to the host's own addresses), then established traffic and replies (which, from a
  * tenant's listener, carry the tenant's uid), then non-TCP, then non-tenants.
  */
+/*
+ * One rule per `allow = USER:PORTS` range: at most TG_MAX_ALLOW_RULES, and only a tenant's SYN
+ * gets this far, so a linear walk costs nobody else anything.
+ */
+static int put_allow_rules(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_policy *p)
+{
+	for (uint32_t i = 0; i < p->n_allow_rule; i++) {
+		const struct tg_port_grant *g = &p->allow_rule[i];
+		uint16_t first = htons(g->first), last = htons(g->last);
+		struct rule_builder rb;
+		char comment[64];
+		int err;
+
+		snprintf(comment, sizeof(comment), "allow = %u:%u-%u", g->uid, g->first, g->last);
+		rule_start(&rb, comment);
+		add_tcp_dependency(&rb);
+		add_expr(&rb, expr_meta(NFT_META_SKUID, NFT_REG_1));
+		add_expr(&rb, expr_cmp(NFT_CMP_EQ, &g->uid, sizeof(g->uid)));
+		/* Big-endian ports compare byte by byte in numeric order. */
+		add_expr(&rb, expr_payload(TCP_DPORT_OFFSET, 2, NFT_REG_1));
+		add_expr(&rb, expr_cmp(NFT_CMP_GTE, &first, sizeof(first)));
+		add_expr(&rb, expr_cmp(NFT_CMP_LTE, &last, sizeof(last)));
+		add_expr(&rb, expr_accept());
+		err = rule_put(b, seq, &rb);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int put_rules(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_policy *p)
 {
 	bool audit = p->mode == TG_MODE_AUDIT;
@@ -1039,6 +1069,10 @@ static int put_rules(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_p
 	add_expr(&rb, expr_lookup(SET_ALLOW_PORTS, false));
 	add_expr(&rb, expr_accept());
 	err = rule_put(b, seq, &rb);
+	if (err)
+		return err;
+
+	err = put_allow_rules(b, seq, p);
 	if (err)
 		return err;
 
@@ -1097,6 +1131,11 @@ static int check_policy(const struct tg_policy *p)
 		return -EINVAL;
 	for (uint32_t i = 0; i < p->n_allow_port; i++)
 		if (p->allow_port[i].first > p->allow_port[i].last)
+			return -EINVAL;
+	if (p->n_allow_rule > TG_MAX_ALLOW_RULES)
+		return -EINVAL;
+	for (uint32_t i = 0; i < p->n_allow_rule; i++)
+		if (p->allow_rule[i].first > p->allow_rule[i].last)
 			return -EINVAL;
 	return 0;
 }

@@ -34,10 +34,12 @@
  *	}
  *
  * so a SYN from uid 2002 to port 8001 is answered with a TCP reset (connect() fails with
- * ECONNREFUSED) while 2001's own and root's connects pass. Policy strict adds a rule that
- * resets tenants' SYNs to @service_ports too; mode audit replaces each reset with
- * `log prefix "tunnelguard audit: " accept`. Traffic that leaves the host is out after one
- * comparison; established TCP on lo after three (oif, protocol, flags); a non-tenant's SYN
+ * ECONNREFUSED) while 2001's own and root's connects pass. Each `allow = USER:PORTS` range
+ * adds one rule before the owned lookup, e.g. for allow = 2002:8001
+ *	meta skuid 2002 tcp dport >= 8001 tcp dport <= 8001 accept comment "allow = 2002:8001-8001"
+ *Policy strict adds a rule that resets tenants' SYNs to @service_ports too; mode audit replaces
+ *each reset with `log prefix "tunnelguard audit: " accept`. Traffic that leaves the host is out
+ *after one comparison; established TCP on lo after three (oif, protocol, flags); a non-tenant's SYN
  * after four and one lookup in the interval set tenant_uids.
  *
  * What the nft layer judges is coarser than the BPF layer: it sees ports, not listener

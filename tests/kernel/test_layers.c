@@ -286,3 +286,20 @@ Test(layers, unload_leaves_the_ruleset_as_before_load, .init = setup, .fini = te
 	cr_assert_eq(run("nft list ruleset", after, sizeof(after)), 0);
 	cr_expect_str_eq(after, before, "unload changed the ruleset");
 }
+
+/* `allow = USER:PORTS` opens the nft layer too: B may reach A's 8001, C may not. */
+Test(layers, allow_rule_opens_the_nft_layer_for_one_tenant, .init = setup, .fini = teardown)
+{
+	struct fx_listener a4 = fx_listen(TENANT_A, "127.0.0.1", PORT, false);
+	char out[16384];
+
+	fx_write_config(&fx, "tenant-uids = 2001-2003\nlayers = nft\nallow = 2002:8000-8001\n");
+	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
+	cr_assert_eq(run("nft list chain inet tunnelguard output", out, sizeof(out)), 0);
+	cr_expect(strstr(out, "comment \"allow = 2002:8000-8001\""), "nft: %s", out);
+	cr_expect_eq(fx_connect_as(&fx, TENANT_B, AF_INET, "127.0.0.1", PORT), 0,
+		     "the allow rule did not let B through the nft layer");
+	cr_expect_eq(fx_connect_as(&fx, 2003, AF_INET, "127.0.0.1", PORT), ECONNREFUSED,
+		     "tenant C reached A's port without an allow rule");
+	fx_listener_stop(&a4);
+}
