@@ -226,7 +226,8 @@ scenario_completion() {
 		'tunnelguard status --p|--pin-dir --prometheus'
 		'tunnelguard load --|--config --pin-dir --verbose --help --version --cgroup --no-self-test'
 		'tunnelguard unload --|--config --pin-dir --verbose --help --version'
-		'tunnelguard check --|--config --pin-dir --verbose --help --version --uid --port --addr'
+		'tunnelguard check --|--config --pin-dir --verbose --help --version --uid --port --bind --addr'
+		'tunnelguard check --b|--bind'
 		'tunnelguard daemon --|--config --pin-dir --verbose --help --version --json --interval --cgroup --no-self-test'
 		'tunnelguard events --f|--follow'
 		'tunnelguard --|--config --pin-dir --verbose --help --version'
@@ -238,6 +239,8 @@ scenario_completion() {
 		'tunnelguard -c status |load unload status check daemon events'
 		'tunnelguard check --addr |127.0.0.1 ::1'
 		'tunnelguard check --uid |'
+		'tunnelguard check --uid 2002 --bind |'
+		'tunnelguard check --bind 8001 |'
 		'tunnelguard status |'
 	)
 	local case line want got
