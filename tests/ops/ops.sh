@@ -93,6 +93,11 @@ scenario_install() {
 			>"$tmp/out" 2>&1 || fail "uncommented example, uid $1: $(cat "$tmp/out")"
 		grep -q " $2:" "$tmp/out" || fail "uncommented example, uid $1: want $2, got $(cat "$tmp/out")"
 	done
+	# bind-policy open: a tenant may bind a port nobody reserved.
+	"$binary" check -c "$tmp/uncommented.conf" --uid 1000 --bind 1 >"$tmp/out" 2>&1 ||
+		fail "uncommented example, bind: $(cat "$tmp/out")"
+	grep -q " allow_bind_open:" "$tmp/out" ||
+		fail "uncommented example, bind: want allow_bind_open, got $(cat "$tmp/out")"
 	# The whole file uncommented, its users given as uids (2001 reserves, 2002 is allowed):
 	# the examples parse, and the [tenant] section holds its first port against another tenant.
 	sed -n -e 's/^#\([a-z-]* =.*\|\[tenant .*\)/\1/p' "$example" |
