@@ -8,12 +8,12 @@ _tunnelguard()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev="" option command="" i word
 	local commands="load unload status check daemon events"
 	local global="-c --config --pin-dir -v --verbose -h --help --version"
-	local with_value=" -c --config --pin-dir --cgroup --uid --port --addr --interval "
+	local with_value=" -c --config --pin-dir --cgroup --uid --port --bind --addr --interval "
 	local -A per_command=(
 		[load]="--cgroup --no-self-test"
 		[unload]=""
 		[status]="--json --prometheus"
-		[check]="--uid --port --addr"
+		[check]="--uid --port --bind --addr"
 		[daemon]="--json --interval --cgroup --no-self-test"
 		[events]="--follow --json"
 	)
@@ -43,7 +43,7 @@ _tunnelguard()
 		mapfile -t COMPREPLY < <(compgen -W "127.0.0.1 ::1" -- "$cur")
 		return 0
 		;;
-	--uid | --port | --interval)
+	--uid | --port | --bind | --interval)
 		return 0 # a number: nothing to offer
 		;;
 	esac

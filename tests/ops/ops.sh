@@ -6,7 +6,8 @@
 #
 #   install     make install into a DESTDIR: every file where PREFIX and the defaults say, units
 #               naming the installed binary, an existing config kept, uninstall leaving only
-#               the config; the example config parses and its commented values are the defaults
+#               the config; the example config parses, its commented global keys are the
+#               defaults, and its commented allow and [tenant] examples parse and reserve
 #   units       systemd-analyze verify --root on the installed units and on Debian's ssh.service
 #               with the fail-closed drop-in: no output at all; and it does fail on a unit
 #               whose binary is missing
@@ -49,7 +50,7 @@ expect_file() { # PATH MODE
 }
 
 scenario_install() {
-	local root=$tmp/root local_root=$tmp/local f left
+	local root=$tmp/root local_root=$tmp/local f left rc
 	[ -x "$binary" ] || fail "no binary at $binary (run make first)"
 	do_make install DESTDIR="$root" PREFIX=/usr >"$tmp/log" || fail "make install: $(cat "$tmp/log")"
 	expect_file "$root/usr/sbin/tunnelguard" 755
@@ -73,13 +74,17 @@ scenario_install() {
 		"$root/usr/lib/systemd/system/tunnelguard.service" ||
 		fail "tunnelguard.service does not point at the installed drop-in"
 
-	# The example: every key commented out, and uncommented it means the built-in defaults.
-	! grep -n '^[a-z]' "$root/etc/tunnelguard/tunnelguard.conf" || fail "the example sets a key"
-	"$binary" check -c "$root/etc/tunnelguard/tunnelguard.conf" --uid 1000 --port 1 \
+	# The example: every key commented out, and uncommented its global keys (the lines before
+	# the examples marker) mean the built-in defaults. allow and [tenant] user/ports have no
+	# default line (they name users), so they are examples after the marker, checked below.
+	local example=$root/etc/tunnelguard/tunnelguard.conf marker='^# ---- Examples, not defaults' port
+	! grep -n '^[a-z[]' "$example" || fail "the example sets a key"
+	"$binary" check -c "$example" --uid 1000 --port 1 \
 		--addr 127.0.0.1 >"$tmp/out" 2>&1 || fail "the example does not parse: $(cat "$tmp/out")"
-	sed -n 's/^#\([a-z-]* =\)/\1/p' "$root/etc/tunnelguard/tunnelguard.conf" >"$tmp/uncommented.conf"
-	[ "$(wc -l <"$tmp/uncommented.conf")" = 6 ] ||
-		fail "the example has $(wc -l <"$tmp/uncommented.conf") commented keys, want 6"
+	grep -q "$marker" "$example" || fail "the example has no '# ---- Examples, not defaults' line"
+	sed -n "/$marker/q; s/^#\([a-z-]* =\)/\1/p" "$example" >"$tmp/uncommented.conf"
+	[ "$(wc -l <"$tmp/uncommented.conf")" = 9 ] ||
+		fail "the example has $(wc -l <"$tmp/uncommented.conf") commented default keys, want 9"
 	for case in "999 allow_not_tenant" "1000 allow_no_listener" "59999 allow_no_listener" \
 		"60000 allow_not_tenant"; do
 		set -- $case
@@ -87,6 +92,25 @@ scenario_install() {
 		"$binary" check -c "$tmp/uncommented.conf" --uid "$1" --port 1 --addr 127.0.0.1 \
 			>"$tmp/out" 2>&1 || fail "uncommented example, uid $1: $(cat "$tmp/out")"
 		grep -q " $2:" "$tmp/out" || fail "uncommented example, uid $1: want $2, got $(cat "$tmp/out")"
+	done
+	# bind-policy open: a tenant may bind a port nobody reserved.
+	"$binary" check -c "$tmp/uncommented.conf" --uid 1000 --bind 1 >"$tmp/out" 2>&1 ||
+		fail "uncommented example, bind: $(cat "$tmp/out")"
+	grep -q " allow_bind_open:" "$tmp/out" ||
+		fail "uncommented example, bind: want allow_bind_open, got $(cat "$tmp/out")"
+	# The whole file uncommented, its users given as uids (2001 reserves, 2002 is allowed):
+	# the examples parse, and the [tenant] section holds its first port against another tenant.
+	sed -n -e 's/^#\([a-z-]* =.*\|\[tenant .*\)/\1/p' "$example" |
+		sed -e 's/^user = .*/user = 2001/' -e 's/^allow = [^:]*:/allow = 2002:/' \
+			>"$tmp/examples.conf"
+	port=$(sed -n 's/^ports = \([0-9]*\).*/\1/p' "$tmp/examples.conf")
+	[ -n "$port" ] || fail "the example has no [tenant] section with ports: $(cat "$tmp/examples.conf")"
+	for case in "2001 0 allow_bind_own" "2002 1 deny_bind_reserved"; do
+		set -- $case
+		"$binary" check -c "$tmp/examples.conf" --uid "$1" --bind "$port" >"$tmp/out" 2>&1 &&
+			rc=0 || rc=$?
+		[ "$rc" = "$2" ] && grep -q " $3 " "$tmp/out" ||
+			fail "uncommented examples, uid $1 bind $port: want exit $2 $3, got exit $rc $(cat "$tmp/out")"
 	done
 
 	# A second install keeps an existing config.
@@ -207,7 +231,8 @@ scenario_completion() {
 		'tunnelguard status --p|--pin-dir --prometheus'
 		'tunnelguard load --|--config --pin-dir --verbose --help --version --cgroup --no-self-test'
 		'tunnelguard unload --|--config --pin-dir --verbose --help --version'
-		'tunnelguard check --|--config --pin-dir --verbose --help --version --uid --port --addr'
+		'tunnelguard check --|--config --pin-dir --verbose --help --version --uid --port --bind --addr'
+		'tunnelguard check --b|--bind'
 		'tunnelguard daemon --|--config --pin-dir --verbose --help --version --json --interval --cgroup --no-self-test'
 		'tunnelguard events --f|--follow'
 		'tunnelguard --|--config --pin-dir --verbose --help --version'
@@ -219,6 +244,8 @@ scenario_completion() {
 		'tunnelguard -c status |load unload status check daemon events'
 		'tunnelguard check --addr |127.0.0.1 ::1'
 		'tunnelguard check --uid |'
+		'tunnelguard check --uid 2002 --bind |'
+		'tunnelguard check --bind 8001 |'
 		'tunnelguard status |'
 	)
 	local case line want got
