@@ -111,8 +111,8 @@ static int ensure_loaded(const struct daemon_opts *opts, struct intent *in)
 		return err;
 	/* An nft-only guard is loaded when its table is there; a partial one is repaired by
 	 * reconcile_nft() from the table's own state. */
-	if (!(in->layers & TG_LAYER_BPF) && !in->st.loaded && nft_table_present(&table) == 0 &&
-	    table)
+	if (!(in->layers & TG_LAYER_BPF) && !in->st.loaded &&
+	    nft_table_present(&table, NULL, 0) == 0 && table)
 		return 0;
 	if ((in->layers & TG_LAYER_BPF) && in->st.loaded && in->st.complete)
 		return 0;
@@ -149,12 +149,17 @@ static void log_nft_drift(void *ctx, const char *what, const char *set, uint32_t
 }
 
 /* The nft layer: put the table back if it is gone, else make its sets match the listeners. */
-static void reconcile_nft(const struct intent *in)
+static void reconcile_nft(const struct daemon_opts *opts, const struct intent *in)
 {
 	struct nft_sync_report r = { .on_drift = log_nft_drift };
 	struct nft_owner *owners;
 	size_t n;
-	int err = layers_sync_nft(in->policy, false, &r);
+	int err;
+
+	/* Another guard's table (one per namespace) is left alone; load said so already. */
+	if (layers_nft_owner_check(opts->pin_dir))
+		return;
+	err = layers_sync_nft(in->policy, false, &r);
 
 	if (err != -ENOENT)
 		return;
@@ -191,7 +196,7 @@ static void reconcile(struct daemon *d)
 			close(fd);
 	}
 	if (d->intent.layers & TG_LAYER_NFT)
-		reconcile_nft(&d->intent);
+		reconcile_nft(d->opts, &d->intent);
 }
 
 /* Say how many events the kernel held back since the last report. */

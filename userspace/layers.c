@@ -81,17 +81,45 @@ static int apply_nft(const struct tg_config *cfg)
 	return err;
 }
 
+int layers_nft_owner_check(const char *pin_dir)
+{
+	char owner[200];
+	const char *mine;
+	bool present = false;
+	int err;
+
+	nft_set_owner(pin_dir);
+	mine = nft_owner_name();
+	err = nft_table_present(&present, owner, sizeof(owner));
+	if (err)
+		return err;
+	if (present && owner[0] && strcmp(owner, mine) != 0) {
+		pr_warn("table inet " NFT_TABLE_NAME " in this network namespace belongs to the "
+			"guard of pin dir %s, not %s: there is one table per namespace; use that "
+			"pin dir, or layers = bpf for this guard\n",
+			owner, mine);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 /*
  * The nft table lives in a network namespace, the pins do not: a BPF guard loaded from another
  * namespace owns the table there, and this namespace's table (if any) is not its.
  */
-static bool nft_table_is_ours(const char *pin_dir)
+static bool guard_netns_is_here(const char *pin_dir)
 {
 	struct guard_state st;
 
 	if (guard_read(pin_dir, &st) || !st.have_config)
 		return true;
 	return guard_in_my_netns(&st);
+}
+
+/* Nor is a table another guard of this namespace made (the check says so). */
+static bool nft_table_is_ours(const char *pin_dir)
+{
+	return layers_nft_owner_check(pin_dir) == 0 && guard_netns_is_here(pin_dir);
 }
 
 int layers_load(const struct tg_config *cfg, const struct loader_opts *opts)
@@ -101,6 +129,12 @@ int layers_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	if (!(cfg->layers & (TG_LAYER_BPF | TG_LAYER_NFT))) {
 		pr_warn("the config names no layer: nothing to load\n");
 		return -EINVAL;
+	}
+	/* Before anything changes: a table another guard made is not ours to replace. */
+	if (cfg->layers & TG_LAYER_NFT) {
+		err = layers_nft_owner_check(opts->pin_dir);
+		if (err)
+			return err;
 	}
 	if (cfg->layers & TG_LAYER_BPF) {
 		err = loader_load(cfg, opts);
@@ -137,7 +171,9 @@ int layers_unload(const char *pin_dir)
 {
 	int err = 0, ret;
 
-	if (nft_table_is_ours(pin_dir)) {
+	if (layers_nft_owner_check(pin_dir) != 0) {
+		/* another guard's table: left alone, the check said why */
+	} else if (guard_netns_is_here(pin_dir)) {
 		err = nft_remove();
 	} else {
 		pr_warn("the guard in %s was loaded from another network namespace: its nft table "

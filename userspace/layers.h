@@ -37,6 +37,13 @@ int layers_live_owners(const struct tg_policy *policy, struct nft_owner **owners
  * -errno (-ENOENT: no table). */
 int layers_sync_nft(const struct tg_policy *policy, bool dry_run, struct nft_sync_report *report);
 
+/*
+ * Act for the guard of pin_dir in the nft layer (nft_set_owner), and check that table inet
+ * tunnelguard of this namespace, if any, is its own (or was made without an owner). 0, -EBUSY
+ * (printed) when another guard's, or -errno.
+ */
+int layers_nft_owner_check(const char *pin_dir);
+
 /* "bpf nft", "bpf", "nft" or "none". */
 const char *layers_name(unsigned int layers);
 

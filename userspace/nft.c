@@ -51,6 +51,12 @@
 /* A batch refused because the ruleset changed meanwhile is recomputed this many times. */
 #define NFT_ATTEMPTS 5
 
+/* The table's comment ends with this and the owning guard's pin dir. */
+#define NFT_OWNER_MARK ", pin dir "
+
+/* Pin dir of the guard this process acts for, written into the table comment (nft_set_owner). */
+static char nft_owner[192];
+
 #define LOOPBACK_IFINDEX 1
 #define TCP_FLAG_SYN	 0x02
 #define TCP_FLAG_ACK	 0x10
@@ -1145,7 +1151,7 @@ int nft_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_poli
 {
 	struct nft_range uids[2 * TG_MAX_RANGES + 1], ports[TG_MAX_RANGES];
 	size_t n_uids = 0, n_ports = 0;
-	char comment[128];
+	char comment[256]; /* the kernel keeps at most 256 bytes of table userdata */
 	int err;
 
 	if (!b || !seq || !p || !c)
@@ -1159,9 +1165,10 @@ int nft_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_poli
 		ports[n_ports++] =
 			(struct nft_range){ p->allow_port[i].first, p->allow_port[i].last };
 	n_ports = merge_ranges(ports, n_ports);
-	snprintf(comment, sizeof(comment), "tunnelguard: policy %s, mode %s",
+	snprintf(comment, sizeof(comment), "tunnelguard: policy %s, mode %s%s%s",
 		 p->policy == TG_POLICY_STRICT ? "strict" : "isolate",
-		 p->mode == TG_MODE_AUDIT ? "audit" : "enforce");
+		 p->mode == TG_MODE_AUDIT ? "audit" : "enforce", nft_owner[0] ? NFT_OWNER_MARK : "",
+		 nft_owner);
 
 	err = put_table_delete(b, seq);
 	if (!err)
@@ -1654,12 +1661,46 @@ static int gen_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_STOP;
 }
 
+static int table_udata_cb(const struct nftnl_udata *attr, void *data)
+{
+	const char **comment = data;
+	const char *value = nftnl_udata_get(attr);
+	uint8_t len = nftnl_udata_len(attr);
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_TABLE_COMMENT && len && value[len - 1] == '\0')
+		*comment = value;
+	return 0;
+}
+
+/* The pin dir named in the table's comment, "" when none (a table made without an owner). */
+static void table_owner(const struct nlmsghdr *nlh, char *owner, size_t len)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	const char *comment = NULL, *mark;
+	const void *ud;
+	uint32_t ud_len = 0;
+
+	owner[0] = '\0';
+	if (!t || nftnl_table_nlmsg_parse(nlh, t) < 0 ||
+	    !nftnl_table_is_set(t, NFTNL_TABLE_USERDATA))
+		goto out;
+	ud = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &ud_len);
+	if (ud && nftnl_udata_parse(ud, ud_len, table_udata_cb, &comment) >= 0 && comment) {
+		mark = strstr(comment, NFT_OWNER_MARK);
+		if (mark)
+			snprintf(owner, len, "%s", mark + strlen(NFT_OWNER_MARK));
+	}
+out:
+	nftnl_table_free(t);
+}
+
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct parse_ctx *ctx = data;
 
-	(void)nlh;
 	ctx->got = true;
+	if (ctx->out)
+		table_owner(nlh, ctx->out->owner, sizeof(ctx->out->owner));
 	return MNL_CB_STOP;
 }
 
@@ -1732,11 +1773,12 @@ static int query_genid(struct mnl_socket *nl, uint32_t *genid)
 	return err;
 }
 
-static int query_table(struct mnl_socket *nl, bool *present)
+static int query_table(struct mnl_socket *nl, struct nft_state *out)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nftnl_table *t = nftnl_table_alloc();
-	struct parse_ctx ctx = {};
+	struct parse_ctx ctx = { .out = out };
+	bool *present = &out->present;
 	struct nlmsghdr *nlh;
 	int err;
 
@@ -1801,7 +1843,7 @@ static int read_state(struct mnl_socket *nl, bool elements, struct nft_state *ou
 		nft_state_free(out);
 		err = query_genid(nl, genid);
 		if (!err)
-			err = query_table(nl, &out->present);
+			err = query_table(nl, out);
 		for (int i = SET_TENANT_UIDS;
 		     i <= SET_SERVICE_PORTS && elements && !err && out->present; i++)
 			if (i != SET_ALLOW_PORTS)
@@ -2004,7 +2046,7 @@ int nft_remove(void)
 	return build_and_send(4 * NFT_MSG_MAX, 0, put_remove, NULL);
 }
 
-int nft_table_present(bool *present)
+int nft_table_present(bool *present, char *owner, size_t owner_len)
 {
 	struct nft_state st = {};
 	struct mnl_socket *nl = nft_socket();
@@ -2016,8 +2058,25 @@ int nft_table_present(bool *present)
 	err = read_state(nl, false, &st, &genid);
 	mnl_socket_close(nl);
 	*present = !err && st.present;
+	if (owner && owner_len)
+		snprintf(owner, owner_len, "%s", err ? "" : st.owner);
 	nft_state_free(&st);
 	return err;
+}
+
+const char *nft_owner_name(void)
+{
+	return nft_owner;
+}
+
+void nft_set_owner(const char *pin_dir)
+{
+	size_t n;
+
+	snprintf(nft_owner, sizeof(nft_owner), "%s", pin_dir ? pin_dir : "");
+	n = strlen(nft_owner);
+	while (n > 1 && nft_owner[n - 1] == '/')
+		nft_owner[--n] = '\0';
 }
 
 int nft_read(struct nft_state *out)

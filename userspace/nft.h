@@ -118,6 +118,7 @@ struct nft_state {
 	size_t n_service_ports;
 	struct nft_counter other_tenant;
 	struct nft_counter service;
+	char owner[200]; /* pin dir of the guard that made the table (its comment), or "" */
 	struct nft_bound *tenant_bounds; /* set tenant_uids, sorted (nft_read() only) */
 	size_t n_tenant_bounds;
 };
@@ -178,8 +179,20 @@ int nft_sync_owners(const struct nft_owner *owners, size_t n, bool dry_run,
 /* Delete table inet tunnelguard, and nothing else. An absent table is not an error. 0/-errno. */
 int nft_remove(void);
 
-/* Does table inet tunnelguard exist (one cheap query, no elements)? 0 or -errno. */
-int nft_table_present(bool *present);
+/* Does table inet tunnelguard exist (one cheap query, no elements), and whose is it (owner, may
+ * be NULL: the pin dir in its comment, "" for none)? 0 or -errno. */
+int nft_table_present(bool *present, char *owner, size_t owner_len);
+
+/*
+ * The guard this process acts for, by its pin dir: nft_apply() names it in the table's comment
+ * ("tunnelguard: policy isolate, mode enforce, pin dir /sys/fs/bpf/tunnelguard"), so that a
+ * second guard in the same network namespace (one table per namespace) can see the table is not
+ * its own. Trailing slashes are dropped.
+ */
+void nft_set_owner(const char *pin_dir);
+
+/* The owner as nft_set_owner() stored it (normalised, at most 191 bytes). */
+const char *nft_owner_name(void);
 
 /* Read the table: out->present false and the rest empty when it is absent. 0 or -errno. */
 int nft_read(struct nft_state *out);

@@ -166,6 +166,12 @@ int status_collect(const char *pin_dir, struct status_report *r)
 	r->nft_checked = !r->guard.loaded || guard_in_my_netns(&r->guard);
 	if (r->nft_checked && nft_read(&r->nft))
 		r->nft_checked = false;
+	nft_set_owner(pin_dir);
+	if (r->nft.present && r->nft.owner[0] && strcmp(r->nft.owner, nft_owner_name()) != 0) {
+		/* One table per namespace, and this one is another guard's. */
+		snprintf(r->nft_foreign_owner, sizeof(r->nft_foreign_owner), "%s", r->nft.owner);
+		nft_state_free(&r->nft);
+	}
 	if (!status_loaded(r))
 		return 0;
 	if (r->guard.have_config) {
@@ -294,8 +300,13 @@ static void print_nft_text(FILE *out, const struct status_report *r)
 		return;
 	}
 	if (!r->nft.present) {
-		fprintf(out, "  nft layer:   %s\n",
-			r->layers & TG_LAYER_NFT ? "MISSING" : "not loaded (layers = bpf)");
+		fprintf(out, "  nft layer:   %s%s%s\n",
+			r->layers & TG_LAYER_NFT ? "MISSING" : "not loaded (layers = bpf)",
+			r->nft_foreign_owner[0]
+				? "; this namespace's table belongs to the guard of "
+				  "pin dir "
+				: "",
+			r->nft_foreign_owner);
 		return;
 	}
 	fprintf(out,
@@ -312,9 +323,16 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 	unsigned int i;
 
 	if (!status_loaded(r)) {
-		fprintf(out,
-			"tunnelguard: not loaded (pin dir %s, no table inet " NFT_TABLE_NAME ")\n",
-			pin_dir);
+		if (r->nft_foreign_owner[0])
+			fprintf(out,
+				"tunnelguard: not loaded (pin dir %s; this namespace's table "
+				"inet " NFT_TABLE_NAME " belongs to the guard of pin dir %s)\n",
+				pin_dir, r->nft_foreign_owner);
+		else
+			fprintf(out,
+				"tunnelguard: not loaded (pin dir %s, no table inet " NFT_TABLE_NAME
+				")\n",
+				pin_dir);
 		return;
 	}
 	fprintf(out, "tunnelguard: %s\n",

@@ -31,6 +31,7 @@ struct status_report {
 	bool nft_checked;     /* the nft table was read (this is the guard's network namespace) */
 	bool nft_missing;     /* the guard has an nft layer and its table is gone */
 	struct nft_state nft; /* table inet tunnelguard as read, with counters */
+	char nft_foreign_owner[200]; /* the table is another guard's: its pin dir (nft is empty) */
 };
 
 /* Is anything in force, by either layer? */

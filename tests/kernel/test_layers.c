@@ -303,3 +303,31 @@ Test(layers, allow_rule_opens_the_nft_layer_for_one_tenant, .init = setup, .fini
 		     "tenant C reached A's port without an allow rule");
 	fx_listener_stop(&a4);
 }
+
+/*
+ * One nft table per network namespace: a second guard (another pin dir) may neither replace
+ * nor delete the first one's. Both use layers = nft, so the refused load creates nothing.
+ */
+Test(layers, a_second_guard_leaves_the_first_ones_table_alone, .init = setup, .fini = teardown)
+{
+	char other[PATH_MAX + 8], before[16384], after[16384];
+	struct fx_listener a4 = fx_listen(TENANT_A, "127.0.0.1", PORT, false);
+
+	snprintf(other, sizeof(other), "%s-b", fx.pin_dir);
+	fx_write_config(&fx, "tenant-uids = 2001-2003\nlayers = nft\n");
+	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
+	cr_assert_eq(run("nft list table inet tunnelguard", before, sizeof(before)), 0);
+	cr_expect(strstr(before, fx.pin_dir), "the table does not name its guard: %s", before);
+
+	cr_expect_eq(fx_cli(&fx, "load", "-c", fx.config, "--pin-dir", other, NULL), 1,
+		     "a second guard replaced the table: %s", fx.output);
+	cr_expect(strstr(fx.output, "belongs to the guard of pin dir"), "%s", fx.output);
+	cr_expect_eq(fx_cli(&fx, "unload", "--pin-dir", other, NULL), 0, "%s", fx.output);
+	cr_expect_eq(fx_cli(&fx, "status", "--pin-dir", other, NULL), 3, "%s", fx.output);
+	cr_assert_eq(run("nft list table inet tunnelguard", after, sizeof(after)), 0,
+		     "the second guard's unload deleted the first one's table");
+	cr_expect_str_eq(after, before);
+	cr_expect_eq(fx_connect_as(&fx, TENANT_B, AF_INET, "127.0.0.1", PORT), ECONNREFUSED);
+	cr_expect_eq(access(other, F_OK), -1, "the refused load left %s", other);
+	fx_listener_stop(&a4);
+}
