@@ -144,7 +144,15 @@ for id in $ids; do
 	grep -Eq "^$id +cgroup_inet[46]_connect .*tg_connect[46]" "$work/cgroup.log" ||
 		fail "program $id is not attached to $cgroup_root: $(cat "$work/cgroup.log")"
 done
-say "ExecStart loaded the guard: programs $ids attached to $cgroup_root, self-test passed"
+# The default layers are both: the nft table stands too, with the test policy, made by this guard.
+nft list table inet tunnelguard >"$work/nft.table" 2>&1 ||
+	fail "no table inet tunnelguard after ExecStart: $(cat "$work/nft.table")"
+grep -q 'elements = { 4170000000-4170000009 }' "$work/nft.table" ||
+	fail "the nft table does not hold the test tenants: $(cat "$work/nft.table")"
+grep -q "pin dir $pin_dir\"" "$work/nft.table" ||
+	fail "the nft table does not name its guard: $(cat "$work/nft.table")"
+say "ExecStart loaded the guard: programs $ids attached to $cgroup_root, self-test passed," \
+	"table inet tunnelguard up"
 
 # The reload line swaps in new programs with no gap.
 exec_reload=$(sed -n 's/^ExecReload=//p' /lib/systemd/system/tunnelguard.service)
