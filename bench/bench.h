@@ -121,10 +121,10 @@ struct flatness {
 #define NFT_UPDATE_REPEAT 5
 #define NFT_EVENT_RUNS	  3
 struct nft_results {
-	double load_both_ms;					   /* `tunnelguard load`, both layers */
+	double load_both_ms; /* `tunnelguard load`, both layers */
 	struct nft_timing apply_fresh[SCALE_POINTS][NFT_APPLY_REPEAT]; /* table absent before */
 	struct nft_timing apply_swap[SCALE_POINTS][NFT_APPLY_REPEAT];  /* over the same table */
-	size_t set_owners[SCALE_POINTS];			   /* owners each apply was given */
+	size_t set_owners[SCALE_POINTS]; /* owners each apply was given */
 	struct nft_timing add_one[NFT_UPDATE_REPEAT], del_one[NFT_UPDATE_REPEAT];
 	double packets_per_connect[CALLER_COUNT]; /* on lo, through the output hook */
 	/* listen() / close() -> uid . port in / out of set owned, with `tunnelguard daemon`, with

@@ -308,7 +308,7 @@ static int write_config(struct bench *b)
 static int make_cgroups(struct bench *b)
 {
 	static const char *const names[V_COUNT] = {
-		[V_BASE] = "base", [V_NULL] = "null", [V_GUARD] = "guard",
+		[V_BASE] = "base",   [V_NULL] = "null", [V_GUARD] = "guard",
 		[V_EMPTY] = "empty", [V_NFT] = "nft",
 	};
 	int err = cgroups_create(&b->cg);

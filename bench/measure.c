@@ -17,12 +17,9 @@ const char *const caller_names[CALLER_COUNT] = {
 };
 
 const char *const variant_names[V_COUNT] = {
-	[V_BASE] = "no guard",
-	[V_NULL] = "no guard (null)",
-	[V_GUARD] = "BPF layer",
-	[V_EMPTY] = "empty connect4 prog",
-	[V_NFT] = "nft layer",
-	[V_BOTH] = "BPF + nft layers",
+	[V_BASE] = "no guard",	 [V_NULL] = "no guard (null)",
+	[V_GUARD] = "BPF layer", [V_EMPTY] = "empty connect4 prog",
+	[V_NFT] = "nft layer",	 [V_BOTH] = "BPF + nft layers",
 };
 
 /* Unrecorded run after the nft table's hooks came or went (see bench.h). */
@@ -366,7 +363,8 @@ int nft_put_up(struct bench *b)
 {
 	int err;
 
-	progress(b, "nft layer: `tunnelguard load` with both layers, then the table made dormant\n");
+	progress(b,
+		 "nft layer: `tunnelguard load` with both layers, then the table made dormant\n");
 	err = run_cli(b, "load", b->config_both, &b->nftres.load_both_ms);
 	if (err)
 		return err;

@@ -32,10 +32,10 @@
 #define UPDATE_UID	  3002
 #define UPDATE_FIRST_PORT 60000 /* above the synthetic owners' ports */
 /* Daemon events: 127.20.0.2, apart from port_owner's 127.20.0.1 events. */
-#define EVENT_ADDR	  0x7f140002u
-#define EVENT_FIRST_PORT  21000
-#define EVENT_LISTENERS	  100 /* per listener count */
-#define EVENT_OWNER	  3002
+#define EVENT_ADDR	 0x7f140002u
+#define EVENT_FIRST_PORT 21000
+#define EVENT_LISTENERS	 100 /* per listener count */
+#define EVENT_OWNER	 3002
 /* Past the daemon's reconciliation pass (it handles no event meanwhile); a change not seen
  * then is missed, and the daemon's next reconciliation (2 s) repairs it. */
 #define EVENT_DEADLINE_NS 1000000000ull
@@ -112,8 +112,7 @@ static int apply_owners(struct bench *b, struct nft_owner *owners, size_t nlive,
 }
 
 /* Part 4: fresh (the table removed first, untimed) and over the same table, each repeat. */
-static int time_applies(struct bench *b, struct nft_owner *owners, size_t nlive, size_t n,
-			size_t i)
+static int time_applies(struct bench *b, struct nft_owner *owners, size_t nlive, size_t n, size_t i)
 {
 	unsigned int r;
 	int err = 0;
@@ -136,8 +135,8 @@ static int time_updates(struct bench *b)
 	int err = 0;
 
 	for (r = 0; !err && r < NFT_UPDATE_REPEAT; r++) {
-		struct nft_owner o = nft_owner_of(&b->cfg.policy, UPDATE_UID,
-						  (uint16_t)(UPDATE_FIRST_PORT + r));
+		struct nft_owner o =
+			nft_owner_of(&b->cfg.policy, UPDATE_UID, (uint16_t)(UPDATE_FIRST_PORT + r));
 
 		err = nftlayer_time_update(&o, 1, NULL, 0, &b->nftres.add_one[r]);
 		if (!err)
@@ -409,7 +408,8 @@ int nft_measure_events(struct bench *b)
 	const struct {
 		size_t listeners;
 		unsigned int gap_ms;
-	} runs[NFT_EVENT_RUNS] = { { 10, EVENT_GAP_MS }, { PORTOWNER_LISTENERS, EVENT_GAP_MS },
+	} runs[NFT_EVENT_RUNS] = { { 10, EVENT_GAP_MS },
+				   { PORTOWNER_LISTENERS, EVENT_GAP_MS },
 				   { 10, 0 } };
 	struct nft_results *res = &b->nftres;
 	int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);

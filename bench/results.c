@@ -279,8 +279,8 @@ static void add_nft_event_row(struct report *r, const struct nft_results *res,
 
 	thousands(num, sizeof(num), (double)ev->listeners);
 	snprintf(what, sizeof(what), "%s, %s listeners%s",
-		 on_listen ? "listen() → in nft set owned" : "close() → out of nft set owned",
-		 num, ev->gap_ms ? "" : ", back to back");
+		 on_listen ? "listen() → in nft set owned" : "close() → out of nft set owned", num,
+		 ev->gap_ms ? "" : ", back to back");
 	row = report_add(r, "4", what, "nft layer (`tunnelguard daemon`)");
 	row_set(row->target, "p99 < %.0f ms", MAX_EVENT_MS);
 	if (!res->daemon_ran) {
@@ -576,7 +576,8 @@ static void add_spread_notes(const struct bench *b, struct report *r)
 		for (c = 0; c < CALLER_COUNT; c++) {
 			const struct block *k = &b->nft_scale[i][c];
 
-			report_note(r, "| N=1, %zu nft set owners, %s | %.3f [%.3f, %.3f] | — | — |",
+			report_note(r,
+				    "| N=1, %zu nft set owners, %s | %.3f [%.3f, %.3f] | — | — |",
 				    k->listeners, caller_names[c], k->ratio[V_NULL][M_TPUT],
 				    k->ratio_q1[V_NULL][M_TPUT], k->ratio_q3[V_NULL][M_TPUT]);
 			for (v = V_NFT; v <= V_BOTH; v++)
@@ -609,9 +610,9 @@ static void add_nft_switch_note(const struct bench *b, struct report *r)
 		    "nft variants: %u batches switched the hooks (median %u µs, p99 %u µs, max %u "
 		    "µs, each followed by a 1 ms unrecorded settle slot), %u found the flag "
 		    "already set (median %u µs, p99 %u µs).\n",
-		    l->nchange, percentile_sorted(change, nc, 50), percentile_sorted(change, nc, 99),
-		    nc ? change[nc - 1] : 0, l->nsame, percentile_sorted(same, ns, 50),
-		    percentile_sorted(same, ns, 99));
+		    l->nchange, percentile_sorted(change, nc, 50),
+		    percentile_sorted(change, nc, 99), nc ? change[nc - 1] : 0, l->nsame,
+		    percentile_sorted(same, ns, 50), percentile_sorted(same, ns, 99));
 	if (res->daemon_ran)
 		report_note(r,
 			    "- nft event latency: one element get of a present key takes %.1f µs "
