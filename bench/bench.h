@@ -12,9 +12,18 @@
  * wanders within a second (other work, the host): alternating fast keeps A and B under the same
  * conditions.
  *
- * Adding a layer (the nft layer, BPF + nft): give it a variant here and in variant_names, a
- * cgroup in make_cgroups() that only it acts on (nft can match `socket cgroupv2`), add it in
- * block_init(), and drop its "not measured yet" rows from pending_rows in results.c.
+ * The nft layer acts on a whole network namespace, not on a cgroup, so its configurations differ
+ * in time instead (nftlayer.h): the real table stays loaded, dormant (no hook) in every slot but
+ * those of V_NFT and V_BOTH, and before every slot of a block that has them one batch sets the
+ * dormant flag as that slot needs, whether or not it changes, so every slot follows the same
+ * kind of netlink round trip. A slot that follows a change of the flag is preceded by an
+ * unrecorded settle slot in the same configuration, so that what the change leaves behind (RCU
+ * callbacks, the cache lines of the commit) falls outside the measurement; the null comparison,
+ * which is also toggled around, shows whether it worked. V_NFT's cgroup has nothing attached;
+ * V_BOTH's is V_GUARD's.
+ *
+ * Adding a layer: give it a variant here and in variant_names, a cgroup in make_cgroups(), add
+ * it in block_init(), and rows in results.c.
  *
  * The port_owner map's costs (portowner.h) are measurements of their own, not configurations:
  * they run once the listeners of part 3 are open, with the workers idle.
@@ -27,8 +36,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
+
 #include "cgroups.h"
 #include "listeners.h"
+#include "nftlayer.h"
 #include "portowner.h"
 #include "profile.h"
 #include "progstats.h"
@@ -49,6 +61,8 @@ enum variant {
 	V_NULL,	 /* no guard either: the null comparison */
 	V_GUARD, /* tunnelguard's programs (the BPF layer) */
 	V_EMPTY, /* an empty connect4 program: what any program on the hook costs */
+	V_NFT,	 /* the nft layer alone: table inet tunnelguard hooked, no BPF */
+	V_BOTH,	 /* the BPF layer and the nft layer */
 	V_COUNT,
 };
 
@@ -70,6 +84,7 @@ struct block {
 	size_t listeners;
 	unsigned int nvariants;
 	enum variant v[V_COUNT]; /* v[0] is V_BASE */
+	bool nft;		 /* has V_NFT or V_BOTH: the table's flag is set before each slot */
 	unsigned int rounds;
 	struct round_value val[BENCH_MAX_ROUNDS][V_COUNT];
 	/* Summaries, indexed by enum variant. */
@@ -99,6 +114,33 @@ struct flatness {
 	double own_rel;	     /* median over rounds of own cost / own cost at the smallest */
 };
 
+#define SCALE_POINTS 3
+
+/* What the nft layer's control plane and event path cost (part 4). */
+#define NFT_APPLY_REPEAT  3
+#define NFT_UPDATE_REPEAT 5
+#define NFT_EVENT_RUNS	  3
+struct nft_results {
+	double load_both_ms; /* `tunnelguard load`, both layers */
+	struct nft_timing apply_fresh[SCALE_POINTS][NFT_APPLY_REPEAT]; /* table absent before */
+	struct nft_timing apply_swap[SCALE_POINTS][NFT_APPLY_REPEAT];  /* over the same table */
+	size_t set_owners[SCALE_POINTS]; /* owners each apply was given */
+	struct nft_timing add_one[NFT_UPDATE_REPEAT], del_one[NFT_UPDATE_REPEAT];
+	double packets_per_connect[CALLER_COUNT]; /* on lo, through the output hook */
+	/* listen() / close() -> uid . port in / out of set owned, with `tunnelguard daemon`, with
+	 * ev[i].listeners of part 3's listeners listening, ev[i].gap_ms between a pair's close()
+	 * seen and the next listen(). */
+	struct nft_events {
+		size_t listeners;
+		unsigned int gap_ms;
+		struct spread listen_us, close_us;
+		unsigned int events, missed;
+	} ev[NFT_EVENT_RUNS];
+	double get_us; /* one element get of a present key, median */
+	bool daemon_ran;
+	char daemon_skipped[64];
+};
+
 struct options {
 	const char *tunnelguard;   /* the CLI to load the guard with */
 	const char *output;	   /* Markdown file, or NULL */
@@ -112,7 +154,6 @@ struct options {
 	bool verbose; /* every slot on stderr */
 };
 
-#define SCALE_POINTS 3
 /* Listeners open while discovery and reconciliation are timed. */
 #define PORTOWNER_LISTENERS 10000
 
@@ -121,7 +162,11 @@ struct bench {
 	struct bench_cgroups cg;
 	char cgroup[V_COUNT][PATH_MAX];
 	char pin_dir[PATH_MAX];
-	char config[PATH_MAX];
+	char config[PATH_MAX];	    /* layers = bpf: part 4's `tunnelguard load` rows */
+	char config_both[PATH_MAX]; /* layers = bpf nft: the guard the rest runs with */
+	struct tg_config cfg;	    /* config_both, parsed: the policy for nft_apply() */
+	struct nftlayer nft;
+	pid_t daemon_pid;
 	int cpus[WORKER_MAX_PAIRS];
 	unsigned int ncpus;
 	struct worker worker[CALLER_COUNT];
@@ -142,6 +187,9 @@ struct bench {
 	struct block part3[SCALE_POINTS][CALLER_COUNT];
 	struct cost cost3[SCALE_POINTS][CALLER_COUNT];
 	struct flatness flat[SCALE_POINTS][CALLER_COUNT];
+	/* The nft layer at SCALE_POINTS owner counts: blocks V_BASE, V_NULL, V_NFT, V_BOTH. */
+	struct block nft_scale[SCALE_POINTS][CALLER_COUNT];
+	struct nft_results nftres;
 	struct profile profile[CALLER_COUNT]; /* no extra listeners */
 	struct profile profile_scale;	      /* the tenant, at the largest listener count */
 	double load_ms, swap_ms;
@@ -160,7 +208,9 @@ extern const char *const caller_names[CALLER_COUNT];
 extern const char *const variant_names[V_COUNT];
 
 /* measure.c */
-void block_init(struct block *k, enum caller c, unsigned int n, size_t listeners, bool with_empty);
+/* A block of V_BASE, V_NULL and the variants in the bit mask extra (1u << V_GUARD | ...). */
+void block_init(struct block *k, enum caller c, unsigned int n, size_t listeners,
+		unsigned int extra);
 /* Unrecorded slots in each of the block's cgroups, so first-touch costs stay out of round 0. */
 int block_warm_up(struct bench *b, struct block *k);
 /* Run round k->rounds of the block (its cycles) and record it. */
@@ -172,6 +222,19 @@ int cost_run_round(struct bench *b, struct cost out[CALLER_COUNT]);
 void cost_summarize(struct cost *c);
 
 int measure_control_plane(struct bench *b);
+/* Make the nft table dormant if it is not: before anything measured without it. 0 or -errno. */
+int nft_quiet(struct bench *b);
+
+/* nftphases.c */
+/* `tunnelguard load` with both layers over the loaded guard: puts up the real table. */
+int nft_put_up(struct bench *b);
+/* Lo packets per connect, per caller (part 2's per-packet figure). */
+int nft_count_packets(struct bench *b);
+/* Part 3 and 4 for the nft layer: owner counts, nft_apply() and nft_update_owners() timings. */
+int nft_measure_scale(struct bench *b, const size_t *counts, size_t npoints);
+/* Part 4: listen()/close() to set owned with a running `tunnelguard daemon`. */
+int nft_measure_events(struct bench *b);
+void nft_stop_daemon(struct bench *b);
 void progress(const struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* results.c */

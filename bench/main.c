@@ -38,7 +38,7 @@
 #define UID_SERVICE  3999 /* a hub service: outside tenant-uids */
 #define UID_TENANT   3001 /* the tenant caller; its worker's listeners are its own ports */
 #define TENANT_UIDS  "3001-3004"
-#define TIME_LIMIT_S 570 /* a run that is still going then stops and cleans up */
+#define TIME_LIMIT_S 720 /* a run that is still going then stops and cleans up */
 
 static const uid_t other_tenants[] = { 3002, 3003, 3004 };
 static const size_t scale_points[SCALE_POINTS] = { 10, 1000, 100000 };
@@ -196,7 +196,7 @@ static int check_prerequisites(const struct options *opt)
 /* Remove the pin dirs and /tmp files of benchmarks that were killed (their pid is gone). */
 static void sweep_leftovers(void)
 {
-	static const char *const tmp_suffixes[] = { ".conf", ".perf" };
+	static const char *const tmp_suffixes[] = { ".conf", ".nft.conf", ".perf" };
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *d = opendir(MOUNTS_BPFFS_ROOT);
@@ -274,29 +274,51 @@ static int pick_cpus(struct bench *b)
 	return b->ncpus ? 0 : -ENODEV;
 }
 
-static int write_config(struct bench *b)
+static int write_config_file(const char *path, const char *layers)
 {
-	FILE *f;
+	FILE *f = fopen(path, "we");
 
-	snprintf(b->config, sizeof(b->config), "/tmp/" BENCH_PREFIX "%d.conf", getpid());
-	f = fopen(b->config, "we");
 	if (!f)
 		return -errno;
-	fprintf(f, "# tg-bench: test-only uids, defaults otherwise (isolate, enforce)\n"
-		   "tenant-uids = " TENANT_UIDS "\n");
+	fprintf(f,
+		"# tg-bench: test-only uids, defaults otherwise (isolate, enforce)\n"
+		"tenant-uids = " TENANT_UIDS "\n"
+		"layers = %s\n",
+		layers);
 	return fclose(f) ? -errno : 0;
+}
+
+/* Two configs: the BPF layer alone for part 4's `tunnelguard load` rows (comparable with the
+ * runs before the nft layer), both layers for the guard everything else runs with. */
+static int write_config(struct bench *b)
+{
+	int err;
+
+	snprintf(b->config, sizeof(b->config), "/tmp/" BENCH_PREFIX "%d.conf", getpid());
+	snprintf(b->config_both, sizeof(b->config_both), "/tmp/" BENCH_PREFIX "%d.nft.conf",
+		 getpid());
+	err = write_config_file(b->config, "bpf");
+	if (!err)
+		err = write_config_file(b->config_both, "bpf nft");
+	if (!err && cfg_load(b->config_both, &b->cfg))
+		err = -EINVAL;
+	return err;
 }
 
 static int make_cgroups(struct bench *b)
 {
 	static const char *const names[V_COUNT] = {
-		[V_BASE] = "base", [V_NULL] = "null", [V_GUARD] = "guard", [V_EMPTY] = "empty"
+		[V_BASE] = "base",   [V_NULL] = "null", [V_GUARD] = "guard",
+		[V_EMPTY] = "empty", [V_NFT] = "nft",
 	};
 	int err = cgroups_create(&b->cg);
 	int v;
 
 	for (v = 0; !err && v < V_COUNT; v++)
-		err = cgroups_add(&b->cg, names[v], b->cgroup[v], sizeof(b->cgroup[v]));
+		if (names[v])
+			err = cgroups_add(&b->cg, names[v], b->cgroup[v], sizeof(b->cgroup[v]));
+	/* Both layers: the guard's cgroup, in the slots where the nft table is hooked. */
+	memcpy(b->cgroup[V_BOTH], b->cgroup[V_GUARD], sizeof(b->cgroup[V_BOTH]));
 	return err;
 }
 
@@ -407,7 +429,8 @@ static unsigned int count_inherited_progs(const struct bench *b)
 	return count;
 }
 
-/* Part 1: N=1 and N=2, each caller, no guard / null / BPF layer / empty program. */
+/* Part 1: N=1 and N=2, each caller, no guard / null / BPF layer / empty program / nft layer /
+ * both layers. */
 static int measure_part1(struct bench *b)
 {
 	unsigned int n, r;
@@ -418,7 +441,8 @@ static int measure_part1(struct bench *b)
 			struct block *k = &b->part1[n - 1][c];
 
 			progress(b, "part 1: N=%u, %s\n", n, caller_names[c]);
-			block_init(k, c, n, 0, true);
+			block_init(k, c, n, 0,
+				   1u << V_GUARD | 1u << V_EMPTY | 1u << V_NFT | 1u << V_BOTH);
 			err = block_warm_up(b, k);
 			for (r = 0; !err && r < b->opt.rounds; r++)
 				err = block_run_round(b, k);
@@ -465,7 +489,9 @@ static int profile_caller(struct bench *b, enum caller c, struct profile *out)
 	struct worker *w = &b->worker[c];
 	int err;
 
-	err = cgroups_move(b->cgroup[V_GUARD], w->pid);
+	err = nft_quiet(b);
+	if (!err)
+		err = cgroups_move(b->cgroup[V_GUARD], w->pid);
 	if (!err)
 		err = profile_run(b->cpus[0], w->pid, PROFILE_MS, profile_slot, &a, out);
 	return err;
@@ -532,7 +558,7 @@ static int measure_part3(struct bench *b)
 		return err;
 	for (i = 0; i < npoints; i++)
 		for (c = 0; c < CALLER_COUNT; c++)
-			block_init(&b->part3[i][c], c, 1, b->scale[i], false);
+			block_init(&b->part3[i][c], c, 1, b->scale[i], 1u << V_GUARD);
 	progress(b, "part 3: %u rounds over %zu listener counts\n", b->opt.scale_rounds, npoints);
 	for (r = 0; r < b->opt.scale_rounds; r++) {
 		for (s = 0; s < npoints; s++) {
@@ -589,12 +615,24 @@ static int measure_portowner(struct bench *b)
 	return err;
 }
 
+/* Part 3 for the nft layer, at the same counts as part 3 (owners instead of listeners). */
+static int measure_nft_scale(struct bench *b)
+{
+	size_t npoints = 0;
+
+	while (npoints < SCALE_POINTS && scale_points[npoints] <= b->opt.max_listeners)
+		npoints++;
+	return nft_measure_scale(b, scale_points, npoints);
+}
+
 static int measure(struct bench *b)
 {
 	int err;
 
 	progress(b, "part 4: tunnelguard load, fresh and over a loaded guard\n");
 	err = measure_control_plane(b);
+	if (!err)
+		err = nft_put_up(b);
 	if (err)
 		return err;
 	err = open_guard_prog(b);
@@ -609,15 +647,21 @@ static int measure(struct bench *b)
 		return err;
 	b->inherited_progs = count_inherited_progs(b);
 	list_foreign_progs(b);
-	err = measure_part1(b);
+	err = nft_count_packets(b);
+	if (!err)
+		err = measure_part1(b);
 	if (!err)
 		err = measure_part2(b);
 	if (!err)
 		err = measure_profile(b);
 	if (!err)
+		err = measure_nft_scale(b);
+	if (!err)
 		err = measure_part3(b);
 	if (!err)
 		err = measure_portowner(b);
+	if (!err)
+		err = nft_measure_events(b);
 	b->allow_own_after = read_counter(b, TG_ALLOW_OWN);
 	read_line("/proc/loadavg", b->loadavg_end, sizeof(b->loadavg_end));
 	return err;
@@ -629,6 +673,8 @@ static void cleanup(struct bench *b)
 	int c;
 
 	stats_restore(&b->stats);
+	nft_stop_daemon(b);
+	nftlayer_close(&b->nft);
 	for (c = 0; c < CALLER_COUNT; c++)
 		worker_stop(&b->worker[c]);
 	empty_prog_destroy(b->empty);
@@ -645,6 +691,8 @@ static void cleanup(struct bench *b)
 	cgroups_remove(&b->cg);
 	if (b->config[0])
 		unlink(b->config);
+	if (b->config_both[0])
+		unlink(b->config_both);
 	snprintf(b->config, sizeof(b->config), "/tmp/" BENCH_PREFIX "%d.perf", getpid());
 	unlink(b->config); /* profile.c's, if a stop came between record and script */
 	for (c = 0; c < V_COUNT; c++) {

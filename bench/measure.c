@@ -17,11 +17,13 @@ const char *const caller_names[CALLER_COUNT] = {
 };
 
 const char *const variant_names[V_COUNT] = {
-	[V_BASE] = "no guard",
-	[V_NULL] = "no guard (null)",
-	[V_GUARD] = "BPF layer",
-	[V_EMPTY] = "empty connect4 prog",
+	[V_BASE] = "no guard",	 [V_NULL] = "no guard (null)",
+	[V_GUARD] = "BPF layer", [V_EMPTY] = "empty connect4 prog",
+	[V_NFT] = "nft layer",	 [V_BOTH] = "BPF + nft layers",
 };
+
+/* Unrecorded run after the nft table's hooks came or went (see bench.h). */
+#define NFT_SETTLE_NS 1000000ull
 
 void progress(const struct bench *b, const char *fmt, ...)
 {
@@ -78,12 +80,25 @@ static void collect_slot(struct bench *b, struct block *k, enum variant v, struc
 	acc->slots++;
 }
 
+int nft_quiet(struct bench *b)
+{
+	return b->nft.active ? nftlayer_set_active(&b->nft, false) : 0;
+}
+
 static int run_slot(struct bench *b, struct block *k, enum variant v, uint64_t ns)
 {
 	struct worker *w = &b->worker[k->caller];
-	int err;
+	bool want = v == V_NFT || v == V_BOTH, changed = want != b->nft.active;
+	int err = 0;
 
-	err = cgroups_move(b->cgroup[v], w->pid);
+	if (k->nft)
+		err = nftlayer_set_active(&b->nft, want);
+	else if (changed)
+		err = nft_quiet(b);
+	if (!err)
+		err = cgroups_move(b->cgroup[v], w->pid);
+	if (!err && changed)
+		err = worker_run(w, k->n, NFT_SETTLE_NS);
 	if (!err)
 		err = worker_run(w, k->n, ns);
 	return err;
@@ -147,17 +162,21 @@ static void finish_round(struct bench *b, struct block *k, unsigned int r,
 	}
 }
 
-void block_init(struct block *k, enum caller c, unsigned int n, size_t listeners, bool with_empty)
+void block_init(struct block *k, enum caller c, unsigned int n, size_t listeners,
+		unsigned int extra)
 {
+	int v;
+
 	memset(k, 0, sizeof(*k));
 	k->caller = c;
 	k->n = n;
 	k->listeners = listeners;
 	k->v[k->nvariants++] = V_BASE;
 	k->v[k->nvariants++] = V_NULL;
-	k->v[k->nvariants++] = V_GUARD;
-	if (with_empty)
-		k->v[k->nvariants++] = V_EMPTY;
+	for (v = V_NULL + 1; v < V_COUNT; v++)
+		if (extra & (1u << v))
+			k->v[k->nvariants++] = (enum variant)v;
+	k->nft = extra & (1u << V_NFT | 1u << V_BOTH);
 }
 
 int block_warm_up(struct bench *b, struct block *k)
@@ -252,7 +271,9 @@ int cost_run_round(struct bench *b, struct cost out[CALLER_COUNT])
 {
 	int err, c;
 
-	err = empty_prog_attach(b->empty, 1, b->cgroup[V_GUARD]);
+	err = nft_quiet(b);
+	if (!err)
+		err = empty_prog_attach(b->empty, 1, b->cgroup[V_GUARD]);
 	if (err)
 		return err;
 	err = stats_enable(&b->stats);
@@ -280,12 +301,12 @@ void cost_summarize(struct cost *c)
 	c->own_q3 = quantile_sorted(own, c->rounds, 0.75);
 }
 
-static int run_cli(struct bench *b, const char *verb, double *ms)
+static int run_cli(struct bench *b, const char *verb, const char *config, double *ms)
 {
 	char *load[] = { (char *)b->opt.tunnelguard,
 			 "load",
 			 "-c",
-			 b->config,
+			 (char *)config,
 			 "--pin-dir",
 			 b->pin_dir,
 			 "--cgroup",
@@ -315,14 +336,14 @@ int measure_control_plane(struct bench *b)
 
 	for (i = 0; !err && i < CONTROL_PLANE_REPEAT; i++) {
 		if (i)
-			err = run_cli(b, "unload", NULL);
+			err = run_cli(b, "unload", NULL, NULL);
 		if (!err)
-			err = run_cli(b, "load", &fresh[i]);
+			err = run_cli(b, "load", b->config, &fresh[i]);
 		if (!err && bench_stop)
 			err = -EINTR;
 	}
 	for (i = 0; !err && i < CONTROL_PLANE_REPEAT; i++) {
-		err = run_cli(b, "load", &swap[i]);
+		err = run_cli(b, "load", b->config, &swap[i]);
 		if (!err && bench_stop)
 			err = -EINTR;
 	}
@@ -336,4 +357,17 @@ int measure_control_plane(struct bench *b)
 	b->load_ms = median(fresh, CONTROL_PLANE_REPEAT);
 	b->swap_ms = median(swap, CONTROL_PLANE_REPEAT);
 	return 0;
+}
+
+int nft_put_up(struct bench *b)
+{
+	int err;
+
+	progress(b,
+		 "nft layer: `tunnelguard load` with both layers, then the table made dormant\n");
+	err = run_cli(b, "load", b->config_both, &b->nftres.load_both_ms);
+	if (err)
+		return err;
+	b->nft.active = true; /* a new table is hooked */
+	return nft_quiet(b);
 }

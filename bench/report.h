@@ -4,8 +4,8 @@
  *
  * Each row is one figure: which part of issue 8 it answers, what was measured, under which
  * layer and caller, its value, its ratio to the no-guard baseline of the same run, the null
- * comparison (no guard vs no guard) beside it, the target and PASS/MISS. A layer that cannot be
- * measured yet gets a row saying so, so the table keeps its shape as layers are added.
+ * comparison (no guard vs no guard) beside it, the target and PASS/MISS. A figure that could not
+ * be measured gets a row saying why, so the table keeps its shape.
  */
 #ifndef TG_BENCH_REPORT_H
 #define TG_BENCH_REPORT_H
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define REPORT_MAX_ROWS 96
+#define REPORT_MAX_ROWS 160
 
 struct report_row {
 	char part[8];
