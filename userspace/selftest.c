@@ -25,37 +25,66 @@
 #define PROBE_CONNECTED	   0
 #define PROBE_SETUP_FAILED 200
 
-/* Two distinct uids the policy treats as tenants, or -ENOENT. */
-static int pick_tenants(const struct tg_policy *p, uint32_t *a, uint32_t *b)
-{
-	int found = 0;
+#define PROBE_CANDIDATES 8
 
-	for (uint32_t r = 0; r < p->n_tenant && r < TG_MAX_RANGES && found < 2; r++) {
-		for (uint64_t uid = p->tenant[r].first; uid <= p->tenant[r].last && found < 2;
+/* Up to max uids the policy treats as tenants, lowest first. Returns how many. */
+static unsigned int pick_tenants(const struct tg_policy *p, uint32_t *out, unsigned int max)
+{
+	unsigned int found = 0;
+
+	for (uint32_t r = 0; r < p->n_tenant && r < TG_MAX_RANGES && found < max; r++) {
+		for (uint64_t uid = p->tenant[r].first; uid <= p->tenant[r].last && found < max;
 		     uid++) {
 			if (uid - p->tenant[r].first > 4096)
 				break; /* a range of exempt uids this long: try the next range */
-			if (!tg_is_tenant(p, (uint32_t)uid))
-				continue;
-			if (found++ == 0)
-				*a = (uint32_t)uid;
-			else
-				*b = (uint32_t)uid;
+			if (tg_is_tenant(p, (uint32_t)uid))
+				out[found++] = (uint32_t)uid;
 		}
 	}
-	return found == 2 ? 0 : -ENOENT;
+	return found;
 }
 
-/* A port outside allow-ports, so the probe meets the tenant rule and not the allow rule. */
-static uint16_t pick_port(const struct tg_policy *p)
+/*
+ * A port where the policy itself says caller's connect to owner's listener is refused (or, in
+ * audit mode, recorded): asked of tg_decide(), so that allow-ports and allow rules are skipped
+ * the way the kernel will. 0 when there is none.
+ */
+static uint16_t pick_port(const struct tg_policy *p, uint32_t owner, uint32_t caller,
+			  enum tg_reason want)
 {
-	for (uint32_t port = 47111; port < 65536; port++)
-		if (!tg_port_in(p->allow_port, p->n_allow_port, (uint16_t)port))
-			return (uint16_t)port;
-	for (uint32_t port = 1024; port < 47111; port++)
-		if (!tg_port_in(p->allow_port, p->n_allow_port, (uint16_t)port))
-			return (uint16_t)port;
+	for (uint32_t i = 0; i < 65535; i++) {
+		uint16_t port = (uint16_t)(1024 + (46087 + i) % 64512); /* 47111 first, then up */
+		struct tg_facts f = { .caller_uid = caller,
+				      .port = port,
+				      .listener = TG_LISTENER_FOUND,
+				      .owner_uid = owner };
+
+		if (tg_decide(p, &f) == want)
+			return port;
+	}
 	return 0;
+}
+
+/* Two tenants and a port the probe must be refused on; -ENOENT when the policy has none. */
+static int pick_probe(const struct tg_policy *p, enum tg_reason want, uint32_t *owner,
+		      uint32_t *caller, uint16_t *port)
+{
+	uint32_t uids[PROBE_CANDIDATES];
+	unsigned int n = pick_tenants(p, uids, PROBE_CANDIDATES);
+
+	for (unsigned int c = 0; c < n; c++) {
+		for (unsigned int o = 0; o < n; o++) {
+			if (o == c)
+				continue;
+			*port = pick_port(p, uids[o], uids[c], want);
+			if (*port) {
+				*owner = uids[o];
+				*caller = uids[c];
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
 }
 
 static int join_cgroup(const char *cgroup)
@@ -123,16 +152,17 @@ int selftest_run(const struct tg_policy *policy, unsigned int deny_errno, const 
 	bool audit = policy->mode == TG_MODE_AUDIT;
 	enum tg_reason want = audit ? TG_AUDIT_OTHER_TENANT : TG_DENY_OTHER_TENANT;
 	uint32_t owner = 0, caller = 0;
-	uint16_t port = pick_port(policy);
+	uint16_t port = 0;
 	int status, got, err;
 	pid_t pid;
 
 	memset(out, 0, sizeof(*out));
 	out->time_unix = (uint64_t)time(NULL);
-	if (pick_tenants(policy, &owner, &caller) < 0 || port == 0) {
+	if (pick_probe(policy, want, &owner, &caller, &port) < 0) {
 		out->result = TG_SELFTEST_SKIPPED;
 		snprintf(message, len,
-			 "self-test skipped: the policy has fewer than two tenant uids");
+			 "self-test skipped: the policy has fewer than two tenant uids, or lets "
+			 "every tenant reach every other's ports");
 		return 0;
 	}
 	err = guard_sum_percpu(pin_dir, TG_PIN_COUNTERS, before, TG_REASON_COUNT);

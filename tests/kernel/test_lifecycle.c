@@ -358,3 +358,33 @@ Test(lifecycle, no_self_test_says_what_it_skips, .init = setup, .fini = teardown
 	cr_assert_eq(fx_cli(&fx, "status", "--pin-dir", fx.pin_dir, NULL), 0, "%s", fx.output);
 	cr_expect(strstr(fx.output, "self-test:   skipped"), "%s", fx.output);
 }
+
+/*
+ * The self-test picks its probe with the decision function: an allow rule that opens every port
+ * to one tenant must not make load fail (the probe then uses another caller), and a policy that
+ * opens everything to every tenant skips the self-test rather than failing it.
+ */
+Test(lifecycle, self_test_probes_where_the_policy_refuses, .init = setup, .fini = teardown)
+{
+	static const struct {
+		const char *config;
+		const char *want;
+	} cases[] = {
+		{ "tenant-uids = 2001-2003\nlayers = bpf\nallow = 2002:1-65535\n", "passed" },
+		{ "tenant-uids = 2001-2003\nlayers = bpf\nallow-ports = 1-47111\n", "passed" },
+		{ "tenant-uids = 2001-2002\nlayers = bpf\nallow = 2001:1-65535\n"
+		  "allow = 2002:1-65535\n",
+		  "skipped" },
+	};
+	char want[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fx_write_config(&fx, cases[i].config);
+		cr_assert_eq(fx_load(&fx), 0, "case %zu: load: %s", i, fx.output);
+		cr_assert_eq(fx_cli(&fx, "status", "--pin-dir", fx.pin_dir, NULL), 0, "%s",
+			     fx.output);
+		snprintf(want, sizeof(want), "self-test:   %s", cases[i].want);
+		cr_expect(strstr(fx.output, want), "case %zu: %s", i, fx.output);
+		cr_assert_eq(fx_unload(&fx), 0, "%s", fx.output);
+	}
+}
