@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "diag.h"
 #include "events.h"
 #include "guard.h"
 #include "layers.h"
@@ -148,38 +149,76 @@ static void log_nft_drift(void *ctx, const char *what, const char *set, uint32_t
 			what[0] == 'm' ? "lacked" : "held a stale", port);
 }
 
-/* The nft layer: put the table back if it is gone, else make its sets match the listeners. */
-static void reconcile_nft(const struct daemon_opts *opts, const struct intent *in)
+/*
+ * The nft layer: put the table back if it is gone, else make its sets match the listeners.
+ * *listeners receives the sock_diag dump the sets were made from (empty if none was).
+ */
+static void reconcile_nft(const struct daemon_opts *opts, const struct intent *in,
+			  struct diag_list *listeners)
 {
 	struct nft_sync_report r = { .on_drift = log_nft_drift };
-	struct nft_owner *owners;
+	struct nft_owner *owners = NULL;
 	size_t n;
 	int err;
 
 	/* Another guard's table (one per namespace) is left alone; load said so already. */
 	if (layers_nft_owner_check(opts->pin_dir))
 		return;
-	err = layers_sync_nft(in->policy, false, &r);
-
-	if (err != -ENOENT)
+	err = layers_live_owners(in->policy, &owners, &n, listeners);
+	if (err)
 		return;
-	if (layers_live_owners(in->policy, &owners, &n, NULL))
-		return;
-	if (nft_apply(in->policy, owners, n) == 0)
+	err = nft_sync_owners(owners, n, false, &r);
+	if (err == -ENOENT && nft_apply(in->policy, owners, n) == 0)
 		pr_warn("drift repaired: table inet " NFT_TABLE_NAME " was missing; put back with "
 			"the loaded policy and %zu listeners\n",
 			n);
 	free(owners);
 }
 
-/* Safety net under the BPF tracer, and repair of anything removed by hand. */
+/* Listener changes that came in meanwhile: a reconciliation must not hold them up. */
+static void pump_feed(struct daemon *d)
+{
+	if (d->rings_open)
+		owner_feed_apply(&d->feed, d->intent.policy, d->intent.layers & TG_LAYER_NFT);
+}
+
+/* The feed's index from port_owner and the listeners the nft sync just put into the sets. */
+static void rebuild_feed_index(struct daemon *d, const struct diag_list *listeners)
+{
+	struct tg_port_key *keys;
+	uint32_t *uids;
+
+	if (!d->rings_open)
+		return;
+	keys = calloc(listeners->count + 1, sizeof(*keys));
+	uids = calloc(listeners->count + 1, sizeof(*uids));
+	if (keys && uids) {
+		for (size_t i = 0; i < listeners->count; i++) {
+			sync_port_key(&listeners->items[i], &keys[i]);
+			uids[i] = listeners->items[i].uid;
+		}
+		owner_feed_rebuild(&d->feed, d->intent.policy, keys, uids, listeners->count);
+	} else {
+		owner_feed_rebuild(&d->feed, d->intent.policy, NULL, NULL, 0);
+	}
+	free(keys);
+	free(uids);
+}
+
+/*
+ * Safety net under the BPF tracer, and repair of anything removed by hand. Events are applied
+ * between the heavy steps, never between the nft sync's sock_diag dump and its batch (a
+ * listener added meanwhile would be taken out again as stale).
+ */
 static void reconcile(struct daemon *d)
 {
+	struct diag_list listeners = {};
 	struct sync_report r = { 0 };
 	int fd;
 
 	if (ensure_loaded(d->opts, &d->intent))
 		pr_warn("the guard is not complete and could not be repaired\n");
+	pump_feed(d);
 	if (d->intent.st.loaded) {
 		fd = open_pinned(d->opts->pin_dir, TG_PIN_PORT_OWNER);
 		if (fd >= 0 && sync_port_owners(fd, false, &r) == 0 &&
@@ -188,15 +227,20 @@ static void reconcile(struct daemon *d)
 				r.added, r.removed, r.changed);
 		if (fd >= 0)
 			close(fd);
+		pump_feed(d);
 		fd = open_pinned(d->opts->pin_dir, TG_PIN_LOCAL_ADDRS);
 		if (fd >= 0 && sync_local_addrs(fd, false, &r) == 0 && (r.added || r.removed))
 			pr_info("local addresses changed: %zu added, %zu removed\n", r.added,
 				r.removed);
 		if (fd >= 0)
 			close(fd);
+		pump_feed(d);
 	}
 	if (d->intent.layers & TG_LAYER_NFT)
-		reconcile_nft(d->opts, &d->intent);
+		reconcile_nft(d->opts, &d->intent, &listeners);
+	rebuild_feed_index(d, &listeners);
+	diag_list_free(&listeners);
+	pump_feed(d);
 }
 
 /* Say how many events the kernel held back since the last report. */
@@ -238,7 +282,7 @@ static int open_rings(struct daemon *d)
 			strerror(-err));
 		return err;
 	}
-	err = owner_feed_open(&d->feed, d->opts->pin_dir);
+	err = owner_feed_open(&d->feed, d->opts->pin_dir, d->intent.policy);
 	if (err) {
 		pr_warn("cannot open the owner events ring buffer in %s: %s\n", d->opts->pin_dir,
 			strerror(-err));
@@ -293,6 +337,9 @@ static void reload(struct daemon *d)
 		pr_warn("SIGHUP: config reloaded\n");
 	if (read_intent(d->opts, &d->intent) == 0 && follow_layers(d))
 		pr_warn("SIGHUP: cannot follow the guard's ring buffers\n");
+	/* The policy may class uids differently now: the index follows it. */
+	if (d->rings_open)
+		owner_feed_rebuild(&d->feed, d->intent.policy, NULL, NULL, 0);
 }
 
 static int setup(struct daemon *d)

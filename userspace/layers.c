@@ -54,18 +54,6 @@ int layers_live_owners(const struct tg_policy *policy, struct nft_owner **owners
 	return 0;
 }
 
-int layers_sync_nft(const struct tg_policy *policy, bool dry_run, struct nft_sync_report *report)
-{
-	struct nft_owner *owners;
-	size_t n;
-	int err = layers_live_owners(policy, &owners, &n, NULL);
-
-	if (!err)
-		err = nft_sync_owners(owners, n, dry_run, report);
-	free(owners);
-	return err;
-}
-
 static int apply_nft(const struct tg_config *cfg)
 {
 	struct nft_owner *owners;

@@ -33,10 +33,6 @@ int layers_unload(const char *pin_dir);
 int layers_live_owners(const struct tg_policy *policy, struct nft_owner **owners, size_t *n,
 		       struct diag_list *listeners);
 
-/* Bring the nft owner sets in line with the live listeners (dry_run: only report). 0 or
- * -errno (-ENOENT: no table). */
-int layers_sync_nft(const struct tg_policy *policy, bool dry_run, struct nft_sync_report *report);
-
 /*
  * Act for the guard of pin_dir in the nft layer (nft_set_owner), and check that table inet
  * tunnelguard of this namespace, if any, is its own (or was made without an owner). 0, -EBUSY

@@ -18,8 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
@@ -1867,6 +1869,56 @@ static int read_state(struct mnl_socket *nl, bool elements, struct nft_state *ou
 	return 0;
 }
 
+/*
+ * The socket batches go through, kept open across batches: closing a netfilter socket makes
+ * the kernel finish freeing the last transaction's deleted elements first (an RCU grace period,
+ * 4-16 ms here), which would hold up the daemon's next event. One per process and network
+ * namespace: a forked child or an unshare() gets its own.
+ */
+static struct mnl_socket *batch_nl;
+static pid_t batch_nl_pid;
+static dev_t batch_nl_netns_dev;
+static ino_t batch_nl_netns_ino;
+
+static void batch_socket_drop(void)
+{
+	if (batch_nl)
+		mnl_socket_close(batch_nl);
+	batch_nl = NULL;
+}
+
+/* A non-blocking socket with nothing left to read from an earlier batch, or NULL and errno. */
+static struct mnl_socket *batch_socket(void)
+{
+	uint32_t junk[NFT_RECV_BUF_SIZE / sizeof(uint32_t)];
+	struct stat ns;
+	bool here = stat("/proc/self/ns/net", &ns) == 0;
+
+	if (batch_nl && (!here || batch_nl_pid != getpid() || batch_nl_netns_dev != ns.st_dev ||
+			 batch_nl_netns_ino != ns.st_ino))
+		batch_socket_drop();
+	if (batch_nl) {
+		/* Acks an earlier, failed batch left unread would be taken for this one's. */
+		while (recv(mnl_socket_get_fd(batch_nl), junk, sizeof(junk), MSG_DONTWAIT) > 0)
+			;
+		return batch_nl;
+	}
+	batch_nl = nft_socket();
+	if (!batch_nl)
+		return NULL;
+	if (fcntl(mnl_socket_get_fd(batch_nl), F_SETFL, O_NONBLOCK) < 0) {
+		int err = errno;
+
+		batch_socket_drop();
+		errno = err;
+		return NULL;
+	}
+	batch_nl_pid = getpid();
+	batch_nl_netns_dev = here ? ns.st_dev : 0;
+	batch_nl_netns_ino = here ? ns.st_ino : 0;
+	return batch_nl;
+}
+
 int nft_batch_send(struct mnl_nlmsg_batch *b, char *why, size_t why_len)
 {
 	uint32_t reply[NFT_RECV_BUF_SIZE / sizeof(uint32_t)];
@@ -1885,7 +1937,7 @@ int nft_batch_send(struct mnl_nlmsg_batch *b, char *why, size_t why_len)
 			expected++;
 		nlh = mnl_nlmsg_next(nlh, &left);
 	}
-	nl = nft_socket();
+	nl = batch_socket();
 	if (!nl) {
 		err = -errno;
 		if (why && why_len)
@@ -1900,8 +1952,7 @@ int nft_batch_send(struct mnl_nlmsg_batch *b, char *why, size_t why_len)
 	size = expected > (size_t)(INT_MAX / 2048) ? INT_MAX / 2 : (int)(expected * 1024 + 65536);
 	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
 		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	if (fcntl(mnl_socket_get_fd(nl), F_SETFL, O_NONBLOCK) < 0 ||
-	    mnl_socket_sendto(nl, buf, len) < 0) {
+	if (mnl_socket_sendto(nl, buf, len) < 0) {
 		err = -errno;
 		if (why && why_len)
 			snprintf(why, why_len, "cannot send %zu bytes to nftables: %s", len,
@@ -1937,14 +1988,17 @@ int nft_batch_send(struct mnl_nlmsg_batch *b, char *why, size_t why_len)
 				 acked, expected);
 	}
 cleanup:
-	mnl_socket_close(nl);
+	/* A socket that lost acknowledgements or could not send starts afresh next time. */
+	if (err && err != -ENOENT && err != -EEXIST && err != -ERESTART)
+		batch_socket_drop();
 	return err;
 }
 
-/* Build a batch of the given size with put(), send it, and log what failed. */
+/* Build a batch of the given size with put(), send it, and log what failed (unless quiet). */
 typedef int (*nft_put_fn)(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg);
 
-static int build_and_send(size_t size, uint32_t genid, nft_put_fn put, const void *arg)
+static int build_and_send_logged(size_t size, uint32_t genid, nft_put_fn put, const void *arg,
+				 bool quiet)
 {
 	struct mnl_nlmsg_batch *b;
 	char why[512] = "";
@@ -1967,12 +2021,21 @@ static int build_and_send(size_t size, uint32_t genid, nft_put_fn put, const voi
 				strerror(-err));
 		else
 			err = nft_batch_send(b, why, sizeof(why));
-		if (err && err != -ERESTART && why[0])
-			pr_warn("%s\n", why);
+		if (err && err != -ERESTART && why[0]) {
+			if (quiet)
+				pr_debug("%s\n", why);
+			else
+				pr_warn("%s\n", why);
+		}
 		mnl_nlmsg_batch_stop(b);
 	}
 	free(buf);
 	return err;
+}
+
+static int build_and_send(size_t size, uint32_t genid, nft_put_fn put, const void *arg)
+{
+	return build_and_send_logged(size, genid, put, arg, false);
 }
 
 struct apply_arg {
@@ -2280,6 +2343,66 @@ int nft_update_owners(const struct nft_owner *add, size_t nadd, const struct nft
 		err = build_and_send(nft_batch_size(&plus), 0, put_add, &arg);
 	nft_state_free(&plus);
 	return err;
+}
+
+int nft_content_for_deletion(const struct nft_owner *del, size_t ndel, const struct nft_owner *last,
+			     size_t nlast, struct nft_state *out)
+{
+	struct nft_state ports = {};
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = nft_content_from_owners(del, ndel, out);
+	if (!err)
+		err = nft_content_from_owners(last, nlast, &ports);
+	if (err) {
+		nft_state_free(out);
+		return err;
+	}
+	/* Only the ports whose last owner of that kind goes: another pair may still hold the
+	 * others. */
+	free(out->tunnel_ports);
+	free(out->service_ports);
+	out->tunnel_ports = ports.tunnel_ports;
+	out->n_tunnel_ports = ports.n_tunnel_ports;
+	out->service_ports = ports.service_ports;
+	out->n_service_ports = ports.n_service_ports;
+	free(ports.owners);
+	free(ports.tenant_bounds);
+	return 0;
+}
+
+static int put_delete(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg)
+{
+	const struct change_arg *c = arg;
+
+	return nft_put_elements(b, seq, false, c->del);
+}
+
+int nft_delete_owners(const struct nft_owner *del, size_t ndel, const struct nft_owner *last,
+		      size_t nlast)
+{
+	struct nft_state minus = {};
+	struct change_arg arg = { .add = &minus, .del = &minus };
+	int err;
+
+	if ((ndel && !del) || (nlast && !last))
+		return -EINVAL;
+	err = nft_content_for_deletion(del, ndel, last, nlast, &minus);
+	if (err || content_empty(&minus)) {
+		nft_state_free(&minus);
+		return err;
+	}
+	/* No read and no genid: deleting an element that is there is the same at any generation,
+	 * and one that is not makes the kernel refuse the whole batch (ENOENT), which changes
+	 * nothing. */
+	err = build_and_send_logged(nft_batch_size(&minus), 0, put_delete, &arg, true);
+	nft_state_free(&minus);
+	if (!err)
+		return 0;
+	pr_debug("blind deletion of %zu owners refused (%s): reading the sets instead\n", ndel,
+		 strerror(-err));
+	return nft_update_owners(NULL, 0, del, ndel);
 }
 
 int nft_sync_owners(const struct nft_owner *owners, size_t n, bool dry_run,

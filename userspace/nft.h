@@ -154,6 +154,20 @@ int nft_apply(const struct tg_policy *policy, const struct nft_owner *owners, si
 int nft_update_owners(const struct nft_owner *add, size_t nadd, const struct nft_owner *del,
 		      size_t ndel);
 
+/*
+ * Delete owners without reading the sets, for a caller that knows what they hold (the daemon's
+ * owner index): one batch deletes each pair of del from owned or services (by its tenant flag),
+ * and the port of each owner of last (owners of del that were the last of their kind on their
+ * port) from tunnel_ports or service_ports; the other ports of del stay. When the kernel refuses
+ * the batch (ENOENT: an element was not there, so the caller's view was off), nothing changed
+ * and nft_update_owners(NULL, 0, del, ndel) decides from the sets instead. Example, tenant
+ * 2001's last listener on 8001 closes while 2002 still listens on 127.0.0.2:8001:
+ *	nft_delete_owners(&(struct nft_owner){ 2001, 8001, true }, 1, NULL, 0)
+ * deletes 2001 . 8001 from owned and keeps tcp . 8001 in tunnel_ports. 0 or -errno.
+ */
+int nft_delete_owners(const struct nft_owner *del, size_t ndel, const struct nft_owner *last,
+		      size_t nlast);
+
 /* Called for each disagreement nft_sync_owners() finds: "missing" (the set lacks it) or
  * "stale" (the set has it, no listener does). uid is 0 for tunnel_ports and service_ports. */
 typedef void (*nft_drift_fn)(void *ctx, const char *what, const char *set, uint32_t uid,
@@ -238,6 +252,14 @@ int nft_put_elements(struct mnl_nlmsg_batch *b, uint32_t *seq, bool add,
  * Counters and present are zero. 0, -E2BIG beyond NFT_MAX_OWNERS, or -ENOMEM.
  */
 int nft_content_from_owners(const struct nft_owner *owners, size_t n, struct nft_state *out);
+
+/*
+ * The contents of a deletion by nft_delete_owners(): the pairs of del, and only the ports of
+ * last. E.g. del = { { 2001, 8001, true }, { 0, 22, false } }, last = { { 0, 22, false } } ->
+ * owners both, tunnel_ports none, service_ports { 22 }. 0, -E2BIG, or -ENOMEM.
+ */
+int nft_content_for_deletion(const struct nft_owner *del, size_t ndel, const struct nft_owner *last,
+			     size_t nlast, struct nft_state *out);
 
 /* What to add to and delete from have to reach want. 0 or -ENOMEM. */
 int nft_content_diff(const struct nft_state *have, const struct nft_state *want,

@@ -15,6 +15,272 @@
 /* A burst beyond this is left to the reconciliation: the sets are repaired there anyway. */
 #define FEED_MAX_PENDING 65536
 
+#define PORTS 65536
+
+/* ---- the owner index (pure) ---- */
+
+static size_t pair_slot_hash(uint32_t uid, uint16_t port)
+{
+	uint64_t x = (uint64_t)uid << 16 | port;
+
+	/* splitmix64's finaliser: tenants' uids and ports are dense, so mix them. */
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
+/* The slot of uid . port, or the empty slot where it would go. Needs cap > count. */
+static size_t pair_slot(const struct owner_index *ix, uint32_t uid, uint16_t port)
+{
+	size_t mask = ix->cap - 1, i = pair_slot_hash(uid, port) & mask;
+
+	while (ix->slots[i].n_keys && (ix->slots[i].uid != uid || ix->slots[i].port != port))
+		i = (i + 1) & mask;
+	return i;
+}
+
+int owner_index_init(struct owner_index *ix)
+{
+	memset(ix, 0, sizeof(*ix));
+	ix->port_pairs[0] = calloc(PORTS, sizeof(uint32_t));
+	ix->port_pairs[1] = calloc(PORTS, sizeof(uint32_t));
+	if (!ix->port_pairs[0] || !ix->port_pairs[1]) {
+		owner_index_free(ix);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void owner_index_clear(struct owner_index *ix)
+{
+	for (size_t i = 0; i < ix->cap; i++)
+		free(ix->slots[i].keys);
+	if (ix->cap)
+		memset(ix->slots, 0, ix->cap * sizeof(*ix->slots));
+	ix->count = 0;
+	for (int t = 0; t < 2; t++)
+		if (ix->port_pairs[t])
+			memset(ix->port_pairs[t], 0, PORTS * sizeof(uint32_t));
+}
+
+void owner_index_free(struct owner_index *ix)
+{
+	owner_index_clear(ix);
+	free(ix->slots);
+	free(ix->port_pairs[0]);
+	free(ix->port_pairs[1]);
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* Keep the table at most 3/4 full, so that probes stay short and one slot is always empty. */
+static int index_reserve(struct owner_index *ix)
+{
+	struct owner_pair *old = ix->slots, *grown;
+	size_t old_cap = ix->cap, cap = old_cap ? old_cap * 2 : 64;
+
+	if ((ix->count + 1) * 4 <= ix->cap * 3)
+		return 0;
+	grown = calloc(cap, sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	ix->slots = grown;
+	ix->cap = cap;
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].n_keys)
+			ix->slots[pair_slot(ix, old[i].uid, old[i].port)] = old[i];
+	free(old);
+	return 0;
+}
+
+/* Empty slot i by shifting back the pairs that probed past it (no tombstones to pile up). */
+static void index_remove_slot(struct owner_index *ix, size_t i)
+{
+	size_t mask = ix->cap - 1, j = i;
+	struct owner_pair *p = &ix->slots[i];
+
+	ix->port_pairs[p->tenant][p->port]--;
+	ix->count--;
+	free(p->keys);
+	for (;;) {
+		size_t home;
+
+		memset(&ix->slots[i], 0, sizeof(ix->slots[i]));
+		do {
+			j = (j + 1) & mask;
+			if (!ix->slots[j].n_keys)
+				return;
+			home = pair_slot_hash(ix->slots[j].uid, ix->slots[j].port) & mask;
+			/* j stays when its home lies cyclically in (i, j]. */
+		} while (i <= j ? (i < home && home <= j) : (i < home || home <= j));
+		ix->slots[i] = ix->slots[j];
+		i = j;
+	}
+}
+
+int owner_index_add(struct owner_index *ix, const struct tg_port_key *key, uint32_t uid,
+		    bool tenant)
+{
+	struct owner_pair *p;
+	int err = index_reserve(ix);
+
+	if (err)
+		return err;
+	p = &ix->slots[pair_slot(ix, uid, key->port)];
+	for (uint32_t k = 0; k < p->n_keys; k++)
+		if (memcmp(&p->keys[k], key, sizeof(*key)) == 0)
+			return 0;
+	if (p->n_keys == p->cap_keys) {
+		uint32_t cap = p->cap_keys ? p->cap_keys * 2 : 2;
+		struct tg_port_key *keys = realloc(p->keys, cap * sizeof(*keys));
+
+		if (!keys)
+			return -ENOMEM;
+		p->keys = keys;
+		p->cap_keys = cap;
+	}
+	p->keys[p->n_keys++] = *key;
+	if (p->n_keys > 1)
+		return 0;
+	p->uid = uid;
+	p->port = key->port;
+	p->tenant = tenant;
+	ix->count++;
+	ix->port_pairs[tenant][key->port]++;
+	return 1;
+}
+
+const struct owner_pair *owner_index_find(const struct owner_index *ix, uint32_t uid, uint16_t port)
+{
+	const struct owner_pair *p;
+
+	if (!ix->cap)
+		return NULL;
+	p = &ix->slots[pair_slot(ix, uid, port)];
+	return p->n_keys ? p : NULL;
+}
+
+uint32_t owner_index_port_pairs(const struct owner_index *ix, uint16_t port, bool tenant)
+{
+	return ix->port_pairs[tenant] ? ix->port_pairs[tenant][port] : 0;
+}
+
+/* Drop key from slot i or, with key NULL, the keys live() denies; a pair left without keys is
+ * removed. Returns whether the pair is still there. */
+static bool index_drop_keys(struct owner_index *ix, size_t i, const struct tg_port_key *key,
+			    owner_live_fn live, void *ctx)
+{
+	struct owner_pair *p = &ix->slots[i];
+
+	for (uint32_t k = 0; k < p->n_keys;) {
+		bool drop = key ? memcmp(&p->keys[k], key, sizeof(*key)) == 0
+				: !live(ctx, &p->keys[k], p->uid);
+
+		if (drop)
+			p->keys[k] = p->keys[--p->n_keys];
+		else
+			k++;
+	}
+	if (p->n_keys)
+		return true;
+	index_remove_slot(ix, i);
+	return false;
+}
+
+static void event_key(const struct tg_owner_event *e, struct tg_port_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	memcpy(key->addr, e->addr, sizeof(key->addr));
+	key->port = e->port;
+	key->family = e->family;
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct nft_owner *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return (int)x->port - (int)y->port;
+}
+
+void owner_changes_free(struct owner_changes *c)
+{
+	free(c->add);
+	free(c->del);
+	free(c->last);
+	memset(c, 0, sizeof(*c));
+}
+
+int owner_feed_changes(struct owner_index *ix, const struct tg_owner_event *evs, size_t n,
+		       const struct tg_policy *policy, owner_live_fn live, void *ctx,
+		       struct owner_changes *out)
+{
+	struct nft_owner *touched;
+	size_t n_touched = 0;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	touched = calloc(n + 1, sizeof(*touched));
+	out->add = calloc(n + 1, sizeof(*out->add));
+	out->del = calloc(n + 1, sizeof(*out->del));
+	out->last = calloc(n + 1, sizeof(*out->last));
+	if (!touched || !out->add || !out->del || !out->last) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	/* In order: a pair that closed and came back within the burst ends up present. */
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct tg_owner_event *e = &evs[i];
+		struct nft_owner o = nft_owner_of(policy, e->uid, e->port);
+		struct tg_port_key key;
+		size_t slot;
+
+		event_key(e, &key);
+		if (e->added) {
+			err = owner_index_add(ix, &key, e->uid, o.tenant);
+			if (err >= 0)
+				out->add[out->n_add++] = o;
+			err = err < 0 ? err : 0;
+			continue;
+		}
+		if (owner_index_find(ix, e->uid, e->port)) {
+			slot = pair_slot(ix, e->uid, e->port);
+			/* The set holds the pair in the kind it was added as. */
+			o.tenant = ix->slots[slot].tenant;
+			index_drop_keys(ix, slot, &key, NULL, NULL);
+		}
+		touched[n_touched++] = o;
+	}
+	if (err)
+		goto cleanup;
+	qsort(touched, n_touched, sizeof(*touched), pair_cmp);
+	for (size_t i = 0; i < n_touched; i++) {
+		const struct nft_owner *o = &touched[i];
+
+		if (i > 0 && pair_cmp(&touched[i - 1], o) == 0)
+			continue;
+		/* Keys whose close event was lost must not keep the pair: ask the map. */
+		if (owner_index_find(ix, o->uid, o->port) &&
+		    index_drop_keys(ix, pair_slot(ix, o->uid, o->port), NULL, live, ctx))
+			continue;
+		out->del[out->n_del++] = *o;
+	}
+	/* After every removal, so that two pairs leaving one port take it along once. */
+	for (size_t i = 0; i < out->n_del; i++)
+		if (!owner_index_port_pairs(ix, out->del[i].port, out->del[i].tenant))
+			out->last[out->n_last++] = out->del[i];
+cleanup:
+	free(touched);
+	if (err)
+		owner_changes_free(out);
+	return err;
+}
+
+/* ---- the feed ---- */
+
 static int feed_event(void *ctx, void *data, size_t size)
 {
 	struct owner_feed *f = ctx;
@@ -48,14 +314,169 @@ static int open_pinned(const char *pin_dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-int owner_feed_open(struct owner_feed *f, const char *pin_dir)
+/* Owner events the kernel could not send so far (summed over CPUs). 0 or -errno. */
+static int read_lost(const struct owner_feed *f, unsigned long long *lost)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 key = TG_STAT_OWNER_EVENTS_LOST;
+	__u64 *values;
+	int err = 0;
+
+	*lost = 0;
+	if (f->stats_fd < 0)
+		return 0;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	values = calloc(ncpu, sizeof(*values));
+	if (!values)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(f->stats_fd, &key, values) != 0)
+		err = -errno;
+	for (int cpu = 0; !err && cpu < ncpu; cpu++)
+		*lost += values[cpu];
+	free(values);
+	return err;
+}
+
+static int grow_entries(struct tg_port_key **k, struct tg_port_owner **o, size_t want, size_t *cap)
+{
+	size_t c = *cap ? *cap : 1024;
+	void *nk, *no;
+
+	while (c < want)
+		c *= 2;
+	if (c == *cap)
+		return 0;
+	nk = realloc(*k, c * sizeof(**k));
+	if (nk)
+		*k = nk;
+	no = nk ? realloc(*o, c * sizeof(**o)) : NULL;
+	if (no)
+		*o = no;
+	if (!nk || !no)
+		return -ENOMEM;
+	*cap = c;
+	return 0;
+}
+
+/* Every entry of port_owner, walked key by key (kernels without batch lookups). */
+static int walk_port_owners(int fd, struct tg_port_key **k, struct tg_port_owner **o, size_t *cap,
+			    size_t *n)
+{
+	struct tg_port_key key, next;
+	void *prev = NULL;
+	int err;
+
+	*n = 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		err = grow_entries(k, o, *n + 1, cap);
+		if (err)
+			return err;
+		if (bpf_map_lookup_elem(fd, &next, &(*o)[*n]) == 0)
+			(*k)[(*n)++] = next;
+		key = next;
+		prev = &key;
+	}
+	return 0;
+}
+
+/* Every entry of port_owner: a few batch lookups (one syscall per 1024), not two per entry. */
+static int read_port_owners(int fd, struct tg_port_key **keys, struct tg_port_owner **owners,
+			    size_t *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct tg_port_key *k = NULL;
+	struct tg_port_owner *o = NULL;
+	size_t count = 0, cap = 0, chunk = 1024;
+	__u32 token = 0;
+	bool first = true;
+	int err;
+
+	for (;;) {
+		__u32 got = (__u32)chunk;
+
+		err = grow_entries(&k, &o, count + chunk, &cap);
+		if (err)
+			break;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, &k[count], &o[count],
+					   &got, &opts);
+		err = err ? -errno : 0;
+		count += got;
+		if (err == -ENOENT) {
+			err = 0;
+			break;
+		}
+		if (err == -ENOSPC && chunk < TG_PORT_OWNER_MAX) {
+			chunk *= 2; /* a hash bucket held more than chunk entries */
+			continue;
+		}
+		if (err) {
+			/* No batch lookups here (EINVAL, ENOTSUPP): start over key by key. */
+			err = walk_port_owners(fd, &k, &o, &cap, &count);
+			break;
+		}
+		first = false;
+	}
+	if (err) {
+		free(k);
+		free(o);
+		return err;
+	}
+	*keys = k;
+	*owners = o;
+	*n = count;
+	return 0;
+}
+
+int owner_feed_rebuild(struct owner_feed *f, const struct tg_policy *policy,
+		       const struct tg_port_key *keys, const uint32_t *uids, size_t n)
+{
+	struct tg_port_key *mk = NULL;
+	struct tg_port_owner *mo = NULL;
+	unsigned long long lost = 0;
+	size_t nmap = 0;
+	int err;
+
+	/* Before the walk: an event lost during it shows as a change at the next apply. */
+	err = read_lost(f, &lost);
+	if (!err)
+		err = read_port_owners(f->port_owner_fd, &mk, &mo, &nmap);
+	owner_index_clear(&f->index);
+	for (size_t i = 0; !err && i < nmap; i++)
+		err = owner_index_add(&f->index, &mk[i], mo[i].uid,
+				      tg_is_tenant(policy, mo[i].uid));
+	/* What the reconciliation put into the sets counts too, in the map or not. */
+	for (size_t i = 0; !err && i < n; i++)
+		err = owner_index_add(&f->index, &keys[i], uids[i], tg_is_tenant(policy, uids[i]));
+	free(mk);
+	free(mo);
+	f->index_stale = err < 0;
+	if (err < 0) {
+		pr_warn("cannot index the listeners of map tg_port_owner: %s (the next event "
+			"retries)\n",
+			strerror(-err));
+		return err;
+	}
+	f->lost_seen = lost;
+	return 0;
+}
+
+int owner_feed_open(struct owner_feed *f, const char *pin_dir, const struct tg_policy *policy)
 {
 	int ring_fd, err;
 
 	memset(f, 0, sizeof(*f));
+	f->stats_fd = -1;
+	err = owner_index_init(&f->index);
+	if (err)
+		return err;
 	f->port_owner_fd = open_pinned(pin_dir, TG_PIN_PORT_OWNER);
-	if (f->port_owner_fd < 0)
-		return f->port_owner_fd;
+	if (f->port_owner_fd < 0) {
+		err = f->port_owner_fd;
+		goto fail;
+	}
+	/* Without it lost events go unnoticed until the reconciliation; not worth failing for. */
+	f->stats_fd = open_pinned(pin_dir, TG_PIN_STATS);
 	ring_fd = open_pinned(pin_dir, TG_PIN_OWNER_EVENTS);
 	if (ring_fd < 0) {
 		err = ring_fd;
@@ -65,10 +486,11 @@ int owner_feed_open(struct owner_feed *f, const char *pin_dir)
 	err = f->rb ? 0 : -errno;
 	close(ring_fd); /* the ring buffer holds its own reference */
 	if (!err)
+		err = owner_feed_rebuild(f, policy, NULL, NULL, 0);
+	if (!err)
 		return 0;
 fail:
-	close(f->port_owner_fd);
-	f->port_owner_fd = -1;
+	owner_feed_close(f);
 	return err;
 }
 
@@ -77,128 +499,53 @@ int owner_feed_fd(const struct owner_feed *f)
 	return ring_buffer__epoll_fd(f->rb);
 }
 
-static int pair_cmp(const void *a, const void *b)
+static bool port_owner_live(void *ctx, const struct tg_port_key *key, uint32_t uid)
 {
-	const struct nft_owner *x = a, *y = b;
+	const struct owner_feed *f = ctx;
+	struct tg_port_owner owner;
 
-	if (x->uid != y->uid)
-		return x->uid < y->uid ? -1 : 1;
-	return (int)x->port - (int)y->port;
-}
-
-size_t owner_feed_deletions(const struct tg_owner_event *evs, size_t n,
-			    const struct tg_port_owner *live, const struct tg_port_key *live_keys,
-			    size_t n_live, const struct tg_policy *policy, struct nft_owner *out)
-{
-	size_t count = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		bool remains = false;
-
-		if (evs[i].added)
-			continue;
-		for (size_t k = 0; k < n_live && !remains; k++)
-			remains = live[k].uid == evs[i].uid && live_keys[k].port == evs[i].port;
-		if (!remains)
-			out[count++] = nft_owner_of(policy, evs[i].uid, evs[i].port);
-	}
-	qsort(out, count, sizeof(*out), pair_cmp);
-	/* One deletion per pair. */
-	for (size_t i = 1, j = 0; i <= count; i++) {
-		if (i == count) {
-			count = count ? j + 1 : 0;
-			break;
-		}
-		if (pair_cmp(&out[i], &out[j]) != 0)
-			out[++j] = out[i];
-	}
-	return count;
-}
-
-/* Every entry of port_owner. 0 or -errno. */
-static int read_port_owners(int fd, struct tg_port_key **keys, struct tg_port_owner **owners,
-			    size_t *n)
-{
-	struct tg_port_key key, next, *k = NULL;
-	struct tg_port_owner *o = NULL;
-	size_t count = 0, cap = 0;
-	void *prev = NULL;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (count == cap) {
-			size_t c = cap ? cap * 2 : 64;
-			void *nk = realloc(k, c * sizeof(*k));
-			void *no = nk ? realloc(o, c * sizeof(*o)) : NULL;
-
-			if (nk)
-				k = nk;
-			if (no)
-				o = no;
-			if (!nk || !no) {
-				free(k);
-				free(o);
-				return -ENOMEM;
-			}
-			cap = c;
-		}
-		if (bpf_map_lookup_elem(fd, &next, &o[count]) == 0)
-			k[count++] = next;
-		key = next;
-		prev = &key;
-	}
-	*keys = k;
-	*owners = o;
-	*n = count;
-	return 0;
+	return bpf_map_lookup_elem(f->port_owner_fd, key, &owner) == 0 && owner.uid == uid;
 }
 
 int owner_feed_apply(struct owner_feed *f, const struct tg_policy *policy, bool to_nft)
 {
-	struct nft_owner *add = NULL, *del = NULL;
-	struct tg_port_key *keys = NULL;
-	struct tg_port_owner *live = NULL;
-	size_t nadd = 0, ndel = 0, nlive = 0, read;
-	bool any_del = false;
+	struct owner_changes c = {};
+	unsigned long long lost;
+	size_t read;
 	int err;
 
 	err = ring_buffer__consume(f->rb);
 	read = f->n_pending;
-	if (err < 0 || !read || !to_nft)
-		goto out;
-	add = calloc(read, sizeof(*add));
-	del = calloc(read, sizeof(*del));
-	if (!add || !del) {
-		err = -ENOMEM;
+	if (err < 0) {
+		f->index_stale = true; /* these events are dropped */
 		goto out;
 	}
-	for (size_t i = 0; i < read; i++) {
-		if (f->pending[i].added)
-			add[nadd++] = nft_owner_of(policy, f->pending[i].uid, f->pending[i].port);
-		else
-			any_del = true;
-	}
-	/* A pair that closed and came back within the burst is both added and kept. */
-	if (any_del) {
-		err = read_port_owners(f->port_owner_fd, &keys, &live, &nlive);
-		if (err)
-			goto out;
-		ndel = owner_feed_deletions(f->pending, read, live, keys, nlive, policy, del);
-	}
-	err = nadd ? nft_update_owners(add, nadd, NULL, 0) : 0;
-	if (!err && ndel)
-		err = nft_update_owners(NULL, 0, del, ndel);
+	if (!read)
+		goto out;
+	/* An event the kernel could not send, or a failed rebuild, leaves the index short: the
+	 * map is the truth, and a short index could take a port out of tunnel_ports early. */
+	if (read_lost(f, &lost) == 0 && lost != f->lost_seen)
+		f->index_stale = true;
+	if (f->index_stale)
+		owner_feed_rebuild(f, policy, NULL, NULL, 0);
+	err = owner_feed_changes(&f->index, f->pending, read, policy, port_owner_live, f, &c);
+	if (err || !to_nft)
+		goto out;
+	err = c.n_add ? nft_update_owners(c.add, c.n_add, NULL, 0) : 0;
+	/* Still no index: additions are safe, deletions judged by it are not. */
+	if (!err && c.n_del && f->index_stale)
+		err = -EAGAIN;
+	if (!err && c.n_del)
+		err = nft_delete_owners(c.del, c.n_del, c.last, c.n_last);
 	if (!err)
-		f->applied += nadd + ndel;
+		f->applied += c.n_add + c.n_del;
 out:
 	if (err < 0)
 		pr_warn("nft sets not updated from %zu listener changes: %s (the reconciliation "
 			"repairs them)\n",
 			read, strerror(-err));
 	f->n_pending = 0;
-	free(add);
-	free(del);
-	free(keys);
-	free(live);
+	owner_changes_free(&c);
 	return err < 0 ? err : (int)read;
 }
 
@@ -209,7 +556,11 @@ void owner_feed_close(struct owner_feed *f)
 	if (f->port_owner_fd >= 0)
 		close(f->port_owner_fd);
 	f->port_owner_fd = -1;
+	if (f->stats_fd >= 0)
+		close(f->stats_fd);
+	f->stats_fd = -1;
 	free(f->pending);
 	f->pending = NULL;
 	f->n_pending = f->cap_pending = 0;
+	owner_index_free(&f->index);
 }

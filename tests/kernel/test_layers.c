@@ -232,6 +232,92 @@ Test(layers, daemon_follows_listeners_into_the_sets_by_events, .init = setup, .f
 	cr_expect_eq(fx_daemon_stop(daemon, SIGTERM), 0);
 }
 
+static bool nft_has_tunnel_port(uint16_t port)
+{
+	struct nft_state st;
+	bool found = false;
+
+	cr_assert_eq(nft_read(&st), 0, "nft_read failed");
+	for (size_t i = 0; i < st.n_tunnel_ports; i++)
+		found |= st.tunnel_ports[i] == port;
+	nft_state_free(&st);
+	return found;
+}
+
+/* A daemon that acts on events only (an hour between reconciliations), once it is running. */
+static pid_t start_event_daemon(void)
+{
+	pid_t daemon = fx_daemon_start(&fx, "--interval", "3600000", NULL);
+
+	for (int waited = 0; waited < 3000; waited += 10) {
+		if (fx_count_lines(fx.daemon_err, "daemon running") == 1)
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(fx_count_lines(fx.daemon_err, "daemon running"), 1, "daemon did not start");
+	return daemon;
+}
+
+/* One pair, two addresses: the pair leaves set owned, and its port tunnel_ports, with the
+ * second close only. */
+Test(layers, daemon_deletes_a_pair_with_its_last_address, .init = setup, .fini = teardown)
+{
+	struct fx_listener a4, a6;
+	long long out;
+	pid_t daemon;
+
+	fx_write_config(&fx, "tenant-uids = 2001-2003\n");
+	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
+	daemon = start_event_daemon();
+	a4 = fx_listen(TENANT_A, "127.0.0.1", PORT, false);
+	a6 = fx_listen(TENANT_A, "::1", PORT, true);
+	cr_assert_geq(wait_nft_owner(TENANT_A, PORT, true, 1000), 0, "A not in set owned");
+
+	fx_listener_stop(&a4);
+	/* The close event comes within milliseconds; give a wrong deletion time to show. */
+	usleep(300000);
+	cr_expect(nft_has_owner(TENANT_A, PORT), "A left set owned with [::1]:%d listening", PORT);
+	cr_expect(nft_has_tunnel_port(PORT), "%d left tunnel_ports with A still listening", PORT);
+	cr_expect_eq(fx_connect_as(&fx, TENANT_B, AF_INET6, "::1", PORT), ECONNREFUSED);
+
+	fx_listener_stop(&a6);
+	out = wait_nft_owner(TENANT_A, PORT, false, 1000);
+	cr_expect_geq(out, 0, "A still in set owned 1 s after its last close");
+	cr_expect(!nft_has_tunnel_port(PORT), "%d still in tunnel_ports", PORT);
+	cr_log_info("last close -> gone: %lld us", out);
+	cr_expect_eq(fx_daemon_stop(daemon, SIGTERM), 0);
+	cr_expect_eq(fx_count_lines(fx.daemon_err, "not updated"), 0,
+		     "the daemon failed an update");
+}
+
+/* Two tenants on one port at different addresses: one leaving keeps the port a tunnel port. */
+Test(layers, daemon_keeps_a_port_another_tenant_holds, .init = setup, .fini = teardown)
+{
+	struct fx_listener a, b;
+	pid_t daemon;
+
+	fx_write_config(&fx, "tenant-uids = 2001-2003\n");
+	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
+	daemon = start_event_daemon();
+	a = fx_listen(TENANT_A, "127.0.0.1", PORT, false);
+	b = fx_listen(TENANT_B, "127.0.0.2", PORT, false);
+	cr_assert_geq(wait_nft_owner(TENANT_A, PORT, true, 1000), 0, "A not in set owned");
+	cr_assert_geq(wait_nft_owner(TENANT_B, PORT, true, 1000), 0, "B not in set owned");
+
+	fx_listener_stop(&a);
+	cr_expect_geq(wait_nft_owner(TENANT_A, PORT, false, 1000), 0, "A still in set owned");
+	cr_expect(nft_has_owner(TENANT_B, PORT), "B left set owned");
+	cr_expect(nft_has_tunnel_port(PORT), "tcp . %d left tunnel_ports with B listening", PORT);
+	cr_expect_eq(fx_connect_as(&fx, 2003, AF_INET, "127.0.0.2", PORT), ECONNREFUSED);
+
+	fx_listener_stop(&b);
+	cr_expect_geq(wait_nft_owner(TENANT_B, PORT, false, 1000), 0, "B still in set owned");
+	cr_expect(!nft_has_tunnel_port(PORT), "%d still in tunnel_ports", PORT);
+	cr_expect_eq(fx_daemon_stop(daemon, SIGTERM), 0);
+	cr_expect_eq(fx_count_lines(fx.daemon_err, "not updated"), 0,
+		     "the daemon failed an update");
+}
+
 Test(layers, switching_layers_keeps_a_wall_up_at_every_step, .init = setup, .fini = teardown)
 {
 	struct fx_listener a4 = fx_listen(TENANT_A, "127.0.0.1", PORT, false);

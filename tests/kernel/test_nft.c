@@ -372,6 +372,50 @@ Test(nft, update_owners_follows_listeners, .init = setup, .fini = teardown)
 		     -ENOENT, "update without a table");
 }
 
+/*
+ * A blind deletion trusts its caller; when the caller's view is off (an element it names is not
+ * there), the kernel refuses the batch and the exact path decides from the sets instead.
+ */
+Test(nft, blind_deletion_falls_back_when_an_element_is_missing, .init = setup, .fini = teardown)
+{
+	const struct nft_owner owners[] = { { TENANT_A, 8001, true },
+					    { TENANT_C, 8001, true },
+					    { TENANT_A, 8002, true } };
+	const struct nft_owner a1 = { TENANT_A, 8001, true }, c1 = { TENANT_C, 8001, true };
+	struct nft_state st;
+
+	cr_assert_eq(nft_apply(&isolate, owners, 3), 0);
+	/* A hand-made hole: tcp . 8001 is gone from tunnel_ports while C still owns 8001. */
+	cr_assert_eq(nft_delete_owners(NULL, 0, &c1, 1), 0);
+	st = read_state();
+	cr_assert(!has_port(st.tunnel_ports, st.n_tunnel_ports, 8001));
+	cr_expect_eq(st.n_owners, 3, "a port-only deletion took an owner");
+	nft_state_free(&st);
+
+	/* The caller thinks A was the last on 8001: tcp . 8001 is missing, so the blind batch is
+	 * refused, and the exact path deletes A's pair and puts 8001 back for C. */
+	cr_assert_eq(nft_delete_owners(&a1, 1, &a1, 1), 0);
+	st = read_state();
+	cr_expect(!has_owner(&st, TENANT_A, 8001, true), "A's pair stayed");
+	cr_expect(has_owner(&st, TENANT_C, 8001, true), "C's pair went");
+	cr_expect(has_owner(&st, TENANT_A, 8002, true), "A's other pair went");
+	cr_expect(has_port(st.tunnel_ports, st.n_tunnel_ports, 8001), "the fallback left a hole");
+	nft_state_free(&st);
+
+	/* A right view goes through blind: C's pair and its port. */
+	cr_assert_eq(nft_delete_owners(&c1, 1, &c1, 1), 0);
+	st = read_state();
+	cr_expect_eq(st.n_owners, 1);
+	cr_expect_eq(st.n_tunnel_ports, 1);
+	cr_expect(has_port(st.tunnel_ports, st.n_tunnel_ports, 8002));
+	nft_state_free(&st);
+	/* Deleting an absent pair: refused blind, a no-op exactly. */
+	cr_expect_eq(nft_delete_owners(&c1, 1, NULL, 0), 0);
+
+	cr_assert_eq(nft_remove(), 0);
+	cr_expect_eq(nft_delete_owners(&a1, 1, NULL, 0), -ENOENT, "deletion without a table");
+}
+
 Test(nft, remove_leaves_every_other_table, .init = setup, .fini = teardown)
 {
 	char before[8192], during[8192], after[8192];
