@@ -72,8 +72,9 @@ static int pick_probe(const struct tg_policy *p, enum tg_reason want, uint32_t *
 	uint32_t uids[PROBE_CANDIDATES];
 	unsigned int n = pick_tenants(p, uids, PROBE_CANDIDATES);
 
-	for (unsigned int c = 0; c < n; c++) {
-		for (unsigned int o = 0; o < n; o++) {
+	/* The lowest tenant listens and the next one connects, as far as the policy allows. */
+	for (unsigned int o = 0; o < n; o++) {
+		for (unsigned int c = 0; c < n; c++) {
 			if (o == c)
 				continue;
 			*port = pick_port(p, uids[o], uids[c], want);
