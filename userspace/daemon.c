@@ -127,17 +127,6 @@ static int ensure_loaded(const struct daemon_opts *opts, struct intent *in)
 	return err ? err : read_intent(opts, in);
 }
 
-static int open_pinned(const char *pin_dir, const char *name)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (loader_pin_path(path, sizeof(path), pin_dir, name))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
-}
-
 static void log_nft_drift(void *ctx, const char *what, const char *set, uint32_t uid, uint16_t port)
 {
 	(void)ctx;
@@ -220,7 +209,7 @@ static void reconcile(struct daemon *d)
 		pr_warn("the guard is not complete and could not be repaired\n");
 	pump_feed(d);
 	if (d->intent.st.loaded) {
-		fd = open_pinned(d->opts->pin_dir, TG_PIN_PORT_OWNER);
+		fd = loader_open_pin(d->opts->pin_dir, TG_PIN_PORT_OWNER);
 		if (fd >= 0 && sync_port_owners(fd, false, &r) == 0 &&
 		    (r.added || r.removed || r.changed))
 			pr_warn("drift repaired: port_owner %zu added, %zu removed, %zu changed\n",
@@ -228,7 +217,7 @@ static void reconcile(struct daemon *d)
 		if (fd >= 0)
 			close(fd);
 		pump_feed(d);
-		fd = open_pinned(d->opts->pin_dir, TG_PIN_LOCAL_ADDRS);
+		fd = loader_open_pin(d->opts->pin_dir, TG_PIN_LOCAL_ADDRS);
 		if (fd >= 0 && sync_local_addrs(fd, false, &r) == 0 && (r.added || r.removed))
 			pr_info("local addresses changed: %zu added, %zu removed\n", r.added,
 				r.removed);

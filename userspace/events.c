@@ -157,15 +157,12 @@ static int print_event(void *ctx, void *data, size_t size)
 
 int events_open(struct events_reader *r, const char *pin_dir, bool json, FILE *out)
 {
-	char path[PATH_MAX];
-	int fd, err = loader_pin_path(path, sizeof(path), pin_dir, TG_PIN_EVENTS);
+	int fd, err;
 
 	memset(r, 0, sizeof(*r));
-	if (err)
-		return err;
-	fd = bpf_obj_get(path);
+	fd = loader_open_pin(pin_dir, TG_PIN_EVENTS);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r->out = out;
 	r->json = json;
 	r->rb = ring_buffer__new(fd, print_event, r, NULL);

@@ -17,17 +17,6 @@
 #include "loader.h"
 #include "mounts.h"
 
-static int open_pin(const char *pin_dir, const char *name)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (loader_pin_path(path, sizeof(path), pin_dir, name))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
-}
-
 static void note_missing(struct guard_state *st, const char *name)
 {
 	size_t used = strlen(st->missing);
@@ -40,7 +29,7 @@ static void read_link(struct guard_state *st, const char *pin_dir, const char *n
 {
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
-	int fd = open_pin(pin_dir, name);
+	int fd = loader_open_pin(pin_dir, name);
 
 	if (fd < 0) {
 		note_missing(st, name);
@@ -60,7 +49,7 @@ static void read_config(struct guard_state *st, const char *pin_dir)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), key = 0;
-	int fd = open_pin(pin_dir, TG_PIN_CONFIG);
+	int fd = loader_open_pin(pin_dir, TG_PIN_CONFIG);
 	void *value = NULL;
 
 	if (fd < 0) {
@@ -88,7 +77,7 @@ int guard_sum_percpu(const char *pin_dir, const char *name, unsigned long long *
 		     unsigned int count)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	int fd = open_pin(pin_dir, name);
+	int fd = loader_open_pin(pin_dir, name);
 	__u64 *values;
 	int err = 0;
 
@@ -137,7 +126,7 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 		note_missing(st, TG_PIN_COUNTERS);
 	if (guard_sum_percpu(pin_dir, TG_PIN_STATS, st->stats, TG_STAT_COUNT))
 		note_missing(st, TG_PIN_STATS);
-	fd = open_pin(pin_dir, TG_PIN_SELFTEST);
+	fd = loader_open_pin(pin_dir, TG_PIN_SELFTEST);
 	if (fd < 0) {
 		note_missing(st, TG_PIN_SELFTEST);
 	} else {
@@ -148,7 +137,7 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 		close(fd);
 	}
 	for (size_t i = 0; i < sizeof(other_pins) / sizeof(other_pins[0]); i++) {
-		fd = open_pin(pin_dir, other_pins[i]);
+		fd = loader_open_pin(pin_dir, other_pins[i]);
 		if (fd < 0)
 			note_missing(st, other_pins[i]);
 		else

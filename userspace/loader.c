@@ -81,6 +81,17 @@ int loader_pin_path(char *buf, size_t len, const char *pin_dir, const char *name
 	return 0;
 }
 
+int loader_open_pin(const char *pin_dir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd, err = loader_pin_path(path, sizeof(path), pin_dir, name);
+
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
 /* In the order of hooks[]. */
 static struct bpf_program *hook_program(struct tunnelguard *skel, size_t i)
 {
@@ -143,17 +154,6 @@ static int check_kernel(void)
 }
 
 /* Open a pinned object, -ENOENT when it is not there. */
-static int open_pin(const char *pin_dir, const char *name)
-{
-	char path[PATH_MAX];
-	int fd, err = loader_pin_path(path, sizeof(path), pin_dir, name);
-
-	if (err)
-		return err;
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
-}
-
 /* Pin fd as pin_dir/name, replacing an existing pin in one rename() (bpffs refuses dots). */
 static int replace_pin(int fd, const char *pin_dir, const char *name)
 {
@@ -186,7 +186,7 @@ static void unpin(const char *pin_dir, const char *name)
 static int reuse_or_pin_map(struct bpf_map *map, const char *pin_dir, const char *name, int *pinned)
 {
 	char path[PATH_MAX];
-	int fd = open_pin(pin_dir, name);
+	int fd = loader_open_pin(pin_dir, name);
 	int err;
 
 	*pinned = 0;
@@ -251,7 +251,7 @@ static int netns_cookie(__u64 *cookie)
 static void skip_attached_tracers(struct tunnelguard *skel, const char *pin_dir)
 {
 	for (size_t i = 0; i < NR_TRACERS; i++) {
-		int fd = open_pin(pin_dir, tracers[i].link_pin);
+		int fd = loader_open_pin(pin_dir, tracers[i].link_pin);
 
 		if (fd >= 0) {
 			bpf_program__set_autoload(tracer_program(skel, i), false);
@@ -373,7 +373,7 @@ static int install_hook(struct tunnelguard *skel, size_t i, int cg_fd, const cha
 	char path[PATH_MAX];
 	int link_fd, err;
 
-	link_fd = open_pin(pin_dir, hooks[i].link_pin);
+	link_fd = loader_open_pin(pin_dir, hooks[i].link_pin);
 	if (link_fd >= 0) {
 		err = check_same_cgroup(link_fd, cg_fd, cgroup);
 		close(link_fd);
@@ -382,7 +382,7 @@ static int install_hook(struct tunnelguard *skel, size_t i, int cg_fd, const cha
 		err = loader_pin_path(path, sizeof(path), pin_dir, hooks[i].link_pin);
 		if (err)
 			return err;
-		st->old_prog_fd[i] = open_pin(pin_dir, hooks[i].prog_pin);
+		st->old_prog_fd[i] = loader_open_pin(pin_dir, hooks[i].prog_pin);
 		st->link[i] = bpf_link__open(path);
 		if (!st->link[i] || st->old_prog_fd[i] < 0) {
 			err = st->old_prog_fd[i] < 0 ? st->old_prog_fd[i] : -errno;
@@ -614,7 +614,7 @@ int loader_unload(const char *pin_dir)
 	for (i = 0; i < NR_HOOKS + NR_TRACERS; i++) {
 		const struct hook *h = i < NR_HOOKS ? &hooks[i] : &tracers[i - NR_HOOKS];
 
-		fd = open_pin(pin_dir, h->link_pin);
+		fd = loader_open_pin(pin_dir, h->link_pin);
 		if (fd < 0)
 			continue;
 		if (bpf_link_detach(fd) < 0 && errno != EOPNOTSUPP) {

@@ -35,4 +35,7 @@ int loader_unload(const char *pin_dir);
 /* Write pin_dir/name into buf. 0 or -ENAMETOOLONG. */
 int loader_pin_path(char *buf, size_t len, const char *pin_dir, const char *name);
 
+/* Open the pinned object pin_dir/name. An fd, or -errno (-ENOENT when it is not pinned). */
+int loader_open_pin(const char *pin_dir, const char *name);
+
 #endif /* TG_LOADER_H */

@@ -303,17 +303,6 @@ static int feed_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int open_pinned(const char *pin_dir, const char *name)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (loader_pin_path(path, sizeof(path), pin_dir, name))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
-}
-
 /* Owner events the kernel could not send so far (summed over CPUs). 0 or -errno. */
 static int read_lost(const struct owner_feed *f, unsigned long long *lost)
 {
@@ -470,14 +459,14 @@ int owner_feed_open(struct owner_feed *f, const char *pin_dir, const struct tg_p
 	err = owner_index_init(&f->index);
 	if (err)
 		return err;
-	f->port_owner_fd = open_pinned(pin_dir, TG_PIN_PORT_OWNER);
+	f->port_owner_fd = loader_open_pin(pin_dir, TG_PIN_PORT_OWNER);
 	if (f->port_owner_fd < 0) {
 		err = f->port_owner_fd;
 		goto fail;
 	}
 	/* Without it lost events go unnoticed until the reconciliation; not worth failing for. */
-	f->stats_fd = open_pinned(pin_dir, TG_PIN_STATS);
-	ring_fd = open_pinned(pin_dir, TG_PIN_OWNER_EVENTS);
+	f->stats_fd = loader_open_pin(pin_dir, TG_PIN_STATS);
+	ring_fd = loader_open_pin(pin_dir, TG_PIN_OWNER_EVENTS);
 	if (ring_fd < 0) {
 		err = ring_fd;
 		goto fail;

@@ -142,12 +142,8 @@ static void collect_nft_drift(struct status_report *r)
 static void collect_drift(const char *pin_dir, struct status_report *r)
 {
 	struct sync_report report = { .on_drift = note_drift, .ctx = r };
-	char path[PATH_MAX];
-	int fd;
+	int fd = loader_open_pin(pin_dir, TG_PIN_PORT_OWNER);
 
-	if (loader_pin_path(path, sizeof(path), pin_dir, TG_PIN_PORT_OWNER))
-		return;
-	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return; /* reported as a missing pin */
 	sync_port_owners(fd, true, &report);

@@ -520,3 +520,17 @@ long fx_count_lines(const char *path, const char *containing)
 	fclose(f);
 	return n;
 }
+
+int fx_run(const char *cmd, char *out, size_t len)
+{
+	size_t used = 0, n;
+	FILE *p = popen(cmd, "r");
+	int status;
+
+	cr_assert_not_null(p, "popen %s: %s", cmd, strerror(errno));
+	while (used + 1 < len && (n = fread(out + used, 1, len - 1 - used, p)) > 0)
+		used += n;
+	out[used] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}

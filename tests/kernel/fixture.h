@@ -94,6 +94,9 @@ uint64_t fx_counter(struct fx *fx, unsigned int reason);
 /* Number of programs of the given attach type on the fixture's cgroup. */
 unsigned int fx_cgroup_prog_count(struct fx *fx, int attach_type);
 
+/* Run a shell command (in the test's namespace); its stdout in out. Returns the exit status. */
+int fx_run(const char *cmd, char *out, size_t len);
+
 /* Bring a link up by name in the current network namespace. 0 or -errno. */
 int fx_link_up(const char *ifname);
 

@@ -41,27 +41,12 @@ static void teardown(void)
 	fx_teardown(&fx);
 }
 
-/* Run a shell command in the test's namespace; its stdout in out. Returns the exit status. */
-static int run(const char *cmd, char *out, size_t len)
-{
-	size_t used = 0, n;
-	FILE *p = popen(cmd, "r");
-	int status;
-
-	cr_assert_not_null(p, "popen %s: %s", cmd, strerror(errno));
-	while (used + 1 < len && (n = fread(out + used, 1, len - 1 - used, p)) > 0)
-		used += n;
-	out[used] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 static bool table_present(void)
 {
 	char out[256];
 
-	return run("nft list table inet tunnelguard >/dev/null 2>&1; echo $?", out, sizeof(out)) ==
-		       0 &&
+	return fx_run("nft list table inet tunnelguard >/dev/null 2>&1; echo $?", out,
+		      sizeof(out)) == 0 &&
 	       atoi(out) == 0;
 }
 
@@ -152,9 +137,9 @@ Test(layers, both_show_in_bpftool_and_nft, .init = setup, .fini = teardown)
 	fx_write_config(&fx, "tenant-uids = 2001-2003\n"); /* layers: the default, both */
 	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
 	snprintf(cmd, sizeof(cmd), "bpftool cgroup show %s", fx.cgroup);
-	cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s failed", cmd);
+	cr_assert_eq(fx_run(cmd, out, sizeof(out)), 0, "%s failed", cmd);
 	cr_expect(strstr(out, "tg_connect4") && strstr(out, "tg_connect6"), "bpftool: %s", out);
-	cr_assert_eq(run("nft list table inet tunnelguard", out, sizeof(out)), 0, "nft failed");
+	cr_assert_eq(fx_run("nft list table inet tunnelguard", out, sizeof(out)), 0, "nft failed");
 	cr_expect(strstr(out, "elements = { 2001-2003 }"), "nft: %s", out);
 	cr_expect(strstr(out, "2001 . 8001"), "A's port is not in set owned: %s", out);
 	cr_expect(strstr(out, "reject with tcp reset"), "nft: %s", out);
@@ -177,8 +162,8 @@ Test(layers, hand_deleted_element_is_drift_and_the_daemon_repairs_it, .init = se
 	fx_write_config(&fx, "tenant-uids = 2001-2003\n");
 	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
 	cr_assert_eq(fx_cli(&fx, "status", "--pin-dir", fx.pin_dir, NULL), 0, "%s", fx.output);
-	cr_assert_eq(run("nft delete element inet tunnelguard owned '{ 2001 . 8001 }'", out,
-			 sizeof(out)),
+	cr_assert_eq(fx_run("nft delete element inet tunnelguard owned '{ 2001 . 8001 }'", out,
+			    sizeof(out)),
 		     0, "nft delete element failed");
 	cr_expect_eq(fx_cli(&fx, "status", "--pin-dir", fx.pin_dir, NULL), 1, "%s", fx.output);
 	cr_expect(strstr(fx.output, "drift: nft set owned lacks 127.0.0.1:8001 uid 2001\n"),
@@ -356,20 +341,20 @@ Test(layers, unload_leaves_the_ruleset_as_before_load, .init = setup, .fini = te
 		cr_skip_test("iptables (Debian package iptables) is not installed");
 	/* What an operator may already have: an iptables-nft rule and a table of their own. */
 	cr_assert_eq(
-		run("iptables -A OUTPUT -p tcp --dport 9 -j ACCEPT && "
-		    "nft add table inet operator && "
-		    "nft add chain inet operator out '{ type filter hook output priority 10; }' "
-		    "&& nft add rule inet operator out tcp dport 7 counter accept",
-		    before, sizeof(before)),
+		fx_run("iptables -A OUTPUT -p tcp --dport 9 -j ACCEPT && "
+		       "nft add table inet operator && "
+		       "nft add chain inet operator out '{ type filter hook output priority 10; }' "
+		       "&& nft add rule inet operator out tcp dport 7 counter accept",
+		       before, sizeof(before)),
 		0, "cannot set up the operator's rules");
-	cr_assert_eq(run("nft list ruleset", before, sizeof(before)), 0);
+	cr_assert_eq(fx_run("nft list ruleset", before, sizeof(before)), 0);
 	cr_assert(strstr(before, "dport 9") && strstr(before, "table inet operator"), "%s", before);
 
 	fx_write_config(&fx, "tenant-uids = 2001-2003\n");
 	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
 	cr_assert(table_present());
 	cr_assert_eq(fx_unload(&fx), 0, "unload: %s", fx.output);
-	cr_assert_eq(run("nft list ruleset", after, sizeof(after)), 0);
+	cr_assert_eq(fx_run("nft list ruleset", after, sizeof(after)), 0);
 	cr_expect_str_eq(after, before, "unload changed the ruleset");
 }
 
@@ -381,7 +366,7 @@ Test(layers, allow_rule_opens_the_nft_layer_for_one_tenant, .init = setup, .fini
 
 	fx_write_config(&fx, "tenant-uids = 2001-2003\nlayers = nft\nallow = 2002:8000-8001\n");
 	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
-	cr_assert_eq(run("nft list chain inet tunnelguard output", out, sizeof(out)), 0);
+	cr_assert_eq(fx_run("nft list chain inet tunnelguard output", out, sizeof(out)), 0);
 	cr_expect(strstr(out, "comment \"allow = 2002:8000-8001\""), "nft: %s", out);
 	cr_expect_eq(fx_connect_as(&fx, TENANT_B, AF_INET, "127.0.0.1", PORT), 0,
 		     "the allow rule did not let B through the nft layer");
@@ -402,7 +387,7 @@ Test(layers, a_second_guard_leaves_the_first_ones_table_alone, .init = setup, .f
 	snprintf(other, sizeof(other), "%s-b", fx.pin_dir);
 	fx_write_config(&fx, "tenant-uids = 2001-2003\nlayers = nft\n");
 	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
-	cr_assert_eq(run("nft list table inet tunnelguard", before, sizeof(before)), 0);
+	cr_assert_eq(fx_run("nft list table inet tunnelguard", before, sizeof(before)), 0);
 	cr_expect(strstr(before, fx.pin_dir), "the table does not name its guard: %s", before);
 
 	cr_expect_eq(fx_cli(&fx, "load", "-c", fx.config, "--pin-dir", other, NULL), 1,
@@ -410,7 +395,7 @@ Test(layers, a_second_guard_leaves_the_first_ones_table_alone, .init = setup, .f
 	cr_expect(strstr(fx.output, "belongs to the guard of pin dir"), "%s", fx.output);
 	cr_expect_eq(fx_cli(&fx, "unload", "--pin-dir", other, NULL), 0, "%s", fx.output);
 	cr_expect_eq(fx_cli(&fx, "status", "--pin-dir", other, NULL), 3, "%s", fx.output);
-	cr_assert_eq(run("nft list table inet tunnelguard", after, sizeof(after)), 0,
+	cr_assert_eq(fx_run("nft list table inet tunnelguard", after, sizeof(after)), 0,
 		     "the second guard's unload deleted the first one's table");
 	cr_expect_str_eq(after, before);
 	cr_expect_eq(fx_connect_as(&fx, TENANT_B, AF_INET, "127.0.0.1", PORT), ECONNREFUSED);

@@ -170,21 +170,6 @@ static int connect_as(uid_t uid, int family, const char *addr, uint16_t port)
 	return connect_from(uid, family, addr, port, 0);
 }
 
-/* Run a shell command in the test's namespace; its output in out. Returns the exit status. */
-static int run(const char *cmd, char *out, size_t len)
-{
-	size_t used = 0, n;
-	FILE *p = popen(cmd, "r");
-	int status;
-
-	cr_assert_not_null(p, "popen %s: %s", cmd, strerror(errno));
-	while (used + 1 < len && (n = fread(out + used, 1, len - 1 - used, p)) > 0)
-		used += n;
-	out[used] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 static void need_nft_cli(void)
 {
 	if (access("/usr/sbin/nft", X_OK) != 0)
@@ -422,22 +407,23 @@ Test(nft, remove_leaves_every_other_table, .init = setup, .fini = teardown)
 	struct nft_state st;
 
 	need_nft_cli();
-	cr_assert_eq(run("nft add table ip keepme && nft add chain ip keepme c '{ type filter hook "
-			 "output priority 10; }' && nft add rule ip keepme c tcp dport 9 counter "
-			 "2>&1",
-			 before, sizeof(before)),
-		     0, "cannot set up table ip keepme: %s", before);
-	cr_assert_eq(run("nft list tables 2>&1", before, sizeof(before)), 0);
+	cr_assert_eq(
+		fx_run("nft add table ip keepme && nft add chain ip keepme c '{ type filter hook "
+		       "output priority 10; }' && nft add rule ip keepme c tcp dport 9 counter "
+		       "2>&1",
+		       before, sizeof(before)),
+		0, "cannot set up table ip keepme: %s", before);
+	cr_assert_eq(fx_run("nft list tables 2>&1", before, sizeof(before)), 0);
 	cr_assert_eq(nft_apply(&isolate, &(struct nft_owner){ TENANT_A, 8001, true }, 1), 0);
-	cr_assert_eq(run("nft list tables 2>&1", during, sizeof(during)), 0);
+	cr_assert_eq(fx_run("nft list tables 2>&1", during, sizeof(during)), 0);
 	cr_expect_str_eq(during, "table ip keepme\ntable inet tunnelguard\n");
-	cr_assert_eq(run("nft list table ip keepme 2>&1", during, sizeof(during)), 0);
+	cr_assert_eq(fx_run("nft list table ip keepme 2>&1", during, sizeof(during)), 0);
 
 	cr_assert_eq(nft_remove(), 0);
-	cr_assert_eq(run("nft list tables 2>&1", after, sizeof(after)), 0);
+	cr_assert_eq(fx_run("nft list tables 2>&1", after, sizeof(after)), 0);
 	cr_expect_str_eq(after, before, "nft list tables changed:\nbefore:\n%s\nafter:\n%s", before,
 			 after);
-	cr_assert_eq(run("nft list table ip keepme 2>&1", after, sizeof(after)), 0);
+	cr_assert_eq(fx_run("nft list table ip keepme 2>&1", after, sizeof(after)), 0);
 	cr_expect_str_eq(after, during, "table ip keepme changed");
 	st = read_state();
 	cr_expect(!st.present);
@@ -464,7 +450,8 @@ Test(nft, listing_reads_as_nft_syntax, .init = setup, .fini = teardown)
 
 	need_nft_cli();
 	cr_assert_eq(nft_apply(&isolate, &(struct nft_owner){ TENANT_A, 8001, true }, 1), 0);
-	cr_assert_eq(run("nft list table inet tunnelguard 2>&1", out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(fx_run("nft list table inet tunnelguard 2>&1", out, sizeof(out)), 0, "%s",
+		     out);
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
 		cr_expect_not_null(strstr(out, lines[i]), "listing lacks '%s':\n%s", lines[i], out);
 }
@@ -539,7 +526,7 @@ Test(nft, refused_batch_keeps_the_previous_table, .init = setup, .fini = teardow
 		int err;
 
 		/* Taken again each time: the connect below moves a counter. */
-		cr_assert_eq(run("nft list table inet tunnelguard 2>&1", before, sizeof(before)),
+		cr_assert_eq(fx_run("nft list table inet tunnelguard 2>&1", before, sizeof(before)),
 			     0);
 		strict.policy = TG_POLICY_STRICT;
 		cr_assert_eq(nft_content_from_owners(new_owners, 1, &content), 0);
@@ -553,7 +540,8 @@ Test(nft, refused_batch_keeps_the_previous_table, .init = setup, .fini = teardow
 		mnl_nlmsg_batch_stop(b);
 		nft_state_free(&content);
 
-		cr_assert_eq(run("nft list table inet tunnelguard 2>&1", after, sizeof(after)), 0);
+		cr_assert_eq(fx_run("nft list table inet tunnelguard 2>&1", after, sizeof(after)),
+			     0);
 		cr_expect_str_eq(after, before, "%s: the table changed", c->name);
 		cr_expect_eq(connect_as(TENANT_B, AF_INET, "127.0.0.1", 8001), ECONNREFUSED,
 			     "%s: the old rules no longer apply", c->name);
@@ -587,9 +575,9 @@ Test(nft, sync_reports_and_repairs_a_hand_deleted_element, .init = setup, .fini 
 
 	need_nft_cli();
 	cr_assert_eq(nft_apply(&isolate, owners, 2), 0);
-	cr_assert_eq(run("nft delete element inet tunnelguard owned '{ 2001 . 8001 }' 2>&1 && "
-			 "nft add element inet tunnelguard tunnel_ports '{ tcp . 9000 }' 2>&1",
-			 out, sizeof(out)),
+	cr_assert_eq(fx_run("nft delete element inet tunnelguard owned '{ 2001 . 8001 }' 2>&1 && "
+			    "nft add element inet tunnelguard tunnel_ports '{ tcp . 9000 }' 2>&1",
+			    out, sizeof(out)),
 		     0, "hand edit failed: %s", out);
 
 	cr_assert_eq(nft_sync_owners(owners, 2, true, &r), 0);
