@@ -25,6 +25,7 @@
 #include "layers.h"
 #include "loader.h"
 #include "log.h"
+#include "nft_watch.h"
 #include "owner_feed.h"
 #include "sync.h"
 
@@ -46,6 +47,7 @@ struct daemon {
 	struct events_reader events; /* open while a BPF guard is (rings_open) */
 	struct owner_feed feed;
 	bool rings_open;
+	struct nft_watch watch; /* layers = nft alone: sock_diag polls instead of the tracer */
 	int signal_fd;
 	int epoll_fd;
 	int lock_fd;
@@ -374,10 +376,22 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* Without the BPF tracer's events, poll for listener changes (nft_watch.h). */
+static bool watching(const struct daemon *d)
+{
+	return !d->rings_open && (d->intent.layers & TG_LAYER_NFT);
+}
+
+static void watch_poll(struct daemon *d)
+{
+	if (layers_nft_owner_check(d->opts->pin_dir) == 0)
+		nft_watch_poll(&d->watch, d->intent.policy);
+}
+
 int daemon_run(const struct daemon_opts *opts)
 {
 	struct daemon d = { .opts = opts, .signal_fd = -1, .epoll_fd = -1, .lock_fd = -1 };
-	long long next_reconcile = 0;
+	long long next_reconcile = 0, next_watch = 0;
 	int err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -392,7 +406,9 @@ int daemon_run(const struct daemon_opts *opts)
 		opts->interval_ms);
 	for (;;) {
 		struct epoll_event ev[3];
-		long long wait = next_reconcile - now_ms();
+		long long until =
+			watching(&d) && next_watch < next_reconcile ? next_watch : next_reconcile;
+		long long wait = until - now_ms();
 		int n = epoll_wait(d.epoll_fd, ev, 3, wait < 0 ? 0 : (int)wait);
 
 		if (n < 0 && errno != EINTR) {
@@ -430,10 +446,17 @@ int daemon_run(const struct daemon_opts *opts)
 				pr_warn("cannot follow the guard's ring buffers\n");
 			report_suppressed(&d);
 			next_reconcile = now_ms() + opts->interval_ms;
+			/* The sync rewrote the sets: the next poll starts from the listeners. */
+			nft_watch_reset(&d.watch);
+		}
+		if (watching(&d) && now_ms() >= next_watch) {
+			watch_poll(&d);
+			next_watch = now_ms() + d.watch.period_ms;
 		}
 	}
 cleanup:
 	close_rings(&d);
+	nft_watch_free(&d.watch);
 	if (d.signal_fd >= 0)
 		close(d.signal_fd);
 	if (d.epoll_fd >= 0)

@@ -402,3 +402,36 @@ Test(layers, a_second_guard_leaves_the_first_ones_table_alone, .init = setup, .f
 	cr_expect_eq(access(other, F_OK), -1, "the refused load left %s", other);
 	fx_listener_stop(&a4);
 }
+
+/*
+ * layers = nft alone has no listen tracer: the daemon polls sock_diag instead. With a
+ * reconciliation period of an hour, only those polls can move a listener in and out.
+ */
+Test(layers, nft_alone_daemon_follows_listeners_by_polling, .init = setup, .fini = teardown)
+{
+	struct fx_listener a4;
+	long long in, out;
+	pid_t daemon;
+
+	fx_write_config(&fx, "tenant-uids = 2001-2003\nlayers = nft\n");
+	daemon = fx_daemon_start(&fx, "--interval", "3600000", NULL);
+	for (int waited = 0; waited < 3000; waited += 10) {
+		if (fx_count_lines(fx.daemon_err, "daemon running") == 1)
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(fx_count_lines(fx.daemon_err, "daemon running"), 1, "daemon did not start");
+	cr_assert(table_present(), "the daemon did not load the nft-only guard");
+	cr_expect(!bpf_link_pinned());
+
+	a4 = fx_listen(TENANT_A, "127.0.0.1", PORT, false);
+	in = wait_nft_owner(TENANT_A, PORT, true, 1000);
+	cr_expect_geq(in, 0, "listener not in set owned within 1 s");
+	cr_expect_eq(fx_connect_as(&fx, TENANT_B, AF_INET, "127.0.0.1", PORT), ECONNREFUSED);
+	fx_listener_stop(&a4);
+	out = wait_nft_owner(TENANT_A, PORT, false, 1000);
+	cr_expect_geq(out, 0, "closed listener still in set owned after 1 s");
+	cr_log_info("nft alone: listen -> set %lld us, close -> gone %lld us", in, out);
+	cr_expect_eq(fx_daemon_stop(daemon, SIGTERM), 0);
+	cr_assert_eq(fx_unload(&fx), 0, "%s", fx.output);
+}
