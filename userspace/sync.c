@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -102,6 +103,102 @@ static int read_keys(int map_fd, size_t key_size, void **keys, size_t *count)
 	return 0;
 }
 
+/* One entry of tg_port_owner as read back. */
+struct owner_entry {
+	struct tg_port_key key;
+	uint32_t uid;
+};
+
+static int compare_entries(const void *a, const void *b)
+{
+	return memcmp(&((const struct owner_entry *)a)->key, &((const struct owner_entry *)b)->key,
+		      sizeof(struct tg_port_key));
+}
+
+#define BATCH_ENTRIES 4096
+
+/*
+ * Every entry of tg_port_owner, sorted by key. A batch lookup reads thousands of entries per
+ * system call (10,000 listeners were 20,000 calls one key at a time); kernels without batch
+ * operations on hash maps get the key walk.
+ */
+static int read_entries(int map_fd, struct owner_entry **out, size_t *count)
+{
+	struct tg_port_key *keys = calloc(BATCH_ENTRIES, sizeof(*keys));
+	struct tg_port_owner *values = calloc(BATCH_ENTRIES, sizeof(*values));
+	struct owner_entry *entries = NULL, *grown;
+	size_t n = 0, cap = 0;
+	__u32 in_batch = 0, out_batch = 0, got;
+	bool first = true, done = false;
+	int err = 0;
+
+	if (!keys || !values) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!done) {
+		got = BATCH_ENTRIES;
+		if (bpf_map_lookup_batch(map_fd, first ? NULL : &in_batch, &out_batch, keys, values,
+					 &got, NULL) < 0) {
+			if (errno != ENOENT) {
+				err = -errno;
+				goto out;
+			}
+			done = true; /* the last batch: got holds what it read */
+		}
+		first = false;
+		in_batch = out_batch;
+		if (n + got > cap) {
+			cap = (n + got) * 2;
+			grown = realloc(entries, cap * sizeof(*entries));
+			if (!grown) {
+				err = -ENOMEM;
+				goto out;
+			}
+			entries = grown;
+		}
+		for (__u32 i = 0; i < got; i++)
+			entries[n++] = (struct owner_entry){ .key = keys[i], .uid = values[i].uid };
+	}
+	qsort(entries, n, sizeof(*entries), compare_entries);
+out:
+	free(keys);
+	free(values);
+	if (err) {
+		free(entries);
+		return err;
+	}
+	*out = entries;
+	*count = n;
+	return 0;
+}
+
+/* The same from the key walk, where the kernel has no batch lookup for hash maps. */
+static int read_entries_by_key(int map_fd, struct owner_entry **out, size_t *count)
+{
+	struct tg_port_key *keys = NULL;
+	struct owner_entry *entries;
+	struct tg_port_owner owner;
+	size_t n = 0, nkeys = 0;
+	int err = read_keys(map_fd, sizeof(*keys), (void **)&keys, &nkeys);
+
+	if (err)
+		return err;
+	entries = calloc(nkeys + 1, sizeof(*entries));
+	if (!entries) {
+		free(keys);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nkeys; i++)
+		if (bpf_map_lookup_elem(map_fd, &keys[i], &owner) == 0)
+			entries[n++] = (struct owner_entry){ .key = keys[i], .uid = owner.uid };
+	free(keys);
+	qsort(entries, n, sizeof(*entries), compare_entries);
+	*out = entries;
+	*count = n;
+	return 0;
+}
+
 static int apply_owner(int map_fd, const struct tg_port_key *key, uint32_t uid)
 {
 	struct tg_port_owner owner = { .uid = uid };
@@ -113,8 +210,9 @@ int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 {
 	struct diag_list before = {}, after = {};
 	struct keyed_list before_index = {}, after_index = {};
-	struct tg_port_key *keys = NULL, key;
-	struct tg_port_owner owner;
+	struct owner_entry *entries = NULL, probe;
+	const struct owner_entry *have;
+	struct tg_port_key key;
 	const struct diag_listener *l, *l2;
 	const char *what;
 	size_t count = 0;
@@ -122,8 +220,11 @@ int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 
 	report->added = report->removed = report->changed = 0;
 	err = diag_dump_listeners(&before);
-	if (!err)
-		err = read_keys(map_fd, sizeof(*keys), (void **)&keys, &count);
+	if (!err) {
+		err = read_entries(map_fd, &entries, &count);
+		if (err == -EINVAL || err == -EOPNOTSUPP)
+			err = read_entries_by_key(map_fd, &entries, &count);
+	}
 	if (!err)
 		err = diag_dump_listeners(&after);
 	if (!err)
@@ -133,12 +234,13 @@ int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 	if (err)
 		goto cleanup;
 	for (size_t i = 0; i < count && !err; i++) {
-		if (find_listener(&before_index, &keys[i]) || find_listener(&after_index, &keys[i]))
+		if (find_listener(&before_index, &entries[i].key) ||
+		    find_listener(&after_index, &entries[i].key))
 			continue;
 		report->removed++;
-		if (report->on_drift && bpf_map_lookup_elem(map_fd, &keys[i], &owner) == 0)
-			report->on_drift(report->ctx, "stale", &keys[i], owner.uid);
-		if (!dry_run && bpf_map_delete_elem(map_fd, &keys[i]) < 0 && errno != ENOENT)
+		if (report->on_drift)
+			report->on_drift(report->ctx, "stale", &entries[i].key, entries[i].uid);
+		if (!dry_run && bpf_map_delete_elem(map_fd, &entries[i].key) < 0 && errno != ENOENT)
 			err = -errno;
 	}
 	for (size_t i = 0; i < before.count && !err; i++) {
@@ -147,10 +249,14 @@ int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 		l2 = find_listener(&after_index, &key);
 		if (!l2 || l2->uid != l->uid)
 			continue;
-		if (bpf_map_lookup_elem(map_fd, &key, &owner) < 0) {
+		/* The listener was there before and after the map was read: the read saw its
+		 * entry, if the tracer made one. */
+		probe.key = key;
+		have = bsearch(&probe, entries, count, sizeof(*entries), compare_entries);
+		if (!have) {
 			report->added++;
 			what = "missing";
-		} else if (owner.uid != l->uid) {
+		} else if (have->uid != l->uid) {
 			report->changed++;
 			what = "wrong owner";
 		} else {
@@ -164,7 +270,7 @@ int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 	if (err)
 		pr_warn("cannot update map tg_port_owner: %s\n", strerror(-err));
 cleanup:
-	free(keys);
+	free(entries);
 	free(before_index.items);
 	free(after_index.items);
 	diag_list_free(&before);
