@@ -144,7 +144,7 @@ static void log_nft_drift(void *ctx, const char *what, const char *set, uint32_t
  * The nft layer: put the table back if it is gone, else make its sets match the listeners.
  * *listeners receives the sock_diag dump the sets were made from (empty if none was).
  */
-static void reconcile_nft(const struct daemon_opts *opts, const struct intent *in,
+static bool reconcile_nft(const struct daemon_opts *opts, const struct intent *in,
 			  struct diag_list *listeners)
 {
 	struct nft_sync_report r = { .on_drift = log_nft_drift };
@@ -154,16 +154,20 @@ static void reconcile_nft(const struct daemon_opts *opts, const struct intent *i
 
 	/* Another guard's table (one per namespace) is left alone; load said so already. */
 	if (layers_nft_owner_check(opts->pin_dir))
-		return;
+		return false;
 	err = layers_live_owners(in->policy, &owners, &n, listeners);
 	if (err)
-		return;
+		return false;
 	err = nft_sync_owners(owners, n, false, &r);
-	if (err == -ENOENT && nft_apply(in->policy, owners, n) == 0)
-		pr_warn("drift repaired: table inet " NFT_TABLE_NAME " was missing; put back with "
-			"the loaded policy and %zu listeners\n",
-			n);
+	if (err == -ENOENT) {
+		err = nft_apply(in->policy, owners, n);
+		if (!err)
+			pr_warn("drift repaired: table inet " NFT_TABLE_NAME " was missing; put "
+				"back with the loaded policy and %zu listeners\n",
+				n);
+	}
 	free(owners);
+	return err == 0;
 }
 
 /* Listener changes that came in meanwhile: a reconciliation must not hold them up. */
@@ -173,8 +177,8 @@ static void pump_feed(struct daemon *d)
 		owner_feed_apply(&d->feed, d->intent.policy, d->intent.layers & TG_LAYER_NFT);
 }
 
-/* The feed's index from port_owner and the listeners the nft sync just put into the sets. */
-static void rebuild_feed_index(struct daemon *d, const struct diag_list *listeners)
+/* The feed's index: what the nft sync just put into the sets, or (no sync) port_owner. */
+static void rebuild_feed_index(struct daemon *d, const struct diag_list *listeners, bool synced)
 {
 	struct tg_port_key *keys;
 	uint32_t *uids;
@@ -188,9 +192,10 @@ static void rebuild_feed_index(struct daemon *d, const struct diag_list *listene
 			sync_port_key(&listeners->items[i], &keys[i]);
 			uids[i] = listeners->items[i].uid;
 		}
-		owner_feed_rebuild(&d->feed, d->intent.policy, keys, uids, listeners->count);
+		owner_feed_rebuild(&d->feed, d->intent.policy, keys, uids, listeners->count,
+				   !synced);
 	} else {
-		owner_feed_rebuild(&d->feed, d->intent.policy, NULL, NULL, 0);
+		owner_feed_rebuild(&d->feed, d->intent.policy, NULL, NULL, 0, true);
 	}
 	free(keys);
 	free(uids);
@@ -205,6 +210,7 @@ static void reconcile(struct daemon *d)
 {
 	struct diag_list listeners = {};
 	struct sync_report r = { 0 };
+	bool synced = false;
 	int fd;
 
 	if (ensure_loaded(d->opts, &d->intent))
@@ -228,8 +234,8 @@ static void reconcile(struct daemon *d)
 		pump_feed(d);
 	}
 	if (d->intent.layers & TG_LAYER_NFT)
-		reconcile_nft(d->opts, &d->intent, &listeners);
-	rebuild_feed_index(d, &listeners);
+		synced = reconcile_nft(d->opts, &d->intent, &listeners);
+	rebuild_feed_index(d, &listeners, synced);
 	diag_list_free(&listeners);
 	pump_feed(d);
 }
@@ -330,7 +336,7 @@ static void reload(struct daemon *d)
 		pr_warn("SIGHUP: cannot follow the guard's ring buffers\n");
 	/* The policy may class uids differently now: the index follows it. */
 	if (d->rings_open)
-		owner_feed_rebuild(&d->feed, d->intent.policy, NULL, NULL, 0);
+		owner_feed_rebuild(&d->feed, d->intent.policy, NULL, NULL, 0, true);
 }
 
 static int setup(struct daemon *d)

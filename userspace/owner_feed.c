@@ -418,7 +418,8 @@ static int read_port_owners(int fd, struct tg_port_key **keys, struct tg_port_ow
 }
 
 int owner_feed_rebuild(struct owner_feed *f, const struct tg_policy *policy,
-		       const struct tg_port_key *keys, const uint32_t *uids, size_t n)
+		       const struct tg_port_key *keys, const uint32_t *uids, size_t n,
+		       bool from_map)
 {
 	struct tg_port_key *mk = NULL;
 	struct tg_port_owner *mo = NULL;
@@ -428,7 +429,7 @@ int owner_feed_rebuild(struct owner_feed *f, const struct tg_policy *policy,
 
 	/* Before the walk: an event lost during it shows as a change at the next apply. */
 	err = read_lost(f, &lost);
-	if (!err)
+	if (!err && from_map)
 		err = read_port_owners(f->port_owner_fd, &mk, &mo, &nmap);
 	owner_index_clear(&f->index);
 	for (size_t i = 0; !err && i < nmap; i++)
@@ -475,7 +476,7 @@ int owner_feed_open(struct owner_feed *f, const char *pin_dir, const struct tg_p
 	err = f->rb ? 0 : -errno;
 	close(ring_fd); /* the ring buffer holds its own reference */
 	if (!err)
-		err = owner_feed_rebuild(f, policy, NULL, NULL, 0);
+		err = owner_feed_rebuild(f, policy, NULL, NULL, 0, true);
 	if (!err)
 		return 0;
 fail:
@@ -516,7 +517,7 @@ int owner_feed_apply(struct owner_feed *f, const struct tg_policy *policy, bool 
 	if (read_lost(f, &lost) == 0 && lost != f->lost_seen)
 		f->index_stale = true;
 	if (f->index_stale)
-		owner_feed_rebuild(f, policy, NULL, NULL, 0);
+		owner_feed_rebuild(f, policy, NULL, NULL, 0, true);
 	err = owner_feed_changes(&f->index, f->pending, read, policy, port_owner_live, f, &c);
 	if (err || !to_nft)
 		goto out;

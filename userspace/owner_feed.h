@@ -121,12 +121,15 @@ int owner_feed_open(struct owner_feed *f, const char *pin_dir, const struct tg_p
 int owner_feed_fd(const struct owner_feed *f);
 
 /*
- * Rebuild the index from tg_port_owner and, when not NULL, the listeners' keys and uids that a
- * reconciliation just put into the sets (n of each). 0 or -errno (the index is then marked
- * stale, and the next apply tries again).
+ * Rebuild the index from the listeners' keys and uids that a reconciliation just put into the
+ * sets (n of each, may be 0) and, with from_map, from tg_port_owner too. After an nft sync the
+ * index must be exactly what the sync wrote (from_map false): a listener that came after the
+ * sync's listing is in the map but not in the sets, and its pending event must still add it.
+ * 0 or -errno (the index is then marked stale, and the next apply tries again).
  */
 int owner_feed_rebuild(struct owner_feed *f, const struct tg_policy *policy,
-		       const struct tg_port_key *keys, const uint32_t *uids, size_t n);
+		       const struct tg_port_key *keys, const uint32_t *uids, size_t n,
+		       bool from_map);
 
 /*
  * Read what is there and, with to_nft (the guard has an nft layer), apply it to the nft sets:
