@@ -126,15 +126,21 @@ static uint32_t nft_set_id(enum nft_set_index i)
 
 /* ---- contents: owners and ports, sorted and unique ---- */
 
-static int owner_cmp(const void *a, const void *b)
+int nft_owner_pair_cmp(const void *a, const void *b)
 {
 	const struct nft_owner *x = a, *y = b;
 
 	if (x->uid != y->uid)
 		return x->uid < y->uid ? -1 : 1;
-	if (x->port != y->port)
-		return x->port < y->port ? -1 : 1;
-	return (int)x->tenant - (int)y->tenant;
+	return (int)x->port - (int)y->port;
+}
+
+static int owner_cmp(const void *a, const void *b)
+{
+	const struct nft_owner *x = a, *y = b;
+	int c = nft_owner_pair_cmp(a, b);
+
+	return c ? c : (int)x->tenant - (int)y->tenant;
 }
 
 static int port_cmp(const void *a, const void *b)
@@ -2201,16 +2207,6 @@ static void report_drift(struct nft_sync_report *r, const char *what, const stru
 		r->on_drift(r->ctx, what, "service_ports", 0, c->service_ports[i]);
 }
 
-/* Owners by uid and port only: a deletion names the pair, whatever its kind. */
-static int pair_cmp(const void *a, const void *b)
-{
-	const struct nft_owner *x = a, *y = b;
-
-	if (x->uid != y->uid)
-		return x->uid < y->uid ? -1 : 1;
-	return (int)x->port - (int)y->port;
-}
-
 /* Tenant or service, as the table's own set tenant_uids says: the rules judge by that set, so the
  * owner sets must agree with it whatever policy the caller had in mind. */
 static void classify(struct nft_owner *owners, size_t n, const struct nft_state *have)
@@ -2255,9 +2251,9 @@ static int edit_owners(const struct nft_state *have, const struct nft_owner *add
 		goto cleanup;
 	if (ndel)
 		memcpy(gone, del, ndel * sizeof(*gone));
-	qsort(gone, ndel, sizeof(*gone), pair_cmp);
+	qsort(gone, ndel, sizeof(*gone), nft_owner_pair_cmp);
 	for (size_t i = 0; i < have->n_owners; i++)
-		if (!bsearch(&have->owners[i], gone, ndel, sizeof(*gone), pair_cmp))
+		if (!bsearch(&have->owners[i], gone, ndel, sizeof(*gone), nft_owner_pair_cmp))
 			all[n++] = have->owners[i];
 	for (size_t i = 0; i < nadd; i++)
 		all[n++] = add[i];

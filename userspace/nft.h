@@ -91,6 +91,10 @@ struct nft_bound {
 	bool end;
 };
 
+/* qsort/bsearch order of owners by uid and port only, whatever their kind: a pair names the
+ * listeners of one uid on one port, as a deletion does. */
+int nft_owner_pair_cmp(const void *a, const void *b);
+
 struct nft_counter {
 	uint64_t packets;
 	uint64_t bytes;

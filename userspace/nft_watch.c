@@ -12,23 +12,14 @@
 #define NFT_WATCH_DUTY		20
 #define NFT_WATCH_MAX_PERIOD_MS 2000
 
-static int pair_cmp(const void *a, const void *b)
-{
-	const struct nft_owner *x = a, *y = b;
-
-	if (x->uid != y->uid)
-		return x->uid < y->uid ? -1 : 1;
-	return (int)x->port - (int)y->port;
-}
-
 /* Sort and drop repeats (the same uid on one port over several addresses). */
 static size_t sort_unique(struct nft_owner *o, size_t n)
 {
 	size_t out = 0;
 
-	qsort(o, n, sizeof(*o), pair_cmp);
+	qsort(o, n, sizeof(*o), nft_owner_pair_cmp);
 	for (size_t i = 0; i < n; i++)
-		if (out == 0 || pair_cmp(&o[out - 1], &o[i]) != 0)
+		if (out == 0 || nft_owner_pair_cmp(&o[out - 1], &o[i]) != 0)
 			o[out++] = o[i];
 	return out;
 }
@@ -49,7 +40,7 @@ void nft_watch_diff(const struct nft_owner *before, size_t nb, const struct nft_
 
 	*nadd = *ndel = *nlast = 0;
 	while (i < nb || j < nn) {
-		int c = i == nb ? 1 : j == nn ? -1 : pair_cmp(&before[i], &now[j]);
+		int c = i == nb ? 1 : j == nn ? -1 : nft_owner_pair_cmp(&before[i], &now[j]);
 
 		if (c < 0) {
 			del[(*ndel)++] = before[i];

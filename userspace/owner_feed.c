@@ -197,15 +197,6 @@ static void event_key(const struct tg_owner_event *e, struct tg_port_key *key)
 	key->family = e->family;
 }
 
-static int pair_cmp(const void *a, const void *b)
-{
-	const struct nft_owner *x = a, *y = b;
-
-	if (x->uid != y->uid)
-		return x->uid < y->uid ? -1 : 1;
-	return (int)x->port - (int)y->port;
-}
-
 void owner_changes_free(struct owner_changes *c)
 {
 	free(c->add);
@@ -256,11 +247,11 @@ int owner_feed_changes(struct owner_index *ix, const struct tg_owner_event *evs,
 	}
 	if (err)
 		goto cleanup;
-	qsort(touched, n_touched, sizeof(*touched), pair_cmp);
+	qsort(touched, n_touched, sizeof(*touched), nft_owner_pair_cmp);
 	for (size_t i = 0; i < n_touched; i++) {
 		const struct nft_owner *o = &touched[i];
 
-		if (i > 0 && pair_cmp(&touched[i - 1], o) == 0)
+		if (i > 0 && nft_owner_pair_cmp(&touched[i - 1], o) == 0)
 			continue;
 		/* Keys whose close event was lost must not keep the pair: ask the map. */
 		if (owner_index_find(ix, o->uid, o->port) &&
