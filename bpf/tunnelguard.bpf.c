@@ -100,6 +100,46 @@ struct {
 	__type(value, __u64);
 } tg_stats SEC(".maps");
 
+/* Local prefixes of the other network namespaces where tenants listen; see tg_netns_lpm_key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TG_NETNS_ADDRS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tg_netns_lpm_key);
+	__type(value, __u8);
+} tg_netns_addrs SEC(".maps");
+
+/* What the guard knows of each other network namespace; see struct tg_netns_info. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TG_NETNS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct tg_netns_info);
+} tg_netns SEC(".maps");
+
+/* Listeners coming and going outside the guard's namespace, for the daemon; see tg_netns_event. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, TG_NETNS_EVENTS_RING_BYTES);
+} tg_netns_events SEC(".maps");
+
+/* Who connected a tenant's socket, read where its SYN meets a listener; see struct tg_caller. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tg_caller);
+} tg_callers SEC(".maps");
+
+/* Refusals by where they were taken, indexed by enum tg_stage. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TG_STAGE_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} tg_stages SEC(".maps");
+
 /* Written by the loader only: the last self-test, for status. Declared here for its BTF. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -133,8 +173,25 @@ static __always_inline int event_budget_left(__u32 uid, __u64 now)
 	return 1;
 }
 
+/* The task an event names: the current one, or the one a socket's tg_caller remembers. */
+struct tg_who {
+	__u32 pid;
+	const char *comm; /* NULL: the current task's */
+	__u64 netns_cookie;
+	__u32 stage; /* enum tg_stage */
+};
+
+static __always_inline void count_stage(enum tg_stage stage)
+{
+	__u32 key = stage;
+	__u64 *n = bpf_map_lookup_elem(&tg_stages, &key);
+
+	if (n)
+		*n += 1;
+}
+
 static __always_inline void send_event(const struct tg_facts *f, const struct tg_dest *d,
-				       enum tg_reason reason)
+				       enum tg_reason reason, const struct tg_who *who)
 {
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct tg_event *e;
@@ -150,7 +207,7 @@ static __always_inline void send_event(const struct tg_facts *f, const struct tg
 	}
 	e->time_ns = now;
 	e->caller_uid = f->caller_uid;
-	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->pid = who->pid;
 	e->owner_uid = f->owner_uid;
 	e->reason = reason;
 	e->family = d->family;
@@ -159,7 +216,13 @@ static __always_inline void send_event(const struct tg_facts *f, const struct tg
 	e->ip[1] = d->ip[1];
 	e->ip[2] = d->ip[2];
 	e->ip[3] = d->ip[3];
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (who->comm)
+		__builtin_memcpy(e->comm, who->comm, sizeof(e->comm));
+	else
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->netns_cookie = who->netns_cookie;
+	e->stage = who->stage;
+	e->pad = 0;
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -172,12 +235,41 @@ static __always_inline void count(enum tg_reason reason)
 		*n += 1;
 }
 
-static __always_inline int is_local(const struct tg_dest *d)
+/*
+ * Is d an address of the caller's network namespace? The guard's own namespace is answered by
+ * tg_local_addrs; another one by tg_netns_addrs once the daemon has learnt it. A namespace whose
+ * addresses are not known yet fails closed: every destination counts as local there, so a
+ * listener found by the lookup is judged (a remote connect to a port where another tenant holds
+ * a wildcard listener in that namespace is refused until its addresses are known).
+ */
+static __always_inline int is_local_in_netns(const struct tg_dest *d, __u64 cookie)
+{
+	struct tg_netns_lpm_key key = { .prefixlen = TG_NETNS_LPM_PREFIX + 128 };
+	struct tg_netns_info *info = bpf_map_lookup_elem(&tg_netns, &cookie);
+
+	if (!info || !info->addrs_known)
+		return 1;
+	key.netns_cookie = cookie;
+	if (d->family == TG_AF_INET) {
+		key.ip[2] = bpf_htonl(0xffff);
+		key.ip[3] = d->ip[0];
+	} else {
+		key.ip[0] = d->ip[0];
+		key.ip[1] = d->ip[1];
+		key.ip[2] = d->ip[2];
+		key.ip[3] = d->ip[3];
+	}
+	return bpf_map_lookup_elem(&tg_netns_addrs, &key) != NULL;
+}
+
+static __always_inline int is_local(const struct tg_dest *d, __u64 cookie)
 {
 	struct tg_lpm_key key = { .prefixlen = 128 };
 
 	if (tg_dest_is_loopback(d))
 		return 1;
+	if (cookie != tg_netns_cookie)
+		return is_local_in_netns(d, cookie);
 	if (d->family == TG_AF_INET) {
 		key.ip[2] = bpf_htonl(0xffff);
 		key.ip[3] = d->ip[0];
@@ -239,19 +331,45 @@ static __always_inline void find_listener(struct bpf_sock_addr *ctx, const struc
 	bpf_sk_release(sk);
 }
 
+/*
+ * Remember on the socket who connected it and what connect() decided, for tg_syn_in. A socket
+ * whose storage cannot be made is refused: without it the SYN check would take the socket's
+ * creator for the caller.
+ */
+static __always_inline int remember_caller(struct bpf_sock_addr *ctx, __u32 uid, __u32 pid,
+					   enum tg_reason reason)
+{
+	struct tg_caller *c;
+
+	c = bpf_sk_storage_get(&tg_callers, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!c)
+		return -1;
+	c->caller_uid = uid;
+	c->pid = pid;
+	c->reason = reason;
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
+	return 0;
+}
+
 static __always_inline int judge(struct bpf_sock_addr *ctx, __u32 uid, const struct tg_dest *d)
 {
 	struct tg_facts f = { .caller_uid = uid, .port = d->port };
+	struct tg_who who = { .pid = bpf_get_current_pid_tgid() >> 32,
+			      .netns_cookie = bpf_get_netns_cookie(ctx),
+			      .stage = TG_STAGE_SYSCALL };
 	enum tg_reason reason;
-	int local = is_local(d);
+	int local = is_local(d, who.netns_cookie);
 
 	find_listener(ctx, d, &f, local);
 	reason = tg_decide_dest(&tg_policy, &f, local);
+	if (!tg_reason_refuses(reason) && remember_caller(ctx, uid, who.pid, reason) < 0)
+		reason = tg_apply_mode(&tg_policy, TG_DENY_UNKNOWN_OWNER);
 	count(reason);
 	if (tg_reason_refuses(reason) || tg_reason_is_audit(reason))
-		send_event(&f, d, reason);
+		send_event(&f, d, reason, &who);
 	if (!tg_reason_refuses(reason))
 		return ALLOW;
+	count_stage(TG_STAGE_SYSCALL);
 	if (tg_use_set_retval)
 		bpf_set_retval(-(int)tg_policy.deny_errno);
 	return REFUSE;
@@ -318,16 +436,20 @@ int tg_connect6(struct bpf_sock_addr *ctx)
  * EACCES (EPERM without bpf_set_retval()). Not guaranteed: the port the kernel picks for a
  * bind to port 0 or for listen() without bind() is not seen here (README, Limits).
  */
-static __always_inline int judge_bind(__u32 uid, const struct tg_dest *d)
+static __always_inline int judge_bind(__u32 uid, const struct tg_dest *d, __u64 netns_cookie)
 {
 	struct tg_facts f = { .caller_uid = uid, .port = d->port };
 	enum tg_reason reason = tg_decide_bind(&tg_policy, uid, d->port, &f.owner_uid);
+	struct tg_who who = { .pid = bpf_get_current_pid_tgid() >> 32,
+			      .netns_cookie = netns_cookie,
+			      .stage = TG_STAGE_SYSCALL };
 
 	count(reason);
 	if (tg_reason_refuses(reason) || tg_reason_is_audit(reason))
-		send_event(&f, d, reason);
+		send_event(&f, d, reason, &who);
 	if (!tg_reason_refuses(reason))
 		return ALLOW;
+	count_stage(TG_STAGE_SYSCALL);
 	if (tg_use_set_retval)
 		bpf_set_retval(-BIND_ERRNO);
 	return REFUSE;
@@ -347,7 +469,7 @@ int tg_bind4(struct bpf_sock_addr *ctx)
 	}
 	d.ip[0] = ctx->user_ip4;
 	d.port = bpf_ntohs((__u16)ctx->user_port);
-	return judge_bind(uid, &d);
+	return judge_bind(uid, &d, bpf_get_netns_cookie(ctx));
 }
 
 SEC("cgroup/bind6")
@@ -367,18 +489,251 @@ int tg_bind6(struct bpf_sock_addr *ctx)
 	d.ip[2] = ctx->user_ip6[2];
 	d.ip[3] = ctx->user_ip6[3];
 	d.port = bpf_ntohs((__u16)ctx->user_port);
-	return judge_bind(uid, &d);
+	return judge_bind(uid, &d, bpf_get_netns_cookie(ctx));
 }
+
+/*
+ * tg_post_bind4 and tg_post_bind6 see the port a bind() finally got, including the one the
+ * kernel picked for a bind to port 0, which tg_bind4/6 cannot see. A tenant's stream socket that
+ * landed on a port reserved for another tenant is refused (EACCES; the kernel releases the port),
+ * so bind(port 0) never yields another tenant's reservation whatever the ephemeral range. Only
+ * that verdict is taken here: every other one was taken, and counted, by tg_bind4/6 on the same
+ * port, and a port the kernel picked is never "unreserved" under bind-policy reserved-only.
+ * Not covered: listen() without bind() picks its port without running these hooks (README,
+ * Limits); tg_syn_in refuses every connection to such a listener.
+ */
+static __always_inline int judge_post_bind(struct bpf_sock *sk)
+{
+	__u32 uid = caller_uid();
+	struct tg_dest d = { .family = sk->family, .port = (__u16)sk->src_port };
+	struct tg_facts f = { .caller_uid = uid, .port = d.port };
+	struct tg_who who = { .pid = bpf_get_current_pid_tgid() >> 32,
+			      .stage = TG_STAGE_POST_BIND };
+	enum tg_reason reason;
+
+	if (!tg_is_tenant(&tg_policy, uid) || sk->type != SOCK_STREAM)
+		return ALLOW;
+	reason = tg_decide_bind(&tg_policy, uid, d.port, &f.owner_uid);
+	if (reason != TG_DENY_BIND_RESERVED && reason != TG_AUDIT_BIND_RESERVED)
+		return ALLOW;
+	if (d.family == TG_AF_INET) {
+		d.ip[0] = sk->src_ip4;
+	} else {
+		d.ip[0] = sk->src_ip6[0];
+		d.ip[1] = sk->src_ip6[1];
+		d.ip[2] = sk->src_ip6[2];
+		d.ip[3] = sk->src_ip6[3];
+	}
+	who.netns_cookie = bpf_get_netns_cookie(sk);
+	count(reason);
+	send_event(&f, &d, reason, &who);
+	if (!tg_reason_refuses(reason))
+		return ALLOW;
+	count_stage(TG_STAGE_POST_BIND);
+	if (tg_use_set_retval)
+		bpf_set_retval(-BIND_ERRNO);
+	return REFUSE;
+}
+
+SEC("cgroup/post_bind4")
+int tg_post_bind4(struct bpf_sock *sk)
+{
+	return judge_post_bind(sk);
+}
+
+SEC("cgroup/post_bind6")
+int tg_post_bind6(struct bpf_sock *sk)
+{
+	return judge_post_bind(sk);
+}
+
+/* ---- the check where a SYN meets its listener ---- */
+
+#define ETH_P_IP	       0x0800
+#define ETH_P_IPV6	       0x86DD
+#define TCP_FLAG_SYN	       0x02
+#define TCP_FLAG_ACK	       0x10
+#define BPF_TCP_SYN_SENT_STATE 2
+#define BPF_TCP_LISTEN_STATE   10
+#define NFCT_PTRMASK	       (~7UL)
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/* The SYN's addresses and ports, as the listener sees them (after any NAT). */
+struct syn_tuple {
+	__u32 family;
+	__u32 saddr[4];
+	__u32 daddr[4];
+	__u16 sport; /* network byte order */
+	__u16 dport;
+};
+
+/* Read the addresses, ports and flags of a TCP segment; 0 when skb is not a pure SYN. */
+static __always_inline int read_syn(struct __sk_buff *skb, struct syn_tuple *t)
+{
+	__u8 flags;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.protocol != IPPROTO_TCP)
+			return 0;
+		t->family = TG_AF_INET;
+		t->saddr[0] = ip.saddr;
+		t->daddr[0] = ip.daddr;
+		if (bpf_skb_load_bytes(skb, ip.ihl * 4, &t->sport, 4) ||
+		    bpf_skb_load_bytes(skb, ip.ihl * 4 + 13, &flags, 1))
+			return 0;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		/* A SYN to a TCP listener has no extension headers the kernel would skip here
+		 * that we need: nexthdr must be TCP, or we let the kernel's own rules apply. */
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) || ip6.nexthdr != IPPROTO_TCP)
+			return 0;
+		t->family = TG_AF_INET6;
+		__builtin_memcpy(t->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(t->daddr, &ip6.daddr, 16);
+		if (bpf_skb_load_bytes(skb, sizeof(ip6), &t->sport, 4) ||
+		    bpf_skb_load_bytes(skb, sizeof(ip6) + 13, &flags, 1))
+			return 0;
+	} else {
+		return 0;
+	}
+	return (flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+}
+
+/* The connecting socket of this host with local end (addr, port) and remote end (raddr, rport). */
+static __always_inline struct bpf_sock *lookup_connector(struct __sk_buff *skb, __u32 family,
+							 const __u32 *addr, __u16 port,
+							 const __u32 *raddr, __u16 rport)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_sock *sk;
+
+	/* The tuple is seen from the connector's side: a packet from raddr:rport to addr:port. */
+	if (family == TG_AF_INET) {
+		tuple.ipv4.saddr = raddr[0];
+		tuple.ipv4.sport = rport;
+		tuple.ipv4.daddr = addr[0];
+		tuple.ipv4.dport = port;
+		sk = bpf_sk_lookup_tcp(skb, &tuple, sizeof(tuple.ipv4), BPF_F_CURRENT_NETNS, 0);
+	} else {
+		__builtin_memcpy(tuple.ipv6.saddr, raddr, 16);
+		tuple.ipv6.sport = rport;
+		__builtin_memcpy(tuple.ipv6.daddr, addr, 16);
+		tuple.ipv6.dport = port;
+		sk = bpf_sk_lookup_tcp(skb, &tuple, sizeof(tuple.ipv6), BPF_F_CURRENT_NETNS, 0);
+	}
+	if (sk && sk->state != BPF_TCP_SYN_SENT_STATE) {
+		/* A listener on the connector's port, not the connector itself. */
+		bpf_sk_release(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+/*
+ * The connector of a SYN whose destination a NAT rule rewrote: conntrack keeps the original
+ * tuple, the one the connecting socket is hashed under.
+ */
+static __always_inline struct bpf_sock *lookup_nat_connector(struct __sk_buff *skb, __u32 family)
+{
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+	struct nf_conntrack_tuple orig;
+	struct nf_conn *ct;
+	unsigned long nfct;
+
+	nfct = kskb->_nfct & NFCT_PTRMASK;
+	if (!nfct)
+		return NULL;
+	ct = (struct nf_conn *)nfct;
+	if (bpf_core_read(&orig, sizeof(orig), &ct->tuplehash[0].tuple))
+		return NULL;
+	return lookup_connector(skb, family, orig.src.u3.all, orig.src.u.tcp.port, orig.dst.u3.all,
+				orig.dst.u.tcp.port);
+}
+
+/*
+ * tg_syn_in runs where a connection's first SYN meets the listener the kernel chose for it, after
+ * every NAT rule and routing decision, in every network namespace (the hook belongs to the
+ * listener's cgroup: the root, by default). It closes what connect() cannot see:
+ *  - a listener that appears between the connect hook's lookup and the SYN's arrival;
+ *  - a destination a NAT rule (nft or iptables-nft, redirect or DNAT) rewrote;
+ *  - a listener bound to a device, or reached through an address the connect hook did not know
+ *    as local.
+ * The connecting socket is found by the reverse tuple (or conntrack's original one after NAT);
+ * its caller is what connect() remembered in tg_callers, or the socket's owner for a socket
+ * connect() never saw (made before load, or inside the kernel). A refusal drops the SYN: a cgroup
+ * skb program cannot choose an errno, so the connector retries its SYN and its connect() fails
+ * with ETIMEDOUT when the retries run out (net.ipv4.tcp_syn_retries). A SYN from another host or
+ * namespace has no connector here: it is network traffic and passes.
+ */
+SEC("cgroup_skb/ingress")
+int tg_syn_in(struct __sk_buff *skb)
+{
+	struct tg_facts f = { .listener = TG_LISTENER_FOUND };
+	struct tg_who who = { .stage = TG_STAGE_SYN };
+	struct bpf_sock *listener = skb->sk, *conn;
+	struct tg_caller *caller;
+	enum tg_reason reason, before = TG_ALLOW_NOT_TENANT;
+	struct syn_tuple t = {};
+	struct tg_dest d = {};
+	struct tcp_sock *tp;
+
+	if (!listener || listener->state != BPF_TCP_LISTEN_STATE)
+		return ALLOW;
+	if (!read_syn(skb, &t))
+		return ALLOW;
+	tp = bpf_skc_to_tcp_sock(listener);
+	if (!tp)
+		return ALLOW;
+	f.owner_uid = tp->inet_conn.icsk_inet.sk.sk_uid.val;
+	f.port = bpf_ntohs(t.dport);
+	/* A hub service's listener is open to everyone under isolate: no need to know who. */
+	if (!tg_is_tenant(&tg_policy, f.owner_uid) && tg_policy.policy != TG_POLICY_STRICT)
+		return ALLOW;
+	conn = lookup_connector(skb, t.family, t.saddr, t.sport, t.daddr, t.dport);
+	if (!conn)
+		conn = lookup_nat_connector(skb, t.family);
+	if (!conn)
+		return ALLOW;
+	caller = bpf_sk_storage_get(&tg_callers, conn, 0, 0);
+	if (caller) {
+		f.caller_uid = caller->caller_uid;
+		before = caller->reason;
+		who.pid = caller->pid;
+		who.comm = caller->comm;
+	} else {
+		struct tcp_sock *ctp = bpf_skc_to_tcp_sock(conn);
+
+		f.caller_uid = ctp ? ctp->inet_conn.icsk_inet.sk.sk_uid.val : 0;
+	}
+	bpf_sk_release(conn);
+	reason = tg_decide(&tg_policy, &f);
+	/* connect() counted its verdict already: count here only a refusal (or an audit record)
+	 * that connect() did not see, so that each decision still raises exactly one counter. */
+	if (reason == before || (!tg_reason_refuses(reason) && !tg_reason_is_audit(reason)))
+		return ALLOW;
+	count(reason);
+	d.family = t.family;
+	d.port = f.port;
+	__builtin_memcpy(d.ip, t.daddr, 16);
+	who.netns_cookie = bpf_get_netns_cookie(skb);
+	send_event(&f, &d, reason, &who);
+	if (!tg_reason_refuses(reason))
+		return ALLOW;
+	count_stage(TG_STAGE_SYN);
+	return REFUSE;
+}
+
+/* ---- listeners ---- */
 
 /* The tg_port_owner key of a listening socket, 0 when it is not one we record. */
 static __always_inline int port_key(const struct sock *sk, struct tg_port_key *key)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return 0;
-	if (BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie) != tg_netns_cookie)
-		return 0;
 	key->port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	key->family = family;
 	if (family == TG_AF_INET) {
@@ -412,6 +767,22 @@ static __always_inline void send_owner_event(const struct tg_port_key *key, __u3
 		count_stat(TG_STAT_OWNER_EVENTS_LOST);
 }
 
+/* A listener came or went in another namespace: the daemon learns that namespace's addresses. */
+static __always_inline void send_netns_event(const struct sock *sk, __u64 cookie, __u32 uid,
+					     __u8 added)
+{
+	struct tg_netns_event e = {
+		.netns_cookie = cookie,
+		.pid = added ? bpf_get_current_pid_tgid() >> 32 : 0,
+		.uid = uid,
+		.port = BPF_CORE_READ(sk, __sk_common.skc_num),
+		.added = added,
+	};
+
+	if (bpf_ringbuf_output(&tg_netns_events, &e, sizeof(e), 0) != 0)
+		count_stat(TG_STAT_OWNER_EVENTS_LOST);
+}
+
 /*
  * tg_listen_state keeps tg_port_owner in step with the kernel's listeners as they come and go, so
  * the map needs no polling. It runs on every TCP state change on the host and returns at once
@@ -430,11 +801,21 @@ int tg_listen_state(struct bpf_raw_tracepoint_args *ctx)
 	struct tg_port_owner owner = {}, *known;
 	struct tg_port_key key = {};
 
+	__u64 cookie;
+
 	if (newstate != TCP_LISTEN && oldstate != TCP_LISTEN)
 		return 0;
-	if (!port_key(sk, &key) || key.port == 0)
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	owner.uid = BPF_CORE_READ(sk, sk_uid.val);
+	cookie = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+	if (cookie != tg_netns_cookie) {
+		if (newstate == TCP_LISTEN || newstate == TCP_CLOSE)
+			send_netns_event(sk, cookie, owner.uid, newstate == TCP_LISTEN);
+		return 0;
+	}
+	if (!port_key(sk, &key) || key.port == 0)
+		return 0;
 	if (newstate == TCP_LISTEN) {
 		if (bpf_map_update_elem(&tg_port_owner, &key, &owner, BPF_NOEXIST) == 0)
 			send_owner_event(&key, owner.uid, 1);

@@ -28,6 +28,9 @@ struct tg_event {
 	__u32 port;	  /* destination port, host byte order */
 	__u32 ip[4];	  /* destination address, network byte order; IPv4 in ip[0] */
 	char comm[TG_COMM_LEN];
+	__u64 netns_cookie; /* network namespace of the connect or bind (SO_NETNS_COOKIE) */
+	__u32 stage;	    /* enum tg_stage: connect(), the SYN at the listener, or post-bind */
+	__u32 pad;
 };
 
 #define TG_EVENTS_RING_BYTES (256 * 1024)

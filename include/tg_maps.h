@@ -24,6 +24,53 @@ struct tg_lpm_key {
 #define TG_LOCAL_ADDRS_MAX 4096
 
 /*
+ * Key of tg_netns_addrs, the local prefixes of network namespaces other than the guard's own
+ * (whose prefixes are in tg_local_addrs). The daemon fills it for every namespace where a tenant
+ * listens, from rtnetlink, and follows address and route events there. The 32 pad bits (always
+ * 0) and the 64 cookie bits come first, so prefixlen is 96 + the address prefix length (IPv4
+ * v4-mapped). Example, 10.0.0.5/32 in the namespace whose cookie is 4097:
+ *	{ .prefixlen = 224, .netns_cookie = 4097, .ip = { 0, 0, htonl(0xffff), htonl(0x0a000005) } }
+ *	-> 1
+ */
+struct tg_netns_lpm_key {
+	__u32 prefixlen;    /* 96 + bits of ip[] that must match */
+	__u32 pad;	    /* 0 */
+	__u64 netns_cookie; /* SO_NETNS_COOKIE of the namespace */
+	__u32 ip[4];	    /* network byte order */
+};
+
+#define TG_NETNS_LPM_PREFIX 96
+#define TG_NETNS_ADDRS_MAX  65536
+
+/*
+ * Value of tg_netns (hash keyed by network namespace cookie): what the guard knows of a namespace
+ * other than its own. A connect hook in a namespace whose addresses are not known (no entry, or
+ * addrs_known 0) fails closed: any listener found there counts as local. Example, after the daemon
+ * dumped the addresses of the namespace with cookie 4097: 4097 -> { .addrs_known = 1 }.
+ */
+struct tg_netns_info {
+	__u32 addrs_known; /* 1 when tg_netns_addrs holds this namespace's local prefixes */
+	__u32 pad;
+};
+
+#define TG_NETNS_MAX 4096
+
+/*
+ * What a connect hook remembers on a tenant's socket (socket local storage tg_caller), so that
+ * the check where the SYN meets the listener (tg_syn_in) knows who connected, with what verdict,
+ * even when it runs in softirq context for another task. Example, tenant 2002's nc allowed
+ * because nothing listened yet: { .caller_uid = 2002, .pid = 4242, .reason = TG_ALLOW_NO_LISTENER,
+ * .comm = "nc" }.
+ */
+struct tg_caller {
+	__u32 caller_uid; /* real uid of the task that called connect() */
+	__u32 pid;	  /* its tgid */
+	__u32 reason;	  /* enum tg_reason of the connect-time decision (already counted) */
+	__u32 pad;
+	char comm[16];
+};
+
+/*
  * Key of tg_port_owner: one listening TCP socket's bound address and port in the guard's network
  * namespace. The address is part of the key because 127.0.0.1:8001 and 127.0.0.2:8001 (or
  * 0.0.0.0:8001 and a v6only [::]:8001) can be held by different users at once. IPv4 addresses
@@ -51,6 +98,8 @@ enum tg_stat {
 	TG_STAT_PORT_OWNER_FULL = 2,	 /* listeners not recorded: tg_port_owner was full */
 	TG_STAT_OWNER_EVENTS_LOST = 3,	 /* owner changes not sent: no reader, or it fell behind */
 	TG_STAT_COUNT = 4,
+	/* tg_stats keeps TG_STAT_COUNT entries so a pinned map is reused across builds; the kinds
+	 * of refusal below are counted in tg_stages instead. */
 };
 
 /* Value of tg_event_rate (LRU hash keyed by caller uid): events sent in the current second. */
@@ -98,6 +147,38 @@ struct tg_owner_event {
 	__u8 addr[16]; /* as in tg_port_key */
 };
 
+/*
+ * A listener appeared in, or left, a network namespace other than the guard's, sent on the ring
+ * buffer tg_netns_events so that the daemon can learn that namespace's addresses (through the
+ * pid's /proc/PID/ns/net) before, or just after, a tenant's connect needs them. Example:
+ *	{ .netns_cookie = 4097, .pid = 5150, .uid = 2001, .port = 8001, .added = 1 }
+ */
+#define TG_NETNS_EVENTS_RING_BYTES (64 * 1024)
+
+struct tg_netns_event {
+	__u64 netns_cookie;
+	__u32 pid; /* tgid of the task that called listen() (0 when it closed from softirq) */
+	__u32 uid; /* sk_uid of the listener */
+	__u16 port;
+	__u8 added; /* 1: listening now, 0: closed */
+	__u8 pad;
+	__u32 pad2;
+};
+
+/*
+ * Where a refusal was taken, index of the per-CPU array tg_stages: at connect() or bind() (the
+ * usual case),
+ * where the SYN meets the listener (a listener that appeared after connect() looked, NAT, a
+ * device-bound listener, an address the connect hook did not know as local), or after a bind to
+ * port 0 landed on a reserved port.
+ */
+enum tg_stage {
+	TG_STAGE_SYSCALL = 0,
+	TG_STAGE_SYN = 1,
+	TG_STAGE_POST_BIND = 2,
+	TG_STAGE_COUNT = 3,
+};
+
 /* Which walls a load put up: bits of the config key `layers`, recorded in the BPF rodata. */
 enum tg_layer {
 	TG_LAYER_BPF = 1, /* cgroup connect hooks */
@@ -108,23 +189,34 @@ enum tg_layer {
 #define TG_EVENTS_PER_UID_PER_SEC 20
 
 /* Names under the pin dir. Maps and programs keep these names across a config swap. */
-#define TG_PIN_LINK_CONNECT4 "link_connect4"
-#define TG_PIN_LINK_CONNECT6 "link_connect6"
-#define TG_PIN_PROG_CONNECT4 "prog_connect4"
-#define TG_PIN_PROG_CONNECT6 "prog_connect6"
-#define TG_PIN_LINK_BIND4    "link_bind4"
-#define TG_PIN_LINK_BIND6    "link_bind6"
-#define TG_PIN_PROG_BIND4    "prog_bind4"
-#define TG_PIN_PROG_BIND6    "prog_bind6"
-#define TG_PIN_COUNTERS	     "counters"
-#define TG_PIN_LOCAL_ADDRS   "local_addrs"
-#define TG_PIN_CONFIG	     "config"
-#define TG_PIN_PORT_OWNER    "port_owner"
-#define TG_PIN_EVENTS	     "events"
-#define TG_PIN_EVENT_RATE    "event_rate"
-#define TG_PIN_STATS	     "stats"
-#define TG_PIN_SELFTEST	     "selftest"
-#define TG_PIN_LINK_LISTEN   "link_listen"
-#define TG_PIN_OWNER_EVENTS  "owner_events"
+#define TG_PIN_LINK_CONNECT4   "link_connect4"
+#define TG_PIN_LINK_CONNECT6   "link_connect6"
+#define TG_PIN_PROG_CONNECT4   "prog_connect4"
+#define TG_PIN_PROG_CONNECT6   "prog_connect6"
+#define TG_PIN_LINK_BIND4      "link_bind4"
+#define TG_PIN_LINK_BIND6      "link_bind6"
+#define TG_PIN_PROG_BIND4      "prog_bind4"
+#define TG_PIN_PROG_BIND6      "prog_bind6"
+#define TG_PIN_COUNTERS	       "counters"
+#define TG_PIN_LOCAL_ADDRS     "local_addrs"
+#define TG_PIN_CONFIG	       "config"
+#define TG_PIN_PORT_OWNER      "port_owner"
+#define TG_PIN_EVENTS	       "events"
+#define TG_PIN_EVENT_RATE      "event_rate"
+#define TG_PIN_STATS	       "stats"
+#define TG_PIN_SELFTEST	       "selftest"
+#define TG_PIN_LINK_LISTEN     "link_listen"
+#define TG_PIN_OWNER_EVENTS    "owner_events"
+#define TG_PIN_LINK_SYN_IN     "link_syn_in"
+#define TG_PIN_PROG_SYN_IN     "prog_syn_in"
+#define TG_PIN_LINK_POST_BIND4 "link_post_bind4"
+#define TG_PIN_LINK_POST_BIND6 "link_post_bind6"
+#define TG_PIN_PROG_POST_BIND4 "prog_post_bind4"
+#define TG_PIN_PROG_POST_BIND6 "prog_post_bind6"
+#define TG_PIN_NETNS	       "netns"
+#define TG_PIN_NETNS_ADDRS     "netns_addrs"
+#define TG_PIN_NETNS_EVENTS    "netns_events"
+#define TG_PIN_CALLERS	       "callers"
+#define TG_PIN_STAGES	       "stages"
 
 #endif /* TG_MAPS_H */

@@ -102,9 +102,11 @@ int guard_sum_percpu(const char *pin_dir, const char *name, unsigned long long *
 
 /* Pins that must exist but that guard_read() does not otherwise read. */
 static const char *const other_pins[] = {
-	TG_PIN_PROG_CONNECT4, TG_PIN_PROG_CONNECT6, TG_PIN_PROG_BIND4, TG_PIN_PROG_BIND6,
-	TG_PIN_LOCAL_ADDRS,   TG_PIN_PORT_OWNER,    TG_PIN_EVENTS,     TG_PIN_EVENT_RATE,
-	TG_PIN_LINK_LISTEN,   TG_PIN_OWNER_EVENTS,
+	TG_PIN_PROG_CONNECT4,	TG_PIN_PROG_CONNECT6, TG_PIN_PROG_BIND4,  TG_PIN_PROG_BIND6,
+	TG_PIN_LOCAL_ADDRS,	TG_PIN_PORT_OWNER,    TG_PIN_EVENTS,	  TG_PIN_EVENT_RATE,
+	TG_PIN_LINK_LISTEN,	TG_PIN_OWNER_EVENTS,  TG_PIN_PROG_SYN_IN, TG_PIN_PROG_POST_BIND4,
+	TG_PIN_PROG_POST_BIND6, TG_PIN_NETNS,	      TG_PIN_NETNS_ADDRS, TG_PIN_NETNS_EVENTS,
+	TG_PIN_CALLERS,
 };
 
 int guard_read(const char *pin_dir, struct guard_state *st)
@@ -121,11 +123,16 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 	read_link(st, pin_dir, TG_PIN_LINK_CONNECT6, 1);
 	read_link(st, pin_dir, TG_PIN_LINK_BIND4, 2);
 	read_link(st, pin_dir, TG_PIN_LINK_BIND6, 3);
+	read_link(st, pin_dir, TG_PIN_LINK_SYN_IN, 4);
+	read_link(st, pin_dir, TG_PIN_LINK_POST_BIND4, 5);
+	read_link(st, pin_dir, TG_PIN_LINK_POST_BIND6, 6);
 	read_config(st, pin_dir);
 	if (guard_sum_percpu(pin_dir, TG_PIN_COUNTERS, st->counters, TG_REASON_COUNT))
 		note_missing(st, TG_PIN_COUNTERS);
 	if (guard_sum_percpu(pin_dir, TG_PIN_STATS, st->stats, TG_STAT_COUNT))
 		note_missing(st, TG_PIN_STATS);
+	if (guard_sum_percpu(pin_dir, TG_PIN_STAGES, st->stages, TG_STAGE_COUNT))
+		note_missing(st, TG_PIN_STAGES);
 	fd = loader_open_pin(pin_dir, TG_PIN_SELFTEST);
 	if (fd < 0) {
 		note_missing(st, TG_PIN_SELFTEST);

@@ -10,11 +10,12 @@
 #include "tg_maps.h"
 
 struct guard_state {
-	bool loaded;		 /* at least one link is pinned */
-	bool complete;		 /* every object tunnelguard pins is there */
-	char missing[256];	 /* names of the pins that are not, space-separated */
-	unsigned int prog_id[4]; /* connect4, connect6, bind4, bind6; 0 when missing */
-	unsigned int link_id[4];
+	bool loaded;	   /* at least one link is pinned */
+	bool complete;	   /* every object tunnelguard pins is there */
+	char missing[256]; /* names of the pins that are not, space-separated */
+	/* connect4, connect6, bind4, bind6, syn_in, post_bind4, post_bind6; 0 when missing */
+	unsigned int prog_id[7];
+	unsigned int link_id[7];
 	unsigned long long cgroup_id;
 	char cgroup[PATH_MAX]; /* attach cgroup path, or "" when it cannot be found */
 	bool have_config;
@@ -26,6 +27,7 @@ struct guard_state {
 	unsigned long long counters[TG_REASON_COUNT]; /* summed over CPUs */
 	unsigned long long stats[TG_STAT_COUNT];      /* enum tg_stat, summed over CPUs */
 	struct tg_selftest selftest;		      /* the last load's self-test */
+	unsigned long long stages[TG_STAGE_COUNT];    /* refusals by enum tg_stage */
 };
 
 /* Sum the per-CPU values of entries 0..count-1 of the pinned array pin_dir/name. 0 or -errno. */
