@@ -502,31 +502,20 @@ int tg_bind6(struct bpf_sock_addr *ctx)
  * Not covered: listen() without bind() picks its port without running these hooks (README,
  * Limits); tg_syn_in refuses every connection to such a listener.
  */
-static __always_inline int judge_post_bind(struct bpf_sock *sk)
+static __always_inline int judge_post_bind(struct bpf_sock *sk, struct tg_dest *d)
 {
 	__u32 uid = caller_uid();
-	struct tg_dest d = { .family = sk->family, .port = (__u16)sk->src_port };
-	struct tg_facts f = { .caller_uid = uid, .port = d.port };
+	struct tg_facts f = { .caller_uid = uid, .port = d->port };
 	struct tg_who who = { .pid = bpf_get_current_pid_tgid() >> 32,
 			      .stage = TG_STAGE_POST_BIND };
 	enum tg_reason reason;
 
-	if (!tg_is_tenant(&tg_policy, uid) || sk->type != SOCK_STREAM)
-		return ALLOW;
-	reason = tg_decide_bind(&tg_policy, uid, d.port, &f.owner_uid);
+	reason = tg_decide_bind(&tg_policy, uid, d->port, &f.owner_uid);
 	if (reason != TG_DENY_BIND_RESERVED && reason != TG_AUDIT_BIND_RESERVED)
 		return ALLOW;
-	if (d.family == TG_AF_INET) {
-		d.ip[0] = sk->src_ip4;
-	} else {
-		d.ip[0] = sk->src_ip6[0];
-		d.ip[1] = sk->src_ip6[1];
-		d.ip[2] = sk->src_ip6[2];
-		d.ip[3] = sk->src_ip6[3];
-	}
 	who.netns_cookie = bpf_get_netns_cookie(sk);
 	count(reason);
-	send_event(&f, &d, reason, &who);
+	send_event(&f, d, reason, &who);
 	if (!tg_reason_refuses(reason))
 		return ALLOW;
 	count_stage(TG_STAGE_POST_BIND);
@@ -535,16 +524,32 @@ static __always_inline int judge_post_bind(struct bpf_sock *sk)
 	return REFUSE;
 }
 
+/* Each entry point reads only its own family's address: the other is not in its context. */
 SEC("cgroup/post_bind4")
 int tg_post_bind4(struct bpf_sock *sk)
 {
-	return judge_post_bind(sk);
+	struct tg_dest d = { .family = TG_AF_INET };
+
+	if (!tg_is_tenant(&tg_policy, caller_uid()) || sk->type != SOCK_STREAM)
+		return ALLOW;
+	d.ip[0] = sk->src_ip4;
+	d.port = (__u16)sk->src_port;
+	return judge_post_bind(sk, &d);
 }
 
 SEC("cgroup/post_bind6")
 int tg_post_bind6(struct bpf_sock *sk)
 {
-	return judge_post_bind(sk);
+	struct tg_dest d = { .family = TG_AF_INET6 };
+
+	if (!tg_is_tenant(&tg_policy, caller_uid()) || sk->type != SOCK_STREAM)
+		return ALLOW;
+	d.ip[0] = sk->src_ip6[0];
+	d.ip[1] = sk->src_ip6[1];
+	d.ip[2] = sk->src_ip6[2];
+	d.ip[3] = sk->src_ip6[3];
+	d.port = (__u16)sk->src_port;
+	return judge_post_bind(sk, &d);
 }
 
 /* ---- the check where a SYN meets its listener ---- */
