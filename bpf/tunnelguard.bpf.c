@@ -510,14 +510,14 @@ static __always_inline int judge_post_bind(struct bpf_sock *sk, struct tg_dest *
 			      .stage = TG_STAGE_POST_BIND };
 	enum tg_reason reason;
 
+	/* Audit mode is left to tg_bind4/6: an explicit bind they recorded comes here too, and
+	 * this hook cannot tell it from the kernel's pick. */
 	reason = tg_decide_bind(&tg_policy, uid, d->port, &f.owner_uid);
-	if (reason != TG_DENY_BIND_RESERVED && reason != TG_AUDIT_BIND_RESERVED)
+	if (reason != TG_DENY_BIND_RESERVED)
 		return ALLOW;
 	who.netns_cookie = bpf_get_netns_cookie(sk);
 	count(reason);
 	send_event(&f, d, reason, &who);
-	if (!tg_reason_refuses(reason))
-		return ALLOW;
 	count_stage(TG_STAGE_POST_BIND);
 	if (tg_use_set_retval)
 		bpf_set_retval(-BIND_ERRNO);
