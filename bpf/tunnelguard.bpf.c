@@ -560,9 +560,6 @@ int tg_post_bind6(struct bpf_sock *sk)
 #define TCP_FLAG_ACK	       0x10
 #define BPF_TCP_SYN_SENT_STATE 2
 #define BPF_TCP_LISTEN_STATE   10
-#define NFCT_PTRMASK	       (~7UL)
-
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
 /* The SYN's addresses and ports, as the listener sees them (after any NAT). */
 struct syn_tuple {
@@ -639,24 +636,109 @@ static __always_inline struct bpf_sock *lookup_connector(struct __sk_buff *skb, 
 }
 
 /*
- * The connector of a SYN whose destination a NAT rule rewrote: conntrack keeps the original
- * tuple, the one the connecting socket is hashed under.
+ * tg_syn_out records, for the SYNs that tg_syn_in could not trace back by the reverse tuple,
+ * who sent them: a SYN whose destination a NAT rule rewrote (the connecting socket is hashed
+ * under the original tuple), and one from a socket bound to a device (the reverse lookup at the
+ * listener runs on lo and does not match it). Keyed by the SYN's tuple as the listener sees it
+ * (after NAT), so tg_syn_in finds it. An LRU map: an entry is read once, at the SYN, and only
+ * these rare SYNs make one.
  */
-static __always_inline struct bpf_sock *lookup_nat_connector(struct __sk_buff *skb, __u32 family)
-{
-	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
-	struct nf_conntrack_tuple orig;
-	struct nf_conn *ct;
-	unsigned long nfct;
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TG_TRACED_SYNS_MAX);
+	__type(key, struct tg_syn_key);
+	__type(value, struct tg_caller);
+} tg_traced_syns SEC(".maps");
 
-	nfct = kskb->_nfct & NFCT_PTRMASK;
-	if (!nfct)
-		return NULL;
-	ct = (struct nf_conn *)nfct;
-	if (bpf_core_read(&orig, sizeof(orig), &ct->tuplehash[0].tuple))
-		return NULL;
-	return lookup_connector(skb, family, orig.src.u3.all, orig.src.u.tcp.port, orig.dst.u3.all,
-				orig.dst.u.tcp.port);
+static __always_inline void syn_key(struct tg_syn_key *k, const struct syn_tuple *t, __u64 netns)
+{
+	k->netns_cookie = netns;
+	k->family = t->family;
+	k->sport = t->sport;
+	k->dport = t->dport;
+	__builtin_memcpy(k->saddr, t->saddr, 16);
+	__builtin_memcpy(k->daddr, t->daddr, 16);
+}
+
+/* Does the SYN still go where the socket connected to? */
+static __always_inline int syn_went_elsewhere(const struct bpf_sock *sk, const struct syn_tuple *t)
+{
+	/* Every field is read, volatile, before any branch: the verifier refuses the offset
+	 * pointer clang would otherwise make to pick dst_ip4 or dst_ip6[0]. */
+	__u32 ip4 = *(volatile __u32 *)&sk->dst_ip4;
+	__u32 ip6_0 = *(volatile __u32 *)&sk->dst_ip6[0];
+	__u32 ip6_1 = *(volatile __u32 *)&sk->dst_ip6[1];
+	__u32 ip6_2 = *(volatile __u32 *)&sk->dst_ip6[2];
+	__u32 ip6_3 = *(volatile __u32 *)&sk->dst_ip6[3];
+
+	if ((__u16)sk->dst_port != t->dport)
+		return 1;
+	if (t->family == TG_AF_INET)
+		return ip4 != t->daddr[0];
+	return ip6_0 != t->daddr[0] || ip6_1 != t->daddr[1] || ip6_2 != t->daddr[2] ||
+	       ip6_3 != t->daddr[3];
+}
+
+/*
+ * tg_syn_out runs on every packet a socket of the attach cgroup sends (cgroup_skb/egress, after
+ * the OUTPUT and POSTROUTING NAT hooks) and returns at once unless the socket is connecting.
+ * It never refuses: it only tells tg_syn_in who sent a SYN that tg_syn_in could not trace.
+ */
+SEC("cgroup_skb/egress")
+int tg_syn_out(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct tg_caller fallback = {}, *caller;
+	struct syn_tuple t = {};
+	struct tg_syn_key key = {};
+
+	if (!sk || sk->state != BPF_TCP_SYN_SENT_STATE)
+		return ALLOW;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || !read_syn(skb, &t))
+		return ALLOW;
+	if (!sk->bound_dev_if && !syn_went_elsewhere(sk, &t))
+		return ALLOW;
+	caller = bpf_sk_storage_get(&tg_callers, sk, 0, 0);
+	if (!caller) {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+
+		/* A socket connect() never saw: judged by its owner, as tg_syn_in would. */
+		fallback.caller_uid = tp ? tp->inet_conn.icsk_inet.sk.sk_uid.val : 0;
+		fallback.reason = TG_ALLOW_NOT_TENANT;
+		caller = &fallback;
+	}
+	if (!tg_is_tenant(&tg_policy, caller->caller_uid) && tg_policy.policy != TG_POLICY_STRICT &&
+	    tg_policy.n_reservation == 0)
+		return ALLOW;
+	syn_key(&key, &t, bpf_get_netns_cookie(skb));
+	if (bpf_map_update_elem(&tg_traced_syns, &key, caller, BPF_ANY) != 0)
+		count_stat(TG_STAT_OWNER_EVENTS_LOST);
+	return ALLOW;
+}
+
+/*
+ * A tenant listening on a port reserved for another tenant got there by listen() without bind(),
+ * the one way the bind hooks cannot see: no connection may reach it, from anyone (a hub service
+ * connecting to the reserved port expects the reservation's owner). Counted and reported as
+ * deny_bind_reserved, with the squatter as caller and the reservation's owner as owner.
+ */
+static __always_inline int refuse_squatter(struct __sk_buff *skb, const struct syn_tuple *t,
+					   struct tg_facts *f, struct tg_who *who)
+{
+	enum tg_reason reason = tg_apply_mode(&tg_policy, TG_DENY_BIND_RESERVED);
+	struct tg_dest d = { .family = t->family, .port = f->port };
+	__u32 squatter = f->owner_uid;
+
+	f->owner_uid = f->caller_uid;
+	f->caller_uid = squatter;
+	__builtin_memcpy(d.ip, t->daddr, 16);
+	count(reason);
+	send_event(f, &d, reason, who);
+	if (!tg_reason_refuses(reason))
+		return ALLOW;
+	count_stage(TG_STAGE_SYN);
+	return REFUSE;
 }
 
 /*
@@ -698,23 +780,34 @@ int tg_syn_in(struct __sk_buff *skb)
 	/* A hub service's listener is open to everyone under isolate: no need to know who. */
 	if (!tg_is_tenant(&tg_policy, f.owner_uid) && tg_policy.policy != TG_POLICY_STRICT)
 		return ALLOW;
+	who.netns_cookie = bpf_get_netns_cookie(skb);
+	if (tg_listener_squats(&tg_policy, f.owner_uid, f.port, &f.caller_uid))
+		return refuse_squatter(skb, &t, &f, &who);
 	conn = lookup_connector(skb, t.family, t.saddr, t.sport, t.daddr, t.dport);
-	if (!conn)
-		conn = lookup_nat_connector(skb, t.family);
-	if (!conn)
-		return ALLOW;
-	caller = bpf_sk_storage_get(&tg_callers, conn, 0, 0);
+	if (conn) {
+		caller = bpf_sk_storage_get(&tg_callers, conn, 0, 0);
+		if (!caller) {
+			struct tcp_sock *ctp = bpf_skc_to_tcp_sock(conn);
+
+			/* A socket connect() never saw (made before load, or by the kernel). */
+			f.caller_uid = ctp ? ctp->inet_conn.icsk_inet.sk.sk_uid.val : 0;
+		}
+	} else {
+		struct tg_syn_key key = {};
+
+		syn_key(&key, &t, who.netns_cookie);
+		caller = bpf_map_lookup_elem(&tg_traced_syns, &key);
+		if (!caller)
+			return ALLOW; /* from another host or namespace: network traffic */
+	}
 	if (caller) {
 		f.caller_uid = caller->caller_uid;
 		before = caller->reason;
 		who.pid = caller->pid;
 		who.comm = caller->comm;
-	} else {
-		struct tcp_sock *ctp = bpf_skc_to_tcp_sock(conn);
-
-		f.caller_uid = ctp ? ctp->inet_conn.icsk_inet.sk.sk_uid.val : 0;
 	}
-	bpf_sk_release(conn);
+	if (conn)
+		bpf_sk_release(conn);
 	reason = tg_decide(&tg_policy, &f);
 	/* connect() counted its verdict already: count here only a refusal (or an audit record)
 	 * that connect() did not see, so that each decision still raises exactly one counter. */
@@ -724,7 +817,6 @@ int tg_syn_in(struct __sk_buff *skb)
 	d.family = t.family;
 	d.port = f.port;
 	__builtin_memcpy(d.ip, t.daddr, 16);
-	who.netns_cookie = bpf_get_netns_cookie(skb);
 	send_event(&f, &d, reason, &who);
 	if (!tg_reason_refuses(reason))
 		return ALLOW;

@@ -56,6 +56,24 @@ struct tg_netns_info {
 #define TG_NETNS_MAX 4096
 
 /*
+ * Key of tg_traced_syns: a SYN as the listener sees it (after NAT), in one network namespace.
+ * Value: the struct tg_caller of the socket that sent it. Example, tenant 2002's connect to
+ * 127.0.0.1:9001 that an nft rule redirected to port 8001:
+ *	{ .netns_cookie = 1, .family = AF_INET, .saddr = { 0x0100007f }, .daddr = { 0x0100007f },
+ *	  .sport = htons(40000), .dport = htons(8001) } -> { .caller_uid = 2002, ... }
+ */
+struct tg_syn_key {
+	__u64 netns_cookie;
+	__u32 family;
+	__u32 saddr[4]; /* network byte order; IPv4 in [0] */
+	__u32 daddr[4];
+	__u16 sport; /* network byte order */
+	__u16 dport;
+};
+
+#define TG_TRACED_SYNS_MAX 16384
+
+/*
  * What a connect hook remembers on a tenant's socket (socket local storage tg_caller), so that
  * the check where the SYN meets the listener (tg_syn_in) knows who connected, with what verdict,
  * even when it runs in softirq context for another task. Example, tenant 2002's nc allowed
@@ -218,5 +236,8 @@ enum tg_layer {
 #define TG_PIN_NETNS_EVENTS    "netns_events"
 #define TG_PIN_CALLERS	       "callers"
 #define TG_PIN_STAGES	       "stages"
+#define TG_PIN_LINK_SYN_OUT    "link_syn_out"
+#define TG_PIN_PROG_SYN_OUT    "prog_syn_out"
+#define TG_PIN_TRACED_SYNS     "traced_syns"
 
 #endif /* TG_MAPS_H */

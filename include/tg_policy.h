@@ -328,4 +328,24 @@ static inline enum tg_reason tg_decide_bind(const volatile struct tg_policy *p, 
 	return tg_apply_mode(p, r);
 }
 
+/*
+ * Does a listener of owner_uid on port sit on another tenant's reservation? Only listen()
+ * without bind() can get a tenant there (the bind hooks refuse every other way); every
+ * connection to such a listener is refused, whoever connects. *reserved_for gets the
+ * reservation's uid.
+ */
+static inline int tg_listener_squats(const volatile struct tg_policy *p, __u32 owner_uid,
+				     __u16 port, __u32 *reserved_for)
+{
+	int i;
+
+	if (!tg_is_tenant(p, owner_uid))
+		return 0;
+	i = tg_reservation_of(p, port);
+	if (i < 0 || i >= TG_MAX_RESERVATIONS)
+		return 0;
+	*reserved_for = p->reservation[i].uid;
+	return *reserved_for != owner_uid;
+}
+
 #endif /* TG_POLICY_H */

@@ -126,6 +126,7 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 	read_link(st, pin_dir, TG_PIN_LINK_SYN_IN, 4);
 	read_link(st, pin_dir, TG_PIN_LINK_POST_BIND4, 5);
 	read_link(st, pin_dir, TG_PIN_LINK_POST_BIND6, 6);
+	read_link(st, pin_dir, TG_PIN_LINK_SYN_OUT, 7);
 	read_config(st, pin_dir);
 	if (guard_sum_percpu(pin_dir, TG_PIN_COUNTERS, st->counters, TG_REASON_COUNT))
 		note_missing(st, TG_PIN_COUNTERS);

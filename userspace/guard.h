@@ -13,9 +13,9 @@ struct guard_state {
 	bool loaded;	   /* at least one link is pinned */
 	bool complete;	   /* every object tunnelguard pins is there */
 	char missing[256]; /* names of the pins that are not, space-separated */
-	/* connect4, connect6, bind4, bind6, syn_in, post_bind4, post_bind6; 0 when missing */
-	unsigned int prog_id[7];
-	unsigned int link_id[7];
+	/* connect4, connect6, bind4, bind6, syn_in, post_bind4, post_bind6, syn_out; 0: missing */
+	unsigned int prog_id[8];
+	unsigned int link_id[8];
 	unsigned long long cgroup_id;
 	char cgroup[PATH_MAX]; /* attach cgroup path, or "" when it cannot be found */
 	bool have_config;

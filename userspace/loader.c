@@ -43,6 +43,7 @@ static const struct hook hooks[] = {
 	{ "bind4", TG_PIN_LINK_BIND4, TG_PIN_PROG_BIND4 },
 	{ "bind6", TG_PIN_LINK_BIND6, TG_PIN_PROG_BIND6 },
 	{ "syn_in", TG_PIN_LINK_SYN_IN, TG_PIN_PROG_SYN_IN },
+	{ "syn_out", TG_PIN_LINK_SYN_OUT, TG_PIN_PROG_SYN_OUT },
 	{ "post_bind4", TG_PIN_LINK_POST_BIND4, TG_PIN_PROG_POST_BIND4 },
 	{ "post_bind6", TG_PIN_LINK_POST_BIND6, TG_PIN_PROG_POST_BIND6 },
 };
@@ -54,7 +55,7 @@ static const char *const shared_maps[] = {
 	TG_PIN_COUNTERS,   TG_PIN_LOCAL_ADDRS, TG_PIN_PORT_OWNER,   TG_PIN_EVENTS,
 	TG_PIN_EVENT_RATE, TG_PIN_STATS,       TG_PIN_SELFTEST,	    TG_PIN_OWNER_EVENTS,
 	TG_PIN_NETNS,	   TG_PIN_NETNS_ADDRS, TG_PIN_NETNS_EVENTS, TG_PIN_CALLERS,
-	TG_PIN_STAGES,
+	TG_PIN_STAGES,	   TG_PIN_TRACED_SYNS,
 };
 
 #define NR_SHARED_MAPS (sizeof(shared_maps) / sizeof(shared_maps[0]))
@@ -101,9 +102,9 @@ int loader_open_pin(const char *pin_dir, const char *name)
 static struct bpf_program *hook_program(struct tunnelguard *skel, size_t i)
 {
 	struct bpf_program *progs[NR_HOOKS] = {
-		skel->progs.tg_connect4,   skel->progs.tg_connect6, skel->progs.tg_bind4,
-		skel->progs.tg_bind6,	   skel->progs.tg_syn_in,   skel->progs.tg_post_bind4,
-		skel->progs.tg_post_bind6,
+		skel->progs.tg_connect4,   skel->progs.tg_connect6,   skel->progs.tg_bind4,
+		skel->progs.tg_bind6,	   skel->progs.tg_syn_in,     skel->progs.tg_syn_out,
+		skel->progs.tg_post_bind4, skel->progs.tg_post_bind6,
 	};
 
 	return progs[i];
@@ -122,7 +123,7 @@ static struct bpf_map *shared_map(struct tunnelguard *skel, size_t i)
 		skel->maps.tg_events,	   skel->maps.tg_event_rate,   skel->maps.tg_stats,
 		skel->maps.tg_selftest,	   skel->maps.tg_owner_events, skel->maps.tg_netns,
 		skel->maps.tg_netns_addrs, skel->maps.tg_netns_events, skel->maps.tg_callers,
-		skel->maps.tg_stages,
+		skel->maps.tg_stages,	   skel->maps.tg_traced_syns,
 	};
 
 	return maps[i];
@@ -607,7 +608,8 @@ static const char *const pin_names[] = {
 	TG_PIN_LINK_SYN_IN,	TG_PIN_PROG_SYN_IN,	TG_PIN_LINK_POST_BIND4,
 	TG_PIN_LINK_POST_BIND6, TG_PIN_PROG_POST_BIND4, TG_PIN_PROG_POST_BIND6,
 	TG_PIN_NETNS,		TG_PIN_NETNS_ADDRS,	TG_PIN_NETNS_EVENTS,
-	TG_PIN_CALLERS,		TG_PIN_STAGES,
+	TG_PIN_CALLERS,		TG_PIN_STAGES,		TG_PIN_LINK_SYN_OUT,
+	TG_PIN_PROG_SYN_OUT,	TG_PIN_TRACED_SYNS,
 };
 
 int loader_unload(const char *pin_dir)
