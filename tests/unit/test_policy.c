@@ -494,3 +494,36 @@ Test(policy, decide_allow_rules)
 			     got, cases[i].want);
 	}
 }
+
+/* A tenant listener on another tenant's reservation (listen() without bind()) is refused. */
+Test(policy, listener_squats)
+{
+	static const struct {
+		const char *name;
+		const struct tg_policy *policy;
+		__u32 owner;
+		__u16 port;
+		int want;
+		__u32 want_reserved_for; /* checked when want is 1 */
+	} cases[] = {
+		{ "tenant on another's reservation", &open_binds, 1002, 8005, 1, 1001 },
+		{ "tenant on another's single port", &open_binds, 3001, 9001, 1, 1001 },
+		{ "owner on its own reservation", &open_binds, 1001, 8001, 0, 0 },
+		{ "tenant on an unreserved port", &open_binds, 1002, 8000, 0, 0 },
+		{ "non-tenant on a reservation", &open_binds, 2500, 8005, 0, 0 },
+		{ "no reservations", &isolate, 1002, 8005, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		__u32 reserved_for = 12345;
+		int got = tg_listener_squats(cases[i].policy, cases[i].owner, cases[i].port,
+					     &reserved_for);
+
+		cr_assert_eq(got, cases[i].want, "%s: tg_listener_squats gave %d, want %d",
+			     cases[i].name, got, cases[i].want);
+		if (cases[i].want)
+			cr_assert_eq(reserved_for, cases[i].want_reserved_for,
+				     "%s: reserved for %u, want %u", cases[i].name, reserved_for,
+				     cases[i].want_reserved_for);
+	}
+}
