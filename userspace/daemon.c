@@ -25,6 +25,7 @@
 #include "layers.h"
 #include "loader.h"
 #include "log.h"
+#include "netns_watch.h"
 #include "nft_watch.h"
 #include "owner_feed.h"
 #include "sync.h"
@@ -47,6 +48,8 @@ struct daemon {
 	struct events_reader events; /* open while a BPF guard is (rings_open) */
 	struct owner_feed feed;
 	bool rings_open;
+	struct netns_watch netns; /* other namespaces' addresses, open when netns_open */
+	bool netns_open;
 	struct nft_watch watch; /* layers = nft alone: sock_diag polls instead of the tracer */
 	int signal_fd;
 	int epoll_fd;
@@ -293,6 +296,18 @@ static int open_rings(struct daemon *d)
 	ev.data.fd = owner_feed_fd(&d->feed);
 	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
 		return -errno;
+	/* Without it connects in other namespaces fail closed: worse service, not a hole. */
+	err = netns_watch_open(&d->netns, d->opts->pin_dir);
+	if (err) {
+		pr_warn("cannot follow other network namespaces' addresses from %s: %s; connects "
+			"there treat every destination as local\n",
+			d->opts->pin_dir, strerror(-err));
+		return 0;
+	}
+	d->netns_open = true;
+	ev.data.fd = netns_watch_fd(&d->netns);
+	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+		return -errno;
 	return 0;
 }
 
@@ -303,6 +318,9 @@ static void close_rings(struct daemon *d)
 	events_close(&d->events);
 	owner_feed_close(&d->feed);
 	d->rings_open = false;
+	if (d->netns_open)
+		netns_watch_close(&d->netns);
+	d->netns_open = false;
 }
 
 /* After a reload or a repair the BPF layer may have come or gone (layers changed). */
@@ -411,11 +429,11 @@ int daemon_run(const struct daemon_opts *opts)
 	pr_warn("daemon running: pin dir %s, reconciliation every %u ms\n", opts->pin_dir,
 		opts->interval_ms);
 	for (;;) {
-		struct epoll_event ev[3];
+		struct epoll_event ev[4];
 		long long until =
 			watching(&d) && next_watch < next_reconcile ? next_watch : next_reconcile;
 		long long wait = until - now_ms();
-		int n = epoll_wait(d.epoll_fd, ev, 3, wait < 0 ? 0 : (int)wait);
+		int n = epoll_wait(d.epoll_fd, ev, 4, wait < 0 ? 0 : (int)wait);
 
 		if (n < 0 && errno != EINTR) {
 			err = -errno;
@@ -428,6 +446,11 @@ int daemon_run(const struct daemon_opts *opts)
 			if (d.rings_open && ev[i].data.fd == owner_feed_fd(&d.feed)) {
 				owner_feed_apply(&d.feed, d.intent.policy,
 						 d.intent.layers & TG_LAYER_NFT);
+				continue;
+			}
+			if (d.netns_open && ev[i].data.fd == netns_watch_fd(&d.netns)) {
+				if (netns_watch_poll(&d.netns))
+					pr_info("cannot read the network namespace events\n");
 				continue;
 			}
 			if (ev[i].data.fd != d.signal_fd) {

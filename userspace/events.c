@@ -91,6 +91,23 @@ static const char *user_name(unsigned int uid, char *buf, size_t len)
 	return buf;
 }
 
+/* Where the refusal was taken; at the syscall, connect() or bind() by its reason. */
+static const char *stage_name(const struct tg_event *e)
+{
+	bool bind = e->reason >= TG_ALLOW_BIND_OWN && e->reason <= TG_AUDIT_BIND_UNRESERVED;
+
+	switch (e->stage) {
+	case TG_STAGE_SYSCALL:
+		return bind ? "bind" : "connect";
+	case TG_STAGE_SYN:
+		return "syn";
+	case TG_STAGE_POST_BIND:
+		return "post_bind";
+	default:
+		return "unknown";
+	}
+}
+
 int events_format(const struct tg_event *e, bool json, char *buf, size_t len)
 {
 	struct line l = { .buf = buf, .len = len };
@@ -122,7 +139,8 @@ int events_format(const struct tg_event *e, bool json, char *buf, size_t len)
 			put_escaped(&l, owner, sizeof(owner), true);
 			put(&l, "\"");
 		}
-		put(&l, "}\n");
+		put(&l, ",\"netns\":%llu,\"stage\":\"%s\"}\n", (unsigned long long)e->netns_cookie,
+		    stage_name(e));
 	} else {
 		put(&l, "time=%s verdict=%s reason=%s caller_uid=%u caller=", when, verdict,
 		    reason_name(e->reason), e->caller_uid);
@@ -134,7 +152,8 @@ int events_format(const struct tg_event *e, bool json, char *buf, size_t len)
 			put(&l, " owner_uid=%u owner=", e->owner_uid);
 			put_escaped(&l, owner[0] ? owner : "-", sizeof(owner), false);
 		}
-		put(&l, "\n");
+		put(&l, " netns=%llu stage=%s\n", (unsigned long long)e->netns_cookie,
+		    stage_name(e));
 	}
 	return l.overflow ? -ENOSPC : (int)l.used;
 }

@@ -33,6 +33,13 @@ static const struct {
 					"it fell behind); its reconciliation covers them." },
 };
 
+/* Label values of enum tg_stage. */
+static const char *const stage_names[TG_STAGE_COUNT] = {
+	[TG_STAGE_SYSCALL] = "syscall",
+	[TG_STAGE_SYN] = "syn",
+	[TG_STAGE_POST_BIND] = "post_bind",
+};
+
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 when s does not start one. */
 static size_t utf8_sequence_length(const unsigned char *s)
 {
@@ -215,6 +222,13 @@ void prometheus_print(FILE *out, const struct status_report *r)
 	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)
 		fprintf(out, "tunnelguard_connects_total{reason=\"%s\"} %llu\n", reason_name(i),
 			st->counters[i]);
+	family(out, "tunnelguard_refusals_by_stage_total", "counter",
+	       "Tenant connects and binds refused (or recorded, in audit mode), by where: at the "
+	       "connect() or bind() call, where the SYN met the listener, or after a bind to port "
+	       "0.");
+	for (i = 0; i < TG_STAGE_COUNT; i++)
+		fprintf(out, "tunnelguard_refusals_by_stage_total{stage=\"%s\"} %llu\n",
+			stage_names[i], st->stages[i]);
 	for (i = 0; i < TG_STAT_COUNT; i++) {
 		char name[64];
 

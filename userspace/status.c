@@ -17,6 +17,7 @@
 #include "config.h"
 #include "layers.h"
 #include "loader.h"
+#include "netns_watch.h"
 #include "reasons.h"
 #include "status.h"
 #include "sync.h"
@@ -26,6 +27,13 @@ static const char *const stat_names[TG_STAT_COUNT] = {
 	[TG_STAT_EVENTS_LOST] = "events_lost",
 	[TG_STAT_PORT_OWNER_FULL] = "port_owner_full",
 	[TG_STAT_OWNER_EVENTS_LOST] = "owner_events_lost",
+};
+
+/* enum tg_stage, as status and the Prometheus label name them. */
+static const char *const stage_names[TG_STAGE_COUNT] = {
+	[TG_STAGE_SYSCALL] = "syscall",
+	[TG_STAGE_SYN] = "syn",
+	[TG_STAGE_POST_BIND] = "post_bind",
 };
 
 bool status_loaded(const struct status_report *r)
@@ -312,6 +320,42 @@ static void print_nft_text(FILE *out, const struct status_report *r)
 		count_service_owners(&r->nft), r->nft.n_service_ports);
 }
 
+/* The other network namespaces the daemon follows (netns_watch.h). */
+static void print_namespaces_text(FILE *out, const char *pin_dir)
+{
+	struct netns_watch_info *ns = NULL;
+	size_t n = 0;
+
+	if (netns_watch_read(pin_dir, &ns, &n)) {
+		fprintf(out, "  namespaces:  (unknown: the netns maps cannot be read)\n");
+		return;
+	}
+	fprintf(out, "  namespaces:%s\n", n ? "" : "  (no other network namespace followed)");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "    netns %-12llu addresses known %-3s %zu local prefixes\n",
+			(unsigned long long)ns[i].cookie, ns[i].addrs_known ? "yes" : "no",
+			ns[i].prefixes);
+	free(ns);
+}
+
+static void print_namespaces_json(FILE *out, const char *pin_dir)
+{
+	struct netns_watch_info *ns = NULL;
+	size_t n = 0;
+
+	if (netns_watch_read(pin_dir, &ns, &n)) {
+		fputs(",\"namespaces\":null", out);
+		return;
+	}
+	fputs(",\"namespaces\":[", out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s{\"netns\":%llu,\"addrs_known\":%s,\"prefixes\":%zu}", i ? "," : "",
+			(unsigned long long)ns[i].cookie, ns[i].addrs_known ? "true" : "false",
+			ns[i].prefixes);
+	fputc(']', out);
+	free(ns);
+}
+
 void status_print_text(FILE *out, const struct status_report *r, const char *pin_dir)
 {
 	const struct guard_state *st = &r->guard;
@@ -400,6 +444,11 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 	}
 	if (!st->loaded)
 		return;
+	print_namespaces_text(out, pin_dir);
+	fprintf(out, "  refusals by stage:");
+	for (i = 0; i < TG_STAGE_COUNT; i++)
+		fprintf(out, "%s %s %llu", i ? "," : "", stage_names[i], st->stages[i]);
+	fputc('\n', out);
 	fprintf(out, "  counters (tenant connects and binds since load):\n");
 	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)
 		fprintf(out, "    %-22s %llu\n", reason_name(i), st->counters[i]);
@@ -547,5 +596,10 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 	fputs("},\"stats\":{", out);
 	for (i = 0; i < TG_STAT_COUNT; i++)
 		fprintf(out, "%s\"%s\":%llu", i ? "," : "", stat_names[i], st->stats[i]);
-	fputs("}}\n", out);
+	fputs("},\"refusals_by_stage\":{", out);
+	for (i = 0; i < TG_STAGE_COUNT; i++)
+		fprintf(out, "%s\"%s\":%llu", i ? "," : "", stage_names[i], st->stages[i]);
+	fputc('}', out);
+	print_namespaces_json(out, pin_dir);
+	fputs("}\n", out);
 }

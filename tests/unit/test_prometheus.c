@@ -310,6 +310,9 @@ static void loaded_report(struct status_report *r)
 	r->guard.stats[TG_STAT_EVENTS_RATE_LIMITED] = 5;
 	r->guard.stats[TG_STAT_EVENTS_LOST] = 6;
 	r->guard.stats[TG_STAT_PORT_OWNER_FULL] = 7;
+	r->guard.stages[TG_STAGE_SYSCALL] = 8;
+	r->guard.stages[TG_STAGE_SYN] = 9;
+	r->guard.stages[TG_STAGE_POST_BIND] = 10;
 	r->tunnels.items = tunnels;
 	r->tunnels.count = sizeof(tunnels) / sizeof(tunnels[0]);
 	r->tunnels_known = true;
@@ -361,6 +364,10 @@ Test(prometheus, loaded_report_lines)
 		"tunnelguard_events_rate_limited_total 5",
 		"tunnelguard_events_lost_total 6",
 		"tunnelguard_port_owner_full_total 7",
+		"# TYPE tunnelguard_refusals_by_stage_total counter",
+		"tunnelguard_refusals_by_stage_total{stage=\"syscall\"} 8",
+		"tunnelguard_refusals_by_stage_total{stage=\"syn\"} 9",
+		"tunnelguard_refusals_by_stage_total{stage=\"post_bind\"} 10",
 	};
 	struct status_report r;
 	char *text;
@@ -588,8 +595,9 @@ Test(prometheus, reference_parser_reads_output_back)
 	status = pclose(p);
 	unlink(path);
 	/* 1 info, 10 gauges (2 of them layer_up), 3 tunnel uids, every reason but
-	 * allow_not_tenant, every stat. */
-	snprintf(want, sizeof(want), "%d\n", 1 + 10 + 3 + (TG_REASON_COUNT - 1) + TG_STAT_COUNT);
+	 * allow_not_tenant, every stat, every stage. */
+	snprintf(want, sizeof(want), "%d\n",
+		 1 + 10 + 3 + (TG_REASON_COUNT - 1) + TG_STAT_COUNT + TG_STAGE_COUNT);
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the parser failed: %s", result);
 	cr_expect_str_eq(result, want, "the parser read %s samples, want %s", result, want);
 	free(text);
