@@ -534,3 +534,224 @@ int fx_run(const char *cmd, char *out, size_t len)
 	status = pclose(p);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
+
+/* ---- a second network namespace ---- */
+
+void fx_netns_new(struct fx_netns *ns)
+{
+	int here = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	socklen_t len = sizeof(ns->cookie);
+	int fd;
+
+	ns->fd = -1;
+	cr_assert_geq(here, 0, "open /proc/self/ns/net: %s", strerror(errno));
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	ns->fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Back to the test's namespace before any assert can end the test in the new one. */
+	cr_assert_eq(setns(here, CLONE_NEWNET), 0, "setns back to the test netns: %s",
+		     strerror(errno));
+	close(here);
+	cr_assert_geq(ns->fd, 0, "open the new netns: %s", strerror(errno));
+	cr_assert_geq(fd, 0, "socket in the new netns: %s", strerror(errno));
+	cr_assert_eq(getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &ns->cookie, &len), 0,
+		     "SO_NETNS_COOKIE: %s", strerror(errno));
+	close(fd);
+	snprintf(ns->path, sizeof(ns->path), "/proc/%d/fd/%d", getpid(), ns->fd);
+	cr_assert_eq(fx_run_in(ns, "ip link set lo up", NULL, 0), 0,
+		     "cannot bring lo up in the second netns");
+}
+
+void fx_netns_delete(struct fx_netns *ns)
+{
+	if (ns->fd >= 0)
+		close(ns->fd);
+	ns->fd = -1;
+}
+
+int fx_run_in(const struct fx_netns *ns, const char *cmd, char *out, size_t len)
+{
+	size_t used = 0;
+	int pipefd[2], status;
+	char sink[4096];
+	ssize_t n;
+	pid_t pid;
+
+	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (setns(ns->fd, CLONE_NEWNET) < 0)
+			_exit(CHILD_SETUP_FAILED);
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(pipefd[1], STDERR_FILENO);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	for (;;) {
+		if (out && used + 1 < len)
+			n = read(pipefd[0], out + used, len - 1 - used);
+		else
+			n = read(pipefd[0], sink, sizeof(sink));
+		if (n <= 0)
+			break;
+		if (out && used + 1 < len)
+			used += n;
+	}
+	if (out && len)
+		out[used] = '\0';
+	close(pipefd[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid: %s", strerror(errno));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * Fill a sockaddr like make_addr(), and take a scope after '%' ("fe80::1%veth0"), which must be
+ * resolved in the namespace where the socket will live.
+ */
+static socklen_t make_scoped_addr(int family, const char *addr, uint16_t port,
+				  struct sockaddr_storage *ss)
+{
+	char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	const char *scope = strchr(addr, '%');
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	socklen_t len;
+
+	if (!scope)
+		return make_addr(family, addr, port, ss);
+	snprintf(text, sizeof(text), "%.*s", (int)(scope - addr), addr);
+	len = family == AF_INET6 ? make_addr(family, text, port, ss) : 0;
+	if (len)
+		in6->sin6_scope_id = if_nametoindex(scope + 1);
+	return len && in6->sin6_scope_id ? len : 0;
+}
+
+/* The errno of the first step that failed, written to report_fd; 0 once listening. */
+static void listener_in_child(struct fx *fx, const struct fx_netns *ns, uid_t uid, const char *addr,
+			      uint16_t port, bool v6only, const char *device, int report_fd)
+{
+	int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	int one = 1, v6 = v6only, err = 0, fd;
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (setns(ns->fd, CLONE_NEWNET) < 0)
+		_exit(CHILD_SETUP_FAILED);
+	join_cgroup(fx->cgroup);
+	drop_to(uid);
+	/* After the uid change: setresuid() clears the parent-death signal. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(CHILD_SETUP_FAILED);
+	len = make_scoped_addr(family, addr, port, &ss);
+	fd = socket(family, SOCK_STREAM, 0);
+	if (fd < 0 || !len)
+		err = fd < 0 ? errno : EINVAL;
+	else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		err = errno;
+	else if (family == AF_INET6 &&
+		 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6)) < 0)
+		err = errno;
+	else if (device &&
+		 setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, strlen(device) + 1) < 0)
+		err = errno;
+	else if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 512) < 0)
+		err = errno;
+	if (write(report_fd, &err, sizeof(err)) != sizeof(err) || err)
+		_exit(CHILD_SETUP_FAILED);
+	close(report_fd);
+	for (;;) {
+		int c = accept(fd, NULL, NULL);
+
+		if (c >= 0)
+			close(c);
+	}
+}
+
+struct fx_listener fx_listen_in(struct fx *fx, const struct fx_netns *ns, uid_t uid,
+				const char *addr, uint16_t port, bool v6only, const char *device)
+{
+	struct fx_listener l = { .pid = -1 };
+	int report[2], err = -1;
+
+	cr_assert_eq(pipe2(report, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
+	l.pid = fork();
+	cr_assert_geq(l.pid, 0, "fork: %s", strerror(errno));
+	if (l.pid == 0) {
+		close(report[0]);
+		listener_in_child(fx, ns, uid, addr, port, v6only, device, report[1]);
+	}
+	close(report[1]);
+	if (read(report[0], &err, sizeof(err)) != sizeof(err))
+		err = -1;
+	close(report[0]);
+	if (err) {
+		fx_listener_stop(&l);
+		cr_assert_fail("listener uid %u on %s port %u%s%s did not start: %s", uid, addr,
+			       port, device ? " device " : "", device ? device : "",
+			       err < 0 ? "its setup failed" : strerror(err));
+	}
+	return l;
+}
+
+int fx_connect_in(struct fx *fx, const struct fx_netns *ns, uid_t uid, int family, const char *addr,
+		  uint16_t port, const char *device, int timeout_ms)
+{
+	struct timeval timeout = { .tv_sec = timeout_ms / 1000,
+				   .tv_usec = (timeout_ms % 1000) * 1000 };
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int status, fd;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (setns(ns->fd, CLONE_NEWNET) < 0)
+			_exit(CHILD_SETUP_FAILED);
+		join_cgroup(fx->cgroup);
+		drop_to(uid);
+		len = make_scoped_addr(family, addr, port, &ss);
+		fd = socket(family, SOCK_STREAM, 0);
+		if (fd < 0 || !len)
+			_exit(CHILD_SETUP_FAILED);
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+		if (device &&
+		    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, strlen(device) + 1) < 0)
+			_exit(CHILD_SETUP_FAILED);
+		_exit(connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid");
+	cr_assert(WIFEXITED(status), "connector uid %u to %s:%u crashed", uid, addr, port);
+	cr_assert_neq(WEXITSTATUS(status), CHILD_SETUP_FAILED,
+		      "connector uid %u to %s:%u could not set itself up", uid, addr, port);
+	return WEXITSTATUS(status);
+}
+
+int fx_netns_info(struct fx *fx, uint64_t cookie, struct tg_netns_info *info)
+{
+	char path[PATH_MAX + 32];
+	__u64 key = cookie;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/" TG_PIN_NETNS, fx->pin_dir);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "cannot open %s: %s", path, strerror(errno));
+	if (bpf_map_lookup_elem(fd, &key, info) < 0)
+		err = -ENOENT;
+	close(fd);
+	return err;
+}
+
+bool fx_wait_netns_addrs_known(struct fx *fx, uint64_t cookie, int timeout_ms)
+{
+	struct tg_netns_info info;
+
+	for (int waited = 0;; waited += 10) {
+		if (fx_netns_info(fx, cookie, &info) == 0 && info.addrs_known == 1)
+			return true;
+		if (waited >= timeout_ms)
+			return false;
+		usleep(10000);
+	}
+}

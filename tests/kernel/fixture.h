@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct tg_netns_info; /* tg_maps.h */
+
 #define FX_PREFIX "tg-test-"
 
 struct fx {
@@ -99,5 +101,48 @@ int fx_run(const char *cmd, char *out, size_t len);
 
 /* Bring a link up by name in the current network namespace. 0 or -errno. */
 int fx_link_up(const char *ifname);
+
+/*
+ * A second network namespace, as on a real host where the guard is loaded from one namespace
+ * and tenants listen and connect in another. The test process stays in its own; children
+ * setns() into this one. Removing it is closing fd: the kernel frees the namespace (and the
+ * veths, routes and nft tables made in it) once the last process in it has gone, so a crashed
+ * test leaves nothing behind.
+ */
+struct fx_netns {
+	int fd;		 /* open /proc/self/ns/net of the namespace; -1 when none */
+	uint64_t cookie; /* its SO_NETNS_COOKIE */
+	char path[64];	 /* /proc/PID/fd/FD, for nsenter --net= */
+};
+
+/* Make a namespace with lo up; the caller stays in its own. Asserts on failure. */
+void fx_netns_new(struct fx_netns *ns);
+void fx_netns_delete(struct fx_netns *ns);
+
+/* Run a shell command as root inside ns; its stdout and stderr in out. Returns the status. */
+int fx_run_in(const struct fx_netns *ns, const char *cmd, char *out, size_t len);
+
+/*
+ * A listener of uid inside ns and the test cgroup (so that the guard's SYN check sees it) on
+ * addr:port. addr may carry a scope, "fe80::1%veth0". device, when not NULL, is set with
+ * SO_BINDTODEVICE by the listener itself (after the uid change). Accepts and closes forever.
+ */
+struct fx_listener fx_listen_in(struct fx *fx, const struct fx_netns *ns, uid_t uid,
+				const char *addr, uint16_t port, bool v6only, const char *device);
+
+/*
+ * connect() as uid from inside ns and the test cgroup, SO_SNDTIMEO timeout_ms; addr may carry a
+ * scope ("fe80::1%veth0"), and an IPv4 text is v4-mapped for AF_INET6. device, when not NULL, is
+ * set with SO_BINDTODEVICE by the connector itself. Returns 0 on success or the errno connect()
+ * failed with (EINPROGRESS when the timeout ran out).
+ */
+int fx_connect_in(struct fx *fx, const struct fx_netns *ns, uid_t uid, int family, const char *addr,
+		  uint16_t port, const char *device, int timeout_ms);
+
+/* The fixture's tg_netns entry for cookie: 0 and *info, or -ENOENT. */
+int fx_netns_info(struct fx *fx, uint64_t cookie, struct tg_netns_info *info);
+
+/* Poll fx_netns_info() up to timeout_ms until the namespace's addresses are known. */
+bool fx_wait_netns_addrs_known(struct fx *fx, uint64_t cookie, int timeout_ms);
 
 #endif /* TG_TEST_FIXTURE_H */
