@@ -15,6 +15,12 @@
 #                        otherwise leave zombies under the tenant uids, and userdel refuses)
 #   - service            python3 http.server as root on 127.0.0.1:8080 serving a random token
 #   - pin dir            /sys/fs/bpf/tg-e2e-PID, once e2e_load has run
+#   - with E2E_CONTAINER=1, "the hub in a container": a second network namespace
+#                        tg-e2e-PID-ct (lo up) joined to tg-e2e-PID by a veth pair,
+#                        10.201.0.1/24 on the tg-e2e-PID side and 10.201.0.2/24 on the
+#                        container's; sshd, the service and the ssh clients run in the container,
+#                        while e2e_load still loads the guard from tg-e2e-PID, so that the
+#                        container is a namespace other than the guard's
 #
 # Ports inside the namespace: 2222 sshd, 8080 A's service (S), 8001 A's -R tunnel on the hub
 # (P), 8101/8106 B's local -L ends (Q, to localhost:P and [::1]:P), 8102 A's own -L end.
@@ -41,13 +47,23 @@ E2E_UID_B=2102
 	E2E_B6_PORT=8106      # B's -L to [::1]:P
 	E2E_A_PORT=8102       # A's own -L to localhost:P
 }
+# shellcheck disable=SC2034
+{
+	E2E_CT_ADDR=10.201.0.2      # the container's interface address (E2E_CONTAINER=1)
+	E2E_CT_HOST_ADDR=10.201.0.1 # the host's end of the veth pair
+}
 E2E_LOCK=/run/lock/tg-e2e.lock
 E2E_SKIP=77
 
 # Appended to the config e2e_load writes (e.g. [tenant] sections).
 E2E_EXTRA_CONFIG=${E2E_EXTRA_CONFIG:-}
+# 1: sshd and everything around it run in a second netns, the container (see above).
+E2E_CONTAINER=${E2E_CONTAINER:-0}
+# sshd's GatewayPorts (clientspecified lets a tenant's -R listen on 0.0.0.0).
+E2E_GATEWAY_PORTS=${E2E_GATEWAY_PORTS:-no}
 # Filled by e2e_begin.
-E2E_NETNS=
+E2E_NETNS=     # where e2e_load loads the guard (and, without a container, where sshd runs)
+E2E_HUB_NETNS= # where sshd, its sessions, the service and the ssh clients run
 E2E_CG_TOP=
 E2E_CG_HUB=
 E2E_CG_REST=
@@ -237,7 +253,7 @@ e2e_spawn() {
 	(
 		exec 9>&-
 		echo 0 >"$cg/cgroup.procs" || exit 1
-		exec ip netns exec "$E2E_NETNS" "$@"
+		exec ip netns exec "$E2E_HUB_NETNS" "$@"
 	) >"$log" 2>&1 </dev/null &
 	E2E_LAST_PID=$!
 	E2E_PIDS+=("$E2E_LAST_PID")
@@ -253,7 +269,7 @@ e2e_run() {
 	(
 		exec 9>&-
 		echo 0 >"$cg/cgroup.procs" || exit 1
-		exec ip netns exec "$E2E_NETNS" "$@"
+		exec ip netns exec "$E2E_HUB_NETNS" "$@"
 	)
 }
 
@@ -306,7 +322,7 @@ e2e_listeners() {
 
 	# ss -e also resolves each socket's cgroup and, since `ip netns exec` remounts /sys, says
 	# "Failed to find cgroup2 mount" for ours: harmless, hidden.
-	lines=$(ip netns exec "$E2E_NETNS" ss -Htlne "sport = :$1" 2>/dev/null)
+	lines=$(ip netns exec "$E2E_HUB_NETNS" ss -Htlne "sport = :$1" 2>/dev/null)
 	if [ "$2" = 0 ]; then
 		printf '%s' "$lines" | grep -vc " uid:" || true
 	else
@@ -383,7 +399,7 @@ e2e_prog_ids() {
 # Addresses the hub's resolver gives for "localhost", one a line, as sshd's getaddrinfo sees
 # them (AF_UNSPEC, SOCK_STREAM).
 e2e_localhost_addrs() {
-	ip netns exec "$E2E_NETNS" /usr/bin/python3 -c '
+	ip netns exec "$E2E_HUB_NETNS" /usr/bin/python3 -c '
 import socket
 for ai in socket.getaddrinfo("localhost", 1, 0, socket.SOCK_STREAM):
     print(ai[4][0])'
@@ -426,13 +442,34 @@ e2e_write_sshd_config() {
 		AuthorizedKeysFile $E2E_DIR/keys/%u/authorized_keys
 		AllowUsers $E2E_USER_A $E2E_USER_B
 		AllowTcpForwarding yes
-		GatewayPorts no
+		GatewayPorts $E2E_GATEWAY_PORTS
 		X11Forwarding no
 		PrintMotd no
 		# DEBUG1 adds one line per refused address (connect_next) to the one per refused
 		# channel (connect to HOST port P failed) that INFO shows.
 		LogLevel DEBUG1
 	EOF
+}
+
+# The container: netns tg-e2e-PID-ct, joined to the guard's netns by a veth pair (the kernel
+# here has no dummy driver). Deleting either namespace deletes the pair.
+e2e_make_container() {
+	local ct=$E2E_NETNS-ct
+
+	ip netns add "$ct" || e2e_fail "ip netns add $ct failed"
+	E2E_HUB_NETNS=$ct
+	ip -n "$ct" link set lo up || e2e_fail "cannot bring lo up in $ct"
+	ip -n "$E2E_NETNS" link add tg-host type veth peer name tg-ct netns "$ct" ||
+		e2e_fail "cannot create the veth pair tg-host ($E2E_NETNS) / tg-ct ($ct)"
+	if ! { ip -n "$E2E_NETNS" addr add "$E2E_CT_HOST_ADDR/24" dev tg-host &&
+		ip -n "$E2E_NETNS" link set tg-host up &&
+		ip -n "$ct" addr add "$E2E_CT_ADDR/24" dev tg-ct &&
+		ip -n "$ct" link set tg-ct up; }; then
+		e2e_fail "cannot configure the veth pair between $E2E_NETNS and $ct"
+	fi
+	# IPv4 needs no DAD; the link only has to come up (carrier on both ends).
+	e2e_poll_until 5 eval "ip -n '$ct' -br link show tg-ct | grep -q ' UP '" ||
+		e2e_fail "the veth end tg-ct in $ct did not come up"
 }
 
 # Build the hub. Installs the EXIT trap first, so every path below is cleaned up.
@@ -464,6 +501,10 @@ e2e_begin() {
 
 	ip netns add "$E2E_NETNS" || e2e_fail "ip netns add $E2E_NETNS failed"
 	ip -n "$E2E_NETNS" link set lo up || e2e_fail "cannot bring lo up in $E2E_NETNS"
+	E2E_HUB_NETNS=$E2E_NETNS
+	if [ "$E2E_CONTAINER" = 1 ]; then
+		e2e_make_container
+	fi
 	mkdir "$E2E_CG_TOP" "$E2E_CG_HUB" "$E2E_CG_REST" ||
 		e2e_fail "cannot create cgroups under $E2E_CG_TOP"
 
@@ -622,6 +663,11 @@ e2e_teardown() {
 	if [ -n "$E2E_CG_TOP" ]; then
 		e2e_cgroup_remove "$E2E_CG_TOP" || e2e_say "cleanup: cannot remove $E2E_CG_TOP"
 		e2e_narrate "rmdir $E2E_CG_TOP (and its hub/, rest/)"
+	fi
+	if [ -n "$E2E_HUB_NETNS" ] && [ "$E2E_HUB_NETNS" != "$E2E_NETNS" ]; then
+		# Takes the veth pair with it.
+		ip netns del "$E2E_HUB_NETNS" 2>/dev/null
+		e2e_narrate "ip netns del $E2E_HUB_NETNS (and the veth pair)"
 	fi
 	if [ -n "$E2E_NETNS" ]; then
 		ip netns del "$E2E_NETNS" 2>/dev/null

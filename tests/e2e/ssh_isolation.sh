@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# ssh_isolation.sh [forward|shell|allowed|reserve|all]: tunnelguard against a real OpenSSH server.
+# ssh_isolation.sh [forward|shell|allowed|nft|reserve|container|all]: tunnelguard against a real
+# OpenSSH server.
 #
 # Tenant A (uid 2101) publishes a service with `ssh -R 8001:localhost:8080`; its sshd session
 # listens on the hub's 127.0.0.1:8001 and [::1]:8001. Each scenario first shows what works
@@ -17,6 +18,14 @@
 #            down (sshd logs "bind [127.0.0.1]:8001: Permission denied" and "cannot listen to
 #            port: 8001"; B's client "remote port forwarding failed"), A's -R works, and B is
 #            refused again after A's tunnel drops; deny_bind_reserved counts each bind.
+#   container the hub in a container: sshd (GatewayPorts clientspecified) runs in a second
+#            netns with the interface address 10.201.0.2 on a veth pair, while the guard is
+#            loaded from the first one, so the container is a namespace the guard does not
+#            know. A's `ssh -R 0.0.0.0:8001:...` listens on every address of the container;
+#            with the guard B's `ssh -L 8101:10.201.0.2:8001` is refused (sshd logs "connect to
+#            10.201.0.2 port 8001 failed: Connection refused"), B's shell gets ECONNREFUSED on
+#            10.201.0.2:8001 and 127.0.0.1:8001, A's own -L to 10.201.0.2:8001 and root in the
+#            guarded cgroup still reach A's service, and the counters say so exactly.
 # all (the default) runs each on a fresh hub. Exit 0 pass, 1 fail, 77 skip (after
 # "SKIP: reason"), 2 bad usage. Needs root. The hub is built and removed by tests/e2e/lib.sh.
 set -euo pipefail
@@ -51,9 +60,12 @@ expect_no_token() {
 	e2e_say "    $what: GET $4 -> curl exit $rc: $got"
 }
 
-# probe_as USER: connect_probe.py run from USER's shell on the hub against port 8001.
+# probe_as USER [ADDR...]: connect_probe.py run from USER's shell on the hub against port 8001
+# (on 127.0.0.1 and ::1 unless ADDRs are given).
 probe_as() {
-	e2e_ssh_exec "$1" /usr/bin/python3 - "$E2E_TUNNEL_PORT" <"$PROBE"
+	local user=$1
+	shift
+	e2e_ssh_exec "$user" /usr/bin/python3 - "$E2E_TUNNEL_PORT" "$@" <"$PROBE"
 }
 
 # wait_count FILE TEXT N: wait until FILE holds TEXT on exactly N lines (more is a failure).
@@ -107,6 +119,7 @@ expect_sshd_events() {
 	[ "$(ps -o user= -o comm= -p "$pid" | tr -s ' ')" = "$E2E_USER_B sshd" ] ||
 		e2e_fail "event pid $pid is not B's sshd session: $(ps -o user=,args= -p "$pid")"
 	e2e_say "    events: $1 refusals by B's sshd session (pid $pid), owner uid $E2E_UID_A"
+	e2e_say "    | $(printf '%s\n' "$lines" | head -1)"
 }
 
 scenario_forward() {
@@ -287,23 +300,91 @@ scenario_reserve() {
 	e2e_say "    events: 4 x deny_bind_reserved by B's sshd, owner uid $E2E_UID_A"
 }
 
+# The hub in a container: sshd in a second netns, the guard loaded from the first (lib.sh,
+# E2E_CONTAINER). A's -R listens on 0.0.0.0:8001 there; B is refused on the container's interface
+# address, by its -L and from its shell, and A and root are not.
+scenario_container() {
+	local out ct=$E2E_CT_ADDR sshd_log=$E2E_DIR/log/sshd.log attempts=2
+	local url=http://127.0.0.1:$E2E_B_PORT/token what="B via -L $E2E_CT_ADDR:$E2E_TUNNEL_PORT"
+
+	e2e_step "container: sshd in netns $E2E_HUB_NETNS ($ct), guard loaded from $E2E_NETNS"
+	e2e_tunnel a-remote "$E2E_USER_A" -R "0.0.0.0:$E2E_TUNNEL_PORT:localhost:$E2E_SERVICE_PORT"
+	e2e_wait_listen "$E2E_TUNNEL_PORT" "$E2E_UID_A" 1 "A's -R 0.0.0.0" \
+		"$E2E_DIR/log/a-remote.log"
+	out=$(ip netns exec "$E2E_HUB_NETNS" ss -Htln "sport = :$E2E_TUNNEL_PORT" | awk '{ print $4 }')
+	[ "$out" = "0.0.0.0:$E2E_TUNNEL_PORT" ] ||
+		e2e_fail "A's -R should listen on 0.0.0.0:$E2E_TUNNEL_PORT only; ss shows: $out"
+	e2e_say "    A's -R listens on $out in the container"
+	e2e_tunnel b-local "$E2E_USER_B" -L "$E2E_B_PORT:$ct:$E2E_TUNNEL_PORT"
+	e2e_wait_listen "$E2E_B_PORT" "$E2E_UID_B" 1 "B's -L" "$E2E_DIR/log/b-local.log"
+
+	e2e_say "  without the guard:"
+	expect_token "$what" "$E2E_CG_REST" "$E2E_USER_B" "$url"
+	out=$(probe_as "$E2E_USER_B" "$ct" 127.0.0.1 | tr '\n' ' ') ||
+		e2e_fail "probe from B's shell failed: $out"
+	e2e_say "    B's shell: $out"
+	[ "$out" = "$ct connected 127.0.0.1 connected " ] ||
+		e2e_fail "before the guard B's shell should reach A's port; got: $out"
+
+	e2e_load >/dev/null || e2e_fail "tunnelguard load (from $E2E_NETNS) failed"
+	# The guard's own namespace has neither A's listener nor the container's address: whatever
+	# refuses B below is the guard judging a namespace other than its own.
+	out=$(ip netns exec "$E2E_NETNS" ss -Htln "sport = :$E2E_TUNNEL_PORT")
+	[ -z "$out" ] || e2e_fail "$E2E_NETNS, where the guard was loaded, has a listener: $out"
+	! ip -n "$E2E_NETNS" -br addr show | grep -qF " $ct/" ||
+		e2e_fail "$E2E_NETNS, where the guard was loaded, has the address $ct"
+	e2e_say "  with the guard, loaded from $E2E_NETNS:"
+	for ((i = 0; i < attempts; i++)); do
+		expect_no_token "$what" "$E2E_CG_REST" "$E2E_USER_B" "$url"
+	done
+	wait_count "$sshd_log" "connect to $ct port $E2E_TUNNEL_PORT failed: Connection refused" \
+		"$attempts"
+	wait_count "$E2E_DIR/log/b-local.log" "open failed: connect failed" "$attempts"
+	expect_sshd_events "$attempts"
+	out=$(probe_as "$E2E_USER_B" "$ct" 127.0.0.1 | tr '\n' ' ') ||
+		e2e_fail "probe from B's shell failed: $out"
+	e2e_say "    B's shell: $out"
+	[ "$out" = "$ct ECONNREFUSED 127.0.0.1 ECONNREFUSED " ] ||
+		e2e_fail "with the guard B's shell must get ECONNREFUSED twice; got: $out"
+	expect_counter deny_other_tenant $((attempts + 2))
+
+	out=$(probe_as "$E2E_USER_A" "$ct" 127.0.0.1 | tr '\n' ' ') ||
+		e2e_fail "probe from A's shell failed: $out"
+	e2e_say "    A's shell: $out"
+	[ "$out" = "$ct connected 127.0.0.1 connected " ] ||
+		e2e_fail "A's shell must still reach its own port; got: $out"
+	e2e_tunnel a-local "$E2E_USER_A" -L "$E2E_A_PORT:$ct:$E2E_TUNNEL_PORT"
+	e2e_wait_listen "$E2E_A_PORT" "$E2E_UID_A" 1 "A's -L" "$E2E_DIR/log/a-local.log"
+	expect_token "A via its own -L $ct:$E2E_TUNNEL_PORT" "$E2E_CG_REST" "$E2E_USER_A" \
+		"http://127.0.0.1:$E2E_A_PORT/token"
+	expect_token "root in the guarded cgroup" "$E2E_CG_HUB" "" \
+		"http://$ct:$E2E_TUNNEL_PORT/token"
+	expect_counter deny_other_tenant $((attempts + 2))
+	# A's shell twice, A's session once; root's connects are not counted.
+	expect_counter allow_own 3
+}
+
 scenario=${1:-all}
 case $scenario in
-forward | shell | allowed | nft | reserve | all) ;;
+forward | shell | allowed | nft | reserve | container | all) ;;
 *)
-	echo "usage: $0 [forward|shell|allowed|nft|reserve|all]" >&2
+	echo "usage: $0 [forward|shell|allowed|nft|reserve|container|all]" >&2
 	exit 2
 	;;
 esac
 
 if [ "$scenario" = all ]; then
 	# Each scenario on a fresh hub, so that counters and tunnels start from nothing.
-	for scenario in forward shell allowed nft reserve; do
+	for scenario in forward shell allowed nft reserve container; do
 		"$BASH" "$0" "$scenario" || exit
 	done
 	exit 0
 fi
 
+if [ "$scenario" = container ]; then
+	E2E_CONTAINER=1
+	E2E_GATEWAY_PORTS=clientspecified
+fi
 started=$(e2e_now_ms)
 e2e_begin
 e2e_say "hub ready in $(($(e2e_now_ms) - started)) ms: netns $E2E_NETNS, cgroup $E2E_CG_HUB"

@@ -137,3 +137,8 @@ Test(e2e, reserved_port_cannot_be_taken_by_another_tenant, .timeout = E2E_TEST_T
 {
 	run_scenario("reserve");
 }
+
+Test(e2e, container_netns_forward_and_shell_refused, .timeout = E2E_TEST_TIMEOUT_S)
+{
+	run_scenario("container");
+}
