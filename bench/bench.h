@@ -10,7 +10,10 @@
  * median over rounds of the per-round ratio to V_BASE. V_NULL is a second cgroup with nothing
  * attached: its ratio shows the method's noise. Slots are short because this machine's speed
  * wanders within a second (other work, the host): alternating fast keeps A and B under the same
- * conditions.
+ * conditions. A socket stays in the cgroup it was created in and cgroup ingress programs run for
+ * the receiving socket's cgroup, so each worker opens its listeners once in every variant's
+ * cgroup (variant_open_listeners()) and a slot connects to those of its own cgroup: in V_GUARD
+ * both ends of a connection are guarded, and tg_syn_in meets every SYN.
  *
  * The nft layer acts on a whole network namespace, not on a cgroup, so its configurations differ
  * in time instead (nftlayer.h): the real table stays loaded, dormant (no hook) in every slot but
@@ -95,7 +98,8 @@ struct block {
 	int first_errno;
 };
 
-/* Per-invocation cost of tg_connect4 from kernel BPF stats, beside the empty program's. */
+/* Per-invocation cost of tg_connect4 and tg_syn_in from kernel BPF stats, beside the empty
+ * programs' of the same types. */
 struct cost {
 	unsigned int rounds;
 	double prog[BENCH_MAX_ROUNDS];	/* run_time_ns / run_cnt of tg_connect4, per round */
@@ -105,6 +109,16 @@ struct cost {
 	double own_q1, own_q3;
 	uint64_t calls; /* tg_connect4 calls measured */
 	bool counts_differ;
+	/* tg_syn_in beside the empty cgroup_skb/ingress program, on the same slots. It runs on
+	 * every packet a socket of the guard's cgroup receives (both ends of a loopback connect),
+	 * so the figures per call are averages over its early returns and its SYN path. */
+	double syn[BENCH_MAX_ROUNDS];	    /* run_time_ns / run_cnt of tg_syn_in */
+	double syn_empty[BENCH_MAX_ROUNDS]; /* the same for the empty ingress program */
+	double syn_calls[BENCH_MAX_ROUNDS]; /* tg_syn_in calls per connect */
+	double syn_ns, syn_empty_ns, syn_own_ns, syn_own_q1, syn_own_q3;
+	double syn_per_connect;	    /* median calls per connect */
+	double syn_own_per_connect; /* median over rounds of own per call x calls per connect */
+	bool syn_counts_differ;
 };
 
 /* How the part 3 figures at one listener count compare with those at the smallest count. */
@@ -174,6 +188,7 @@ struct bench {
 	struct stats_switch stats;
 	struct listeners listeners;
 	int guard_prog_fd;
+	int guard_syn_fd; /* tg_syn_in */
 	struct sample_pool {
 		uint32_t *v;
 		size_t n, cap;
@@ -208,6 +223,10 @@ extern const char *const caller_names[CALLER_COUNT];
 extern const char *const variant_names[V_COUNT];
 
 /* measure.c */
+/* Open w's listener sets, one in each configuration's cgroup (before any slot). 0 or -errno. */
+int variant_open_listeners(struct bench *b, struct worker *w);
+/* Move w into v's cgroup; its slots then connect to the listeners opened there. 0 or -errno. */
+int variant_enter(struct bench *b, struct worker *w, enum variant v);
 /* A block of V_BASE, V_NULL and the variants in the bit mask extra (1u << V_GUARD | ...). */
 void block_init(struct block *k, enum caller c, unsigned int n, size_t listeners,
 		unsigned int extra);

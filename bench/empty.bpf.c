@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * empty.bpf.c - a cgroup/connect4 program that allows everything and does nothing else.
+ * empty.bpf.c - a cgroup/connect4 and a cgroup_skb/ingress program that allow everything and do
+ * nothing else.
  *
- * The benchmark attaches it beside tg_connect4 while kernel BPF stats are on: its ns per call is
- * what the hook and the stats clock cost by themselves, so tg_connect4's ns per call minus this
- * one's is the guard's own cost. Attached alone to a cgroup, it also shows what running any
- * connect4 program costs in throughput.
+ * The benchmark attaches them beside tg_connect4 and tg_syn_in while kernel BPF stats are on:
+ * their ns per call is what the hook and the stats clock cost by themselves, so a guard
+ * program's ns per call minus its empty twin's is the guard's own cost. Attached alone to a
+ * cgroup, the connect4 one also shows what running any connect4 program costs in throughput.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -14,6 +15,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 SEC("cgroup/connect4")
 int empty_connect4(struct bpf_sock_addr *ctx)
+{
+	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int empty_skb_in(struct __sk_buff *skb)
 {
 	return 1;
 }

@@ -342,19 +342,30 @@ static uint64_t read_counter(const struct bench *b, unsigned int reason)
 	return sum;
 }
 
-static int open_guard_prog(struct bench *b)
+/* A program pinned by the guard under name. fd or -errno, with the reason printed. */
+static int open_pinned_prog(const struct bench *b, const char *name)
 {
 	char path[PATH_MAX];
-	int err = loader_pin_path(path, sizeof(path), b->pin_dir, TG_PIN_PROG_CONNECT4);
+	int err = loader_pin_path(path, sizeof(path), b->pin_dir, name), fd;
 
 	if (err)
 		return err;
-	b->guard_prog_fd = bpf_obj_get(path);
-	if (b->guard_prog_fd < 0) {
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
 		err = -errno;
 		fprintf(stderr, "tg-bench: cannot open %s: %s\n", path, strerror(-err));
+		return err;
 	}
-	return err;
+	return fd;
+}
+
+static int open_guard_prog(struct bench *b)
+{
+	b->guard_prog_fd = open_pinned_prog(b, TG_PIN_PROG_CONNECT4);
+	if (b->guard_prog_fd < 0)
+		return b->guard_prog_fd;
+	b->guard_syn_fd = open_pinned_prog(b, TG_PIN_PROG_SYN_IN);
+	return b->guard_syn_fd < 0 ? b->guard_syn_fd : 0;
 }
 
 /*
@@ -363,42 +374,45 @@ static int open_guard_prog(struct bench *b)
  */
 static void list_foreign_progs(struct bench *b)
 {
-	__u32 id = 0, own[3] = { 0 };
-	char path[PATH_MAX];
-	size_t used = 0;
+	static const char *const pinned[] = { TG_PIN_PROG_CONNECT4,  TG_PIN_PROG_CONNECT6,
+					      TG_PIN_PROG_BIND4,     TG_PIN_PROG_BIND6,
+					      TG_PIN_PROG_SYN_IN,    TG_PIN_PROG_POST_BIND4,
+					      TG_PIN_PROG_POST_BIND6 };
+	__u32 id = 0, own[sizeof(pinned) / sizeof(pinned[0]) + 2] = { 0 };
+	size_t used = 0, i;
 	int fd;
 
-	if (b->guard_prog_fd >= 0) {
+	/* The guard's pinned programs and the empty ones are the benchmark's own. */
+	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]) + 2; i++) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
+		char path[PATH_MAX];
 
-		if (!bpf_obj_get_info_by_fd(b->guard_prog_fd, &info, &len))
-			own[0] = info.id;
-	}
-	if (b->empty) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-
-		if (!bpf_obj_get_info_by_fd(empty_prog_fd(b->empty), &info, &len))
-			own[1] = info.id;
-	}
-	if (!loader_pin_path(path, sizeof(path), b->pin_dir, TG_PIN_PROG_CONNECT6)) {
-		fd = bpf_obj_get(path);
-		if (fd >= 0) {
-			struct bpf_prog_info info = {};
-			__u32 len = sizeof(info);
-
-			if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-				own[2] = info.id;
-			close(fd);
+		if (i < sizeof(pinned) / sizeof(pinned[0])) {
+			if (loader_pin_path(path, sizeof(path), b->pin_dir, pinned[i]))
+				continue;
+			fd = bpf_obj_get(path);
+		} else if (b->empty) {
+			fd = dup(i == sizeof(pinned) / sizeof(pinned[0])
+					 ? empty_prog_fd(b->empty)
+					 : empty_prog_ingress_fd(b->empty));
+		} else {
+			continue;
 		}
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			own[i] = info.id;
+		close(fd);
 	}
 	while (!bpf_prog_get_next_id(id, &id)) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 		const char *type;
 
-		if (id == own[0] || id == own[1] || id == own[2])
+		for (i = 0; i < sizeof(own) / sizeof(own[0]) && own[i] != id; i++)
+			;
+		if (i < sizeof(own) / sizeof(own[0]))
 			continue;
 		fd = bpf_prog_get_fd_by_id(id);
 		if (fd < 0)
@@ -491,7 +505,7 @@ static int profile_caller(struct bench *b, enum caller c, struct profile *out)
 
 	err = nft_quiet(b);
 	if (!err)
-		err = cgroups_move(b->cgroup[V_GUARD], w->pid);
+		err = variant_enter(b, w, V_GUARD);
 	if (!err)
 		err = profile_run(b->cpus[0], w->pid, PROFILE_MS, profile_slot, &a, out);
 	return err;
@@ -682,6 +696,9 @@ static void cleanup(struct bench *b)
 	if (b->guard_prog_fd >= 0)
 		close(b->guard_prog_fd);
 	b->guard_prog_fd = -1;
+	if (b->guard_syn_fd >= 0)
+		close(b->guard_syn_fd);
+	b->guard_syn_fd = -1;
 	listeners_close(&b->listeners);
 	if (b->pin_dir[0] && loader_unload(b->pin_dir))
 		fprintf(stderr,
@@ -733,6 +750,7 @@ static int write_results(const struct bench *b)
 int main(int argc, char **argv)
 {
 	static struct bench bench = { .guard_prog_fd = -1,
+				      .guard_syn_fd = -1,
 				      .stats = STATS_SWITCH_INIT,
 				      .listeners = LISTENERS_INIT };
 	struct bench *b = &bench;
@@ -770,10 +788,15 @@ int main(int argc, char **argv)
 		err = make_cgroups(b);
 	if (!err)
 		err = write_config(b);
-	/* Workers first, so that they inherit none of the listeners opened later. */
-	for (c = 0; !err && c < CALLER_COUNT; c++)
+	/* Workers first, so that they inherit none of the listeners opened later; each opens its
+	 * listeners in every configuration's cgroup, so that cgroup ingress programs (tg_syn_in)
+	 * run for the acceptor's side exactly in the configurations that attach them. */
+	for (c = 0; !err && c < CALLER_COUNT; c++) {
 		err = worker_start(&b->worker[c], c == CALLER_TENANT ? UID_TENANT : UID_SERVICE,
 				   b->cpus, b->ncpus);
+		if (!err)
+			err = variant_open_listeners(b, &b->worker[c]);
+	}
 	if (!err)
 		err = measure(b);
 	cleanup(b);

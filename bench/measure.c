@@ -22,6 +22,36 @@ const char *const variant_names[V_COUNT] = {
 	[V_NFT] = "nft layer",	 [V_BOTH] = "BPF + nft layers",
 };
 
+_Static_assert(V_COUNT <= WORKER_MAX_SETS, "a listener set per variant's cgroup");
+
+/* The listener set opened in v's cgroup: V_BOTH shares V_GUARD's cgroup, and so its listeners. */
+static unsigned int listener_set(enum variant v)
+{
+	return v == V_BOTH ? V_GUARD : v;
+}
+
+int variant_enter(struct bench *b, struct worker *w, enum variant v)
+{
+	int err = cgroups_move(b->cgroup[v], w->pid);
+
+	if (!err)
+		w->set = listener_set(v);
+	return err;
+}
+
+int variant_open_listeners(struct bench *b, struct worker *w)
+{
+	int v, err = 0;
+
+	for (v = 0; !err && v < V_COUNT; v++)
+		if (listener_set((enum variant)v) == (unsigned int)v) {
+			err = cgroups_move(b->cgroup[v], w->pid);
+			if (!err)
+				err = worker_listen(w, (unsigned int)v);
+		}
+	return err;
+}
+
 /* Unrecorded run after the nft table's hooks came or went (see bench.h). */
 #define NFT_SETTLE_NS 1000000ull
 
@@ -96,7 +126,7 @@ static int run_slot(struct bench *b, struct block *k, enum variant v, uint64_t n
 	else if (changed)
 		err = nft_quiet(b);
 	if (!err)
-		err = cgroups_move(b->cgroup[v], w->pid);
+		err = variant_enter(b, w, v);
 	if (!err && changed)
 		err = worker_run(w, k->n, NFT_SETTLE_NS);
 	if (!err)
@@ -223,20 +253,23 @@ int block_run_round(struct bench *b, struct block *k)
 }
 
 /*
- * tg_connect4's ns per call and the empty program's, on the same connects: both are attached to
- * the guard cgroup while stats are on, so each connect runs both.
+ * tg_connect4's and tg_syn_in's ns per call and those of the empty programs of the same types, on
+ * the same connects: all four are attached to the guard cgroup while stats are on, and both the
+ * connector and the listener it reaches are in that cgroup, so each packet runs both ingress
+ * programs and each connect both connect4 programs.
  */
 static int cost_slot(struct bench *b, enum caller c, struct cost *out)
 {
-	struct prog_run p0, p1, e0, e1;
+	struct prog_run p0, p1, e0, e1, s0, s1, i0, i1;
 	struct worker *w = &b->worker[c];
-	int efd = empty_prog_fd(b->empty);
+	int efd = empty_prog_fd(b->empty), ifd = empty_prog_ingress_fd(b->empty);
 	unsigned int r = out->rounds;
+	uint64_t connects;
 	int err;
 
 	if (r >= BENCH_MAX_ROUNDS)
 		return -E2BIG;
-	err = cgroups_move(b->cgroup[V_GUARD], w->pid);
+	err = variant_enter(b, w, V_GUARD);
 	if (!err)
 		err = worker_run(w, 1, slot_ns(b)); /* warm-up after the move */
 	if (!err)
@@ -244,24 +277,40 @@ static int cost_slot(struct bench *b, enum caller c, struct cost *out)
 	if (!err)
 		err = prog_run_read(efd, &e0);
 	if (!err)
+		err = prog_run_read(b->guard_syn_fd, &s0);
+	if (!err)
+		err = prog_run_read(ifd, &i0);
+	if (!err)
 		err = worker_run(w, 1, cost_slot_ns(b));
 	if (!err)
 		err = prog_run_read(b->guard_prog_fd, &p1);
 	if (!err)
 		err = prog_run_read(efd, &e1);
+	if (!err)
+		err = prog_run_read(b->guard_syn_fd, &s1);
+	if (!err)
+		err = prog_run_read(ifd, &i1);
 	if (err)
 		return err;
-	if (p1.run_cnt == p0.run_cnt || e1.run_cnt == e0.run_cnt) {
+	connects = w->shm->conn[0].connects;
+	if (p1.run_cnt == p0.run_cnt || e1.run_cnt == e0.run_cnt || s1.run_cnt == s0.run_cnt ||
+	    i1.run_cnt == i0.run_cnt || !connects) {
 		fprintf(stderr, "tg-bench: BPF stats counted no call: are the programs "
 				"attached?\n");
 		return -ENODATA;
 	}
 	if (p1.run_cnt - p0.run_cnt != e1.run_cnt - e0.run_cnt)
 		out->counts_differ = true;
+	if (s1.run_cnt - s0.run_cnt != i1.run_cnt - i0.run_cnt)
+		out->syn_counts_differ = true;
 	out->prog[r] =
 		(double)(p1.run_time_ns - p0.run_time_ns) / (double)(p1.run_cnt - p0.run_cnt);
 	out->empty[r] =
 		(double)(e1.run_time_ns - e0.run_time_ns) / (double)(e1.run_cnt - e0.run_cnt);
+	out->syn[r] = (double)(s1.run_time_ns - s0.run_time_ns) / (double)(s1.run_cnt - s0.run_cnt);
+	out->syn_empty[r] =
+		(double)(i1.run_time_ns - i0.run_time_ns) / (double)(i1.run_cnt - i0.run_cnt);
+	out->syn_calls[r] = (double)(s1.run_cnt - s0.run_cnt) / (double)connects;
 	out->calls += p1.run_cnt - p0.run_cnt;
 	out->rounds++;
 	return 0;
@@ -274,12 +323,14 @@ int cost_run_round(struct bench *b, struct cost out[CALLER_COUNT])
 	err = nft_quiet(b);
 	if (!err)
 		err = empty_prog_attach(b->empty, 1, b->cgroup[V_GUARD]);
-	if (err)
-		return err;
-	err = stats_enable(&b->stats);
+	if (!err)
+		err = empty_prog_attach_ingress(b->empty, b->cgroup[V_GUARD]);
+	if (!err)
+		err = stats_enable(&b->stats);
 	for (c = 0; !err && c < CALLER_COUNT; c++)
 		err = cost_slot(b, c, &out[c]);
 	stats_restore(&b->stats);
+	empty_prog_detach_ingress(b->empty);
 	empty_prog_detach(b->empty, 1);
 	return err;
 }
@@ -299,6 +350,23 @@ void cost_summarize(struct cost *c)
 	c->own_ns = median(own, c->rounds);
 	c->own_q1 = quantile_sorted(own, c->rounds, 0.25);
 	c->own_q3 = quantile_sorted(own, c->rounds, 0.75);
+
+	for (r = 0; r < c->rounds; r++) {
+		prog[r] = c->syn[r];
+		empty[r] = c->syn_empty[r];
+		own[r] = c->syn[r] - c->syn_empty[r];
+	}
+	c->syn_ns = median(prog, c->rounds);
+	c->syn_empty_ns = median(empty, c->rounds);
+	c->syn_own_ns = median(own, c->rounds);
+	c->syn_own_q1 = quantile_sorted(own, c->rounds, 0.25);
+	c->syn_own_q3 = quantile_sorted(own, c->rounds, 0.75);
+	for (r = 0; r < c->rounds; r++) {
+		prog[r] = c->syn_calls[r];
+		own[r] = (c->syn[r] - c->syn_empty[r]) * c->syn_calls[r];
+	}
+	c->syn_per_connect = median(prog, c->rounds);
+	c->syn_own_per_connect = median(own, c->rounds);
 }
 
 static int run_cli(struct bench *b, const char *verb, const char *config, double *ms)

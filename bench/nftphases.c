@@ -80,7 +80,7 @@ int nft_count_packets(struct bench *b)
 		struct worker *w = &b->worker[c];
 		uint64_t connects;
 
-		err = cgroups_move(b->cgroup[V_BASE], w->pid);
+		err = variant_enter(b, w, V_BASE);
 		if (!err)
 			err = lo_tx_packets(&before);
 		if (!err)

@@ -19,6 +19,7 @@
 struct empty_prog {
 	struct tg_bench_empty *skel;
 	struct bpf_link *link[2];
+	struct bpf_link *link_ingress;
 };
 
 bool stats_sysctl_on(void)
@@ -86,8 +87,7 @@ struct empty_prog *empty_prog_load(void)
 	if (!e->skel) {
 		int err = errno;
 
-		fprintf(stderr, "tg-bench: cannot load the empty connect4 program: %s\n",
-			strerror(err));
+		fprintf(stderr, "tg-bench: cannot load the empty programs: %s\n", strerror(err));
 		free(e);
 		errno = err;
 		return NULL;
@@ -95,21 +95,43 @@ struct empty_prog *empty_prog_load(void)
 	return e;
 }
 
-int empty_prog_attach(struct empty_prog *e, unsigned int slot, const char *cgroup)
+/* Attach prog to the cgroup at path with a new link, into *link. 0 or -errno. */
+static int attach_to(struct bpf_program *prog, const char *cgroup, struct bpf_link **link)
 {
 	int cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int err = 0;
 
 	if (cg_fd < 0)
 		return -errno;
-	e->link[slot] = bpf_program__attach_cgroup(e->skel->progs.empty_connect4, cg_fd);
-	if (!e->link[slot]) {
+	*link = bpf_program__attach_cgroup(prog, cg_fd);
+	if (!*link) {
 		err = -errno;
-		fprintf(stderr, "tg-bench: cannot attach the empty program to %s: %s\n", cgroup,
-			strerror(-err));
+		fprintf(stderr, "tg-bench: cannot attach the empty program %s to %s: %s\n",
+			bpf_program__name(prog), cgroup, strerror(-err));
 	}
 	close(cg_fd);
 	return err;
+}
+
+int empty_prog_attach(struct empty_prog *e, unsigned int slot, const char *cgroup)
+{
+	return attach_to(e->skel->progs.empty_connect4, cgroup, &e->link[slot]);
+}
+
+int empty_prog_attach_ingress(struct empty_prog *e, const char *cgroup)
+{
+	return attach_to(e->skel->progs.empty_skb_in, cgroup, &e->link_ingress);
+}
+
+void empty_prog_detach_ingress(struct empty_prog *e)
+{
+	bpf_link__destroy(e->link_ingress);
+	e->link_ingress = NULL;
+}
+
+int empty_prog_ingress_fd(const struct empty_prog *e)
+{
+	return bpf_program__fd(e->skel->progs.empty_skb_in);
 }
 
 void empty_prog_detach(struct empty_prog *e, unsigned int slot)
@@ -129,6 +151,7 @@ void empty_prog_destroy(struct empty_prog *e)
 		return;
 	empty_prog_detach(e, 0);
 	empty_prog_detach(e, 1);
+	empty_prog_detach_ingress(e);
 	tg_bench_empty__destroy(e->skel);
 	free(e);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * progstats.h - kernel BPF run-time statistics, and the empty connect4 program they are
- * compared against.
+ * progstats.h - kernel BPF run-time statistics, and the empty connect4 and cgroup_skb/ingress
+ * programs they are compared against.
  *
  * The kernel counts run_cnt and run_time_ns per program only while stats are enabled. They are
  * enabled with BPF_ENABLE_STATS, whose file descriptor turns them off again when it is closed,
@@ -54,6 +54,11 @@ int empty_prog_attach(struct empty_prog *e, unsigned int slot, const char *cgrou
 void empty_prog_detach(struct empty_prog *e, unsigned int slot);
 
 int empty_prog_fd(const struct empty_prog *e);
+
+/* The same for the empty cgroup_skb/ingress program: attach it to cgroup (one link). */
+int empty_prog_attach_ingress(struct empty_prog *e, const char *cgroup);
+void empty_prog_detach_ingress(struct empty_prog *e);
+int empty_prog_ingress_fd(const struct empty_prog *e);
 
 /* Detach everything and unload. NULL is fine. */
 void empty_prog_destroy(struct empty_prog *e);

@@ -134,6 +134,21 @@ static void add_cost_row(struct report *r, const char *part, const char *what, e
 	row_set(row->verdict, "%s", verdict(cost->own_ns <= max_own_ns[c]));
 }
 
+/* tg_syn_in per call, and per connect from its calls per connect (part 2: no target). */
+static void add_syn_cost_rows(struct report *r, enum caller c, const struct cost *cost)
+{
+	char cfg[64];
+	struct report_row *row;
+
+	snprintf(cfg, sizeof(cfg), "%s, %s", variant_names[V_GUARD], caller_names[c]);
+	row = report_add(r, "2", "own cost per tg_syn_in call (every packet)", cfg);
+	row_set(row->value, "%.1f ns (%.1f − empty ingress %.1f ns/call)", cost->syn_own_ns,
+		cost->syn_ns, cost->syn_empty_ns);
+	row = report_add(r, "2", "tg_syn_in calls and own cost per connect", cfg);
+	row_set(row->value, "%.2f calls, %.1f ns per connect+accept+close", cost->syn_per_connect,
+		cost->syn_own_per_connect);
+}
+
 static size_t scale_count(const struct bench *b)
 {
 	size_t n = 0;
@@ -346,15 +361,23 @@ static void add_preamble(const struct bench *b, struct report *r)
 		"(loopback only), with `tenant-uids = 3001-3004`:\n\n",
 		(double)(now_ns() - b->started_ns) / 1e9);
 	report_preamble(
-		r, "- Callers: *non-tenant* is uid 3999 (a hub service: one range check); *tenant, "
-		   "own port* is uid 3001 connecting to its own listener on 127.0.0.1 (the full "
-		   "path: `bpf_sk_lookup_tcp`, owner read, decision, counter). Each worker process "
-		   "holds N connector/acceptor pairs, each pair pinned to one CPU (CPUs");
+		r,
+		"- Callers: *non-tenant* is uid 3999 (a hub service: one range check); *tenant, "
+		"own port* is uid 3001 connecting to its own listener on 127.0.0.1 (the full "
+		"path: `bpf_sk_lookup_tcp`, owner read, decision, counter, socket storage; then "
+		"tg_syn_in's reverse lookup where the SYN meets the listener). Each worker process "
+		"holds N connector/acceptor pairs, each pair pinned to one CPU (CPUs");
 	for (unsigned int i = 0; i < b->ncpus; i++)
 		report_preamble(r, " %d", b->cpus[i]);
 	report_preamble(
 		r,
-		"); a connector does socket, connect, close with `SO_LINGER {1,0}`, in a loop.\n"
+		"); a connector does socket, connect, close with `SO_LINGER {1,0}`, in a loop. A "
+		"socket stays in the cgroup it was created in, and a cgroup ingress program "
+		"(tg_syn_in) runs for the receiving socket's cgroup, so each worker opened one "
+		"listener (with its acceptor) per pair in each configuration's cgroup and a slot "
+		"connects to the listener of the cgroup it runs in: in *BPF layer* slots both ends "
+		"of every connection are in the guard's cgroup, as when the guard is attached to "
+		"the root cgroup.\n"
 		"- Configurations are sibling throwaway cgroups: *no guard*, a second *no guard* "
 		"(the null comparison), *BPF layer* (`tunnelguard load --cgroup`), *empty connect4 "
 		"prog* (a program that returns 1), *nft layer* (a cgroup with nothing attached) "
@@ -380,7 +403,14 @@ static void add_preamble(const struct bench *b, struct report *r)
 		"- Own cost: kernel BPF stats on (`BPF_ENABLE_STATS`, only during that phase), "
 		"tg_connect4 and the empty program attached to the same cgroup (the empty one "
 		"after it) so both run on every connect; own = run_time_ns/run_cnt of "
-		"tg_connect4 minus the empty one's, median of %u rounds of %u ms, N=1.\n"
+		"tg_connect4 minus the empty one's, median of %u rounds of %u ms, N=1. "
+		"tg_syn_in is measured the same way in the same slots against an empty "
+		"cgroup_skb/ingress program; it runs on every packet received by a socket of the "
+		"guard's cgroup (the connector's SYN-ACK, the listener's SYN and ACK, the accepted "
+		"socket's RST), so its figure per call averages its early returns with its one SYN "
+		"check, and *per connect* is the median over rounds of own per call times calls "
+		"per connect. tg_post_bind4/6 run only on bind(), which the connectors never call: "
+		"the throughput rows do not contain them and no row measures them.\n"
 		"- Part 3 opens the largest number of listeners once, over 1,000 addresses of "
 		"127.10.0.0/16 and ports from 40000, owned by uids 3002-3004 (other tenants). "
 		"Each of %u rounds sets each listener count in turn (rotated order): the first n "
@@ -472,17 +502,18 @@ static void add_time_notes(const struct bench *b, struct report *r)
 		       "throughput ratios above (so each carries the null's noise, shown last) and "
 		       "from BPF stats:\n\n"
 		       "| caller | no guard | added by BPF layer | added by empty prog (hook + "
-		       "run) | program's own (stats) | added by nft layer | added by both layers "
-		       "| null noise |\n"
-		       "|---|---|---|---|---|---|---|---|\n");
+		       "run) | tg_connect4's own (stats) | tg_syn_in's own per connect (stats) | "
+		       "added by nft layer | added by both layers | null noise |\n"
+		       "|---|---|---|---|---|---|---|---|---|\n");
 	for (c = 0; c < CALLER_COUNT; c++) {
 		const struct block *k = &b->part1[0][c];
 		double t = 1e9 / k->value[V_BASE][M_TPUT];
 
-		report_note(r, "| %s | %.0f | %+.0f | %+.0f | %.1f | %+.0f | %+.0f | %+.0f |\n",
+		report_note(r,
+			    "| %s | %.0f | %+.0f | %+.0f | %.1f | %.1f | %+.0f | %+.0f | %+.0f |\n",
 			    caller_names[c], t, t * (1 / k->ratio[V_GUARD][M_TPUT] - 1),
 			    t * (1 / k->ratio[V_EMPTY][M_TPUT] - 1), b->cost0[c].own_ns,
-			    t * (1 / k->ratio[V_NFT][M_TPUT] - 1),
+			    b->cost0[c].syn_own_per_connect, t * (1 / k->ratio[V_NFT][M_TPUT] - 1),
 			    t * (1 / k->ratio[V_BOTH][M_TPUT] - 1),
 			    t * (1 / k->ratio[V_NULL][M_TPUT] - 1));
 	}
@@ -585,10 +616,15 @@ static void add_spread_notes(const struct bench *b, struct report *r)
 					    k->ratio_q1[v][M_TPUT], k->ratio_q3[v][M_TPUT]);
 			report_note(r, "\n");
 		}
-	report_note(r, "\nOwn cost per call, median [interquartile range] over rounds, ns: ");
+	report_note(r, "\nOwn cost per call, median [interquartile range] over rounds, ns: "
+		       "tg_connect4: ");
 	for (c = 0; c < CALLER_COUNT; c++)
 		report_note(r, "%s%s %.1f [%.1f, %.1f]", c ? "; " : "", caller_names[c],
 			    b->cost0[c].own_ns, b->cost0[c].own_q1, b->cost0[c].own_q3);
+	report_note(r, ". tg_syn_in: ");
+	for (c = 0; c < CALLER_COUNT; c++)
+		report_note(r, "%s%s %.1f [%.1f, %.1f]", c ? "; " : "", caller_names[c],
+			    b->cost0[c].syn_own_ns, b->cost0[c].syn_own_q1, b->cost0[c].syn_own_q3);
 	report_note(r, ".\n\n");
 }
 
@@ -672,6 +708,12 @@ static void add_check_notes(const struct bench *b, struct report *r)
 				    "- tg_connect4 and the empty program counted different "
 				    "numbers of calls in a round (%s).\n",
 				    caller_names[i]);
+	for (i = 0; i < CALLER_COUNT; i++)
+		if (b->cost0[i].syn_counts_differ)
+			report_note(r,
+				    "- tg_syn_in and the empty ingress program counted different "
+				    "numbers of calls in a round (%s).\n",
+				    caller_names[i]);
 	report_note(r,
 		    "- port_owner against sock_diag at %zu listeners: the first (unmeasured) sync "
 		    "found %zu entries to repair (what tg_listen_state had missed while part 3 "
@@ -708,6 +750,8 @@ void build_report(const struct bench *b, struct report *r)
 			add_block_rows(r, &b->part1[j][c], "");
 	for (c = 0; c < CALLER_COUNT; c++)
 		add_cost_row(r, "2", "own cost per connect4 call", c, &b->cost0[c]);
+	for (c = 0; c < CALLER_COUNT; c++)
+		add_syn_cost_rows(r, c, &b->cost0[c]);
 	for (c = 0; c < CALLER_COUNT; c++)
 		add_nft_packet_row(r, b, c);
 	for (i = 0; i < n; i++) {

@@ -29,29 +29,39 @@
 
 enum worker_op {
 	WORKER_RUN = 1,
+	WORKER_LISTEN,
 };
 
 struct worker_cmd {
 	uint32_t op;
 	uint32_t n;
+	uint32_t set;
+	uint32_t pad;
 	uint64_t duration_ns;
 };
 
-/* One listener with its acceptor and connector; lives in the worker process only. */
+/* A connector and its listeners (one per set) with their acceptors; in the worker process only. */
 struct pair {
 	unsigned int index;
 	int cpu;
-	int listen_fd;
-	struct sockaddr_in addr;
+	int listen_fd[WORKER_MAX_SETS]; /* -1 until the set is opened */
+	struct sockaddr_in addr[WORKER_MAX_SETS];
 	uint64_t connected; /* by the connector, over the worker's life */
-	uint64_t accepted;  /* by the acceptor; read by the connector */
+	uint64_t accepted;  /* by the acceptors (only one set is in use at a time) */
+};
+
+/* What one acceptor thread serves. */
+struct acceptor {
+	struct pair *pair;
+	int listen_fd;
 };
 
 /* The worker process's state; the parent never touches it. */
 static struct {
 	struct pair pairs[WORKER_MAX_PAIRS];
+	struct acceptor acceptors[WORKER_MAX_PAIRS][WORKER_MAX_SETS];
 	pthread_barrier_t start, done;
-	unsigned int active;
+	unsigned int active, set;
 	uint64_t duration_ns;
 	struct worker_shared *shm;
 } wk;
@@ -100,7 +110,7 @@ static void run_slot(struct pair *p, struct connector_result *r)
 		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)) < 0)
 			note_error(r, errno);
 		t0 = now_ns();
-		rc = connect(fd, (struct sockaddr *)&p->addr, sizeof(p->addr));
+		rc = connect(fd, (struct sockaddr *)&p->addr[wk.set], sizeof(p->addr[wk.set]));
 		t1 = now_ns();
 		if (rc == 0) {
 			r->connects++;
@@ -135,13 +145,14 @@ static void *connector_main(void *arg)
 static void *acceptor_main(void *arg)
 {
 	struct sched_param param = { .sched_priority = 0 };
-	struct pair *p = arg;
+	struct acceptor *a = arg;
+	struct pair *p = a->pair;
 	int fd;
 
 	pin_to_cpu(p->cpu);
 	pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
 	for (;;) {
-		fd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd >= 0)
 			close(fd);
 		/* A connection reset before accept() may come back as ECONNABORTED: still one
@@ -152,20 +163,35 @@ static void *acceptor_main(void *arg)
 	return NULL;
 }
 
-static int open_listener(struct pair *p)
+/* Listener set of pair p, created in the worker's cgroup of the moment, and its acceptor. */
+static int open_listener(struct pair *p, unsigned int set)
 {
-	socklen_t len = sizeof(p->addr);
+	struct sockaddr_in *addr = &p->addr[set];
+	struct acceptor *a = &wk.acceptors[p->index][set];
+	socklen_t len = sizeof(*addr);
+	pthread_t thread;
+	int fd;
 
-	p->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (p->listen_fd < 0)
+	if (p->listen_fd[set] >= 0)
+		return -EEXIST;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return -errno;
-	memset(&p->addr, 0, sizeof(p->addr));
-	p->addr.sin_family = AF_INET;
-	p->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(p->listen_fd, (struct sockaddr *)&p->addr, sizeof(p->addr)) < 0 ||
-	    listen(p->listen_fd, LISTEN_BACKLOG) < 0 ||
-	    getsockname(p->listen_fd, (struct sockaddr *)&p->addr, &len) < 0)
-		return -errno;
+	memset(addr, 0, sizeof(*addr));
+	addr->sin_family = AF_INET;
+	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)addr, sizeof(*addr)) < 0 ||
+	    listen(fd, LISTEN_BACKLOG) < 0 || getsockname(fd, (struct sockaddr *)addr, &len) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	p->listen_fd[set] = fd;
+	a->pair = p;
+	a->listen_fd = fd;
+	if (pthread_create(&thread, NULL, acceptor_main, a))
+		return -EAGAIN;
 	return 0;
 }
 
@@ -184,7 +210,7 @@ static int become(uid_t uid, pid_t parent)
 static int setup_child(uid_t uid, pid_t parent, const int *cpus, unsigned int ncpus)
 {
 	pthread_t thread;
-	unsigned int i;
+	unsigned int i, set;
 	int err;
 
 	err = become(uid, parent);
@@ -198,11 +224,9 @@ static int setup_child(uid_t uid, pid_t parent, const int *cpus, unsigned int nc
 
 		p->index = i;
 		p->cpu = cpus[i % ncpus];
-		err = open_listener(p);
-		if (err)
-			return err;
-		if (pthread_create(&thread, NULL, acceptor_main, p) ||
-		    pthread_create(&thread, NULL, connector_main, p))
+		for (set = 0; set < WORKER_MAX_SETS; set++)
+			p->listen_fd[set] = -1;
+		if (pthread_create(&thread, NULL, connector_main, p))
 			return -EAGAIN;
 	}
 	return 0;
@@ -222,12 +246,27 @@ worker_child(const struct worker *w, pid_t parent, const int *cpus, unsigned int
 	status = setup_child(w->uid, parent, cpus, ncpus);
 	if (write(w->ack_fd, &status, sizeof(status)) != sizeof(status) || status)
 		_exit(1);
-	while (read(w->cmd_fd, &cmd, sizeof(cmd)) == sizeof(cmd) && cmd.op == WORKER_RUN) {
-		wk.active = cmd.n;
-		wk.duration_ns = cmd.duration_ns;
-		pthread_barrier_wait(&wk.start);
-		pthread_barrier_wait(&wk.done);
-		status = 0;
+	while (read(w->cmd_fd, &cmd, sizeof(cmd)) == sizeof(cmd)) {
+		unsigned int i;
+
+		status = cmd.set < WORKER_MAX_SETS ? 0 : -EINVAL;
+		if (!status && cmd.op == WORKER_LISTEN) {
+			for (i = 0; !status && i < WORKER_MAX_PAIRS; i++)
+				status = open_listener(&wk.pairs[i], cmd.set);
+		} else if (!status && cmd.op == WORKER_RUN) {
+			for (i = 0; !status && i < cmd.n && i < WORKER_MAX_PAIRS; i++)
+				if (wk.pairs[i].listen_fd[cmd.set] < 0)
+					status = -ENOTCONN; /* worker_listen() first */
+			if (!status) {
+				wk.active = cmd.n;
+				wk.set = cmd.set;
+				wk.duration_ns = cmd.duration_ns;
+				pthread_barrier_wait(&wk.start);
+				pthread_barrier_wait(&wk.done);
+			}
+		} else if (!status) {
+			break;
+		}
 		if (write(w->ack_fd, &status, sizeof(status)) != sizeof(status))
 			break;
 	}
@@ -242,6 +281,7 @@ int worker_start(struct worker *w, uid_t uid, const int *cpus, unsigned int ncpu
 
 	w->pid = 0;
 	w->uid = uid;
+	w->set = 0;
 	w->shm = mmap(NULL, sizeof(*w->shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
 		      0);
 	if (w->shm == MAP_FAILED) {
@@ -295,15 +335,15 @@ fail:
 	return err;
 }
 
-int worker_run(struct worker *w, unsigned int n, uint64_t duration_ns)
+/* Send cmd and wait for the worker's answer. */
+static int worker_command(struct worker *w, const struct worker_cmd *cmd)
 {
-	struct worker_cmd cmd = { .op = WORKER_RUN, .n = n, .duration_ns = duration_ns };
 	int status;
 	ssize_t r;
 
 	if (bench_stop)
 		return -EINTR;
-	if (write(w->cmd_fd, &cmd, sizeof(cmd)) != sizeof(cmd))
+	if (write(w->cmd_fd, cmd, sizeof(*cmd)) != sizeof(*cmd))
 		return bench_stop ? -EINTR : -EIO;
 	r = read(w->ack_fd, &status, sizeof(status));
 	if (r < 0 && errno == EINTR)
@@ -313,6 +353,26 @@ int worker_run(struct worker *w, unsigned int n, uint64_t duration_ns)
 		return -EIO;
 	}
 	return status;
+}
+
+int worker_listen(struct worker *w, unsigned int set)
+{
+	struct worker_cmd cmd = { .op = WORKER_LISTEN, .set = set };
+	int err = worker_command(w, &cmd);
+
+	if (err)
+		fprintf(stderr, "tg-bench: worker for uid %u cannot open listener set %u: %s\n",
+			w->uid, set, strerror(-err));
+	return err;
+}
+
+int worker_run(struct worker *w, unsigned int n, uint64_t duration_ns)
+{
+	struct worker_cmd cmd = {
+		.op = WORKER_RUN, .n = n, .set = w->set, .duration_ns = duration_ns
+	};
+
+	return worker_command(w, &cmd);
 }
 
 void worker_stop(struct worker *w)

@@ -4,9 +4,12 @@
  *
  * The process drops to its uid with setresuid() before it creates anything, so its listeners
  * are owned by that uid ("own port" for a tenant) and its connects are judged as that uid. Pair
- * i is a listener on 127.0.0.1, an acceptor thread and a connector thread, both pinned to the
- * i-th allowed CPU. The parent moves the whole process between cgroups and runs timed slots;
- * results come back through shared memory.
+ * i is a connector thread and, per listener set, a listener on 127.0.0.1 with its acceptor
+ * thread, all pinned to the i-th allowed CPU. A socket stays in the cgroup it was created in, and
+ * cgroup ingress programs run for the receiving socket's cgroup, so the parent opens one listener
+ * set in each cgroup it measures (worker_listen()) and each slot connects to the set of the
+ * cgroup the process is in. The parent moves the whole process between cgroups and runs timed
+ * slots; results come back through shared memory.
  */
 #ifndef TG_BENCH_WORKER_H
 #define TG_BENCH_WORKER_H
@@ -15,6 +18,7 @@
 #include <sys/types.h>
 
 #define WORKER_MAX_PAIRS   2
+#define WORKER_MAX_SETS	   6	      /* listener sets, one per cgroup measured */
 #define WORKER_MAX_SAMPLES (1u << 17) /* latency samples kept per connector per slot */
 
 /* What one connector did in the last slot. */
@@ -34,8 +38,9 @@ struct worker_shared {
 struct worker {
 	pid_t pid; /* 0 when not running */
 	uid_t uid;
-	int cmd_fd; /* parent writes commands */
-	int ack_fd; /* worker answers each command */
+	int cmd_fd;	  /* parent writes commands */
+	int ack_fd;	  /* worker answers each command */
+	unsigned int set; /* the listener set worker_run()'s connectors connect to */
 	struct worker_shared *shm;
 };
 
@@ -46,8 +51,14 @@ struct worker {
 int worker_start(struct worker *w, uid_t uid, const int *cpus, unsigned int ncpus);
 
 /*
- * Run connectors 0..n-1 for duration_ns and wait for them; results are in w->shm->conn[].
- * 0, -EINTR when a stop was requested, or -EIO when the worker died.
+ * Open listener set (< WORKER_MAX_SETS) for every pair, in the cgroup the worker is in now, and
+ * start its acceptors. 0 or -errno.
+ */
+int worker_listen(struct worker *w, unsigned int set);
+
+/*
+ * Run connectors 0..n-1 against listener set w->set for duration_ns and wait for them; results are
+ * in w->shm->conn[]. 0, -EINTR when a stop was requested, or -EIO when the worker died.
  */
 int worker_run(struct worker *w, unsigned int n, uint64_t duration_ns);
 
