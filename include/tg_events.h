@@ -7,7 +7,7 @@
  * the port is reserved for (0 under TG_*_BIND_UNRESERVED). Example, tenant 2002's `nc 127.0.0.1
  *8001` against tenant 2001's tunnel: { .time_ns = 1234567890, .caller_uid = 2002, .pid = 4242,
  *.owner_uid = 2001, .reason = TG_DENY_OTHER_TENANT, .family = AF_INET, .port = 8001, .ip = {
- *htonl(0x7f000001) }, .comm = "nc" }
+ *htonl(0x7f000001) }, .comm = "nc", .netns_cookie = 1, .stage = TG_STAGE_SYSCALL }
  */
 #ifndef TG_EVENTS_H
 #define TG_EVENTS_H
