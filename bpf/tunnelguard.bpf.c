@@ -242,6 +242,20 @@ static __always_inline void count(enum tg_reason reason)
  * listener found by the lookup is judged (a remote connect to a port where another tenant holds
  * a wildcard listener in that namespace is refused until its addresses are known).
  */
+/* d's address as both local-address tries store it: IPv4 v4-mapped, network byte order. */
+static __always_inline void lpm_address(__u32 ip[4], const struct tg_dest *d)
+{
+	if (d->family == TG_AF_INET) {
+		ip[2] = bpf_htonl(0xffff);
+		ip[3] = d->ip[0];
+	} else {
+		ip[0] = d->ip[0];
+		ip[1] = d->ip[1];
+		ip[2] = d->ip[2];
+		ip[3] = d->ip[3];
+	}
+}
+
 static __always_inline int is_local_in_netns(const struct tg_dest *d, __u64 cookie)
 {
 	struct tg_netns_lpm_key key = { .prefixlen = TG_NETNS_LPM_PREFIX + 128 };
@@ -250,15 +264,7 @@ static __always_inline int is_local_in_netns(const struct tg_dest *d, __u64 cook
 	if (!info || !info->addrs_known)
 		return 1;
 	key.netns_cookie = cookie;
-	if (d->family == TG_AF_INET) {
-		key.ip[2] = bpf_htonl(0xffff);
-		key.ip[3] = d->ip[0];
-	} else {
-		key.ip[0] = d->ip[0];
-		key.ip[1] = d->ip[1];
-		key.ip[2] = d->ip[2];
-		key.ip[3] = d->ip[3];
-	}
+	lpm_address(key.ip, d);
 	return bpf_map_lookup_elem(&tg_netns_addrs, &key) != NULL;
 }
 
@@ -270,15 +276,7 @@ static __always_inline int is_local(const struct tg_dest *d, __u64 cookie)
 		return 1;
 	if (cookie != tg_netns_cookie)
 		return is_local_in_netns(d, cookie);
-	if (d->family == TG_AF_INET) {
-		key.ip[2] = bpf_htonl(0xffff);
-		key.ip[3] = d->ip[0];
-	} else {
-		key.ip[0] = d->ip[0];
-		key.ip[1] = d->ip[1];
-		key.ip[2] = d->ip[2];
-		key.ip[3] = d->ip[3];
-	}
+	lpm_address(key.ip, d);
 	return bpf_map_lookup_elem(&tg_local_addrs, &key) != NULL;
 }
 
