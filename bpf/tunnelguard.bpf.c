@@ -367,6 +367,11 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, __u32 uid, const str
 	reason = tg_decide_dest(&tg_policy, &f, local);
 	if (!tg_reason_refuses(reason) && remember_caller(ctx, uid, who.pid, reason) < 0)
 		reason = tg_apply_mode(&tg_policy, TG_DENY_UNKNOWN_OWNER);
+	/* In audit mode a bind onto another tenant's reservation is recorded once the bind is
+	 * done, by tg_post_bind4/6, which also sees the ports the kernel picks (a bind that then
+	 * fails, e.g. EADDRINUSE, took no port and leaves no record). */
+	if (reason == TG_AUDIT_BIND_RESERVED)
+		return ALLOW;
 	count(reason);
 	if (tg_reason_refuses(reason) || tg_reason_is_audit(reason))
 		send_event(&f, d, reason, &who);
@@ -447,6 +452,11 @@ static __always_inline int judge_bind(__u32 uid, const struct tg_dest *d, __u64 
 			      .netns_cookie = netns_cookie,
 			      .stage = TG_STAGE_SYSCALL };
 
+	/* In audit mode a bind onto another tenant's reservation is recorded once the bind is
+	 * done, by tg_post_bind4/6, which also sees the ports the kernel picks (a bind that then
+	 * fails, e.g. EADDRINUSE, took no port and leaves no record). */
+	if (reason == TG_AUDIT_BIND_RESERVED)
+		return ALLOW;
 	count(reason);
 	if (tg_reason_refuses(reason) || tg_reason_is_audit(reason))
 		send_event(&f, d, reason, &who);
@@ -500,8 +510,9 @@ int tg_bind6(struct bpf_sock_addr *ctx)
  * kernel picked for a bind to port 0, which tg_bind4/6 cannot see. A tenant's stream socket that
  * landed on a port reserved for another tenant is refused (EACCES; the kernel releases the port),
  * so bind(port 0) never yields another tenant's reservation whatever the ephemeral range. Only
- * that verdict is taken here: every other one was taken, and counted, by tg_bind4/6 on the same
- * port, and a port the kernel picked is never "unreserved" under bind-policy reserved-only.
+ * that verdict (and its audit twin, for every bind) is taken here: every other one was taken, and
+ * counted, by tg_bind4/6 on the same port, and a port the kernel picked is never "unreserved"
+ * under bind-policy reserved-only.
  * Not covered: listen() without bind() picks its port without running these hooks (README,
  * Limits); tg_syn_in refuses every connection to such a listener.
  */
@@ -513,14 +524,14 @@ static __always_inline int judge_post_bind(struct bpf_sock *sk, struct tg_dest *
 			      .stage = TG_STAGE_POST_BIND };
 	enum tg_reason reason;
 
-	/* Audit mode is left to tg_bind4/6: an explicit bind they recorded comes here too, and
-	 * this hook cannot tell it from the kernel's pick. */
 	reason = tg_decide_bind(&tg_policy, uid, d->port, &f.owner_uid);
-	if (reason != TG_DENY_BIND_RESERVED)
+	if (reason != TG_DENY_BIND_RESERVED && reason != TG_AUDIT_BIND_RESERVED)
 		return ALLOW;
 	who.netns_cookie = bpf_get_netns_cookie(sk);
 	count(reason);
 	send_event(&f, d, reason, &who);
+	if (!tg_reason_refuses(reason))
+		return ALLOW;
 	count_stage(TG_STAGE_POST_BIND);
 	if (tg_use_set_retval)
 		bpf_set_retval(-BIND_ERRNO);

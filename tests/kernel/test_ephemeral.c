@@ -203,6 +203,15 @@ static void teardown(void)
 	fx_teardown(&fx);
 }
 
+/* The same guard in audit mode: it records what it would refuse, and refuses nothing. */
+static void setup_audit(void)
+{
+	fx_setup(&fx);
+	narrow_port_range();
+	fx_write_config(&fx, "mode = audit\n" CONFIG);
+	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
+}
+
 static const char *family_name(int family)
 {
 	return family == AF_INET ? "IPv4" : "IPv6";
@@ -253,6 +262,48 @@ Test(ephemeral, bind_port_0_never_yields_another_tenants_port, .init = setup, .f
 		cr_expect_eq(ephemeral, (uint64_t)r.tries,
 			     "%s: allow_bind_ephemeral rose by %llu for %ld binds", name,
 			     (unsigned long long)ephemeral, r.tries);
+	}
+}
+
+/*
+ * In audit mode bob's bind(port 0) may land on alice's port, and each landing is recorded once as
+ * audit_bind_reserved by tg_post_bind4/6 (tg_bind4/6 saw port 0 and could not know); an explicit
+ * bind to the port is recorded once too, after the bind, by the same hook.
+ */
+Test(ephemeral, audit_records_each_pick_of_a_reserved_port_once, .init = setup_audit,
+     .fini = teardown)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+
+	for (size_t i = 0; i < 2; i++) {
+		uint64_t audit = fx_counter(&fx, TG_AUDIT_BIND_RESERVED);
+		uint64_t deny = fx_counter(&fx, TG_DENY_BIND_RESERVED);
+		const char *name = family_name(families[i]);
+		struct pick_result r = pick_loop(BOB, families[i], PICK_BIND, TRIES / 4);
+
+		audit = fx_counter(&fx, TG_AUDIT_BIND_RESERVED) - audit;
+		deny = fx_counter(&fx, TG_DENY_BIND_RESERVED) - deny;
+		cr_log_info("audit, bob bind(port 0) %s: %ld tries, %ld on %u, audit_bind_reserved "
+			    "+%llu",
+			    name, r.tries, r.landed, RESERVED, (unsigned long long)audit);
+		cr_expect_eq(r.refused + r.failed, 0, "%s: audit mode refused %ld binds", name,
+			     r.refused + r.failed);
+		cr_expect_gt(r.landed, 0, "%s: no pick landed on %u in %ld tries", name, RESERVED,
+			     r.tries);
+		cr_expect_eq(audit, (uint64_t)r.landed,
+			     "%s: audit_bind_reserved rose by %llu for %ld landings", name,
+			     (unsigned long long)audit, r.landed);
+		cr_expect_eq(deny, 0, "%s: deny_bind_reserved rose in audit mode", name);
+	}
+	/* An explicit bind to the reserved port: one record. */
+	{
+		uint64_t audit = fx_counter(&fx, TG_AUDIT_BIND_RESERVED);
+		int got = fx_bind_as(&fx, BOB, AF_INET, SOCK_STREAM, "127.0.0.1", RESERVED, false);
+
+		cr_expect_eq(got, 0, "audit mode refused bob's explicit bind: %s", strerror(got));
+		cr_expect_eq(fx_counter(&fx, TG_AUDIT_BIND_RESERVED), audit + 1,
+			     "an explicit bind was recorded %llu times",
+			     (unsigned long long)(fx_counter(&fx, TG_AUDIT_BIND_RESERVED) - audit));
 	}
 }
 
