@@ -2,8 +2,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pwd.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -12,9 +14,19 @@
 
 #include "check.h"
 #include "diag.h"
+#include "guard.h"
 #include "local_addrs.h"
 #include "log.h"
+#include "netns_view.h"
+#include "netns_watch.h"
 #include "reasons.h"
+
+/* The namespace a check runs in, as the loaded guard sees it. */
+struct check_netns {
+	uint64_t cookie;
+	char name[NAME_MAX + 32];
+	bool all_local; /* the guard does not know its addresses: every destination is local */
+};
 
 /* Accepts 127.0.0.1, ::1 and [::1]. */
 static int parse_dest(const char *text, uint16_t port, struct tg_dest *d)
@@ -95,7 +107,7 @@ static void format_dest(const struct tg_dest *d, char *buf, size_t len)
 
 static int judge_one(const struct tg_policy *policy, const struct check_request *req,
 		     const char *addr, const struct diag_list *listeners,
-		     const struct local_addr_list *local, FILE *out)
+		     const struct local_addr_list *local, const struct check_netns *ns, FILE *out)
 {
 	struct tg_facts f = { .caller_uid = req->uid, .port = req->port };
 	const struct diag_listener *l;
@@ -110,7 +122,7 @@ static int judge_one(const struct tg_policy *policy, const struct check_request 
 		pr_warn("--addr %s is not an IPv4 or IPv6 address\n", addr);
 		return -EINVAL;
 	}
-	local_dest = dest_is_local(local, &d);
+	local_dest = ns->all_local || dest_is_local(local, &d);
 	l = diag_select_listener(listeners, &d);
 	if (l && (local_dest || bound_exactly(l, &d))) {
 		f.listener = TG_LISTENER_FOUND;
@@ -120,18 +132,56 @@ static int judge_one(const struct tg_policy *policy, const struct check_request 
 	}
 	reason = tg_decide_dest(policy, &f, local_dest);
 	format_dest(&d, where, sizeof(where));
-	fprintf(out, "%s %s %s%s: %s\n", tg_reason_refuses(reason) ? "deny" : "allow", where,
-		reason_name(reason), owner, reason_text(reason));
+	fprintf(out, "%s %s %s%s netns=%llu(%s): %s\n",
+		tg_reason_refuses(reason) ? "deny" : "allow", where, reason_name(reason), owner,
+		(unsigned long long)ns->cookie, ns->name, reason_text(reason));
 	return tg_reason_refuses(reason) ? 1 : 0;
+}
+
+/*
+ * Which namespace this is, and whether the guard loaded from pin_dir knows its addresses (its own
+ * namespace, or one in tg_netns with addrs_known): the kernel fails closed in any other.
+ */
+static int find_netns(const char *pin_dir, struct check_netns *ns, FILE *out)
+{
+	struct netns_watch_info *known = NULL;
+	struct guard_state st;
+	size_t n = 0;
+	int err = netns_view_here(&ns->cookie, ns->name, sizeof(ns->name));
+
+	if (err) {
+		pr_warn("cannot tell which network namespace this is: %s\n", strerror(-err));
+		return err;
+	}
+	if (!pin_dir || guard_read(pin_dir, &st) || !st.have_config ||
+	    st.netns_cookie == ns->cookie)
+		return 0;
+	ns->all_local = true;
+	if (netns_watch_read(pin_dir, &known, &n) == 0)
+		for (size_t i = 0; i < n; i++)
+			if (known[i].cookie == ns->cookie && known[i].addrs_known)
+				ns->all_local = false;
+	free(known);
+	if (ns->all_local)
+		fprintf(out,
+			"note: the guard does not know the addresses of netns %llu (%s) yet (is "
+			"the "
+			"daemon running?): as in the kernel, every destination counts as local\n",
+			(unsigned long long)ns->cookie, ns->name);
+	return 0;
 }
 
 int check_run(const struct tg_policy *policy, const struct check_request *req, FILE *out)
 {
+	struct check_netns ns = {};
 	static const char *const loopbacks[] = { "127.0.0.1", "::1" };
 	struct diag_list listeners = {};
 	struct local_addr_list local = {};
 	int err, verdict = 0;
 
+	err = find_netns(req->pin_dir, &ns, out);
+	if (err)
+		return err;
 	err = diag_dump_listeners(&listeners);
 	if (err) {
 		pr_warn("cannot list TCP listeners through sock_diag: %s\n", strerror(-err));
@@ -144,7 +194,7 @@ int check_run(const struct tg_policy *policy, const struct check_request *req, F
 	}
 	for (size_t i = 0; i < (req->addr ? 1 : 2); i++) {
 		err = judge_one(policy, req, req->addr ? req->addr : loopbacks[i], &listeners,
-				&local, out);
+				&local, &ns, out);
 		if (err < 0)
 			goto cleanup;
 		verdict |= err;

@@ -377,7 +377,9 @@ static int check_policy(const struct cli *cli, struct tg_config *cfg)
 
 static int cmd_check(const struct cli *cli)
 {
-	struct check_request req = { .uid = cli->uid, .port = cli->port, .addr = cli->addr };
+	struct check_request req = {
+		.uid = cli->uid, .port = cli->port, .addr = cli->addr, .pin_dir = cli->pin_dir
+	};
 	struct tg_config cfg;
 	int verdict;
 

@@ -17,7 +17,7 @@
 #include "config.h"
 #include "layers.h"
 #include "loader.h"
-#include "netns_watch.h"
+#include "status_netns.h"
 #include "reasons.h"
 #include "status.h"
 #include "sync.h"
@@ -320,42 +320,6 @@ static void print_nft_text(FILE *out, const struct status_report *r)
 		count_service_owners(&r->nft), r->nft.n_service_ports);
 }
 
-/* The other network namespaces the daemon follows (netns_watch.h). */
-static void print_namespaces_text(FILE *out, const char *pin_dir)
-{
-	struct netns_watch_info *ns = NULL;
-	size_t n = 0;
-
-	if (netns_watch_read(pin_dir, &ns, &n)) {
-		fprintf(out, "  namespaces:  (unknown: the netns maps cannot be read)\n");
-		return;
-	}
-	fprintf(out, "  namespaces:%s\n", n ? "" : "  (no other network namespace followed)");
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "    netns %-12llu addresses known %-3s %zu local prefixes\n",
-			(unsigned long long)ns[i].cookie, ns[i].addrs_known ? "yes" : "no",
-			ns[i].prefixes);
-	free(ns);
-}
-
-static void print_namespaces_json(FILE *out, const char *pin_dir)
-{
-	struct netns_watch_info *ns = NULL;
-	size_t n = 0;
-
-	if (netns_watch_read(pin_dir, &ns, &n)) {
-		fputs(",\"namespaces\":null", out);
-		return;
-	}
-	fputs(",\"namespaces\":[", out);
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "%s{\"netns\":%llu,\"addrs_known\":%s,\"prefixes\":%zu}", i ? "," : "",
-			(unsigned long long)ns[i].cookie, ns[i].addrs_known ? "true" : "false",
-			ns[i].prefixes);
-	fputc(']', out);
-	free(ns);
-}
-
 void status_print_text(FILE *out, const struct status_report *r, const char *pin_dir)
 {
 	const struct guard_state *st = &r->guard;
@@ -444,7 +408,7 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 	}
 	if (!st->loaded)
 		return;
-	print_namespaces_text(out, pin_dir);
+	status_print_namespaces_text(out, st, pin_dir);
 	fprintf(out, "  refusals by stage:");
 	for (i = 0; i < TG_STAGE_COUNT; i++)
 		fprintf(out, "%s %s %llu", i ? "," : "", stage_names[i], st->stages[i]);
@@ -600,6 +564,6 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 	for (i = 0; i < TG_STAGE_COUNT; i++)
 		fprintf(out, "%s\"%s\":%llu", i ? "," : "", stage_names[i], st->stages[i]);
 	fputc('}', out);
-	print_namespaces_json(out, pin_dir);
+	status_print_namespaces_json(out, st, pin_dir);
 	fputs("}\n", out);
 }

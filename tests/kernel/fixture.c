@@ -35,7 +35,7 @@
 
 static const uid_t test_uids[] = { 2001, 2002, 2003, 2999 };
 
-static const char *binary(void)
+const char *fx_binary(void)
 {
 	const char *b = getenv("TG_BINARY");
 
@@ -71,8 +71,8 @@ void fx_setup(struct fx *fx)
 		cr_skip_test("kernel tests need root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)");
 	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
 		cr_skip_test("kernel has no BTF at /sys/kernel/btf/vmlinux");
-	if (access(binary(), X_OK) < 0)
-		cr_skip_test("no tunnelguard binary at %s (set TG_BINARY)", binary());
+	if (access(fx_binary(), X_OK) < 0)
+		cr_skip_test("no tunnelguard binary at %s (set TG_BINARY)", fx_binary());
 	if (mounts_find_cgroup2(root, sizeof(root)) < 0)
 		cr_skip_test("no cgroup v2 hierarchy mounted");
 	for (size_t i = 0; i < sizeof(test_uids) / sizeof(test_uids[0]); i++)
@@ -161,7 +161,7 @@ int fx_cli(struct fx *fx, ...)
 	va_list ap;
 	pid_t pid;
 
-	argv[argc++] = binary();
+	argv[argc++] = fx_binary();
 	va_start(ap, fx);
 	while (argc < 31 && (argv[argc] = va_arg(ap, const char *)))
 		argc++;
@@ -468,7 +468,7 @@ bool fx_wait_port_owner(struct fx *fx, const char *addr, uint16_t port, bool wan
 
 pid_t fx_daemon_start(struct fx *fx, ...)
 {
-	const char *argv[32] = { binary(),    "daemon",	   "-c",       fx->config,
+	const char *argv[32] = { fx_binary(), "daemon",	   "-c",       fx->config,
 				 "--pin-dir", fx->pin_dir, "--cgroup", fx->cgroup };
 	size_t argc = 8;
 	va_list ap;

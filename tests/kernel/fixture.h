@@ -99,6 +99,9 @@ unsigned int fx_cgroup_prog_count(struct fx *fx, int attach_type);
 /* Run a shell command (in the test's namespace); its stdout in out. Returns the exit status. */
 int fx_run(const char *cmd, char *out, size_t len);
 
+/* The tunnelguard binary under test: $TG_BINARY, else build/tunnelguard. */
+const char *fx_binary(void);
+
 /* Bring a link up by name in the current network namespace. 0 or -errno. */
 int fx_link_up(const char *ifname);
 

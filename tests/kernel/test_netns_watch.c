@@ -274,32 +274,53 @@ static void start_daemon(void)
 	cr_assert(nw_daemon_ready(), "daemon did not start");
 }
 
-/* status lists the child's namespace (text and JSON) exactly while it is followed. */
+/*
+ * status lists the child's namespace (text and JSON), by cookie and name, with its tunnel,
+ * exactly while it is followed; `check` run inside it names it and judges by the guard's view.
+ */
 static void check_status(bool listed)
 {
-	char text[128], json[128];
+	char text[160], json[200], cmd[PATH_MAX + 256], out[4096];
 	int fd = nw_open_pin(TG_PIN_NETNS_ADDRS);
 	size_t prefixes = nw_count_keys(fd, child.cookie);
+	unsigned long long cookie = (unsigned long long)child.cookie;
 
 	close(fd);
-	snprintf(text, sizeof(text), "netns %-12llu addresses known yes %zu local prefixes",
-		 (unsigned long long)child.cookie, prefixes);
-	snprintf(json, sizeof(json), "{\"netns\":%llu,\"addrs_known\":true,\"prefixes\":%zu}",
-		 (unsigned long long)child.cookie, prefixes);
 	fx_cli(&fx, "status", "--pin-dir", fx.pin_dir, NULL);
-	if (!listed)
-		snprintf(text, sizeof(text), "    netns %-12llu ",
-			 (unsigned long long)child.cookie);
+	snprintf(text, sizeof(text), "    netns %llu (pid %d (", cookie, (int)child.pid);
+	cr_expect_eq(strstr(fx.output, text) != NULL, listed, "status %s '%s':\n%s",
+		     listed ? "lacks" : "still has", text, fx.output);
+	snprintf(text, sizeof(text),
+		 "addresses known yes (%zu local prefixes), 1 tunnel\n      127.0.0.1:8001 ",
+		 prefixes);
 	cr_expect_eq(strstr(fx.output, text) != NULL, listed, "status %s '%s':\n%s",
 		     listed ? "lacks" : "still has", text, fx.output);
 	cr_expect(strstr(fx.output, "  refusals by stage: syscall "), "no stages in:\n%s",
 		  fx.output);
 	fx_cli(&fx, "status", "--json", "--pin-dir", fx.pin_dir, NULL);
-	if (!listed)
-		snprintf(json, sizeof(json), "{\"netns\":%llu,", (unsigned long long)child.cookie);
+	snprintf(json, sizeof(json),
+		 "\"followed\":true,\"addrs_known\":true,\"prefixes\":%zu,\"tunnels\":"
+		 "[{\"endpoint\":\"127.0.0.1:8001\",\"uid\":%d}]}",
+		 prefixes, TENANT_A);
+	cr_expect_eq(strstr(fx.output, json) != NULL, listed, "status --json %s '%s':\n%s",
+		     listed ? "lacks" : "still has", json, fx.output);
+	snprintf(json, sizeof(json), "{\"netns\":%llu,", cookie);
 	cr_expect_eq(strstr(fx.output, json) != NULL, listed, "status --json %s '%s':\n%s",
 		     listed ? "lacks" : "still has", json, fx.output);
 	cr_expect(strstr(fx.output, "\"refusals_by_stage\":{\"syscall\":"), "%s", fx.output);
+	if (!listed)
+		return;
+	snprintf(cmd, sizeof(cmd),
+		 "nsenter --net=/proc/%d/ns/net %s check --pin-dir %s --uid 2002 --port 8001 "
+		 "--addr 127.0.0.1 2>&1",
+		 (int)child.pid, fx_binary(), fx.pin_dir);
+	cr_expect_eq(fx_run(cmd, out, sizeof(out)), 1, "check in the namespace: %s", out);
+	snprintf(text, sizeof(text), "deny 127.0.0.1:8001 deny_other_tenant owner=%d(", TENANT_A);
+	cr_expect(strstr(out, text), "check in the namespace: %s", out);
+	snprintf(text, sizeof(text), " netns=%llu(pid %d (", cookie, (int)child.pid);
+	cr_expect(strstr(out, text), "check does not name the namespace as '%s': %s", text, out);
+	cr_expect(!strstr(out, "note: the guard does not know"),
+		  "check in a followed namespace says it is not known: %s", out);
 }
 
 /* What an address change in the namespace must do to tg_netns_addrs, one case each. */
