@@ -64,6 +64,8 @@ enum variant {
 	V_NULL,	 /* no guard either: the null comparison */
 	V_GUARD, /* tunnelguard's programs (the BPF layer) */
 	V_EMPTY, /* an empty connect4 program: what any program on the hook costs */
+	V_FLOOR, /* empty connect4, ingress and egress programs: the BPF layer's hooks, nothing in
+		    them */
 	V_NFT,	 /* the nft layer alone: table inet tunnelguard hooked, no BPF */
 	V_BOTH,	 /* the BPF layer and the nft layer */
 	V_COUNT,

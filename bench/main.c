@@ -308,8 +308,8 @@ static int write_config(struct bench *b)
 static int make_cgroups(struct bench *b)
 {
 	static const char *const names[V_COUNT] = {
-		[V_BASE] = "base",   [V_NULL] = "null", [V_GUARD] = "guard",
-		[V_EMPTY] = "empty", [V_NFT] = "nft",
+		[V_BASE] = "base",   [V_NULL] = "null",	  [V_GUARD] = "guard",
+		[V_EMPTY] = "empty", [V_FLOOR] = "floor", [V_NFT] = "nft",
 	};
 	int err = cgroups_create(&b->cg);
 	int v;
@@ -374,28 +374,29 @@ static int open_guard_prog(struct bench *b)
  */
 static void list_foreign_progs(struct bench *b)
 {
-	static const char *const pinned[] = { TG_PIN_PROG_CONNECT4,  TG_PIN_PROG_CONNECT6,
-					      TG_PIN_PROG_BIND4,     TG_PIN_PROG_BIND6,
-					      TG_PIN_PROG_SYN_IN,    TG_PIN_PROG_POST_BIND4,
-					      TG_PIN_PROG_POST_BIND6 };
-	__u32 id = 0, own[sizeof(pinned) / sizeof(pinned[0]) + 2] = { 0 };
+	static const char *const pinned[] = { TG_PIN_PROG_CONNECT4,   TG_PIN_PROG_CONNECT6,
+					      TG_PIN_PROG_BIND4,      TG_PIN_PROG_BIND6,
+					      TG_PIN_PROG_SYN_IN,     TG_PIN_PROG_POST_BIND4,
+					      TG_PIN_PROG_POST_BIND6, TG_PIN_PROG_SYN_OUT };
+	enum { NR_PINNED = sizeof(pinned) / sizeof(pinned[0]), NR_EMPTY = 3 };
+	__u32 id = 0, own[NR_PINNED + NR_EMPTY] = { 0 };
 	size_t used = 0, i;
 	int fd;
 
 	/* The guard's pinned programs and the empty ones are the benchmark's own. */
-	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]) + 2; i++) {
+	for (i = 0; i < NR_PINNED + NR_EMPTY; i++) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 		char path[PATH_MAX];
 
-		if (i < sizeof(pinned) / sizeof(pinned[0])) {
+		if (i < NR_PINNED) {
 			if (loader_pin_path(path, sizeof(path), b->pin_dir, pinned[i]))
 				continue;
 			fd = bpf_obj_get(path);
 		} else if (b->empty) {
-			fd = dup(i == sizeof(pinned) / sizeof(pinned[0])
-					 ? empty_prog_fd(b->empty)
-					 : empty_prog_ingress_fd(b->empty));
+			fd = dup(i == NR_PINNED	      ? empty_prog_fd(b->empty)
+				 : i == NR_PINNED + 1 ? empty_prog_ingress_fd(b->empty)
+						      : empty_prog_egress_fd(b->empty));
 		} else {
 			continue;
 		}
@@ -456,7 +457,8 @@ static int measure_part1(struct bench *b)
 
 			progress(b, "part 1: N=%u, %s\n", n, caller_names[c]);
 			block_init(k, c, n, 0,
-				   1u << V_GUARD | 1u << V_EMPTY | 1u << V_NFT | 1u << V_BOTH);
+				   1u << V_GUARD | 1u << V_EMPTY | 1u << V_FLOOR | 1u << V_NFT |
+					   1u << V_BOTH);
 			err = block_warm_up(b, k);
 			for (r = 0; !err && r < b->opt.rounds; r++)
 				err = block_run_round(b, k);
@@ -657,6 +659,8 @@ static int measure(struct bench *b)
 	if (!b->empty)
 		return -errno;
 	err = empty_prog_attach(b->empty, 0, b->cgroup[V_EMPTY]);
+	if (!err)
+		err = empty_prog_attach_floor(b->empty, b->cgroup[V_FLOOR]);
 	if (err)
 		return err;
 	b->inherited_progs = count_inherited_progs(b);

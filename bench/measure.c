@@ -17,9 +17,13 @@ const char *const caller_names[CALLER_COUNT] = {
 };
 
 const char *const variant_names[V_COUNT] = {
-	[V_BASE] = "no guard",	 [V_NULL] = "no guard (null)",
-	[V_GUARD] = "BPF layer", [V_EMPTY] = "empty connect4 prog",
-	[V_NFT] = "nft layer",	 [V_BOTH] = "BPF + nft layers",
+	[V_BASE] = "no guard",
+	[V_NULL] = "no guard (null)",
+	[V_GUARD] = "BPF layer",
+	[V_EMPTY] = "empty connect4 prog",
+	[V_FLOOR] = "empty progs, all BPF layer hooks",
+	[V_NFT] = "nft layer",
+	[V_BOTH] = "BPF + nft layers",
 };
 
 _Static_assert(V_COUNT <= WORKER_MAX_SETS, "a listener set per variant's cgroup");

@@ -20,6 +20,7 @@ struct empty_prog {
 	struct tg_bench_empty *skel;
 	struct bpf_link *link[2];
 	struct bpf_link *link_ingress;
+	struct bpf_link *link_floor[3]; /* connect4, ingress, egress on the floor's cgroup */
 };
 
 bool stats_sysctl_on(void)
@@ -145,10 +146,28 @@ int empty_prog_fd(const struct empty_prog *e)
 	return bpf_program__fd(e->skel->progs.empty_connect4);
 }
 
+int empty_prog_attach_floor(struct empty_prog *e, const char *cgroup)
+{
+	struct bpf_program *progs[3] = { e->skel->progs.empty_connect4, e->skel->progs.empty_skb_in,
+					 e->skel->progs.empty_skb_out };
+	int err = 0;
+
+	for (size_t i = 0; i < 3 && !err; i++)
+		err = attach_to(progs[i], cgroup, &e->link_floor[i]);
+	return err;
+}
+
+int empty_prog_egress_fd(const struct empty_prog *e)
+{
+	return bpf_program__fd(e->skel->progs.empty_skb_out);
+}
+
 void empty_prog_destroy(struct empty_prog *e)
 {
 	if (!e)
 		return;
+	for (size_t i = 0; i < 3; i++)
+		bpf_link__destroy(e->link_floor[i]);
 	empty_prog_detach(e, 0);
 	empty_prog_detach(e, 1);
 	empty_prog_detach_ingress(e);

@@ -60,6 +60,13 @@ int empty_prog_attach_ingress(struct empty_prog *e, const char *cgroup);
 void empty_prog_detach_ingress(struct empty_prog *e);
 int empty_prog_ingress_fd(const struct empty_prog *e);
 
+/*
+ * The floor of the BPF layer: the empty connect4, ingress and egress programs all attached to
+ * cgroup (links kept until empty_prog_destroy()). 0 or -errno.
+ */
+int empty_prog_attach_floor(struct empty_prog *e, const char *cgroup);
+int empty_prog_egress_fd(const struct empty_prog *e);
+
 /* Detach everything and unload. NULL is fine. */
 void empty_prog_destroy(struct empty_prog *e);
 

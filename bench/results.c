@@ -380,10 +380,14 @@ static void add_preamble(const struct bench *b, struct report *r)
 		"the root cgroup.\n"
 		"- Configurations are sibling throwaway cgroups: *no guard*, a second *no guard* "
 		"(the null comparison), *BPF layer* (`tunnelguard load --cgroup`), *empty connect4 "
-		"prog* (a program that returns 1), *nft layer* (a cgroup with nothing attached) "
+		"prog* (a program that returns 1), *empty progs, all BPF layer hooks* (the floor "
+		"of the BPF layer: an empty connect4, cgroup_skb/ingress and cgroup_skb/egress "
+		"program on one cgroup, the hooks a loopback connect+accept+close runs the guard "
+		"on, with nothing in them), *nft layer* (a cgroup with nothing attached) "
 		"and *BPF + nft layers* (the BPF layer's cgroup). The worker process is moved "
 		"between them (a write to cgroup.procs) and runs a %.1f ms slot in each, in "
-		"cycles that visit them in a rotated order and back (A B C D E F F E D C B A); %u "
+		"cycles that visit them in a rotated order and back (A B C D E F G G F E D C B A); "
+		"%u "
 		"cycles make a round and each line has %u rounds.\n"
 		"- The nft layer is the real table inet tunnelguard, put up by `tunnelguard load` "
 		"with `layers = bpf nft` (its sets hold the workers' own listeners). nft's output "
@@ -501,18 +505,21 @@ static void add_time_notes(const struct bench *b, struct report *r)
 		       "Per connect+accept+close of one connector, in ns of wall time, from the "
 		       "throughput ratios above (so each carries the null's noise, shown last) and "
 		       "from BPF stats:\n\n"
-		       "| caller | no guard | added by BPF layer | added by empty prog (hook + "
-		       "run) | tg_connect4's own (stats) | tg_syn_in's own per connect (stats) | "
+		       "| caller | no guard | added by BPF layer | added by empty connect4 prog "
+		       "(hook + run) | added by empty progs on all BPF layer hooks (the floor) | "
+		       "tg_connect4's own (stats) | tg_syn_in's own per connect (stats) | "
 		       "added by nft layer | added by both layers | null noise |\n"
-		       "|---|---|---|---|---|---|---|---|---|\n");
+		       "|---|---|---|---|---|---|---|---|---|---|\n");
 	for (c = 0; c < CALLER_COUNT; c++) {
 		const struct block *k = &b->part1[0][c];
 		double t = 1e9 / k->value[V_BASE][M_TPUT];
 
 		report_note(r,
-			    "| %s | %.0f | %+.0f | %+.0f | %.1f | %.1f | %+.0f | %+.0f | %+.0f |\n",
+			    "| %s | %.0f | %+.0f | %+.0f | %+.0f | %.1f | %.1f | %+.0f | %+.0f | "
+			    "%+.0f |\n",
 			    caller_names[c], t, t * (1 / k->ratio[V_GUARD][M_TPUT] - 1),
-			    t * (1 / k->ratio[V_EMPTY][M_TPUT] - 1), b->cost0[c].own_ns,
+			    t * (1 / k->ratio[V_EMPTY][M_TPUT] - 1),
+			    t * (1 / k->ratio[V_FLOOR][M_TPUT] - 1), b->cost0[c].own_ns,
 			    b->cost0[c].syn_own_per_connect, t * (1 / k->ratio[V_NFT][M_TPUT] - 1),
 			    t * (1 / k->ratio[V_BOTH][M_TPUT] - 1),
 			    t * (1 / k->ratio[V_NULL][M_TPUT] - 1));

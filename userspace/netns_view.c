@@ -135,7 +135,7 @@ static void name_view(struct netns_view *v, pid_t lowest_pid)
 
 	if (run_netns_name(v->inode, v->name, sizeof(v->name)))
 		return;
-	/* Kernel threads live in the initial namespace: the host's, even when PID 1 is elsewhere. */
+	/* Kernel threads live in the initial namespace, the host's, even if PID 1 is elsewhere. */
 	comm_of(2, comm, sizeof(comm));
 	if (strcmp(comm, "kthreadd") == 0 && ns_inode("/proc/2/ns/net", &host) == 0 &&
 	    host == v->inode) {

@@ -420,7 +420,7 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		fprintf(out, "    %-22s %llu\n", stat_names[i], st->stats[i]);
 }
 
-static void json_string(FILE *out, const char *s)
+void status_json_string(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (; *s; s++) {
@@ -449,16 +449,16 @@ static void print_json_grants(FILE *out, const struct guard_state *st)
 		grant_ports(&p->reservation[i], end - i, ports, sizeof(ports));
 		snprintf(name, sizeof(name), "%.*s", TG_NAME_LEN, st->names.reservation[i]);
 		fputs(i ? ",{\"tenant\":" : "{\"tenant\":", out);
-		json_string(out, name);
+		status_json_string(out, name);
 		fputs(",\"user\":", out);
-		json_string(out, user_of(p->reservation[i].uid, user, sizeof(user)));
+		status_json_string(out, user_of(p->reservation[i].uid, user, sizeof(user)));
 		fprintf(out, ",\"uid\":%u,\"ports\":\"%s\"}", p->reservation[i].uid, ports);
 	}
 	fputs("],\"allow_rules\":[", out);
 	for (i = 0; i < p->n_allow_rule && i < TG_MAX_ALLOW_RULES; i++) {
 		grant_ports(&p->allow_rule[i], 1, ports, sizeof(ports));
 		fputs(i ? ",{\"user\":" : "{\"user\":", out);
-		json_string(out, user_of(p->allow_rule[i].uid, user, sizeof(user)));
+		status_json_string(out, user_of(p->allow_rule[i].uid, user, sizeof(user)));
 		fprintf(out, ",\"uid\":%u,\"ports\":\"%s\"}", p->allow_rule[i].uid, ports);
 	}
 	fputc(']', out);
@@ -475,15 +475,15 @@ static void print_json_tunnels(FILE *out, const struct status_report *r)
 		inet_ntop(tn->listener.family, tn->listener.ip, ip, sizeof(ip));
 		fprintf(out, "%s{\"addr\":\"%s\",\"port\":%u,\"uid\":%u,\"user\":", t ? "," : "",
 			ip, tn->listener.port, tn->listener.uid);
-		json_string(out, tn->user);
+		status_json_string(out, tn->user);
 		fprintf(out, ",\"pid\":%d,\"process\":", tn->pid);
-		json_string(out, tn->process);
+		status_json_string(out, tn->process);
 		fputc('}', out);
 	}
 	fputs("],\"drift\":[", out);
 	for (unsigned int i = 0; i < r->drift_count && i < STATUS_MAX_DRIFT; i++) {
 		fputs(i ? "," : "", out);
-		json_string(out, r->drift[i]);
+		status_json_string(out, r->drift[i]);
 	}
 	fprintf(out, "],\"drift_count\":%u,\"drift_checked\":%s", r->drift_count,
 		r->drift_checked ? "true" : "false");
@@ -518,16 +518,16 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 	fprintf(out, "{\"loaded\":%s,\"complete\":%s,\"layers\":\"%s\",\"pin_dir\":",
 		status_loaded(r) ? "true" : "false",
 		status_complete(r) && status_loaded(r) ? "true" : "false", layers_name(r->layers));
-	json_string(out, pin_dir);
+	status_json_string(out, pin_dir);
 	fputs(",\"missing\":", out);
-	json_string(out, st->missing);
+	status_json_string(out, st->missing);
 	print_nft_json(out, r);
 	if (!status_loaded(r)) {
 		fputs("}\n", out);
 		return;
 	}
 	fputs(",\"cgroup\":", out);
-	json_string(out, st->cgroup);
+	status_json_string(out, st->cgroup);
 	fprintf(out,
 		",\"cgroup_id\":%llu,\"programs\":{\"connect4\":%u,\"connect6\":%u,\"bind4\":%u,"
 		"\"bind6\":%u}",
@@ -539,14 +539,14 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 		fprintf(out, ",\"set_retval\":%s", st->use_set_retval ? "true" : "false");
 		cfg_format_uid_ranges(st->policy.tenant, st->policy.n_tenant, buf, sizeof(buf));
 		fputs(",\"tenant_uids\":", out);
-		json_string(out, buf);
+		status_json_string(out, buf);
 		cfg_format_uid_ranges(st->policy.exempt, st->policy.n_exempt, buf, sizeof(buf));
 		fputs(",\"exempt_uids\":", out);
-		json_string(out, buf);
+		status_json_string(out, buf);
 		cfg_format_port_ranges(st->policy.allow_port, st->policy.n_allow_port, buf,
 				       sizeof(buf));
 		fputs(",\"allow_ports\":", out);
-		json_string(out, buf);
+		status_json_string(out, buf);
 		print_json_grants(out, st);
 	}
 	format_unix_time(st->selftest.time_unix, buf, sizeof(buf));

@@ -10,6 +10,7 @@
 
 #include "netns_view.h"
 #include "netns_watch.h"
+#include "status.h"
 #include "status_netns.h"
 #include "tunnels.h"
 
@@ -21,12 +22,30 @@ struct shown_netns {
 	size_t tunnels;
 };
 
+/* The next tunnel (a tenant's listener) of v from *i on, and its endpoint; NULL at the end. */
+static const struct diag_listener *next_tunnel(const struct guard_state *st,
+					       const struct netns_view *v, size_t *i,
+					       char *endpoint, size_t len)
+{
+	for (; v && *i < v->listeners.count; (*i)++) {
+		const struct diag_listener *dl = &v->listeners.items[*i];
+
+		if (!tg_is_tenant(&st->policy, dl->uid))
+			continue;
+		(*i)++;
+		tunnels_format_endpoint(dl->family, dl->ip, dl->port, endpoint, len);
+		return dl;
+	}
+	return NULL;
+}
+
 static size_t count_tunnels(const struct guard_state *st, const struct netns_view *v)
 {
-	size_t n = 0;
+	char endpoint[64];
+	size_t n = 0, i = 0;
 
-	for (size_t i = 0; v && i < v->listeners.count; i++)
-		n += tg_is_tenant(&st->policy, v->listeners.items[i].uid) ? 1 : 0;
+	while (next_tunnel(st, v, &i, endpoint, sizeof(endpoint)))
+		n++;
 	return n;
 }
 
@@ -91,6 +110,7 @@ void status_print_namespaces_text(FILE *out, const struct guard_state *st, const
 	struct netns_watch_info *known = NULL;
 	struct netns_view_list views = {};
 	struct shown_netns *shown = NULL;
+	const struct diag_listener *dl;
 	char endpoint[64], user[64];
 	bool maps_read;
 	size_t n = collect(st, pin_dir, &known, &views, &shown, &maps_read);
@@ -114,13 +134,8 @@ void status_print_namespaces_text(FILE *out, const struct guard_state *st, const
 			fprintf(out, ", tunnels unknown (%s)\n", strerror(-s->view->err));
 		else
 			fprintf(out, ", %zu tunnel%s\n", s->tunnels, s->tunnels == 1 ? "" : "s");
-		for (size_t l = 0; s->view && l < s->view->listeners.count; l++) {
-			const struct diag_listener *dl = &s->view->listeners.items[l];
-
-			if (!tg_is_tenant(&st->policy, dl->uid))
-				continue;
-			tunnels_format_endpoint(dl->family, dl->ip, dl->port, endpoint,
-						sizeof(endpoint));
+		for (size_t l = 0;
+		     (dl = next_tunnel(st, s->view, &l, endpoint, sizeof(endpoint)));) {
 			user_name(dl->uid, user, sizeof(user));
 			fprintf(out, "      %-24s uid %-6u %s\n", endpoint, dl->uid, user);
 		}
@@ -130,28 +145,12 @@ void status_print_namespaces_text(FILE *out, const struct guard_state *st, const
 	netns_view_free(&views);
 }
 
-/* Names come from /run/netns and /proc: escape them. */
-static void json_text(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
 void status_print_namespaces_json(FILE *out, const struct guard_state *st, const char *pin_dir)
 {
 	struct netns_watch_info *known = NULL;
 	struct netns_view_list views = {};
 	struct shown_netns *shown = NULL;
+	const struct diag_listener *dl;
 	char endpoint[64];
 	bool maps_read;
 	size_t n = collect(st, pin_dir, &known, &views, &shown, &maps_read);
@@ -167,7 +166,7 @@ void status_print_namespaces_json(FILE *out, const struct guard_state *st, const
 
 		fprintf(out, "%s{\"netns\":%llu,\"name\":", i ? "," : "", s->cookie);
 		if (s->view)
-			json_text(out, s->view->name);
+			status_json_string(out, s->view->name);
 		else
 			fputs("null", out);
 		fprintf(out, ",\"followed\":%s,\"addrs_known\":%s,\"prefixes\":%zu,\"tunnels\":",
@@ -179,13 +178,8 @@ void status_print_namespaces_json(FILE *out, const struct guard_state *st, const
 			continue;
 		}
 		fputc('[', out);
-		for (size_t l = 0; s->view && l < s->view->listeners.count; l++) {
-			const struct diag_listener *dl = &s->view->listeners.items[l];
-
-			if (!tg_is_tenant(&st->policy, dl->uid))
-				continue;
-			tunnels_format_endpoint(dl->family, dl->ip, dl->port, endpoint,
-						sizeof(endpoint));
+		for (size_t l = 0;
+		     (dl = next_tunnel(st, s->view, &l, endpoint, sizeof(endpoint)));) {
 			fprintf(out, "%s{\"endpoint\":\"%s\",\"uid\":%u}", first ? "" : ",",
 				endpoint, dl->uid);
 			first = false;

@@ -37,19 +37,9 @@ static void child_fail(struct cross_loop_counts *c)
 	_exit(1);
 }
 
-/* The fixture's own join/drop helpers are private to it; these do the same in the child. */
 static void child_setup(struct fx *fx, uid_t uid, struct cross_loop_counts *c)
 {
-	char path[PATH_MAX + 32];
-	int fd;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	snprintf(path, sizeof(path), "%s/cgroup.procs", fx->cgroup);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "0\n", 2) != 2)
-		child_fail(c);
-	close(fd);
-	if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+	if (fx_enter_as(fx, uid, 0) < 0)
 		child_fail(c);
 }
 

@@ -19,7 +19,7 @@
 
 #include "kernel/fixture.h"
 
-#define CROSS_LOOP_MAX_ATTEMPTS 5000000L
+#define CROSS_LOOP_MAX_ATTEMPTS 100000000L
 #define CROSS_LOOP_MAX_SECONDS	40
 
 /* Why the child stopped. */

@@ -197,9 +197,16 @@ int fx_unload(struct fx *fx)
 	return fx_cli(fx, "unload", "--pin-dir", fx->pin_dir, NULL);
 }
 
-static void drop_to(uid_t uid)
+static int drop_uid(uid_t uid)
 {
 	if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+		return -1;
+	return 0;
+}
+
+static void drop_to(uid_t uid)
+{
+	if (drop_uid(uid) < 0)
 		_exit(CHILD_SETUP_FAILED);
 }
 
@@ -280,16 +287,25 @@ void fx_listener_stop(struct fx_listener *l)
 	l->pid = -1;
 }
 
-static void join_cgroup(const char *cgroup)
+int fx_enter_as(const struct fx *fx, uid_t uid, pid_t parent)
 {
 	char path[PATH_MAX + 32];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
-	fd = open(path, O_WRONLY);
-	if (fd < 0 || write(fd, "0\n", 2) != 2)
-		_exit(CHILD_SETUP_FAILED);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", fx->cgroup);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0\n", 2) != 2) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
 	close(fd);
+	if (drop_uid(uid) < 0)
+		return -1;
+	/* After the uid change, which clears it; a parent already gone ends the child. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || (parent && getppid() != parent))
+		return -1;
+	return 0;
 }
 
 int fx_connect_as(struct fx *fx, uid_t uid, int family, const char *addr, uint16_t port)
@@ -302,8 +318,8 @@ int fx_connect_as(struct fx *fx, uid_t uid, int family, const char *addr, uint16
 
 	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		join_cgroup(fx->cgroup);
-		drop_to(uid);
+		if (fx_enter_as(fx, uid, 0) < 0)
+			_exit(CHILD_SETUP_FAILED);
 		len = make_addr(family, addr, port, &ss);
 		fd = socket(family, SOCK_STREAM, 0);
 		if (fd < 0 || !len)
@@ -328,8 +344,8 @@ int fx_bind_as(struct fx *fx, uid_t uid, int family, int type, const char *addr,
 
 	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		join_cgroup(fx->cgroup);
-		drop_to(uid);
+		if (fx_enter_as(fx, uid, 0) < 0)
+			_exit(CHILD_SETUP_FAILED);
 		len = make_addr(family, addr, port, &ss);
 		fd = socket(family, type, 0);
 		if (fd < 0 || !len)
@@ -392,8 +408,8 @@ void fx_connect_many(struct fx *fx, uid_t uid, int family, const char *addr, uin
 		struct linger linger = { .l_onoff = 1, .l_linger = 0 };
 
 		close(pipefd[0]);
-		join_cgroup(fx->cgroup);
-		drop_to(uid);
+		if (fx_enter_as(fx, uid, 0) < 0)
+			_exit(CHILD_SETUP_FAILED);
 		len = make_addr(family, addr, port, &ss);
 		if (!len)
 			_exit(CHILD_SETUP_FAILED);
@@ -638,8 +654,8 @@ static void listener_in_child(struct fx *fx, const struct fx_netns *ns, uid_t ui
 
 	if (setns(ns->fd, CLONE_NEWNET) < 0)
 		_exit(CHILD_SETUP_FAILED);
-	join_cgroup(fx->cgroup);
-	drop_to(uid);
+	if (fx_enter_as(fx, uid, 0) < 0)
+		_exit(CHILD_SETUP_FAILED);
 	/* After the uid change: setresuid() clears the parent-death signal. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
@@ -709,8 +725,8 @@ int fx_connect_in(struct fx *fx, const struct fx_netns *ns, uid_t uid, int famil
 	if (pid == 0) {
 		if (setns(ns->fd, CLONE_NEWNET) < 0)
 			_exit(CHILD_SETUP_FAILED);
-		join_cgroup(fx->cgroup);
-		drop_to(uid);
+		if (fx_enter_as(fx, uid, 0) < 0)
+			_exit(CHILD_SETUP_FAILED);
 		len = make_scoped_addr(family, addr, port, &ss);
 		fd = socket(family, SOCK_STREAM, 0);
 		if (fd < 0 || !len)

@@ -55,6 +55,13 @@ struct fx_listener fx_listen(uid_t uid, const char *addr, uint16_t port, bool v6
 void fx_listener_stop(struct fx_listener *l);
 
 /*
+ * In a forked child: join the test cgroup (where the guard judges), become uid (groups cleared)
+ * and die with the parent (PR_SET_PDEATHSIG, set after the uid change, which clears it). With
+ * parent != 0, a child whose parent is already gone fails. 0, or -1 when a step failed.
+ */
+int fx_enter_as(const struct fx *fx, uid_t uid, pid_t parent);
+
+/*
  * connect() as uid from inside the test cgroup, with a socket of the given family (AF_INET or
  * AF_INET6) to addr:port. Returns 0 on success or the errno connect() failed with.
  */

@@ -66,22 +66,10 @@ struct pick_result {
 
 static struct fx fx;
 
-/* The fixture's helpers for this are private to fixture.c: the same steps, for our children. */
+/* In a child: join the test cgroup and become uid, or give up. */
 static void become(uid_t uid)
 {
-	char path[PATH_MAX + 32];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", fx.cgroup);
-	fd = open(path, O_WRONLY);
-	if (fd < 0 || write(fd, "0\n", 2) != 2)
-		_exit(SETUP_FAILED);
-	close(fd);
-	if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
-		_exit(SETUP_FAILED);
-	/* After the uid change: setresuid() clears the parent-death signal. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
+	if (fx_enter_as(&fx, uid, 0) < 0)
 		_exit(SETUP_FAILED);
 }
 

@@ -206,23 +206,10 @@ static socklen_t make_addr(const struct race_case *c, struct sockaddr_storage *s
 	return inet_pton(AF_INET6, c->addr, &in6->sin6_addr) == 1 ? sizeof(*in6) : 0;
 }
 
-/*
- * In a child: join the test cgroup, where the guard judges, and become uid. The parent-death
- * signal comes after the uid change, which clears it; a parent already gone ends the child.
- */
+/* In a child: join the test cgroup, where the guard judges, and become uid. */
 static void enter_as(uid_t uid, pid_t parent)
 {
-	char path[PATH_MAX + 32];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", fx.cgroup);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "0\n", 2) != 2)
-		_exit(SETUP_FAILED);
-	close(fd);
-	if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
-		_exit(SETUP_FAILED);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+	if (fx_enter_as(&fx, uid, parent) < 0)
 		_exit(SETUP_FAILED);
 }
 
