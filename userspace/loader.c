@@ -25,6 +25,7 @@
 #include "sync.h"
 #include "log.h"
 #include "mounts.h"
+#include "reserved_ports.h"
 
 #define LOCK_PATH	   "/run/tunnelguard.lock"
 #define ECONNREFUSED_VALUE 111
@@ -317,8 +318,9 @@ static void choose_errno(struct tunnelguard *skel, const struct tg_config *cfg)
 }
 
 /*
- * The kernel may hand a reserved port to anyone's bind(port 0) or listen() without bind(): the
- * bind programs do not see its choice. Say so when a reservation lies in the ephemeral range.
+ * Where the reservations could not be put in net.ipv4.ip_local_reserved_ports (or audit mode
+ * leaves that sysctl alone), the kernel may hand a reserved port to anyone's bind(port 0) or
+ * listen() without bind(). Say so when a reservation lies in the ephemeral range.
  */
 static void warn_ephemeral_reservations(const struct tg_policy *p)
 {
@@ -539,7 +541,8 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		goto cleanup;
 	}
 	choose_errno(skel, cfg);
-	warn_ephemeral_reservations(&cfg->policy);
+	if (reserved_ports_apply(&cfg->policy) || cfg->policy.mode == TG_MODE_AUDIT)
+		warn_ephemeral_reservations(&cfg->policy);
 	err = netns_cookie((__u64 *)&skel->rodata->tg_netns_cookie);
 	if (err) {
 		pr_warn("cannot read this network namespace's cookie: %s (kernel older than "

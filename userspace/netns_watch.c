@@ -37,7 +37,9 @@
 #include "loader.h"
 #include "local_addrs.h"
 #include "log.h"
+#include "guard.h"
 #include "netns_watch.h"
+#include "reserved_ports.h"
 #include "sync.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -68,18 +70,19 @@ int netns_watch_parse_event(const void *data, size_t size, struct tg_netns_event
 
 /* What to do inside one namespace, and what was found there. */
 struct netns_probe {
-	int ns_fd;	       /* in: the namespace (nsfs fd) */
-	__u64 want_cookie;     /* in: 0, or the cookie it must have */
-	bool count;	       /* in: count its TCP listeners; stop there when there are none */
-	bool assume_listener;  /* in: a failed count means "one", not "none" */
-	bool follow;	       /* in: subscribe to its address and route events */
-	bool dump;	       /* in: dump its local routes */
-	__u64 cookie;	       /* out */
-	size_t listeners;      /* out */
-	struct mnl_socket *nl; /* out, with follow */
-	struct local_addr_list addrs; /* out, with dump */
-	int err;		      /* out: entering, checking or subscribing failed */
-	int dump_err;		      /* out: the dump failed */
+	int ns_fd;	      /* in: the namespace (nsfs fd) */
+	__u64 want_cookie;    /* in: 0, or the cookie it must have */
+	bool count;	      /* in: count its TCP listeners; stop there when there are none */
+	bool assume_listener; /* in: a failed count means "one", not "none" */
+	bool follow;	      /* in: subscribe to its address and route events */
+	const struct tg_policy *reserve; /* in: put its reservations in the namespace's sysctl */
+	bool dump;			 /* in: dump its local routes */
+	__u64 cookie;			 /* out */
+	size_t listeners;		 /* out */
+	struct mnl_socket *nl;		 /* out, with follow */
+	struct local_addr_list addrs;	 /* out, with dump */
+	int err;			 /* out: entering, checking or subscribing failed */
+	int dump_err;			 /* out: the dump failed */
 };
 
 static int socket_netns_cookie(int fd, __u64 *cookie)
@@ -146,6 +149,8 @@ static void *probe_thread(void *arg)
 		if (!p->listeners)
 			return NULL;
 	}
+	if (p->reserve)
+		reserved_ports_apply(p->reserve); /* it says what failed and what is left */
 	if (p->follow) {
 		p->nl = subscribe_here();
 		if (!p->nl) {
@@ -415,9 +420,12 @@ static void learn(struct netns_watch *w, const struct tg_netns_event *ev)
 		.follow = true,
 		.dump = true,
 	};
+	struct guard_state st;
 	char path[64];
 	int err;
 
+	if (guard_read(w->pin_dir, &st) == 0 && st.have_config)
+		p.reserve = &st.policy;
 	snprintf(path, sizeof(path), "/proc/%u/ns/net", ev->pid);
 	p.ns_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (p.ns_fd < 0) {
@@ -516,6 +524,8 @@ static void resync_own(struct netns_watch *w)
 /* Follow every other namespace that has a TCP listener now (one pass over /proc). */
 static void scan_proc(struct netns_watch *w, __u64 own_cookie)
 {
+	const struct tg_policy *reserve = NULL;
+	struct guard_state guard;
 	struct stat self, st;
 	ino_t *seen = NULL, *grown;
 	size_t n_seen = 0, cap = 0;
@@ -528,6 +538,8 @@ static void scan_proc(struct netns_watch *w, __u64 own_cookie)
 	dir = opendir("/proc");
 	if (!dir)
 		return;
+	if (guard_read(w->pin_dir, &guard) == 0 && guard.have_config)
+		reserve = &guard.policy;
 	while ((de = readdir(dir))) {
 		struct netns_probe p = { .count = true, .follow = true, .dump = true };
 		bool dup = false;
@@ -557,6 +569,7 @@ static void scan_proc(struct netns_watch *w, __u64 own_cookie)
 			continue;
 		}
 		seen[n_seen++] = st.st_ino;
+		p.reserve = reserve;
 		if (probe_run(&p) == 0 && p.nl && p.cookie != own_cookie &&
 		    !find_known(w, p.cookie, NULL))
 			track(w, &p);
@@ -620,6 +633,8 @@ int netns_watch_open(struct netns_watch *w, const char *pin_dir)
 
 	memset(w, 0, sizeof(*w));
 	w->epoll_fd = w->netns_fd = w->addrs_fd = w->local_addrs_fd = -1;
+	if ((size_t)snprintf(w->pin_dir, sizeof(w->pin_dir), "%s", pin_dir) >= sizeof(w->pin_dir))
+		return -ENAMETOOLONG;
 	w->netns_fd = loader_open_pin(pin_dir, TG_PIN_NETNS);
 	w->addrs_fd = loader_open_pin(pin_dir, TG_PIN_NETNS_ADDRS);
 	w->local_addrs_fd = loader_open_pin(pin_dir, TG_PIN_LOCAL_ADDRS);

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The kernel's own port pick on the real kernel (issue 13, item 4). The test namespace's
- * ephemeral range is narrowed around alice's reserved port, so that the kernel offers it often:
- *  - bob's bind(port 0) never yields it: tg_post_bind4/6 refuse the pick with EACCES, and
- *    deny_bind_reserved counts each refusal exactly once;
- *  - alice's bind(port 0) gets it, and is never refused;
- *  - listen() without bind() picks its port with no hook that can refuse (README, Limits): how
- *    often bob lands on alice's port is measured and reported, and so is what the guard does to
- *    connects that reach such a listener.
+ * ephemeral range is narrowed around alice's reserved port, so that the kernel would offer it
+ * often:
+ *  - load puts the port in net.ipv4.ip_local_reserved_ports: neither listen() without bind()
+ *    nor bind(port 0) ever yields it (audit mode leaves the sysctl alone);
+ *  - with that sysctl emptied by hand, the programs alone: bob's bind(port 0) never yields it
+ *    (tg_post_bind4/6 refuse the pick with EACCES, deny_bind_reserved counts each refusal once);
+ *    alice's bind(port 0) gets it, and is never refused; listen() without bind() picks its port
+ *    with no hook that can refuse (README, Limits): how often bob lands on alice's port is
+ *    measured, and what the guard does to connects that reach such a listener is asserted.
  * Needs root; each test runs in its own network namespace and cgroup (fixture.h).
  */
 #include <arpa/inet.h>
@@ -174,16 +176,61 @@ static void narrow_port_range(void)
 	cr_assert(strncmp(got, "40120\t40127", 11) == 0, "ip_local_port_range is %s", got);
 }
 
+/* Is port in the test namespace's net.ipv4.ip_local_reserved_ports? */
+static bool reserved_ports_sysctl_has(unsigned int port)
+{
+	char text[4096] = "", *p;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_reserved_ports", "r");
+
+	cr_assert_not_null(f, "open ip_local_reserved_ports: %s", strerror(errno));
+	if (!fgets(text, sizeof(text), f))
+		text[0] = '\0';
+	fclose(f);
+	for (p = text; *p && *p != '\n';) {
+		unsigned long first = strtoul(p, &p, 10), last = first;
+
+		if (*p == '-')
+			last = strtoul(p + 1, &p, 10);
+		if (port >= first && port <= last)
+			return true;
+		if (*p == ',')
+			p++;
+		else
+			break;
+	}
+	return false;
+}
+
 static void setup(void)
 {
 	fx_setup(&fx);
 	narrow_port_range();
 	fx_write_config(&fx, CONFIG);
 	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
-	/* load reads the range in the namespace it runs in: the test's. */
-	cr_expect(strstr(fx.output, "reserved ports 40123-40123 lie in the ephemeral range "
-				    "40120-40127"),
-		  "load did not warn about the reservation in the narrowed range: %s", fx.output);
+	/* load writes the sysctl of the namespace it runs in: the test's. */
+	cr_expect(strstr(fx.output, "net.ipv4.ip_local_reserved_ports is now 40123"),
+		  "load did not say it reserved the port: %s", fx.output);
+	cr_expect(reserved_ports_sysctl_has(RESERVED), "load left %u out of the sysctl", RESERVED);
+}
+
+static void write_reserved_ports(const char *text)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_reserved_ports", "w");
+
+	/* setup() checked that this is the test's namespace, not its runner's. */
+	cr_assert_not_null(f, "open ip_local_reserved_ports: %s", strerror(errno));
+	cr_assert_gt(fprintf(f, "%s\n", text), 0, "write ip_local_reserved_ports");
+	cr_assert_eq(fclose(f), 0, "write ip_local_reserved_ports: %s", strerror(errno));
+}
+
+/*
+ * As if an admin emptied net.ipv4.ip_local_reserved_ports after load: the kernel offers the
+ * reserved port again, and only the guard's programs stand between it and another tenant.
+ */
+static void clear_reserved_ports(void)
+{
+	write_reserved_ports("");
+	cr_assert(!reserved_ports_sysctl_has(RESERVED), "the sysctl still holds %u", RESERVED);
 }
 
 static void teardown(void)
@@ -198,6 +245,8 @@ static void setup_audit(void)
 	narrow_port_range();
 	fx_write_config(&fx, "mode = audit\n" CONFIG);
 	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
+	cr_expect(!reserved_ports_sysctl_has(RESERVED),
+		  "audit mode changed net.ipv4.ip_local_reserved_ports");
 }
 
 static const char *family_name(int family)
@@ -217,6 +266,8 @@ static double seconds_since(const struct timespec *start)
 Test(ephemeral, bind_port_0_never_yields_another_tenants_port, .init = setup, .fini = teardown)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
+
+	clear_reserved_ports();
 
 	for (size_t i = 0; i < 2; i++) {
 		uint64_t deny = fx_counter(&fx, TG_DENY_BIND_RESERVED);
@@ -299,6 +350,8 @@ Test(ephemeral, audit_records_each_pick_of_a_reserved_port_once, .init = setup_a
 Test(ephemeral, owner_bind_port_0_gets_its_port, .init = setup, .fini = teardown)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
+
+	clear_reserved_ports();
 
 	for (size_t i = 0; i < 2; i++) {
 		uint64_t deny = fx_counter(&fx, TG_DENY_BIND_RESERVED);
@@ -390,6 +443,8 @@ Test(ephemeral, listen_without_bind_is_measured, .init = setup, .fini = teardown
 	uint64_t before[TG_REASON_COUNT], after[TG_REASON_COUNT];
 	struct fx_listener l;
 
+	clear_reserved_ports();
+
 	for (size_t i = 0; i < 2; i++) {
 		uint64_t deny = fx_counter(&fx, TG_DENY_BIND_RESERVED);
 		struct timespec start;
@@ -443,25 +498,32 @@ Test(ephemeral, listen_without_bind_is_measured, .init = setup, .fini = teardown
 }
 
 /* The mitigation the README and load's warning give: the kernel never picks a reserved port. */
-Test(ephemeral, local_reserved_ports_keeps_listen_off_the_port, .init = setup, .fini = teardown)
+/*
+ * With the sysctl as load left it, the kernel never picks the reserved port, for listen()
+ * without bind() (which no hook can refuse) nor for bind(port 0): 10,000 tries each, per
+ * family, as bob; alice's own bind() naming her port still works.
+ */
+Test(ephemeral, load_keeps_kernel_picks_off_reserved_ports, .init = setup, .fini = teardown)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_reserved_ports", "w");
+	static const enum pick picks[] = { PICK_LISTEN, PICK_BIND };
 
-	/* setup() checked that this is the test's namespace, not its runner's. */
-	cr_assert_not_null(f, "open ip_local_reserved_ports: %s", strerror(errno));
-	cr_assert_gt(fprintf(f, "%u\n", RESERVED), 0, "write ip_local_reserved_ports");
-	cr_assert_eq(fclose(f), 0, "write ip_local_reserved_ports: %s", strerror(errno));
 	for (size_t i = 0; i < 2; i++) {
-		const char *name = family_name(families[i]);
-		struct pick_result r = pick_loop(BOB, families[i], PICK_LISTEN, TRIES);
+		for (size_t k = 0; k < 2; k++) {
+			const char *name = family_name(families[i]);
+			const char *how = picks[k] == PICK_LISTEN ? "listen() without bind()"
+								  : "bind(port 0)";
+			struct pick_result r = pick_loop(BOB, families[i], picks[k], TRIES);
 
-		cr_log_info("bob listen() without bind() %s, %u in ip_local_reserved_ports: %ld "
-			    "tries, %ld on %u",
-			    name, RESERVED, r.tries, r.landed, RESERVED);
-		cr_expect_eq(r.landed, 0, "%s: listen() got %u %ld times though it is reserved",
-			     name, RESERVED, r.landed);
-		cr_expect_eq(r.failed, 0, "%s: %ld listens failed, the first with %s", name,
-			     r.failed, strerror(r.first_errno));
+			cr_log_info("bob %s %s with load's ip_local_reserved_ports: %ld tries, %ld "
+				    "on %u, %ld EACCES",
+				    how, name, r.tries, r.landed, RESERVED, r.refused);
+			cr_expect_eq(r.landed, 0, "%s %s: got %u %ld times", how, name, RESERVED,
+				     r.landed);
+			cr_expect_eq(r.refused + r.failed, 0, "%s %s: %ld failed", how, name,
+				     r.refused + r.failed);
+		}
 	}
+	cr_expect_eq(fx_bind_as(&fx, ALICE, AF_INET, SOCK_STREAM, "127.0.0.1", RESERVED, false), 0,
+		     "alice's bind() naming her reserved port failed");
 }

@@ -28,7 +28,9 @@
 #include "fixture.h"
 
 #define TENANT_A 2001
-#define CONFIG	 "tenant-uids = 2001-2003\nlayers = bpf\n"
+/* A reservation the daemon must put in each namespace's ip_local_reserved_ports. */
+#define CONFIG		"tenant-uids = 2001-2003\nlayers = bpf\n[tenant a]\nuser = 2001\nports = 8500\n"
+#define HAS_RESERVATION "grep -qx 8500 /proc/sys/net/ipv4/ip_local_reserved_ports"
 /* Far beyond every wait below: what the tests see comes from events, not the reconciliation. */
 #define INTERVAL "60000"
 #define WAIT_MS	 1000
@@ -356,6 +358,8 @@ Test(netns_watch, listener_namespace_learnt_followed_and_forgotten, .init = setu
 	cr_expect(nw_wait_key(&key, true), "127.0.0.1 missing in the namespace's prefixes");
 	key = nw_key(child.cookie, AF_INET6, "::1", 128);
 	cr_expect(nw_wait_key(&key, true), "::1 missing in the namespace's prefixes");
+	cr_expect_eq(nw_run_in_child(HAS_RESERVATION), 0,
+		     "the namespace's ip_local_reserved_ports lacks the reservation 8500");
 	check_status(true);
 
 	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
@@ -398,6 +402,8 @@ Test(netns_watch, existing_listener_learnt_at_start, .init = setup, .fini = tear
 	cr_assert(nw_wait_addrs_known(child.cookie, 1), "namespace not known at start");
 	key = nw_key(child.cookie, AF_INET, "127.0.0.1", 32);
 	cr_expect(nw_wait_key(&key, true), "127.0.0.1 missing in the namespace's prefixes");
+	cr_expect_eq(nw_run_in_child(HAS_RESERVATION), 0,
+		     "the namespace's ip_local_reserved_ports lacks the reservation 8500");
 	/* The child dies without closing: the kernel closes its listener, the namespace goes. */
 	nw_child_stop();
 	cr_expect(nw_wait_addrs_known(child.cookie, -1), "a dead namespace is still known");
