@@ -75,7 +75,8 @@ struct netns_probe {
 	bool count;	      /* in: count its TCP listeners; stop there when there are none */
 	bool assume_listener; /* in: a failed count means "one", not "none" */
 	bool follow;	      /* in: subscribe to its address and route events */
-	const struct tg_policy *reserve; /* in: put its reservations in the namespace's sysctl */
+	const struct tg_policy *reserve; /* in, with count: where a tenant listens, put these
+					  * reservations in the namespace's sysctl */
 	bool dump;			 /* in: dump its local routes */
 	__u64 cookie;			 /* out */
 	size_t listeners;		 /* out */
@@ -118,6 +119,14 @@ static struct mnl_socket *subscribe_here(void)
 	return nl;
 }
 
+static bool tenant_listens(const struct tg_policy *policy, const struct diag_list *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (tg_is_tenant(policy, list->items[i].uid))
+			return true;
+	return false;
+}
+
 static void *probe_thread(void *arg)
 {
 	struct netns_probe *p = arg;
@@ -145,12 +154,14 @@ static void *probe_thread(void *arg)
 	if (p->count) {
 		err = diag_dump_listeners(&list);
 		p->listeners = err ? (p->assume_listener ? 1 : 0) : list.count;
+		/* Where a tenant listens (it says what failed and what is left); not elsewhere, so
+		 * that a daemon never writes the sysctl of a namespace its tenants do not use. */
+		if (p->reserve && tenant_listens(p->reserve, &list))
+			reserved_ports_apply(p->reserve);
 		diag_list_free(&list);
 		if (!p->listeners)
 			return NULL;
 	}
-	if (p->reserve)
-		reserved_ports_apply(p->reserve); /* it says what failed and what is left */
 	if (p->follow) {
 		p->nl = subscribe_here();
 		if (!p->nl) {

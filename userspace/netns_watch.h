@@ -16,9 +16,10 @@
  * Any message on that socket makes the watch dump again and resynchronise (add before delete).
  * When the last listener there closes, the socket is closed (it held the namespace alive) and
  * both maps lose the namespace's entries. The guard's own namespace is followed the same way
- * into tg_local_addrs. In each namespace it starts to follow, the watch also puts the guard's
- * reservations in that namespace's net.ipv4.ip_local_reserved_ports (reserved_ports.h), as load
- * does in its own, so that the kernel picks them for no one's listen() there.
+ * into tg_local_addrs. In each namespace it starts to follow where a tenant listens, the watch
+ * also puts the guard's reservations in that namespace's net.ipv4.ip_local_reserved_ports
+ * (reserved_ports.h), as load does in its own, so that the kernel picks them for no one's
+ * listen() there.
  */
 #ifndef TG_NETNS_WATCH_H
 #define TG_NETNS_WATCH_H

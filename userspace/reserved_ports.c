@@ -78,8 +78,8 @@ static int format_list(const uint8_t *set, char *out, size_t len)
 		while (last + 1 < NR_PORTS && marked(set, last + 1))
 			last++;
 		n = last == port ? snprintf(out + used, len - used, "%s%u", used ? "," : "", port)
-				 : snprintf(out + used, len - used, "%s%u-%u", used ? "," : "", port,
-					    last);
+				 : snprintf(out + used, len - used, "%s%u-%u", used ? "," : "",
+					    port, last);
 		if (n < 0 || (size_t)n >= len - used)
 			return -ENOSPC;
 		used += (size_t)n;
@@ -159,7 +159,8 @@ int reserved_ports_apply(const struct tg_policy *p)
 	else if (added < 0)
 		err = added;
 	if (err)
-		pr_warn("cannot add the reserved ports to net.ipv4.ip_local_reserved_ports: %s; the "
+		pr_warn("cannot add the reserved ports to net.ipv4.ip_local_reserved_ports: %s; "
+			"the "
 			"kernel may give them to another tenant's listen() without bind(), whose "
 			"listener then gets no connection (tg_syn_in); add them by hand\n",
 			strerror(-err));
