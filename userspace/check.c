@@ -119,7 +119,7 @@ static int judge_one(const struct tg_policy *policy, const struct check_request 
 	bool local_dest;
 
 	if (parse_dest(addr, req->port, &d) < 0) {
-		pr_warn("--addr %s is not an IPv4 or IPv6 address\n", addr);
+		pr_err("--addr %s is not an IPv4 or IPv6 address\n", addr);
 		return -EINVAL;
 	}
 	local_dest = ns->all_local || dest_is_local(local, &d);
@@ -150,7 +150,7 @@ static int find_netns(const char *pin_dir, struct check_netns *ns, FILE *out)
 	int err = netns_view_here(&ns->cookie, ns->name, sizeof(ns->name));
 
 	if (err) {
-		pr_warn("cannot tell which network namespace this is: %s\n", strerror(-err));
+		pr_err("cannot tell which network namespace this is: %s\n", strerror(-err));
 		return err;
 	}
 	if (!pin_dir || guard_read(pin_dir, &st) || !st.have_config ||
@@ -184,12 +184,12 @@ int check_run(const struct tg_policy *policy, const struct check_request *req, F
 		return err;
 	err = diag_dump_listeners(&listeners);
 	if (err) {
-		pr_warn("cannot list TCP listeners through sock_diag: %s\n", strerror(-err));
+		pr_err("cannot list TCP listeners through sock_diag: %s\n", strerror(-err));
 		goto cleanup;
 	}
 	err = local_addrs_dump(&local);
 	if (err) {
-		pr_warn("cannot list this host's local addresses: %s\n", strerror(-err));
+		pr_err("cannot list this host's local addresses: %s\n", strerror(-err));
 		goto cleanup;
 	}
 	for (size_t i = 0; i < (req->addr ? 1 : 2); i++) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 
 #define CFG_MAX_LINE  4096	    /* bytes in one line, not counting its '\n' */
 #define CFG_MAX_FILE  (1024 * 1024) /* a config is small; anything bigger is the wrong file */
@@ -1141,15 +1142,15 @@ int cfg_load(const char *path, struct tg_config *cfg)
 		return 0;
 	}
 	if (ret) {
-		fprintf(stderr, "%s: cannot read: %s (%s)\n", name, strerror(-ret),
-			read_hint(-ret));
+		log_print_plain(LOG_LEVEL_ERROR, "%s: cannot read: %s (%s)\n", name, strerror(-ret),
+				read_hint(-ret));
 		return ret;
 	}
 	ret = cfg_parse(text, len, cfg, &err);
 	if (!ret)
 		ret = cfg_resolve(cfg, &cfg_system_directory, &err);
 	if (ret)
-		fprintf(stderr, "%s:%u: %s\n", name, err.line, err.message);
+		log_print_plain(LOG_LEVEL_ERROR, "%s:%u: %s\n", name, err.line, err.message);
 	free(text);
 	return ret;
 }

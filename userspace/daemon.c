@@ -86,7 +86,7 @@ static int read_intent(const struct daemon_opts *opts, struct intent *in)
 
 	in->have_cfg = false;
 	if (err) {
-		pr_warn("cannot read pin dir %s: %s\n", opts->pin_dir, strerror(-err));
+		pr_err("cannot read pin dir %s: %s\n", opts->pin_dir, strerror(-err));
 		return err;
 	}
 	if (in->st.loaded && in->st.have_config) {
@@ -217,7 +217,7 @@ static void reconcile(struct daemon *d)
 	int fd;
 
 	if (ensure_loaded(d->opts, &d->intent))
-		pr_warn("the guard is not complete and could not be repaired\n");
+		pr_err("the guard is not complete and could not be repaired\n");
 	pump_feed(d);
 	if (d->intent.st.loaded) {
 		fd = loader_open_pin(d->opts->pin_dir, TG_PIN_PORT_OWNER);
@@ -270,10 +270,10 @@ static int open_rings(struct daemon *d)
 	int err;
 
 	if (!guard_in_my_netns(&d->intent.st)) {
-		pr_warn("the guard in %s was loaded from another network namespace: run the daemon "
-			"there, or its reconciliation would fill port_owner with this one's "
-			"listeners\n",
-			d->opts->pin_dir);
+		pr_err("the guard in %s was loaded from another network namespace: run the daemon "
+		       "there, or its reconciliation would fill port_owner with this one's "
+		       "listeners\n",
+		       d->opts->pin_dir);
 		return -EXDEV;
 	}
 	err = events_open(&d->events, d->opts->pin_dir, d->opts->json, stdout);
@@ -343,13 +343,13 @@ static void reload(struct daemon *d)
 	struct tg_config cfg;
 
 	if (cfg_load(d->opts->config, &cfg)) {
-		pr_warn("SIGHUP: config not reloaded; the guard keeps its previous policy\n");
+		pr_err("SIGHUP: config not reloaded; the guard keeps its previous policy\n");
 		return;
 	}
 	if (layers_load(&cfg, &lo))
-		pr_warn("SIGHUP: reload failed; the guard keeps its previous policy\n");
+		pr_err("SIGHUP: reload failed; the guard keeps its previous policy\n");
 	else
-		pr_warn("SIGHUP: config reloaded\n");
+		pr_notice("SIGHUP: config reloaded\n");
 	if (read_intent(d->opts, &d->intent) == 0 && follow_layers(d))
 		pr_warn("SIGHUP: cannot follow the guard's ring buffers\n");
 	/* The policy may class uids differently now: the index follows it. */
@@ -367,10 +367,10 @@ static int setup(struct daemon *d)
 	d->lock_fd = events_lock(d->opts->pin_dir, &holder);
 	if (d->lock_fd < 0) {
 		if (d->lock_fd == -EWOULDBLOCK)
-			pr_warn("another tunnelguard (pid %d) is reading the events of %s\n",
-				holder, d->opts->pin_dir);
+			pr_err("another tunnelguard (pid %d) is reading the events of %s\n", holder,
+			       d->opts->pin_dir);
 		else
-			pr_warn("cannot take the events lock: %s\n", strerror(-d->lock_fd));
+			pr_err("cannot take the events lock: %s\n", strerror(-d->lock_fd));
 		return d->lock_fd;
 	}
 	err = ensure_loaded(d->opts, &d->intent);
@@ -426,8 +426,8 @@ int daemon_run(const struct daemon_opts *opts)
 	report_suppressed(&d);
 	next_reconcile = now_ms() + opts->interval_ms;
 	notify_ready();
-	pr_warn("daemon running: pin dir %s, reconciliation every %u ms\n", opts->pin_dir,
-		opts->interval_ms);
+	pr_notice("daemon running: pin dir %s, reconciliation every %u ms\n", opts->pin_dir,
+		  opts->interval_ms);
 	for (;;) {
 		struct epoll_event ev[4];
 		long long until =
@@ -437,7 +437,7 @@ int daemon_run(const struct daemon_opts *opts)
 
 		if (n < 0 && errno != EINTR) {
 			err = -errno;
-			pr_warn("epoll_wait: %s\n", strerror(-err));
+			pr_err("epoll_wait: %s\n", strerror(-err));
 			break;
 		}
 		for (int i = 0; i < n; i++) {
@@ -464,7 +464,7 @@ int daemon_run(const struct daemon_opts *opts)
 				reload(&d);
 				continue;
 			}
-			pr_warn("signal %u: exiting; the guard stays in force\n", si.ssi_signo);
+			pr_notice("signal %u: exiting; the guard stays in force\n", si.ssi_signo);
 			if (d.rings_open)
 				events_poll(&d.events, 0);
 			goto cleanup;

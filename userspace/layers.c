@@ -33,7 +33,7 @@ int layers_live_owners(const struct tg_policy *policy, struct nft_owner **owners
 	*n = 0;
 	err = diag_dump_listeners(&list);
 	if (err) {
-		pr_warn("cannot list TCP listeners with sock_diag: %s\n", strerror(-err));
+		pr_err("cannot list TCP listeners with sock_diag: %s\n", strerror(-err));
 		return err;
 	}
 	out = calloc(list.count + 1, sizeof(*out));
@@ -82,10 +82,10 @@ int layers_nft_owner_check(const char *pin_dir)
 	if (err)
 		return err;
 	if (present && owner[0] && strcmp(owner, mine) != 0) {
-		pr_warn("table inet " NFT_TABLE_NAME " in this network namespace belongs to the "
-			"guard of pin dir %s, not %s: there is one table per namespace; use that "
-			"pin dir, or layers = bpf for this guard\n",
-			owner, mine);
+		pr_err("table inet " NFT_TABLE_NAME " in this network namespace belongs to the "
+		       "guard of pin dir %s, not %s: there is one table per namespace; use that "
+		       "pin dir, or layers = bpf for this guard\n",
+		       owner, mine);
 		return -EBUSY;
 	}
 	return 0;
@@ -115,7 +115,7 @@ int layers_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	int err;
 
 	if (!(cfg->layers & (TG_LAYER_BPF | TG_LAYER_NFT))) {
-		pr_warn("the config names no layer: nothing to load\n");
+		pr_err("the config names no layer: nothing to load\n");
 		return -EINVAL;
 	}
 	/* Before anything changes: a table another guard made is not ours to replace. */
@@ -132,11 +132,11 @@ int layers_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	if (cfg->layers & TG_LAYER_NFT) {
 		err = apply_nft(cfg);
 		if (err) {
-			pr_warn("the nft layer was not put up: %s; %s\n", strerror(-err),
-				cfg->layers & TG_LAYER_BPF
-					? "the BPF layer is in force with the new config, the nft "
-					  "layer keeps its previous table (if any)"
-					: "nothing was changed");
+			pr_err("the nft layer was not put up: %s; %s\n", strerror(-err),
+			       cfg->layers & TG_LAYER_BPF
+				       ? "the BPF layer is in force with the new config, the nft "
+					 "layer keeps its previous table (if any)"
+				       : "nothing was changed");
 			return err;
 		}
 	} else if (nft_table_is_ours(opts->pin_dir)) {
@@ -164,9 +164,9 @@ int layers_unload(const char *pin_dir)
 	} else if (guard_netns_is_here(pin_dir)) {
 		err = nft_remove();
 	} else {
-		pr_warn("the guard in %s was loaded from another network namespace: its nft table "
-			"is there; run unload in that namespace to remove it\n",
-			pin_dir);
+		pr_err("the guard in %s was loaded from another network namespace: its nft table "
+		       "is there; run unload in that namespace to remove it\n",
+		       pin_dir);
 	}
 	ret = loader_unload(pin_dir);
 	return err ? err : ret;

@@ -136,13 +136,13 @@ static int take_lock(void)
 	int fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
-		pr_warn("cannot open lock file %s: %s\n", LOCK_PATH, strerror(errno));
+		pr_err("cannot open lock file %s: %s\n", LOCK_PATH, strerror(errno));
 		return -errno;
 	}
 	if (flock(fd, LOCK_EX) < 0) {
 		int err = -errno;
 
-		pr_warn("cannot lock %s: %s\n", LOCK_PATH, strerror(-err));
+		pr_err("cannot lock %s: %s\n", LOCK_PATH, strerror(-err));
 		close(fd);
 		return err;
 	}
@@ -152,10 +152,10 @@ static int take_lock(void)
 static int check_kernel(void)
 {
 	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0) {
-		pr_warn("kernel has no BTF (/sys/kernel/btf/vmlinux: %s): tunnelguard needs a "
-			"kernel "
-			"built with CONFIG_DEBUG_INFO_BTF=y\n",
-			strerror(errno));
+		pr_err("kernel has no BTF (/sys/kernel/btf/vmlinux: %s): tunnelguard needs a "
+		       "kernel "
+		       "built with CONFIG_DEBUG_INFO_BTF=y\n",
+		       strerror(errno));
 		return -ENOTSUP;
 	}
 	return 0;
@@ -175,7 +175,7 @@ static int replace_pin(int fd, const char *pin_dir, const char *name)
 	unlink(tmp);
 	if (bpf_obj_pin(fd, tmp) < 0 || rename(tmp, path) < 0) {
 		err = -errno;
-		pr_warn("cannot pin %s: %s\n", path, strerror(-err));
+		pr_err("cannot pin %s: %s\n", path, strerror(-err));
 		unlink(tmp);
 		return err;
 	}
@@ -202,13 +202,13 @@ static int reuse_or_pin_map(struct bpf_map *map, const char *pin_dir, const char
 		err = bpf_map__reuse_fd(map, fd);
 		close(fd);
 		if (err)
-			pr_warn("cannot reuse pinned map %s/%s: %s (unload first if the layout "
-				"changed)\n",
-				pin_dir, name, strerror(-err));
+			pr_err("cannot reuse pinned map %s/%s: %s (unload first if the layout "
+			       "changed)\n",
+			       pin_dir, name, strerror(-err));
 		return err;
 	}
 	if (fd != -ENOENT) {
-		pr_warn("cannot open pinned map %s/%s: %s\n", pin_dir, name, strerror(-fd));
+		pr_err("cannot open pinned map %s/%s: %s\n", pin_dir, name, strerror(-fd));
 		return fd;
 	}
 	err = loader_pin_path(path, sizeof(path), pin_dir, name);
@@ -227,13 +227,13 @@ static int sync_maps(struct tunnelguard *skel)
 
 	err = sync_local_addrs(bpf_map__fd(skel->maps.tg_local_addrs), false, &report);
 	if (err) {
-		pr_warn("cannot list this host's local addresses: %s\n", strerror(-err));
+		pr_err("cannot list this host's local addresses: %s\n", strerror(-err));
 		return err;
 	}
 	pr_debug("tg_local_addrs: %zu added, %zu removed\n", report.added, report.removed);
 	err = sync_port_owners(bpf_map__fd(skel->maps.tg_port_owner), false, &report);
 	if (err) {
-		pr_warn("cannot list TCP listeners through sock_diag: %s\n", strerror(-err));
+		pr_err("cannot list TCP listeners through sock_diag: %s\n", strerror(-err));
 		return err;
 	}
 	pr_debug("tg_port_owner: %zu added, %zu removed, %zu changed\n", report.added,
@@ -366,9 +366,9 @@ static int check_same_cgroup(int link_fd, int cg_fd, const char *cgroup)
 	if (err)
 		return err;
 	if (info.cgroup.cgroup_id != id) {
-		pr_warn("the loaded guard is attached to another cgroup than %s: run `tunnelguard "
-			"unload` first to move it\n",
-			cgroup);
+		pr_err("the loaded guard is attached to another cgroup than %s: run `tunnelguard "
+		       "unload` first to move it\n",
+		       cgroup);
 		return -EEXIST;
 	}
 	return 0;
@@ -395,37 +395,37 @@ static int install_hook(struct tunnelguard *skel, size_t i, int cg_fd, const cha
 		st->link[i] = bpf_link__open(path);
 		if (!st->link[i] || st->old_prog_fd[i] < 0) {
 			err = st->old_prog_fd[i] < 0 ? st->old_prog_fd[i] : -errno;
-			pr_warn("cannot open the loaded %s guard in %s: %s (unload and load "
-				"again)\n",
-				hooks[i].name, pin_dir, strerror(-err));
+			pr_err("cannot open the loaded %s guard in %s: %s (unload and load "
+			       "again)\n",
+			       hooks[i].name, pin_dir, strerror(-err));
 			return err;
 		}
 		err = bpf_link__update_program(st->link[i], prog);
 		if (err) {
-			pr_warn("cannot swap the %s program: %s\n", hooks[i].name, strerror(-err));
+			pr_err("cannot swap the %s program: %s\n", hooks[i].name, strerror(-err));
 			return err;
 		}
 		pr_debug("swapped %s to program %s\n", hooks[i].name, bpf_program__name(prog));
 		return 0;
 	}
 	if (link_fd != -ENOENT) {
-		pr_warn("cannot open pinned link %s/%s: %s\n", pin_dir, hooks[i].link_pin,
-			strerror(-link_fd));
+		pr_err("cannot open pinned link %s/%s: %s\n", pin_dir, hooks[i].link_pin,
+		       strerror(-link_fd));
 		return link_fd;
 	}
 	st->link[i] = bpf_program__attach_cgroup(prog, cg_fd);
 	if (!st->link[i]) {
 		err = -errno;
-		pr_warn("cannot attach %s to %s: %s%s\n", hooks[i].name, cgroup, strerror(-err),
-			err == -EPERM ? " (are you root?)" : "");
+		pr_err("cannot attach %s to %s: %s%s\n", hooks[i].name, cgroup, strerror(-err),
+		       err == -EPERM ? " (are you root?)" : "");
 		return err;
 	}
 	err = loader_pin_path(path, sizeof(path), pin_dir, hooks[i].link_pin);
 	if (!err)
 		err = bpf_link__pin(st->link[i], path);
 	if (err) {
-		pr_warn("cannot pin the %s link in %s: %s\n", hooks[i].name, pin_dir,
-			strerror(-err));
+		pr_err("cannot pin the %s link in %s: %s\n", hooks[i].name, pin_dir,
+		       strerror(-err));
 		return err;
 	}
 	st->attached[i] = 1;
@@ -444,8 +444,8 @@ static void roll_back(struct load_state *st, const char *pin_dir)
 			/* Put the previous program back; it is still alive through its pin. */
 			if (bpf_link_update(bpf_link__fd(st->link[i]), st->old_prog_fd[i], NULL) <
 			    0)
-				pr_warn("cannot restore the previous %s program: %s\n",
-					hooks[i].name, strerror(errno));
+				pr_err("cannot restore the previous %s program: %s\n",
+				       hooks[i].name, strerror(errno));
 		}
 	}
 	for (i = 0; i < NR_TRACERS; i++) {
@@ -479,7 +479,9 @@ static int prove_guard(struct tunnelguard *skel, const struct loader_opts *opts,
 				   cgroup, opts->pin_dir, &result, message, sizeof(message));
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.tg_selftest), &key, &result, BPF_ANY) < 0)
 		pr_warn("cannot record the self-test result: %s\n", strerror(errno));
-	if (err || result.result != TG_SELFTEST_PASSED)
+	if (err)
+		pr_err("%s\n", message);
+	else if (result.result != TG_SELFTEST_PASSED)
 		pr_warn("%s\n", message);
 	else
 		pr_info("%s\n", message);
@@ -526,7 +528,7 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg_fd < 0) {
 		err = -errno;
-		pr_warn("cannot open cgroup %s: %s\n", cgroup, strerror(-err));
+		pr_err("cannot open cgroup %s: %s\n", cgroup, strerror(-err));
 		goto cleanup;
 	}
 	st.created_pin_dir = stat(opts->pin_dir, &sb) < 0;
@@ -537,7 +539,7 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	skel = tunnelguard__open();
 	if (!skel) {
 		err = -errno;
-		pr_warn("cannot open the embedded BPF object: %s\n", strerror(-err));
+		pr_err("cannot open the embedded BPF object: %s\n", strerror(-err));
 		goto cleanup;
 	}
 	choose_errno(skel, cfg);
@@ -545,9 +547,9 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		warn_ephemeral_reservations(&cfg->policy);
 	err = netns_cookie((__u64 *)&skel->rodata->tg_netns_cookie);
 	if (err) {
-		pr_warn("cannot read this network namespace's cookie: %s (kernel older than "
-			"5.14?)\n",
-			strerror(-err));
+		pr_err("cannot read this network namespace's cookie: %s (kernel older than "
+		       "5.14?)\n",
+		       strerror(-err));
 		goto cleanup;
 	}
 	for (i = 0; i < NR_SHARED_MAPS && !err; i++)
@@ -558,10 +560,10 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	skip_attached_tracers(skel, opts->pin_dir);
 	err = tunnelguard__load(skel);
 	if (err) {
-		pr_warn("the kernel refused the BPF programs: %s (run with -vv for the verifier "
-			"log; "
-			"does the kernel have cgroup BPF and BTF?)\n",
-			strerror(-err));
+		pr_err("the kernel refused the BPF programs: %s (run with -vv for the verifier "
+		       "log; "
+		       "does the kernel have cgroup BPF and BTF?)\n",
+		       strerror(-err));
 		goto cleanup;
 	}
 	/* The trie must be complete before a new program can consult it. */
@@ -576,7 +578,7 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	}
 	err = prove_guard(skel, opts, cgroup);
 	if (err) {
-		pr_warn("load rolled back: the previous state stays\n");
+		pr_err("load rolled back: the previous state stays\n");
 		goto cleanup;
 	}
 	err = pin_inspection_objects(skel, opts->pin_dir);
@@ -635,7 +637,7 @@ int loader_unload(const char *pin_dir)
 			continue;
 		if (bpf_link_detach(fd) < 0 && errno != EOPNOTSUPP) {
 			err = -errno;
-			pr_warn("cannot detach %s: %s\n", h->name, strerror(-err));
+			pr_err("cannot detach %s: %s\n", h->name, strerror(-err));
 		}
 		close(fd);
 	}
@@ -645,7 +647,7 @@ int loader_unload(const char *pin_dir)
 	dir = opendir(pin_dir);
 	if (!dir) {
 		if (errno != ENOENT)
-			pr_warn("cannot read pin dir %s: %s\n", pin_dir, strerror(errno));
+			pr_err("cannot read pin dir %s: %s\n", pin_dir, strerror(errno));
 		goto out;
 	}
 	while ((de = readdir(dir))) {

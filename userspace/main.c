@@ -95,11 +95,10 @@ static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ..
 {
 	va_list ap;
 
-	fputs("tunnelguard: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_vprint_tagged(LOG_LEVEL_ERROR, "tunnelguard: ", fmt, ap);
 	va_end(ap);
-	fputs("\n(see tunnelguard --help)\n", stderr);
+	log_print_plain(LOG_LEVEL_ERROR, "(see tunnelguard --help)\n");
 	return EXIT_USAGE;
 }
 
@@ -290,8 +289,8 @@ static int cmd_status(const struct cli *cli)
 	int err = status_collect(cli->pin_dir, &r);
 
 	if (err) {
-		pr_warn("cannot read pin dir %s: %s%s\n", cli->pin_dir, strerror(-err),
-			err == -EACCES || err == -EPERM ? " (reading BPF pins needs root)" : "");
+		pr_err("cannot read pin dir %s: %s%s\n", cli->pin_dir, strerror(-err),
+		       err == -EACCES || err == -EPERM ? " (reading BPF pins needs root)" : "");
 		return 1;
 	}
 	if (cli->prometheus)
@@ -336,20 +335,20 @@ static int cmd_events(const struct cli *cli)
 
 	lock_fd = events_lock(cli->pin_dir, &holder);
 	if (lock_fd == -EWOULDBLOCK) {
-		pr_warn("a tunnelguard daemon (pid %d) is reading the events of %s: they are in "
-			"its "
-			"output (journalctl -u tunnelguard-daemon)\n",
-			holder, cli->pin_dir);
+		pr_err("a tunnelguard daemon (pid %d) is reading the events of %s: they are in "
+		       "its "
+		       "output (journalctl -u tunnelguard-daemon)\n",
+		       holder, cli->pin_dir);
 		return 1;
 	}
 	if (lock_fd < 0) {
-		pr_warn("cannot take the events lock: %s\n", strerror(-lock_fd));
+		pr_err("cannot take the events lock: %s\n", strerror(-lock_fd));
 		return 1;
 	}
 	err = events_open(&reader, cli->pin_dir, cli->json, stdout);
 	if (err) {
-		pr_warn("cannot open the events of %s: %s (is the guard loaded?)\n", cli->pin_dir,
-			strerror(-err));
+		pr_err("cannot open the events of %s: %s (is the guard loaded?)\n", cli->pin_dir,
+		       strerror(-err));
 		close(lock_fd);
 		return 1;
 	}
@@ -420,10 +419,10 @@ int main(int argc, char **argv)
 		if (err)
 			return err;
 		if (commands[i].needs_root && geteuid() != 0) {
-			pr_warn("%s needs root (CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN): run it "
-				"with "
-				"sudo\n",
-				cli.command);
+			pr_err("%s needs root (CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN): run it "
+			       "with "
+			       "sudo\n",
+			       cli.command);
 			return 1;
 		}
 		return commands[i].run(&cli);

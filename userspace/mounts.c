@@ -21,7 +21,7 @@ int mounts_find_cgroup2(char *buf, size_t len)
 
 	if (!f) {
 		err = -errno;
-		pr_warn("cannot read /proc/self/mounts: %s (is /proc mounted?)\n", strerror(-err));
+		pr_err("cannot read /proc/self/mounts: %s (is /proc mounted?)\n", strerror(-err));
 		return err;
 	}
 	while ((m = getmntent(f))) {
@@ -36,9 +36,9 @@ int mounts_find_cgroup2(char *buf, size_t len)
 	}
 	endmntent(f);
 	if (err == -ENOENT)
-		pr_warn("no cgroup v2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup, "
-			"or "
-			"boot with systemd.unified_cgroup_hierarchy=1)\n");
+		pr_err("no cgroup v2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup, "
+		       "or "
+		       "boot with systemd.unified_cgroup_hierarchy=1)\n");
 	return err;
 }
 
@@ -101,19 +101,19 @@ static int mount_bpffs_root(void)
 	if (err == 1)
 		return 0;
 	if (err < 0 && err != -ENOENT) {
-		pr_warn("cannot examine %s: %s\n", MOUNTS_BPFFS_ROOT, strerror(-err));
+		pr_err("cannot examine %s: %s\n", MOUNTS_BPFFS_ROOT, strerror(-err));
 		return err;
 	}
 	if (err == -ENOENT && mkdir(MOUNTS_BPFFS_ROOT, 0700) < 0 && errno != EEXIST) {
 		err = -errno;
-		pr_warn("cannot create %s: %s\n", MOUNTS_BPFFS_ROOT, strerror(-err));
+		pr_err("cannot create %s: %s\n", MOUNTS_BPFFS_ROOT, strerror(-err));
 		return err;
 	}
 	if (mount("bpf", MOUNTS_BPFFS_ROOT, "bpf", 0, "mode=0700") < 0) {
 		err = -errno;
-		pr_warn("cannot mount bpffs on %s: %s (are you root? does the kernel have "
-			"CONFIG_BPF_SYSCALL?)\n",
-			MOUNTS_BPFFS_ROOT, strerror(-err));
+		pr_err("cannot mount bpffs on %s: %s (are you root? does the kernel have "
+		       "CONFIG_BPF_SYSCALL?)\n",
+		       MOUNTS_BPFFS_ROOT, strerror(-err));
 		return err;
 	}
 	pr_info("mounted bpffs on %s\n", MOUNTS_BPFFS_ROOT);
@@ -127,7 +127,7 @@ int mounts_prepare_pin_dir(const char *pin_dir)
 	int err;
 
 	if (pin_dir[0] != '/') {
-		pr_warn("pin dir %s must be an absolute path\n", pin_dir);
+		pr_err("pin dir %s must be an absolute path\n", pin_dir);
 		return -EINVAL;
 	}
 	if (strncmp(pin_dir, MOUNTS_BPFFS_ROOT, root_len) == 0 &&
@@ -140,17 +140,17 @@ int mounts_prepare_pin_dir(const char *pin_dir)
 	if (!err)
 		err = mounts_is_bpffs(ancestor);
 	if (err < 0) {
-		pr_warn("cannot examine pin dir %s: %s\n", pin_dir, strerror(-err));
+		pr_err("cannot examine pin dir %s: %s\n", pin_dir, strerror(-err));
 		return err;
 	}
 	if (err == 0) {
-		pr_warn("pin dir %s is not on a bpffs (%s is not; mount -t bpf bpf DIR first)\n",
-			pin_dir, ancestor);
+		pr_err("pin dir %s is not on a bpffs (%s is not; mount -t bpf bpf DIR first)\n",
+		       pin_dir, ancestor);
 		return -ENOTSUP;
 	}
 	err = mkdir_p(pin_dir);
 	if (err)
-		pr_warn("cannot create pin dir %s: %s\n", pin_dir, strerror(-err));
+		pr_err("cannot create pin dir %s: %s\n", pin_dir, strerror(-err));
 	return err;
 }
 

@@ -325,8 +325,8 @@ static void apply_dump(struct netns_watch *w, struct netns_known *k,
 			(unsigned long long)k->cookie, strerror(-err));
 		k->warned = true;
 	} else if (!err && k->warned) {
-		pr_warn("network namespace %llu: local addresses known again\n",
-			(unsigned long long)k->cookie);
+		pr_notice("network namespace %llu: local addresses known again\n",
+			  (unsigned long long)k->cookie);
 		k->warned = false;
 	}
 	if (!err)

@@ -2022,16 +2022,16 @@ static int build_and_send_logged(size_t size, uint32_t genid, nft_put_fn put, co
 		if (!err)
 			err = nft_put_end(b, &seq);
 		if (err)
-			pr_warn("cannot build the nftables batch for table inet " NFT_TABLE_NAME
-				": %s\n",
-				strerror(-err));
+			pr_err("cannot build the nftables batch for table inet " NFT_TABLE_NAME
+			       ": %s\n",
+			       strerror(-err));
 		else
 			err = nft_batch_send(b, why, sizeof(why));
 		if (err && err != -ERESTART && why[0]) {
 			if (quiet)
 				pr_debug("%s\n", why);
 			else
-				pr_warn("%s\n", why);
+				pr_err("%s\n", why);
 		}
 		mnl_nlmsg_batch_stop(b);
 	}
@@ -2065,8 +2065,8 @@ static int socket_error(const char *what)
 {
 	int err = -errno;
 
-	pr_warn("cannot open a netfilter netlink socket to %s: %s%s\n", what, strerror(-err),
-		root_hint(err));
+	pr_err("cannot open a netfilter netlink socket to %s: %s%s\n", what, strerror(-err),
+	       root_hint(err));
 	return err;
 }
 
@@ -2082,7 +2082,7 @@ int nft_apply(const struct tg_policy *policy, const struct nft_owner *owners, si
 		return -EINVAL;
 	err = nft_content_from_owners(owners, n, &content);
 	if (err) {
-		pr_warn("cannot build table inet " NFT_TABLE_NAME ": %s\n", strerror(-err));
+		pr_err("cannot build table inet " NFT_TABLE_NAME ": %s\n", strerror(-err));
 		return err;
 	}
 	/* Carry the counters over; a read failure only costs them. */
@@ -2163,8 +2163,8 @@ int nft_read(struct nft_state *out)
 	err = read_state(nl, true, out, &genid);
 	mnl_socket_close(nl);
 	if (err)
-		pr_warn("cannot read table inet " NFT_TABLE_NAME ": %s%s\n", strerror(-err),
-			root_hint(err));
+		pr_err("cannot read table inet " NFT_TABLE_NAME ": %s%s\n", strerror(-err),
+		       root_hint(err));
 	return err;
 }
 
@@ -2289,13 +2289,13 @@ static int change_owners(const struct nft_owner *owners, size_t n, const struct 
 		err = read_state(nl, true, &have, &genid);
 		mnl_socket_close(nl);
 		if (err)
-			pr_warn("cannot read table inet " NFT_TABLE_NAME ": %s%s\n", strerror(-err),
-				root_hint(err));
+			pr_err("cannot read table inet " NFT_TABLE_NAME ": %s%s\n", strerror(-err),
+			       root_hint(err));
 		if (!err && !have.present) {
 			/* For a drift check, absence is an answer; the caller words it. */
 			if (!dry_run)
-				pr_warn("table inet " NFT_TABLE_NAME
-					" is not there (run tunnelguard load)\n");
+				pr_err("table inet " NFT_TABLE_NAME
+				       " is not there (run tunnelguard load)\n");
 			err = -ENOENT;
 		}
 		if (!err)
@@ -2316,7 +2316,7 @@ static int change_owners(const struct nft_owner *owners, size_t n, const struct 
 		nft_state_free(&minus);
 	}
 	if (err == -ERESTART)
-		pr_warn("table inet " NFT_TABLE_NAME " kept changing under the update; gave up\n");
+		pr_err("table inet " NFT_TABLE_NAME " kept changing under the update; gave up\n");
 	return err;
 }
 

@@ -268,7 +268,7 @@ int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 			err = apply_owner(map_fd, &key, l->uid);
 	}
 	if (err)
-		pr_warn("cannot update map tg_port_owner: %s\n", strerror(-err));
+		pr_err("cannot update map tg_port_owner: %s\n", strerror(-err));
 cleanup:
 	free(entries);
 	free(before_index.items);
@@ -320,7 +320,7 @@ int sync_local_addrs(int map_fd, bool dry_run, struct sync_report *report)
 			err = -errno;
 	}
 	if (err)
-		pr_warn("cannot update map tg_local_addrs: %s\n", strerror(-err));
+		pr_err("cannot update map tg_local_addrs: %s\n", strerror(-err));
 cleanup:
 	free(keys);
 	local_addrs_free(&live);
