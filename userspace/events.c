@@ -20,6 +20,7 @@
 #include "tg_maps.h"
 #include "tg_policy.h"
 
+#include "escape.h"
 #include "events.h"
 #include "loader.h"
 #include "reasons.h"
@@ -48,23 +49,35 @@ static void __attribute__((format(printf, 2, 3))) put(struct line *l, const char
 		l->used += n;
 }
 
-/* A tenant-chosen string: printable ASCII stays, anything else becomes \xNN. */
-static void put_escaped(struct line *l, const char *s, size_t max, bool json)
+/* A JSON string (UTF-8 safe, escape.h), or null for an unknown name. */
+static void put_json_string(struct line *l, const char *s, size_t max, bool null_if_empty)
 {
-	for (size_t i = 0; i < max && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
+	char esc[6 * 64 + 1];
 
-		if (json && (c == '"' || c == '\\'))
-			put(l, "\\%c", c);
-		else if (!json && (c == ' ' || c == '=' || c == '"' || c == '\\'))
-			put(l, "\\x%02x", c);
-		else if (c < 0x20 || c >= 0x7f)
-			put(l, json ? "\\u%04x" : "\\x%02x", c);
-		else
-			put(l, "%c", c);
+	if (null_if_empty && !s[0]) {
+		put(l, "null");
+		return;
 	}
+	if (escape_quoted(s, max, esc, sizeof(esc)) < 0)
+		l->overflow = true;
+	put(l, "\"%s\"", esc);
 }
 
+/* A logfmt value: as it is, or quoted and escaped when it holds a space, '=', '"', ... */
+static void put_logfmt(struct line *l, const char *s, size_t max)
+{
+	char esc[6 * 64 + 1];
+
+	if (!escape_logfmt_needs_quotes(s, max)) {
+		put(l, "%.*s", (int)strnlen(s, max), s);
+		return;
+	}
+	if (escape_quoted(s, max, esc, sizeof(esc)) < 0)
+		l->overflow = true;
+	put(l, "\"%s\"", esc);
+}
+
+/* RFC 3339 UTC with milliseconds of a CLOCK_BOOTTIME instant. */
 static void format_time(unsigned long long boot_ns, char *buf, size_t len)
 {
 	struct timespec real, boot;
@@ -81,6 +94,32 @@ static void format_time(unsigned long long boot_ns, char *buf, size_t len)
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 (ns % 1000000000LL) / 1000000LL);
+}
+
+void events_time_now(char *buf, size_t len)
+{
+	struct timespec boot;
+
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	format_time((unsigned long long)boot.tv_sec * 1000000000ULL + boot.tv_nsec, buf, len);
+}
+
+int events_format_suppressed(unsigned long long rate_limited, unsigned long long lost, bool json,
+			     char *buf, size_t len)
+{
+	char when[96];
+	int n;
+
+	events_time_now(when, sizeof(when));
+	if (json)
+		n = snprintf(
+			buf, len,
+			"{\"time\":\"%s\",\"suppressed\":{\"rate_limited\":%llu,\"lost\":%llu}}\n",
+			when, rate_limited, lost);
+	else
+		n = snprintf(buf, len, "time=%s suppressed rate_limited=%llu lost=%llu\n", when,
+			     rate_limited, lost);
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
 }
 
 static const char *user_name(unsigned int uid, char *buf, size_t len)
@@ -128,29 +167,28 @@ int events_format(const struct tg_event *e, bool json, char *buf, size_t len)
 	if (json) {
 		put(&l,
 		    "{\"time\":\"%s\",\"verdict\":\"%s\",\"reason\":\"%s\",\"caller_uid\":%u,"
-		    "\"caller\":\"",
+		    "\"caller\":",
 		    when, verdict, reason_name(e->reason), e->caller_uid);
-		put_escaped(&l, caller, sizeof(caller), true);
-		put(&l, "\",\"pid\":%u,\"comm\":\"", e->pid);
-		put_escaped(&l, e->comm, sizeof(e->comm), true);
-		put(&l, "\",\"dst\":\"%s\",\"port\":%u", addr, e->port);
+		put_json_string(&l, caller, sizeof(caller), true);
+		put(&l, ",\"pid\":%u,\"comm\":", e->pid);
+		put_json_string(&l, e->comm, sizeof(e->comm), false);
+		put(&l, ",\"dst\":\"%s\",\"port\":%u", addr, e->port);
 		if (owner_known) {
-			put(&l, ",\"owner_uid\":%u,\"owner\":\"", e->owner_uid);
-			put_escaped(&l, owner, sizeof(owner), true);
-			put(&l, "\"");
+			put(&l, ",\"owner_uid\":%u,\"owner\":", e->owner_uid);
+			put_json_string(&l, owner, sizeof(owner), true);
 		}
 		put(&l, ",\"netns\":%llu,\"stage\":\"%s\"}\n", (unsigned long long)e->netns_cookie,
 		    stage_name(e));
 	} else {
 		put(&l, "time=%s verdict=%s reason=%s caller_uid=%u caller=", when, verdict,
 		    reason_name(e->reason), e->caller_uid);
-		put_escaped(&l, caller[0] ? caller : "-", sizeof(caller), false);
+		put_logfmt(&l, caller[0] ? caller : "-", sizeof(caller));
 		put(&l, " pid=%u comm=", e->pid);
-		put_escaped(&l, e->comm[0] ? e->comm : "-", sizeof(e->comm), false);
+		put_logfmt(&l, e->comm[0] ? e->comm : "-", sizeof(e->comm));
 		put(&l, " dst=%s port=%u", addr, e->port);
 		if (owner_known) {
 			put(&l, " owner_uid=%u owner=", e->owner_uid);
-			put_escaped(&l, owner[0] ? owner : "-", sizeof(owner), false);
+			put_logfmt(&l, owner[0] ? owner : "-", sizeof(owner));
 		}
 		put(&l, " netns=%llu stage=%s\n", (unsigned long long)e->netns_cookie,
 		    stage_name(e));
@@ -161,7 +199,7 @@ int events_format(const struct tg_event *e, bool json, char *buf, size_t len)
 static int print_event(void *ctx, void *data, size_t size)
 {
 	struct events_reader *r = ctx;
-	char line[1024];
+	char line[2048]; /* escaped names and comm can take 6 bytes per byte */
 	int n;
 
 	if (size < sizeof(struct tg_event))
