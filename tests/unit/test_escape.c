@@ -9,8 +9,8 @@
 static const struct {
 	const char *name;
 	const char *in;
-	const char *out;    /* escape_quoted() */
-	bool needs_quotes;  /* as a logfmt value */
+	const char *out;   /* escape_quoted() */
+	bool needs_quotes; /* as a logfmt value */
 } cases[] = {
 	{ "ascii", "alice", "alice", false },
 	{ "empty", "", "", true },

@@ -75,14 +75,14 @@ Test(log, journal_stream_parsing, .init = setup, .fini = teardown)
 		const char *value;
 		bool journal;
 	} cases[] = {
-		{ mine, true },	    { other_ino, false }, { other_dev, false }, { NULL, false },
-		{ "", false },	    { "journal", false }, { "12", false },	{ "12:", false },
-		{ ":12", false },   { "-1:2", false },	  { "1:-2", false },
+		{ mine, true },	  { other_ino, false }, { other_dev, false }, { NULL, false },
+		{ "", false },	  { "journal", false }, { "12", false },      { "12:", false },
+		{ ":12", false }, { "-1:2", false },	{ "1:-2", false },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		cr_expect_eq(log_is_journal_stream(STDERR_FILENO, cases[i].value),
-			     cases[i].journal, "JOURNAL_STREAM=%s", cases[i].value ?: "(unset)");
+		cr_expect_eq(log_is_journal_stream(STDERR_FILENO, cases[i].value), cases[i].journal,
+			     "JOURNAL_STREAM=%s", cases[i].value ?: "(unset)");
 	strcat(mine, "x");
 	cr_expect_not(log_is_journal_stream(STDERR_FILENO, mine), "trailing garbage: %s", mine);
 }
