@@ -13,7 +13,7 @@ _tunnelguard()
 		[load]="--cgroup --no-self-test"
 		[unload]=""
 		[status]="--json --prometheus"
-		[check]="--uid --port --bind --addr"
+		[check]="--uid --port --bind --addr --json"
 		[daemon]="--json --interval --cgroup --no-self-test"
 		[events]="--follow --json"
 	)

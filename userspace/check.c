@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "diag.h"
+#include "escape.h"
 #include "guard.h"
 #include "local_addrs.h"
 #include "log.h"
@@ -105,17 +106,35 @@ static void format_dest(const struct tg_dest *d, char *buf, size_t len)
 	snprintf(buf, len, d->family == TG_AF_INET ? "%s:%u" : "[%s]:%u", ip, d->port);
 }
 
+/* One judged address, printed as a text line or a JSON object. */
+struct check_result {
+	char where[INET6_ADDRSTRLEN + 16]; /* 127.0.0.1:8001, [::1]:8001; "" for a bind */
+	char addr[INET6_ADDRSTRLEN];	   /* the address alone */
+	enum tg_reason reason;
+	bool have_owner;
+	uint32_t owner_uid;
+	bool owner_named;
+	char owner[64];
+};
+
+static void name_owner(struct check_result *res, uint32_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	res->have_owner = true;
+	res->owner_uid = uid;
+	res->owner_named = pw != NULL;
+	snprintf(res->owner, sizeof(res->owner), "%s", pw ? pw->pw_name : "?");
+}
+
 static int judge_one(const struct tg_policy *policy, const struct check_request *req,
 		     const char *addr, const struct diag_list *listeners,
-		     const struct local_addr_list *local, const struct check_netns *ns, FILE *out)
+		     const struct local_addr_list *local, const struct check_netns *ns,
+		     struct check_result *res)
 {
 	struct tg_facts f = { .caller_uid = req->uid, .port = req->port };
 	const struct diag_listener *l;
-	struct passwd *pw;
-	enum tg_reason reason;
 	struct tg_dest d;
-	char where[INET6_ADDRSTRLEN + 16];
-	char owner[96] = "";
 	bool local_dest;
 
 	if (parse_dest(addr, req->port, &d) < 0) {
@@ -127,22 +146,82 @@ static int judge_one(const struct tg_policy *policy, const struct check_request 
 	if (l && (local_dest || bound_exactly(l, &d))) {
 		f.listener = TG_LISTENER_FOUND;
 		f.owner_uid = l->uid;
-		pw = getpwuid(l->uid);
-		snprintf(owner, sizeof(owner), " owner=%u(%s)", l->uid, pw ? pw->pw_name : "?");
+		name_owner(res, l->uid);
 	}
-	reason = tg_decide_dest(policy, &f, local_dest);
-	format_dest(&d, where, sizeof(where));
-	fprintf(out, "%s %s %s%s netns=%llu(%s): %s\n",
-		tg_reason_refuses(reason) ? "deny" : "allow", where, reason_name(reason), owner,
-		(unsigned long long)ns->cookie, ns->name, reason_text(reason));
-	return tg_reason_refuses(reason) ? 1 : 0;
+	res->reason = tg_decide_dest(policy, &f, local_dest);
+	format_dest(&d, res->where, sizeof(res->where));
+	inet_ntop(d.family == TG_AF_INET ? AF_INET : AF_INET6, d.ip, res->addr, sizeof(res->addr));
+	return tg_reason_refuses(res->reason) ? 1 : 0;
+}
+
+static const char *verdict_name(enum tg_reason reason)
+{
+	return tg_reason_refuses(reason) ? "deny" : "allow";
+}
+
+static void print_text_result(FILE *out, const struct check_result *res,
+			      const struct check_netns *ns)
+{
+	char owner[96] = "";
+
+	if (res->have_owner)
+		snprintf(owner, sizeof(owner), " owner=%u(%s)", res->owner_uid, res->owner);
+	fprintf(out, "%s %s %s%s netns=%llu(%s): %s\n", verdict_name(res->reason), res->where,
+		reason_name(res->reason), owner, (unsigned long long)ns->cookie, ns->name,
+		reason_text(res->reason));
+}
+
+/*
+ * {"addr":"127.0.0.1","port":8001,"verdict":"deny","reason":"deny_other_tenant","text":"...",
+ *  "owner_uid":2001,"owner":"alice","netns":4097,"netns_name":"tg-ctr","netns_addrs_known":true}
+ * owner_uid and owner are null when no listener is there, owner alone when the uid has no name;
+ * for a bind, addr and the netns fields are null (a reservation holds on every address).
+ */
+static void print_json_result(FILE *out, const struct check_request *req,
+			      const struct check_result *res, const struct check_netns *ns)
+{
+	fputs("{\"addr\":", out);
+	escape_json_fputs(out, ns ? res->addr : NULL);
+	fprintf(out, ",\"port\":%u,\"verdict\":\"%s\",\"reason\":\"%s\",\"text\":", req->port,
+		verdict_name(res->reason), reason_name(res->reason));
+	escape_json_fputs(out, reason_text(res->reason));
+	if (res->have_owner)
+		fprintf(out, ",\"owner_uid\":%u,\"owner\":", res->owner_uid);
+	else
+		fputs(",\"owner_uid\":null,\"owner\":", out);
+	escape_json_fputs(out, res->have_owner && res->owner_named ? res->owner : NULL);
+	if (ns) {
+		fprintf(out, ",\"netns\":%llu,\"netns_name\":", (unsigned long long)ns->cookie);
+		escape_json_fputs(out, ns->name[0] ? ns->name : NULL);
+		fprintf(out, ",\"netns_addrs_known\":%s}", ns->all_local ? "false" : "true");
+	} else {
+		fputs(",\"netns\":null,\"netns_name\":null,\"netns_addrs_known\":null}", out);
+	}
+}
+
+/* {"check":"connect","uid":2002,"port":8001,"verdict":"deny","results":[...]} */
+static void print_json(FILE *out, const struct check_request *req, const char *kind,
+		       const struct check_result *res, size_t n, const struct check_netns *ns)
+{
+	bool denied = false;
+
+	for (size_t i = 0; i < n; i++)
+		denied |= tg_reason_refuses(res[i].reason);
+	fprintf(out, "{\"check\":\"%s\",\"uid\":%u,\"port\":%u,\"verdict\":\"%s\",\"results\":[",
+		kind, req->uid, req->port, denied ? "deny" : "allow");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputc(',', out);
+		print_json_result(out, req, &res[i], ns);
+	}
+	fputs("]}\n", out);
 }
 
 /*
  * Which namespace this is, and whether the guard loaded from pin_dir knows its addresses (its own
  * namespace, or one in tg_netns with addrs_known): the kernel fails closed in any other.
  */
-static int find_netns(const char *pin_dir, struct check_netns *ns, FILE *out)
+static int find_netns(const char *pin_dir, struct check_netns *ns, FILE *out, bool json)
 {
 	struct netns_watch_info *known = NULL;
 	struct guard_state st;
@@ -162,7 +241,7 @@ static int find_netns(const char *pin_dir, struct check_netns *ns, FILE *out)
 			if (known[i].cookie == ns->cookie && known[i].addrs_known)
 				ns->all_local = false;
 	free(known);
-	if (ns->all_local)
+	if (ns->all_local && !json) /* JSON says it in netns_addrs_known */
 		fprintf(out,
 			"note: the guard does not know the addresses of netns %llu (%s) yet (is "
 			"the "
@@ -175,11 +254,13 @@ int check_run(const struct tg_policy *policy, const struct check_request *req, F
 {
 	struct check_netns ns = {};
 	static const char *const loopbacks[] = { "127.0.0.1", "::1" };
+	struct check_result results[2] = {};
 	struct diag_list listeners = {};
 	struct local_addr_list local = {};
+	size_t n = req->addr ? 1 : 2;
 	int err, verdict = 0;
 
-	err = find_netns(req->pin_dir, &ns, out);
+	err = find_netns(req->pin_dir, &ns, out, req->json);
 	if (err)
 		return err;
 	err = diag_dump_listeners(&listeners);
@@ -192,13 +273,18 @@ int check_run(const struct tg_policy *policy, const struct check_request *req, F
 		pr_err("cannot list this host's local addresses: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	for (size_t i = 0; i < (req->addr ? 1 : 2); i++) {
+	for (size_t i = 0; i < n; i++) {
 		err = judge_one(policy, req, req->addr ? req->addr : loopbacks[i], &listeners,
-				&local, &ns, out);
+				&local, &ns, &results[i]);
 		if (err < 0)
 			goto cleanup;
 		verdict |= err;
 	}
+	if (req->json)
+		print_json(out, req, "connect", results, n, &ns);
+	else
+		for (size_t i = 0; i < n; i++)
+			print_text_result(out, &results[i], &ns);
 	err = verdict;
 cleanup:
 	diag_list_free(&listeners);
@@ -209,15 +295,21 @@ cleanup:
 int check_bind_run(const struct tg_policy *policy, const struct check_request *req, FILE *out)
 {
 	__u32 owner_uid = 0;
-	enum tg_reason reason = tg_decide_bind(policy, req->uid, req->port, &owner_uid);
-	struct passwd *pw;
-	char owner[96] = "";
+	struct check_result res = {
+		.reason = tg_decide_bind(policy, req->uid, req->port, &owner_uid),
+	};
 
-	if (owner_uid) {
-		pw = getpwuid(owner_uid);
-		snprintf(owner, sizeof(owner), " owner=%u(%s)", owner_uid, pw ? pw->pw_name : "?");
+	if (owner_uid)
+		name_owner(&res, owner_uid);
+	if (req->json) {
+		print_json(out, req, "bind", &res, 1, NULL);
+	} else {
+		char owner[96] = "";
+
+		if (res.have_owner)
+			snprintf(owner, sizeof(owner), " owner=%u(%s)", res.owner_uid, res.owner);
+		fprintf(out, "%s bind port %u %s%s: %s\n", verdict_name(res.reason), req->port,
+			reason_name(res.reason), owner, reason_text(res.reason));
 	}
-	fprintf(out, "%s bind port %u %s%s: %s\n", tg_reason_refuses(reason) ? "deny" : "allow",
-		req->port, reason_name(reason), owner, reason_text(reason));
-	return tg_reason_refuses(reason) ? 1 : 0;
+	return tg_reason_refuses(res.reason) ? 1 : 0;
 }

@@ -3,6 +3,7 @@
 #ifndef TG_CHECK_H
 #define TG_CHECK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -13,6 +14,7 @@ struct check_request {
 	uint16_t port;
 	const char *addr;    /* NULL: both 127.0.0.1 and ::1, where ssh -R listens */
 	const char *pin_dir; /* the loaded guard: which namespaces it knows */
+	bool json;	     /* print one JSON object instead of lines */
 };
 
 /*
@@ -23,6 +25,13 @@ struct check_request {
  *	owned by another tenant
  * As in the kernel, a namespace other than the loaded guard's whose addresses the guard does not
  * know (no daemon has learned them yet) counts every destination as local; a note says so.
+ * With req->json, one JSON object on one line instead, an entry per address in "results":
+ *	{"check":"connect","uid":2002,"port":8001,"verdict":"deny","results":[{"addr":"127.0.0.1",
+ *	"port":8001,"verdict":"deny","reason":"deny_other_tenant","text":"listener owned by another
+ *	tenant","owner_uid":2001,"owner":"alice","netns":4097,"netns_name":"tg-ctr",
+ *	"netns_addrs_known":true}, ...]}
+ * owner_uid and owner are null when no listener was found, owner alone when the uid has no name;
+ * netns_addrs_known false replaces the text's note.
  * Returns 0 when every address is allowed, 1 when one is denied, -errno on error.
  */
 int check_run(const struct tg_policy *policy, const struct check_request *req, FILE *out);
@@ -31,6 +40,8 @@ int check_run(const struct tg_policy *policy, const struct check_request *req, F
  * Judge a bind() of req->port by req->uid (on any address: reservations hold a port on all of
  * them) with tg_decide_bind(), and print one line:
  *	deny bind port 8001 deny_bind_reserved owner=2001(alice): port reserved for another tenant
+ * With req->json, the same object as check_run() with "check":"bind" and one result whose addr
+ * and netns fields are null.
  * Returns 0 when allowed, 1 when denied.
  */
 int check_bind_run(const struct tg_policy *policy, const struct check_request *req, FILE *out);

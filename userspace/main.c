@@ -73,6 +73,7 @@ static const char usage_text[] =
 	"  status   [--json | --prometheus]: show what is loaded, its policy and its counters\n"
 	"  check    --uid UID --port PORT [--addr ADDR]: would this connect be allowed?\n"
 	"           --uid UID --bind PORT: would this bind() be allowed (on any address)?\n"
+	"           [--json]: one JSON object, a result per address\n"
 	"  daemon   [--json] [--interval MS]: load if needed, print refusals, keep maps in sync\n"
 	"  events   [--follow] [--json]: print refusals when no daemon is running\n"
 	"\n"
@@ -82,7 +83,7 @@ static const char usage_text[] =
 	"      --cgroup DIR    load: cgroup v2 directory to attach to (default: the root)\n"
 	"      --no-self-test  load, daemon: do not prove the guard with a probe connect in a\n"
 	"                      throwaway network namespace (for hosts that cannot create one)\n"
-	"      --json          status, daemon, events: print JSON\n"
+	"      --json          status, check, daemon, events: print JSON\n"
 	"      --prometheus    status: print Prometheus text exposition format\n"
 	"      --follow        events: keep printing until interrupted\n"
 	"      --interval MS   daemon: full reconciliation period (default 2000)\n"
@@ -230,8 +231,9 @@ static int check_option_scope(const struct cli *cli)
 
 	if (cli->cgroup && strcmp(cli->command, "load") != 0 && !is_daemon)
 		return usage_error("--cgroup is only for load and daemon, not %s", cli->command);
-	if (cli->json && strcmp(cli->command, "status") != 0 && !is_daemon && !is_events)
-		return usage_error("--json is only for status, daemon and events, not %s",
+	if (cli->json && strcmp(cli->command, "status") != 0 && !is_daemon && !is_events &&
+	    !is_check)
+		return usage_error("--json is only for status, check, daemon and events, not %s",
 				   cli->command);
 	if (cli->prometheus && strcmp(cli->command, "status") != 0)
 		return usage_error("--prometheus is only for status, not %s", cli->command);
@@ -377,7 +379,11 @@ static int check_policy(const struct cli *cli, struct tg_config *cfg)
 static int cmd_check(const struct cli *cli)
 {
 	struct check_request req = {
-		.uid = cli->uid, .port = cli->port, .addr = cli->addr, .pin_dir = cli->pin_dir
+		.uid = cli->uid,
+		.port = cli->port,
+		.addr = cli->addr,
+		.pin_dir = cli->pin_dir,
+		.json = cli->json,
 	};
 	struct tg_config cfg;
 	int verdict;

@@ -231,7 +231,7 @@ scenario_completion() {
 		'tunnelguard status --p|--pin-dir --prometheus'
 		'tunnelguard load --|--config --pin-dir --verbose --help --version --cgroup --no-self-test'
 		'tunnelguard unload --|--config --pin-dir --verbose --help --version'
-		'tunnelguard check --|--config --pin-dir --verbose --help --version --uid --port --bind --addr'
+		'tunnelguard check --|--config --pin-dir --verbose --help --version --uid --port --bind --addr --json'
 		'tunnelguard check --b|--bind'
 		'tunnelguard daemon --|--config --pin-dir --verbose --help --version --json --interval --cgroup --no-self-test'
 		'tunnelguard events --f|--follow'
