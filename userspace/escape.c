@@ -101,8 +101,7 @@ bool escape_logfmt_needs_quotes(const char *s, size_t max)
 		uint32_t cp;
 		size_t seq = utf8_sequence(p + i, n - i, &cp);
 
-		if (seq == 0 || is_control(cp) || cp == ' ' || cp == '=' || cp == '"' ||
-		    cp == '\\')
+		if (seq == 0 || is_control(cp) || cp == ' ' || cp == '=' || cp == '"' || cp == '\\')
 			return true;
 		i += seq;
 	}
@@ -124,8 +123,8 @@ void escape_json_fputs(FILE *out, const char *s)
 		size_t take = n < (sizeof(buf) - 1) / 6 ? n : (sizeof(buf) - 1) / 6;
 
 		/* Do not cut a valid sequence in two: back off to its first byte. */
-		for (int k = 0; k < 3 && take < n && take > 1 && ((unsigned char)s[take] & 0xc0) == 0x80;
-		     k++)
+		for (int k = 0;
+		     k < 3 && take < n && take > 1 && ((unsigned char)s[take] & 0xc0) == 0x80; k++)
 			take--;
 		escape_quoted(s, take, buf, sizeof(buf));
 		fputs(buf, out);
