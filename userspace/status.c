@@ -15,6 +15,7 @@
 #include "tg_maps.h"
 
 #include "config.h"
+#include "escape.h"
 #include "layers.h"
 #include "loader.h"
 #include "status_netns.h"
@@ -422,44 +423,88 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 
 void status_json_string(FILE *out, const char *s)
 {
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	escape_json_fputs(out, s);
+}
 
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
+/* A name, or null when it is unknown (""). */
+static void json_name(FILE *out, const char *s)
+{
+	escape_json_fputs(out, s && s[0] ? s : NULL);
+}
+
+/* Space-separated words as an array of strings: "a b" -> ["a","b"]. */
+static void json_words(FILE *out, const char *words)
+{
+	char word[256];
+	bool first = true;
+
+	fputc('[', out);
+	while (*words) {
+		size_t n = strcspn(words, " ");
+
+		if (n) {
+			snprintf(word, sizeof(word), "%.*s", (int)n, words);
+			fputs(first ? "" : ",", out);
+			escape_json_fputs(out, word);
+			first = false;
+		}
+		words += n + (words[n] == ' ');
 	}
-	fputc('"', out);
+	fputc(']', out);
+}
+
+/* Ranges as [{"first":2001,"last":2003},{"first":2005,"last":2005}]. */
+static void json_uid_ranges(FILE *out, const struct tg_uid_range *r, unsigned int n)
+{
+	fputc('[', out);
+	for (unsigned int i = 0; i < n; i++)
+		fprintf(out, "%s{\"first\":%u,\"last\":%u}", i ? "," : "", r[i].first, r[i].last);
+	fputc(']', out);
+}
+
+static void json_port_ranges(FILE *out, const struct tg_port_range *r, unsigned int n)
+{
+	fputc('[', out);
+	for (unsigned int i = 0; i < n; i++)
+		fprintf(out, "%s{\"first\":%u,\"last\":%u}", i ? "," : "", r[i].first, r[i].last);
+	fputc(']', out);
+}
+
+static void json_grant_ports(FILE *out, const struct tg_port_grant *g, unsigned int n)
+{
+	struct tg_port_range r[TG_MAX_RESERVATIONS];
+
+	for (unsigned int i = 0; i < n && i < TG_MAX_RESERVATIONS; i++)
+		r[i] = (struct tg_port_range){ g[i].first, g[i].last };
+	json_port_ranges(out, r, n < TG_MAX_RESERVATIONS ? n : TG_MAX_RESERVATIONS);
 }
 
 static void print_json_grants(FILE *out, const struct guard_state *st)
 {
 	const struct tg_policy *p = &st->policy;
-	char ports[512], user[64], name[TG_NAME_LEN + 1];
+	char user[64], name[TG_NAME_LEN + 1];
 	unsigned int i, end;
 
 	fprintf(out, ",\"bind_policy\":\"%s\",\"reservations\":[",
 		cfg_bind_policy_name(p->bind_policy) ?: "?");
 	for (i = 0; i < p->n_reservation && i < TG_MAX_RESERVATIONS; i = end) {
 		end = reservation_run(st, i);
-		grant_ports(&p->reservation[i], end - i, ports, sizeof(ports));
 		snprintf(name, sizeof(name), "%.*s", TG_NAME_LEN, st->names.reservation[i]);
 		fputs(i ? ",{\"tenant\":" : "{\"tenant\":", out);
 		status_json_string(out, name);
 		fputs(",\"user\":", out);
-		status_json_string(out, user_of(p->reservation[i].uid, user, sizeof(user)));
-		fprintf(out, ",\"uid\":%u,\"ports\":\"%s\"}", p->reservation[i].uid, ports);
+		json_name(out, user_of(p->reservation[i].uid, user, sizeof(user)));
+		fprintf(out, ",\"uid\":%u,\"ports\":", p->reservation[i].uid);
+		json_grant_ports(out, &p->reservation[i], end - i);
+		fputc('}', out);
 	}
 	fputs("],\"allow_rules\":[", out);
 	for (i = 0; i < p->n_allow_rule && i < TG_MAX_ALLOW_RULES; i++) {
-		grant_ports(&p->allow_rule[i], 1, ports, sizeof(ports));
 		fputs(i ? ",{\"user\":" : "{\"user\":", out);
-		status_json_string(out, user_of(p->allow_rule[i].uid, user, sizeof(user)));
-		fprintf(out, ",\"uid\":%u,\"ports\":\"%s\"}", p->allow_rule[i].uid, ports);
+		json_name(out, user_of(p->allow_rule[i].uid, user, sizeof(user)));
+		fprintf(out, ",\"uid\":%u,\"ports\":", p->allow_rule[i].uid);
+		json_grant_ports(out, &p->allow_rule[i], 1);
+		fputc('}', out);
 	}
 	fputc(']', out);
 }
@@ -475,9 +520,13 @@ static void print_json_tunnels(FILE *out, const struct status_report *r)
 		inet_ntop(tn->listener.family, tn->listener.ip, ip, sizeof(ip));
 		fprintf(out, "%s{\"addr\":\"%s\",\"port\":%u,\"uid\":%u,\"user\":", t ? "," : "",
 			ip, tn->listener.port, tn->listener.uid);
-		status_json_string(out, tn->user);
-		fprintf(out, ",\"pid\":%d,\"process\":", tn->pid);
-		status_json_string(out, tn->process);
+		json_name(out, tn->user);
+		/* pid and process are null when no process could be found (no CAP_SYS_PTRACE?) */
+		if (tn->pid > 0)
+			fprintf(out, ",\"pid\":%d,\"process\":", tn->pid);
+		else
+			fputs(",\"pid\":null,\"process\":", out);
+		json_name(out, tn->process);
 		fputc('}', out);
 	}
 	fputs("],\"drift\":[", out);
@@ -491,9 +540,11 @@ static void print_json_tunnels(FILE *out, const struct status_report *r)
 
 static void print_nft_json(FILE *out, const struct status_report *r)
 {
-	fprintf(out, ",\"nft\":{\"checked\":%s,\"present\":%s,\"missing\":%s",
+	fprintf(out, ",\"nft\":{\"checked\":%s,\"present\":%s,\"missing\":%s,\"owner_pin_dir\":",
 		r->nft_checked ? "true" : "false", r->nft.present ? "true" : "false",
 		r->nft_missing ? "true" : "false");
+	/* Another guard's table in this namespace: its pin dir; null otherwise. */
+	json_name(out, r->nft_foreign_owner);
 	if (r->nft.present)
 		fprintf(out,
 			",\"tenant_listeners\":%zu,\"service_listeners\":%zu,\"tunnel_ports\":%zu,"
@@ -515,19 +566,21 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 	char buf[1024];
 	unsigned int i;
 
-	fprintf(out, "{\"loaded\":%s,\"complete\":%s,\"layers\":\"%s\",\"pin_dir\":",
-		status_loaded(r) ? "true" : "false",
-		status_complete(r) && status_loaded(r) ? "true" : "false", layers_name(r->layers));
+	fprintf(out,
+		"{\"loaded\":%s,\"complete\":%s,\"layers\":", status_loaded(r) ? "true" : "false",
+		status_complete(r) && status_loaded(r) ? "true" : "false");
+	json_words(out, (r->layers & (TG_LAYER_BPF | TG_LAYER_NFT)) ? layers_name(r->layers) : "");
+	fputs(",\"pin_dir\":", out);
 	status_json_string(out, pin_dir);
 	fputs(",\"missing\":", out);
-	status_json_string(out, st->missing);
+	json_words(out, st->missing);
 	print_nft_json(out, r);
 	if (!status_loaded(r)) {
 		fputs("}\n", out);
 		return;
 	}
 	fputs(",\"cgroup\":", out);
-	status_json_string(out, st->cgroup);
+	json_name(out, st->cgroup);
 	fprintf(out,
 		",\"cgroup_id\":%llu,\"programs\":{\"connect4\":%u,\"connect6\":%u,\"bind4\":%u,"
 		"\"bind6\":%u}",
@@ -537,21 +590,19 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 			cfg_mode_name(st->policy.mode), cfg_policy_name(st->policy.policy),
 			errno_label(guard_effective_errno(st)));
 		fprintf(out, ",\"set_retval\":%s", st->use_set_retval ? "true" : "false");
-		cfg_format_uid_ranges(st->policy.tenant, st->policy.n_tenant, buf, sizeof(buf));
 		fputs(",\"tenant_uids\":", out);
-		status_json_string(out, buf);
-		cfg_format_uid_ranges(st->policy.exempt, st->policy.n_exempt, buf, sizeof(buf));
+		json_uid_ranges(out, st->policy.tenant, st->policy.n_tenant);
 		fputs(",\"exempt_uids\":", out);
-		status_json_string(out, buf);
-		cfg_format_port_ranges(st->policy.allow_port, st->policy.n_allow_port, buf,
-				       sizeof(buf));
+		json_uid_ranges(out, st->policy.exempt, st->policy.n_exempt);
 		fputs(",\"allow_ports\":", out);
-		status_json_string(out, buf);
+		json_port_ranges(out, st->policy.allow_port, st->policy.n_allow_port);
 		print_json_grants(out, st);
 	}
 	format_unix_time(st->selftest.time_unix, buf, sizeof(buf));
-	fprintf(out, ",\"self_test\":{\"result\":\"%s\",\"time\":\"%s\",\"probe_errno\":%u}",
-		selftest_label(st->selftest.result), buf, st->selftest.probe_errno);
+	fprintf(out,
+		",\"self_test\":{\"result\":\"%s\",\"time\":", selftest_label(st->selftest.result));
+	json_name(out, st->selftest.time_unix ? buf : NULL); /* null: never run */
+	fprintf(out, ",\"probe_errno\":%u}", st->selftest.probe_errno);
 	print_json_tunnels(out, r);
 	fputs(",\"counters\":{", out);
 	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)

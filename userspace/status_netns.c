@@ -152,6 +152,7 @@ void status_print_namespaces_json(FILE *out, const struct guard_state *st, const
 	struct shown_netns *shown = NULL;
 	const struct diag_listener *dl;
 	char endpoint[64];
+	struct passwd *pw;
 	bool maps_read;
 	size_t n = collect(st, pin_dir, &known, &views, &shown, &maps_read);
 
@@ -180,8 +181,12 @@ void status_print_namespaces_json(FILE *out, const struct guard_state *st, const
 		fputc('[', out);
 		for (size_t l = 0;
 		     (dl = next_tunnel(st, s->view, &l, endpoint, sizeof(endpoint)));) {
-			fprintf(out, "%s{\"endpoint\":\"%s\",\"uid\":%u}", first ? "" : ",",
+			fprintf(out,
+				"%s{\"endpoint\":\"%s\",\"uid\":%u,\"user\":", first ? "" : ",",
 				endpoint, dl->uid);
+			pw = getpwuid(dl->uid);
+			status_json_string(out, pw ? pw->pw_name : NULL); /* null: no account */
+			fputc('}', out);
 			first = false;
 		}
 		fputs("]}", out);

@@ -16,7 +16,12 @@
 
 void status_print_namespaces_text(FILE *out, const struct guard_state *st, const char *pin_dir);
 
-/* ,"namespaces":[{"netns":4097,"name":"tg-ctr","addrs_known":true,"prefixes":3,"tunnels":[...]}] */
+/*
+ * ,"namespaces":[{"netns":4097,"name":"tg-ctr","followed":true,"addrs_known":true,"prefixes":3,
+ * "tunnels":[{"endpoint":"0.0.0.0:8001","uid":2001,"user":"alice"}]}]
+ * name is null when no process is left in the namespace, user when the uid has no account,
+ * tunnels when they cannot be read, namespaces when the guard's maps cannot be.
+ */
 void status_print_namespaces_json(FILE *out, const struct guard_state *st, const char *pin_dir);
 
 #endif /* TG_STATUS_NETNS_H */

@@ -305,7 +305,8 @@ Test(faults, load_reloads_valid_configs, .init = setup, .fini = teardown, .timeo
 	}
 	hammer_finish("load-reload");
 	cr_assert_neq(prog_id(), first, "the program was never swapped");
-	cr_assert(strstr(fx.output, "\"tenant_uids\":\"2001-2003\",\"exempt_uids\":\"\""),
+	cr_assert(strstr(fx.output,
+			 "\"tenant_uids\":[{\"first\":2001,\"last\":2003}],\"exempt_uids\":[]"),
 		  "last config not in force: %s", fx.output);
 }
 

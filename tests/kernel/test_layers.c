@@ -145,7 +145,7 @@ Test(layers, both_show_in_bpftool_and_nft, .init = setup, .fini = teardown)
 	cr_expect(strstr(out, "reject with tcp reset"), "nft: %s", out);
 	cr_expect_eq(fx_cli(&fx, "status", "--json", "--pin-dir", fx.pin_dir, NULL), 0, "%s",
 		     fx.output);
-	cr_expect(strstr(fx.output, "\"layers\":\"bpf nft\""), "status: %s", fx.output);
+	cr_expect(strstr(fx.output, "\"layers\":[\"bpf\",\"nft\"]"), "status: %s", fx.output);
 	cr_expect(strstr(fx.output, "\"nft\":{\"checked\":true,\"present\":true"), "status: %s",
 		  fx.output);
 	fx_listener_stop(&a4);

@@ -88,7 +88,8 @@ Test(lifecycle, load_pins_attaches_and_unload_removes_all, .init = setup, .fini 
 	cr_assert(strstr(fx.output, "\"mode\":\"enforce\""), "status: %s", fx.output);
 	cr_assert(strstr(fx.output, "\"policy\":\"isolate\""), "status: %s", fx.output);
 	cr_assert(strstr(fx.output, "\"deny_errno\":\"ECONNREFUSED\""), "status: %s", fx.output);
-	cr_assert(strstr(fx.output, "\"tenant_uids\":\"2001-2003\""), "status: %s", fx.output);
+	cr_assert(strstr(fx.output, "\"tenant_uids\":[{\"first\":2001,\"last\":2003}]"),
+		  "status: %s", fx.output);
 	cr_assert(strstr(fx.output, fx.cgroup), "status names the cgroup: %s", fx.output);
 
 	cr_assert_eq(fx_unload(&fx), 0, "unload: %s", fx.output);

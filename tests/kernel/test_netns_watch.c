@@ -302,7 +302,7 @@ static void check_status(bool listed)
 	fx_cli(&fx, "status", "--json", "--pin-dir", fx.pin_dir, NULL);
 	snprintf(json, sizeof(json),
 		 "\"followed\":true,\"addrs_known\":true,\"prefixes\":%zu,\"tunnels\":"
-		 "[{\"endpoint\":\"127.0.0.1:8001\",\"uid\":%d}]}",
+		 "[{\"endpoint\":\"127.0.0.1:8001\",\"uid\":%d,\"user\":null}]}",
 		 prefixes, TENANT_A);
 	cr_expect_eq(strstr(fx.output, json) != NULL, listed, "status --json %s '%s':\n%s",
 		     listed ? "lacks" : "still has", json, fx.output);

@@ -295,11 +295,12 @@ Test(reserve, status_check_and_events, .init = setup, .fini = teardown)
 		     "status: %s", fx.output);
 	cr_expect(strstr(fx.output,
 			 "\"bind_policy\":\"open\",\"reservations\":["
-			 "{\"tenant\":\"alice\",\"user\":\"\",\"uid\":2001,"
-			 "\"ports\":\"8001-8002, 9001\"},"
-			 "{\"tenant\":\"carol\",\"user\":\"\",\"uid\":2003,"
-			 "\"ports\":\"8005\"}],"
-			 "\"allow_rules\":[{\"user\":\"\",\"uid\":2002,\"ports\":\"8001\"}]"),
+			 "{\"tenant\":\"alice\",\"user\":null,\"uid\":2001,\"ports\":["
+			 "{\"first\":8001,\"last\":8002},{\"first\":9001,\"last\":9001}]},"
+			 "{\"tenant\":\"carol\",\"user\":null,\"uid\":2003,"
+			 "\"ports\":[{\"first\":8005,\"last\":8005}]}],"
+			 "\"allow_rules\":[{\"user\":null,\"uid\":2002,"
+			 "\"ports\":[{\"first\":8001,\"last\":8001}]}]"),
 		  "status --json lacks the reservations and allow rules: %s", fx.output);
 	cr_expect(strstr(fx.output, "\"deny_bind_reserved\":1"),
 		  "status --json: deny_bind_reserved is not 1: %s", fx.output);
@@ -409,7 +410,8 @@ Test(reserve, group_membership_follows_reloads, .init = group_setup, .fini = gro
 		     "a gr_mem member is not a tenant after the reload");
 	cr_assert_eq(fx_cli(&fx, "status", "--json", "--pin-dir", fx.pin_dir, NULL), 0,
 		     "status: %s", fx.output);
-	cr_expect(strstr(fx.output, "\"tenant_uids\":\"2001-2003, 2201-2202\""),
+	cr_expect(strstr(fx.output, "\"tenant_uids\":[{\"first\":2001,\"last\":2003},{\"first\":"
+				    "2201,\"last\":2202}]"),
 		  "status: tenant uids: %s", fx.output);
 
 	daemon = fx_daemon_start(&fx, NULL);
