@@ -99,9 +99,11 @@ Test(output, journal_priorities_and_json_only_stdout, .init = setup, .fini = tea
 		"for line in lines:\n"
 		"    o = json.loads(line)\n"
 		"    assert isinstance(o, dict), line\n"
-		"    assert re.fullmatch(r'\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z', o['time']), line\n"
+		"    assert re.fullmatch(r'\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z', "
+		"o['time']), line\n"
 		"assert any(o.get('comm') == 'tunnelguard-tes' for o in map(json.loads, lines))\n";
-	char stream[64], path[PATH_MAX + 32], cmd[2 * PATH_MAX + 256], out[4096], line[4096];
+	char stream[64], path[PATH_MAX + 32], cmd[2 * PATH_MAX + 256], out[4096],
+		line[PATH_MAX + 16];
 	struct fx_listener l;
 	struct stat st;
 	uint32_t uid = 0;
@@ -169,7 +171,8 @@ Test(output, journal_priorities_and_json_only_stdout, .init = setup, .fini = tea
 	f = fopen(fx.daemon_err, "r");
 	cr_assert_not_null(f);
 	while (fgets(line, sizeof(line), f)) {
-		bool prefixed = line[0] == '<' && line[1] >= '3' && line[1] <= '7' && line[2] == '>';
+		bool prefixed =
+			line[0] == '<' && line[1] >= '3' && line[1] <= '7' && line[2] == '>';
 
 		lines++;
 		cr_expect(prefixed, "line without a priority: %s", line);
@@ -201,7 +204,8 @@ Test(output, check_json, .init = setup, .fini = teardown)
 		"assert isinstance(v4['netns_name'], str) and v4['netns_name'], v4\n"
 		"assert v4['netns_addrs_known'] is True, v4\n"
 		"assert isinstance(v4['text'], str) and v4['text'], v4\n"
-		"assert v6['addr'] == '::1' and v6['owner_uid'] is None and v6['owner'] is None, v6\n"
+		"assert v6['addr'] == '::1' and v6['owner_uid'] is None and v6['owner'] is None, "
+		"v6\n"
 		"assert v6['netns'] == v4['netns'], v6\n";
 	static const char bind_check[] =
 		"import json, sys\n"
@@ -237,7 +241,8 @@ Test(output, status_json_arrays_and_nulls, .init = setup, .fini = teardown)
 		"assert o['tenant_uids'] == [{'first': 2001, 'last': 2003}], o['tenant_uids']\n"
 		"assert o['exempt_uids'] == [{'first': 2003, 'last': 2003}], o['exempt_uids']\n"
 		"assert o['allow_ports'] == [{'first': 8000, 'last': 8001}], o['allow_ports']\n"
-		"assert isinstance(o['cgroup'], str) and isinstance(o['self_test']['time'], str), o\n"
+		"assert isinstance(o['cgroup'], str) and isinstance(o['self_test']['time'], str), "
+		"o\n"
 		"(t,) = [t for t in o['tunnels'] if t['port'] == 8001]\n"
 		"assert t['uid'] == 2001 and t['user'] is None, t\n"
 		"assert isinstance(t['pid'], int) and t['pid'] > 0, t\n"
