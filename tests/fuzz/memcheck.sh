@@ -50,12 +50,13 @@ run() {
 run help 0 --help
 run load-bad-config 2 load -c "$work/bad.conf" --pin-dir "$pins" --cgroup "$work"
 run check-no-guard 0 check -c "$work/good.conf" --pin-dir "$pins" --uid 2002 --port 1
+run check-json-no-guard 0 check --json -c "$work/good.conf" --pin-dir "$pins" --uid 2002 --port 1
 run status-no-guard 3 status --pin-dir "$pins"
 run status-json-no-guard 3 status --json --pin-dir "$pins"
 run status-prometheus-no-guard 3 status --prometheus --pin-dir "$pins"
 
 if [ "$failed" -ne 0 ]; then
-	echo "memcheck: $failed of 6 CLI paths FAILED" >&2
+	echo "memcheck: $failed of 7 CLI paths FAILED" >&2
 	exit 1
 fi
-echo "memcheck: all 6 CLI paths clean"
+echo "memcheck: all 7 CLI paths clean"
