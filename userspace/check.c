@@ -14,12 +14,12 @@
 
 #include "check.h"
 #include "diag.h"
-#include "escape.h"
 #include "guard.h"
 #include "local_addrs.h"
 #include "log.h"
 #include "netns_view.h"
 #include "netns_watch.h"
+#include "quote.h"
 #include "reasons.h"
 
 /* The namespace a check runs in, as the loaded guard sees it. */
@@ -181,18 +181,18 @@ static void print_json_result(FILE *out, const struct check_request *req,
 			      const struct check_result *res, const struct check_netns *ns)
 {
 	fputs("{\"addr\":", out);
-	escape_json_fputs(out, ns ? res->addr : NULL);
+	quote_json_fputs(out, ns ? res->addr : NULL);
 	fprintf(out, ",\"port\":%u,\"verdict\":\"%s\",\"reason\":\"%s\",\"text\":", req->port,
 		verdict_name(res->reason), reason_name(res->reason));
-	escape_json_fputs(out, reason_text(res->reason));
+	quote_json_fputs(out, reason_text(res->reason));
 	if (res->have_owner)
 		fprintf(out, ",\"owner_uid\":%u,\"owner\":", res->owner_uid);
 	else
 		fputs(",\"owner_uid\":null,\"owner\":", out);
-	escape_json_fputs(out, res->have_owner && res->owner_named ? res->owner : NULL);
+	quote_json_fputs(out, res->have_owner && res->owner_named ? res->owner : NULL);
 	if (ns) {
 		fprintf(out, ",\"netns\":%llu,\"netns_name\":", (unsigned long long)ns->cookie);
-		escape_json_fputs(out, ns->name[0] ? ns->name : NULL);
+		quote_json_fputs(out, ns->name[0] ? ns->name : NULL);
 		fprintf(out, ",\"netns_addrs_known\":%s}", ns->all_local ? "false" : "true");
 	} else {
 		fputs(",\"netns\":null,\"netns_name\":null,\"netns_addrs_known\":null}", out);

@@ -20,9 +20,9 @@
 #include "tg_maps.h"
 #include "tg_policy.h"
 
-#include "escape.h"
 #include "events.h"
 #include "loader.h"
+#include "quote.h"
 #include "reasons.h"
 
 #define LOCK_DIR "/run/tunnelguard"
@@ -49,7 +49,7 @@ static void __attribute__((format(printf, 2, 3))) put(struct line *l, const char
 		l->used += n;
 }
 
-/* A JSON string (UTF-8 safe, escape.h), or null for an unknown name. */
+/* A JSON string (UTF-8 safe, quote.h), or null for an unknown name. */
 static void put_json_string(struct line *l, const char *s, size_t max, bool null_if_empty)
 {
 	char esc[6 * 64 + 1];
@@ -58,7 +58,7 @@ static void put_json_string(struct line *l, const char *s, size_t max, bool null
 		put(l, "null");
 		return;
 	}
-	if (escape_quoted(s, max, esc, sizeof(esc)) < 0)
+	if (quote_escape(s, max, esc, sizeof(esc)) < 0)
 		l->overflow = true;
 	put(l, "\"%s\"", esc);
 }
@@ -68,11 +68,11 @@ static void put_logfmt(struct line *l, const char *s, size_t max)
 {
 	char esc[6 * 64 + 1];
 
-	if (!escape_logfmt_needs_quotes(s, max)) {
+	if (!quote_logfmt_needed(s, max)) {
 		put(l, "%.*s", (int)strnlen(s, max), s);
 		return;
 	}
-	if (escape_quoted(s, max, esc, sizeof(esc)) < 0)
+	if (quote_escape(s, max, esc, sizeof(esc)) < 0)
 		l->overflow = true;
 	put(l, "\"%s\"", esc);
 }

@@ -10,7 +10,7 @@
  * as they are; "-" stands for an unknown name.
  * --json: the same fields in one JSON object per line, always with "time" (RFC 3339 UTC, ms);
  * unknown names (caller, owner) are null.
- * Every field that a tenant controls (comm, names) is escaped the UTF-8-safe way of escape.h:
+ * Every field that a tenant controls (comm, names) is escaped the UTF-8-safe way of quote.h:
  * valid UTF-8 passes ("é"), control bytes and invalid sequences are escaped, so an event cannot
  * forge or split log lines.
  */

@@ -15,9 +15,9 @@
 #include "tg_maps.h"
 
 #include "config.h"
-#include "escape.h"
 #include "layers.h"
 #include "loader.h"
+#include "quote.h"
 #include "status_netns.h"
 #include "reasons.h"
 #include "status.h"
@@ -423,13 +423,13 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 
 void status_json_string(FILE *out, const char *s)
 {
-	escape_json_fputs(out, s);
+	quote_json_fputs(out, s);
 }
 
 /* A name, or null when it is unknown (""). */
 static void json_name(FILE *out, const char *s)
 {
-	escape_json_fputs(out, s && s[0] ? s : NULL);
+	quote_json_fputs(out, s && s[0] ? s : NULL);
 }
 
 /* Space-separated words as an array of strings: "a b" -> ["a","b"]. */
@@ -445,7 +445,7 @@ static void json_words(FILE *out, const char *words)
 		if (n) {
 			snprintf(word, sizeof(word), "%.*s", (int)n, words);
 			fputs(first ? "" : ",", out);
-			escape_json_fputs(out, word);
+			quote_json_fputs(out, word);
 			first = false;
 		}
 		words += n + (words[n] == ' ');

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* escape.c: UTF-8-safe escaping for JSON strings and logfmt values. */
+/* quote.c: UTF-8-safe escaping for JSON strings and logfmt values. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 
-#include "escape.h"
+#include "quote.h"
 
 static const struct {
 	const char *name;
 	const char *in;
-	const char *out;   /* escape_quoted() */
+	const char *out;   /* quote_escape() */
 	bool needs_quotes; /* as a logfmt value */
 } cases[] = {
 	{ "ascii", "alice", "alice", false },
@@ -33,29 +33,29 @@ static const struct {
 	{ "truncated", "a\xe2\x82", "a\\ufffd\\ufffd", true },
 };
 
-Test(escape, table)
+Test(quote, table)
 {
 	char buf[64];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int n = escape_quoted(cases[i].in, 64, buf, sizeof(buf));
+		int n = quote_escape(cases[i].in, 64, buf, sizeof(buf));
 
 		cr_expect_eq(n, (int)strlen(cases[i].out), "%s: length %d", cases[i].name, n);
 		cr_expect_str_eq(buf, cases[i].out, "%s", cases[i].name);
-		cr_expect_eq(escape_logfmt_needs_quotes(cases[i].in, 64), cases[i].needs_quotes,
+		cr_expect_eq(quote_logfmt_needed(cases[i].in, 64), cases[i].needs_quotes,
 			     "%s: quotes", cases[i].name);
 	}
 }
 
-Test(escape, bounds)
+Test(quote, bounds)
 {
 	char buf[8];
 
 	/* max stops before the NUL: a fixed-size field such as comm need not be terminated. */
-	cr_expect_eq(escape_quoted("abcdef", 3, buf, sizeof(buf)), 3);
+	cr_expect_eq(quote_escape("abcdef", 3, buf, sizeof(buf)), 3);
 	cr_expect_str_eq(buf, "abc");
 	/* Too small: -ENOSPC with a terminated prefix that never ends inside an escape. */
-	cr_expect_eq(escape_quoted("ab\xff", 8, buf, 6), -ENOSPC);
+	cr_expect_eq(quote_escape("ab\xff", 8, buf, 6), -ENOSPC);
 	cr_expect_str_eq(buf, "ab");
-	cr_expect_eq(escape_quoted("x", 8, buf, 0), -ENOSPC);
+	cr_expect_eq(quote_escape("x", 8, buf, 0), -ENOSPC);
 }

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "escape.h"
+#include "quote.h"
 
 /*
  * The length of the valid UTF-8 sequence at s (n bytes available), or 0 when it is invalid:
@@ -53,7 +53,7 @@ static bool is_control(uint32_t cp)
 	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
 }
 
-int escape_quoted(const char *s, size_t max, char *buf, size_t len)
+int quote_escape(const char *s, size_t max, char *buf, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strnlen(s, max), used = 0;
@@ -90,7 +90,7 @@ int escape_quoted(const char *s, size_t max, char *buf, size_t len)
 	return (int)used;
 }
 
-bool escape_logfmt_needs_quotes(const char *s, size_t max)
+bool quote_logfmt_needed(const char *s, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strnlen(s, max);
@@ -108,7 +108,7 @@ bool escape_logfmt_needs_quotes(const char *s, size_t max)
 	return false;
 }
 
-void escape_json_fputs(FILE *out, const char *s)
+void quote_json_fputs(FILE *out, const char *s)
 {
 	char buf[4096];
 	size_t n;
@@ -126,7 +126,7 @@ void escape_json_fputs(FILE *out, const char *s)
 		for (int k = 0;
 		     k < 3 && take < n && take > 1 && ((unsigned char)s[take] & 0xc0) == 0x80; k++)
 			take--;
-		escape_quoted(s, take, buf, sizeof(buf));
+		quote_escape(s, take, buf, sizeof(buf));
 		fputs(buf, out);
 		s += take;
 		n -= take;
