@@ -3,7 +3,7 @@
  * main.c - the tunnelguard command line: parse options, dispatch to one subcommand.
  *
  * Exit codes: 0 success (check: allow), 1 failure (check: deny), 2 bad usage or config,
- * 3 status: not loaded.
+ * 3 status: not loaded. status also exits 1 when it cannot tell (pins unreadable or out of sight).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +24,7 @@
 #include "layers.h"
 #include "loader.h"
 #include "log.h"
+#include "mounts.h"
 #include "prometheus.h"
 #include "status.h"
 
@@ -258,6 +259,39 @@ static int check_option_scope(const struct cli *cli)
 	return 0;
 }
 
+/*
+ * Every command that reads or writes the pins must see the ones that outlive it (mounts.h): under
+ * `ip netns exec`, load would pin into a bpffs that dies with it and leave nothing attached, and
+ * status would say "not loaded" over a guard in force. Returns 0 or the exit status.
+ */
+static int check_pin_view(const struct cli *cli)
+{
+	bool loads = strcmp(cli->command, "load") == 0 || strcmp(cli->command, "daemon") == 0;
+	bool status = strcmp(cli->command, "status") == 0;
+	char why[PATH_MAX + 256];
+	int err;
+
+	/* check reads the pins only for want of -c, and falls back to the config file. */
+	if (strcmp(cli->command, "check") == 0 && cli->config)
+		return 0;
+	err = mounts_check_pin_view(cli->pin_dir, why, sizeof(why));
+	if (!err)
+		return 0;
+	if (strcmp(cli->command, "check") == 0 && err != -EXDEV)
+		return 0;
+	if (loads)
+		pr_warn("refusing to %s: %s; %s\n", cli->command, why, MOUNTS_NSENTER_HINT);
+	else if (strcmp(cli->command, "check") == 0)
+		pr_warn("cannot see the loaded guard's policy in %s from here (%s); give the "
+			"policy with -c FILE, or %s\n",
+			cli->pin_dir, why, MOUNTS_NSENTER_HINT);
+	else
+		pr_warn("cannot see the pins in %s from here, so cannot tell whether a guard is "
+			"loaded: %s; %s\n",
+			cli->pin_dir, why, MOUNTS_NSENTER_HINT);
+	return status ? STATUS_UNREADABLE : 1;
+}
+
 static int cmd_load(const struct cli *cli)
 {
 	struct loader_opts opts = {
@@ -292,7 +326,7 @@ static int cmd_status(const struct cli *cli)
 	if (err) {
 		pr_warn("cannot read pin dir %s: %s%s\n", cli->pin_dir, strerror(-err),
 			err == -EACCES || err == -EPERM ? " (reading BPF pins needs root)" : "");
-		return 1;
+		return STATUS_UNREADABLE;
 	}
 	if (cli->prometheus)
 		prometheus_print(stdout, &r);
@@ -424,6 +458,9 @@ int main(int argc, char **argv)
 				cli.command);
 			return 1;
 		}
+		err = check_pin_view(&cli);
+		if (err)
+			return err;
 		return commands[i].run(&cli);
 	}
 	return usage_error("unknown command %s: load, unload, status, check, daemon or events",
