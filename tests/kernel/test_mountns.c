@@ -24,9 +24,9 @@
 #include "fixture.h"
 #include "mounts.h"
 
-#define CONFIG "tenant-uids = 2001-2003\nlayers = bpf\n"
+#define CONFIG	     "tenant-uids = 2001-2003\nlayers = bpf\n"
 #define NETNS_PREFIX FX_PREFIX "mnt-"
-#define HINT "nsenter --net=/run/netns/NAME tunnelguard"
+#define HINT	     "nsenter --net=/run/netns/NAME tunnelguard"
 
 static struct fx fx;
 static char netns[64];
@@ -91,7 +91,8 @@ static void sweep_netns(void)
 			continue;
 		pid = strtol(line + strlen(NETNS_PREFIX), NULL, 10);
 		if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
-			snprintf(cmd, sizeof(cmd), "ip netns del %.60s 2>/dev/null", strtok(line, " "));
+			snprintf(cmd, sizeof(cmd), "ip netns del %.60s 2>/dev/null",
+				 strtok(line, " "));
 			fx_run(cmd, sink, sizeof(sink));
 		}
 	}
@@ -132,8 +133,7 @@ static void assert_nothing_left(const char *after)
 	cr_assert_eq(errno, ENOENT, "%s: stat %s: %s", after, fx.pin_dir, strerror(errno));
 	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
 		cr_assert_eq(fx_cgroup_prog_count(&fx, hooks[i].type), 0,
-			     "%s: a %s program is attached to %s", after, hooks[i].name,
-			     fx.cgroup);
+			     "%s: a %s program is attached to %s", after, hooks[i].name, fx.cgroup);
 }
 
 static void assert_guard_in_force(const char *after)
@@ -143,10 +143,10 @@ static void assert_guard_in_force(const char *after)
 	snprintf(path, sizeof(path), "%s/%s", fx.pin_dir, TG_PIN_LINK_CONNECT4);
 	cr_assert_eq(access(path, F_OK), 0, "%s: %s is not pinned in the host's view", after, path);
 	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
-		cr_assert_eq(fx_cgroup_prog_count(&fx, hooks[i].type), 1,
-			     "%s: no %s program on %s", after, hooks[i].name, fx.cgroup);
-	cr_assert_eq(fx_cli(&fx, "status", "--pin-dir", fx.pin_dir, NULL), 0,
-		     "%s: host status: %s", after, fx.output);
+		cr_assert_eq(fx_cgroup_prog_count(&fx, hooks[i].type), 1, "%s: no %s program on %s",
+			     after, hooks[i].name, fx.cgroup);
+	cr_assert_eq(fx_cli(&fx, "status", "--pin-dir", fx.pin_dir, NULL), 0, "%s: host status: %s",
+		     after, fx.output);
 	cr_assert(strstr(fx.output, "tunnelguard: loaded\n"), "%s: %s", after, fx.output);
 }
 
@@ -162,8 +162,8 @@ static void assert_refused_with_hint(int status, const char *what)
 
 Test(mountns, ip_netns_exec_load_refuses_and_leaves_nothing, .init = setup, .fini = teardown)
 {
-	const char *argv[] = { "ip",	 "netns",      "exec",	    netns,     binary(),
-			       "load",	 "-c",	       fx.config,   "--pin-dir", fx.pin_dir,
+	const char *argv[] = { "ip",	   "netns",   "exec",	 netns,	      binary(),
+			       "load",	   "-c",      fx.config, "--pin-dir", fx.pin_dir,
 			       "--cgroup", fx.cgroup, NULL };
 
 	assert_refused_with_hint(run(argv), "load under ip netns exec");
@@ -182,7 +182,8 @@ Test(mountns, ip_netns_exec_load_over_a_private_bpffs_refuses, .init = setup, .f
 	const char *cgroup = strrchr(fx.cgroup, '/') + 1;
 
 	snprintf(script, sizeof(script),
-		 "mount -t bpf bpf " MOUNTS_BPFFS_ROOT " && mount -t cgroup2 none /sys/fs/cgroup && "
+		 "mount -t bpf bpf " MOUNTS_BPFFS_ROOT
+		 " && mount -t cgroup2 none /sys/fs/cgroup && "
 		 "exec '%s' load -c '%s' --pin-dir '%s' --cgroup /sys/fs/cgroup/%s",
 		 binary(), fx.config, fx.pin_dir, cgroup);
 	assert_refused_with_hint(run(argv), "load over a private bpffs");
@@ -192,11 +193,11 @@ Test(mountns, ip_netns_exec_load_over_a_private_bpffs_refuses, .init = setup, .f
 
 Test(mountns, ip_netns_exec_status_and_unload_do_not_guess, .init = setup, .fini = teardown)
 {
-	const char *status[] = { "ip",	   "netns",     "exec",	    netns, binary(),
+	const char *status[] = { "ip",	   "netns",	"exec",	    netns, binary(),
 				 "status", "--pin-dir", fx.pin_dir, NULL };
-	const char *json[] = { "ip",	   "netns",  "exec",	  netns,      binary(),
+	const char *json[] = { "ip",	 "netns",  "exec",	netns,	    binary(),
 			       "status", "--json", "--pin-dir", fx.pin_dir, NULL };
-	const char *unload[] = { "ip",	   "netns",     "exec",	    netns, binary(),
+	const char *unload[] = { "ip",	   "netns",	"exec",	    netns, binary(),
 				 "unload", "--pin-dir", fx.pin_dir, NULL };
 
 	cr_assert_eq(fx_load(&fx), 0, "load from the host: %s", fx.output);
@@ -215,13 +216,14 @@ Test(mountns, ip_netns_exec_status_and_unload_do_not_guess, .init = setup, .fini
 Test(mountns, nsenter_load_persists_and_unloads, .init = setup, .fini = teardown)
 {
 	char net[128];
-	const char *load[] = { "nsenter", net,	       binary(),   "load",     "-c",
-			       fx.config, "--pin-dir", fx.pin_dir, "--cgroup", fx.cgroup,
-			       NULL };
-	const char *status[] = { "nsenter",   net,	  binary(), "status",
-				 "--pin-dir", fx.pin_dir, NULL };
-	const char *unload[] = { "nsenter",   net,	  binary(), "unload",
-				 "--pin-dir", fx.pin_dir, NULL };
+	const char *load[] = { "nsenter",   net,	binary(),   "load",    "-c", fx.config,
+			       "--pin-dir", fx.pin_dir, "--cgroup", fx.cgroup, NULL };
+	const char *status[] = {
+		"nsenter", net, binary(), "status", "--pin-dir", fx.pin_dir, NULL
+	};
+	const char *unload[] = {
+		"nsenter", net, binary(), "unload", "--pin-dir", fx.pin_dir, NULL
+	};
 
 	snprintf(net, sizeof(net), "--net=/run/netns/%s", netns);
 	cr_assert_eq(run(load), 0, "load under nsenter --net: %s", output);
