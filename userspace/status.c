@@ -15,6 +15,7 @@
 #include "tg_maps.h"
 
 #include "config.h"
+#include "escape.h"
 #include "layers.h"
 #include "loader.h"
 #include "netns_watch.h"
@@ -359,6 +360,9 @@ static void print_namespaces_json(FILE *out, const char *pin_dir)
 void status_print_text(FILE *out, const struct status_report *r, const char *pin_dir)
 {
 	const struct guard_state *st = &r->guard;
+	char user[ESCAPE_SIZE(sizeof(r->tunnels.items[0].user))];
+	char process[ESCAPE_SIZE(sizeof(r->tunnels.items[0].process))];
+	char cgroup[ESCAPE_SIZE(sizeof(st->cgroup))];
 	char buf[1024];
 	unsigned int i;
 
@@ -387,7 +391,8 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 			     " (run `tunnelguard load`; the daemon puts it back)\n");
 	if (st->loaded) {
 		fprintf(out, "  pin dir:     %s\n", pin_dir);
-		fprintf(out, "  cgroup:      %s (id %llu)\n", st->cgroup[0] ? st->cgroup : "?",
+		fprintf(out, "  cgroup:      %s (id %llu)\n",
+			st->cgroup[0] ? escape_text(cgroup, sizeof(cgroup), st->cgroup) : "?",
 			st->cgroup_id);
 		fprintf(out,
 			"  programs:    connect4 id %u, connect6 id %u, bind4 id %u, bind6 id %u\n",
@@ -424,8 +429,11 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		const struct tunnel *tn = &r->tunnels.items[t];
 
 		endpoint_of(tn, buf, sizeof(buf));
-		fprintf(out, "    %-24s uid %-6u %-12s pid %-7d %s\n", buf, tn->listener.uid,
-			tn->user[0] ? tn->user : "-", tn->pid, tn->process[0] ? tn->process : "-");
+		/* A tenant names its own processes: no escape sequence of theirs reaches a tty. */
+		escape_text(user, sizeof(user), tn->user[0] ? tn->user : "-");
+		escape_text(process, sizeof(process), tn->process[0] ? tn->process : "-");
+		fprintf(out, "    %-24s uid %-6u %-12s pid %-7d %s\n", buf, tn->listener.uid, user,
+			tn->pid, process);
 	}
 	if (!r->drift_checked)
 		fprintf(out, "  drift:       not checked: run status in the network namespace the "
