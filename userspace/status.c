@@ -299,6 +299,8 @@ static void endpoint_of(const struct tunnel *t, char *buf, size_t len)
 
 static void print_nft_text(FILE *out, const struct status_report *r)
 {
+	char foreign[ESCAPE_SIZE(sizeof(r->nft_foreign_owner))];
+
 	if (!r->nft_checked) {
 		fprintf(out, "  nft layer:   not checked: run status in the network namespace the "
 			     "guard was loaded from\n");
@@ -311,7 +313,7 @@ static void print_nft_text(FILE *out, const struct status_report *r)
 				? "; this namespace's table belongs to the guard of "
 				  "pin dir "
 				: "",
-			r->nft_foreign_owner);
+			escape_text(foreign, sizeof(foreign), r->nft_foreign_owner));
 		return;
 	}
 	fprintf(out,
@@ -363,15 +365,18 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 	char user[ESCAPE_SIZE(sizeof(r->tunnels.items[0].user))];
 	char process[ESCAPE_SIZE(sizeof(r->tunnels.items[0].process))];
 	char cgroup[ESCAPE_SIZE(sizeof(st->cgroup))];
+	char foreign[ESCAPE_SIZE(sizeof(r->nft_foreign_owner))];
 	char buf[1024];
 	unsigned int i;
 
+	/* The pin dir another guard wrote into the table's comment. */
+	escape_text(foreign, sizeof(foreign), r->nft_foreign_owner);
 	if (!status_loaded(r)) {
 		if (r->nft_foreign_owner[0])
 			fprintf(out,
 				"tunnelguard: not loaded (pin dir %s; this namespace's table "
 				"inet " NFT_TABLE_NAME " belongs to the guard of pin dir %s)\n",
-				pin_dir, r->nft_foreign_owner);
+				pin_dir, foreign);
 		else
 			fprintf(out,
 				"tunnelguard: not loaded (pin dir %s, no table inet " NFT_TABLE_NAME
