@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,7 +23,9 @@
 
 #include "tg_maps.h"
 
+#include "config.h"
 #include "fixture.h"
+#include "loader.h"
 #include "mounts.h"
 
 #define CONFIG	     "tenant-uids = 2001-2003\nlayers = bpf\n"
@@ -233,4 +237,52 @@ Test(mountns, nsenter_load_persists_and_unloads, .init = setup, .fini = teardown
 	cr_assert(strstr(output, "tunnelguard: loaded\n"), "%s", output);
 	cr_assert_eq(run(unload), 0, "unload under nsenter --net: %s", output);
 	assert_nothing_left("after unload under nsenter --net");
+}
+
+/* What the child of private_namespace_child() found; 0 when all was as it must be. */
+enum private_ns_result {
+	PRIVATE_NS_OK,
+	PRIVATE_NS_SETUP_FAILED,
+	PRIVATE_NS_BPFFS_MOUNTED,	/* mounts_prepare_pin_dir() mounted a bpffs anyway */
+	PRIVATE_NS_PREPARE_NOT_REFUSED, /* ... or did not return -EXDEV */
+	PRIVATE_NS_LOAD_NOT_REFUSED, /* loader_load() over a private bpffs did not return -EXDEV */
+};
+
+/*
+ * In a mount namespace of its own (no ip(8) in between): over a tmpfs where the bpffs belongs,
+ * the pin dir preparation must not mount one; over a private bpffs, loader_load() must refuse
+ * before anything else.
+ */
+static int private_namespace_child(void)
+{
+	struct loader_opts opts = { .pin_dir = fx.pin_dir, .cgroup = fx.cgroup };
+	struct tg_config cfg;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", MOUNTS_BPFFS_ROOT, "tmpfs", 0, NULL) < 0)
+		return PRIVATE_NS_SETUP_FAILED;
+	if (mounts_prepare_pin_dir(fx.pin_dir) != -EXDEV)
+		return PRIVATE_NS_PREPARE_NOT_REFUSED;
+	if (mounts_is_bpffs(MOUNTS_BPFFS_ROOT) != 0)
+		return PRIVATE_NS_BPFFS_MOUNTED;
+	if (mount("bpf", MOUNTS_BPFFS_ROOT, "bpf", 0, NULL) < 0 || cfg_load(fx.config, &cfg))
+		return PRIVATE_NS_SETUP_FAILED;
+	if (loader_load(&cfg, &opts) != -EXDEV)
+		return PRIVATE_NS_LOAD_NOT_REFUSED;
+	return PRIVATE_NS_OK;
+}
+
+Test(mountns, a_private_mount_namespace_never_mounts_or_pins, .init = setup, .fini = teardown)
+{
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(private_namespace_child());
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "child died: status %d", status);
+	cr_assert_eq(WEXITSTATUS(status), PRIVATE_NS_OK, "child result %d (enum private_ns_result)",
+		     WEXITSTATUS(status));
+	assert_nothing_left("after a private mount namespace");
 }
