@@ -280,8 +280,7 @@ static void take_stats_baseline(struct daemon *d)
 		return;
 	}
 	if (seen[TG_STAT_EVENTS_RATE_LIMITED] || seen[TG_STAT_EVENTS_LOST])
-		pr_warn("since load, before this daemon started: %llu events rate-limited, %llu "
-			"lost (not reported again)\n",
+		pr_warn("since load, before this daemon started: %llu events rate-limited, %llu lost (not reported again)\n",
 			seen[TG_STAT_EVENTS_RATE_LIMITED], seen[TG_STAT_EVENTS_LOST]);
 }
 

@@ -292,10 +292,10 @@ int mounts_check_pin_view(const char *pin_dir, char *why, size_t len)
 	/* /proc/1/ns/mnt needs ptrace rights over PID 1; its mountinfo does not. */
 	err = mount_table_read("/proc/1/mountinfo", &init);
 	if (err) {
-		snprintf(why, len,
-			 "cannot read /proc/1/mountinfo (%s), so cannot tell whether pins in %s "
-			 "outlive this command",
-			 strerror(-err), pin_dir);
+		snprintf(
+			why, len,
+			"cannot read /proc/1/mountinfo (%s), so cannot tell whether pins in %s outlive this command",
+			strerror(-err), pin_dir);
 		return err;
 	}
 	err = mount_table_read("/proc/self/mountinfo", &self);
@@ -316,16 +316,15 @@ int mounts_check_pin_view(const char *pin_dir, char *why, size_t len)
 			if (init.is_bpf[i] && init.majors[i] == major(st.st_dev) &&
 			    init.minors[i] == minor(st.st_dev))
 				goto out; /* PID 1 holds the same bpffs: pins outlive us */
-		snprintf(why, len,
-			 "this process has a mount namespace of its own, and the bpffs at %s "
-			 "(device %u:%u) is not mounted in PID 1's: pins there die with this "
-			 "command",
-			 ancestor, major(st.st_dev), minor(st.st_dev));
+		snprintf(
+			why, len,
+			"this process has a mount namespace of its own, and the bpffs at %s (device %u:%u) is not mounted in PID 1's: pins there die with this command",
+			ancestor, major(st.st_dev), minor(st.st_dev));
 	} else {
-		snprintf(why, len,
-			 "this process has a mount namespace of its own, and %s is not on a bpffs "
-			 "PID 1 has mounted: a bpffs mounted from here dies with this command",
-			 ancestor);
+		snprintf(
+			why, len,
+			"this process has a mount namespace of its own, and %s is not on a bpffs PID 1 has mounted: a bpffs mounted from here dies with this command",
+			ancestor);
 	}
 	err = -EXDEV;
 out:

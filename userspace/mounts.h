@@ -9,10 +9,8 @@
 
 /* What to do instead of `ip netns exec`, whose fresh /sys hides the pins (mounts_check_pin_view).
  */
-#define MOUNTS_NSENTER_HINT                                                                     \
-	"to run tunnelguard in a network namespace, use `nsenter --net=/run/netns/NAME "        \
-	"tunnelguard ...`, not `ip netns exec NAME tunnelguard ...`: nsenter keeps the host's " \
-	"/sys/fs/bpf"
+#define MOUNTS_NSENTER_HINT \
+	"to run tunnelguard in a network namespace, use `nsenter --net=/run/netns/NAME tunnelguard ...`, not `ip netns exec NAME tunnelguard ...`: nsenter keeps the host's /sys/fs/bpf"
 
 /*
  * The mount point of the cgroup v2 hierarchy, read from /proc/self/mounts: /sys/fs/cgroup on a
