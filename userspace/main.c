@@ -322,29 +322,29 @@ static int check_option_scope(const struct cli *cli)
 static int check_pin_view(const struct cli *cli)
 {
 	bool loads = strcmp(cli->command, "load") == 0 || strcmp(cli->command, "daemon") == 0;
-	bool status = strcmp(cli->command, "status") == 0;
+	bool check = strcmp(cli->command, "check") == 0;
 	char why[PATH_MAX + 256];
 	int err;
 
-	/* check reads the pins only for want of -c, and falls back to the config file. */
-	if (strcmp(cli->command, "check") == 0 && cli->config)
+	/* check reads the pins only for want of -c; it falls back to the config file when it
+	 * cannot read them, which is a lie only when it cannot see them. */
+	if (check && cli->config)
 		return 0;
 	err = mounts_check_pin_view(cli->pin_dir, why, sizeof(why));
-	if (!err)
+	if (!err || (check && err != -EXDEV))
 		return 0;
-	if (strcmp(cli->command, "check") == 0 && err != -EXDEV)
-		return 0;
-	if (loads)
+	if (loads) {
 		pr_warn("refusing to %s: %s; %s\n", cli->command, why, MOUNTS_NSENTER_HINT);
-	else if (strcmp(cli->command, "check") == 0)
-		pr_warn("cannot see the loaded guard's policy in %s from here (%s); give the "
-			"policy with -c FILE, or %s\n",
+		return 1;
+	}
+	if (check) {
+		pr_warn("cannot see the pins in %s from here (%s); give -c FILE, or %s\n",
 			cli->pin_dir, why, MOUNTS_NSENTER_HINT);
-	else
-		pr_warn("cannot see the pins in %s from here, so cannot tell whether a guard is "
-			"loaded: %s; %s\n",
-			cli->pin_dir, why, MOUNTS_NSENTER_HINT);
-	return status ? STATUS_UNREADABLE : 1;
+		return EXIT_USAGE; /* its 1 means deny */
+	}
+	pr_warn("cannot see the pins in %s from here, so cannot tell what is loaded: %s; %s\n",
+		cli->pin_dir, why, MOUNTS_NSENTER_HINT);
+	return strcmp(cli->command, "status") == 0 ? STATUS_UNREADABLE : 1;
 }
 
 static int cmd_load(const struct cli *cli)

@@ -203,6 +203,11 @@ Test(mountns, ip_netns_exec_status_and_unload_do_not_guess, .init = setup, .fini
 			       "status", "--json", "--pin-dir", fx.pin_dir, NULL };
 	const char *unload[] = { "ip",	   "netns",	"exec",	    netns, binary(),
 				 "unload", "--pin-dir", fx.pin_dir, NULL };
+	const char *check[] = { "ip",	"netns",  "exec", netns,       binary(),   "check", "--uid",
+				"2002", "--port", "8001", "--pin-dir", fx.pin_dir, NULL };
+	const char *check_c[] = { "ip",	   "netns",   "exec",	   netns,      binary(),
+				  "check", "--uid",   "2002",	   "--port",   "8001",
+				  "-c",	   fx.config, "--pin-dir", fx.pin_dir, NULL };
 
 	cr_assert_eq(fx_load(&fx), 0, "load from the host: %s", fx.output);
 	cr_assert_eq(run(status), 1, "status exits 1 (cannot tell), not 0 or 3: %s", output);
@@ -212,6 +217,12 @@ Test(mountns, ip_netns_exec_status_and_unload_do_not_guess, .init = setup, .fini
 	cr_assert_null(strstr(output, "tunnelguard: loaded"), "%s", output);
 	cr_assert_eq(run(json), 1, "status --json: %s", output);
 	cr_assert_null(strstr(output, "\"loaded\""), "no JSON verdict: %s", output);
+	/* check without -c would judge by the default config, not the guard's policy. */
+	cr_assert_eq(run(check), 2, "check that cannot see the policy (1 would be deny): %s",
+		     output);
+	cr_assert(strstr(output, "give -c FILE"), "%s", output);
+	cr_assert_eq(run(check_c), 0, "check with -c judges by the file: %s", output);
+	cr_assert(strstr(output, "allow 127.0.0.1:8001 allow_no_listener"), "%s", output);
 	cr_assert_eq(run(unload), 1, "unload that cannot see the pins: %s", output);
 	cr_assert(strstr(output, HINT), "%s", output);
 	assert_guard_in_force("after status and unload under ip netns exec");
