@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "escape.h"
 
 #define CFG_MAX_LINE  4096	    /* bytes in one line, not counting its '\n' */
 #define CFG_MAX_FILE  (1024 * 1024) /* a config is small; anything bigger is the wrong file */
@@ -102,10 +104,14 @@ static int parse_error(struct cfg_parser *ps, const char *fmt, ...)
 {
 	va_list ap;
 
+	char raw[sizeof(ps->err->message)];
+
 	ps->err->line = ps->line;
 	va_start(ap, fmt);
-	vsnprintf(ps->err->message, sizeof(ps->err->message), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* The format is ours; only what it quotes from the config can hold controls. */
+	escape_text(ps->err->message, sizeof(ps->err->message), raw);
 	return -EINVAL;
 }
 
@@ -814,10 +820,14 @@ static int resolve_error(struct cfg_error *err, unsigned int line, const char *f
 {
 	va_list ap;
 
+	char raw[sizeof(err->message)];
+
 	err->line = line;
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* Names from the user and group databases are echoed: escape them as config text. */
+	escape_text(err->message, sizeof(err->message), raw);
 	return -EINVAL;
 }
 
@@ -1098,14 +1108,22 @@ cleanup:
 	return ret;
 }
 
+/* 0, -errno, or -EINVAL when path is not a regular file (a FIFO, a device, a directory). */
 static int read_file(const char *path, char **text, size_t *len)
 {
+	struct stat st;
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO with no writer must not hang before fstat() can refuse it. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = read_fd(fd, text, len);
+	if (fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (!S_ISREG(st.st_mode))
+		ret = -EINVAL;
+	else
+		ret = read_fd(fd, text, len);
 	close(fd);
 	return ret;
 }
@@ -1130,6 +1148,7 @@ static const char *read_hint(int err)
 int cfg_load(const char *path, struct tg_config *cfg)
 {
 	const char *name = path ? path : CFG_DEFAULT_PATH;
+	char shown[ESCAPE_SIZE(PATH_MAX)];
 	struct cfg_error err;
 	char *text = NULL;
 	size_t len = 0;
@@ -1140,8 +1159,13 @@ int cfg_load(const char *path, struct tg_config *cfg)
 		cfg_defaults(cfg);
 		return 0;
 	}
+	escape_text(shown, sizeof(shown), name);
+	if (ret == -EINVAL) {
+		fprintf(stderr, "%s: not a regular file\n", shown);
+		return ret;
+	}
 	if (ret) {
-		fprintf(stderr, "%s: cannot read: %s (%s)\n", name, strerror(-ret),
+		fprintf(stderr, "%s: cannot read: %s (%s)\n", shown, strerror(-ret),
 			read_hint(-ret));
 		return ret;
 	}
@@ -1149,7 +1173,7 @@ int cfg_load(const char *path, struct tg_config *cfg)
 	if (!ret)
 		ret = cfg_resolve(cfg, &cfg_system_directory, &err);
 	if (ret)
-		fprintf(stderr, "%s:%u: %s\n", name, err.line, err.message);
+		fprintf(stderr, "%s:%u: %s\n", shown, err.line, err.message);
 	free(text);
 	return ret;
 }

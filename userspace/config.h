@@ -74,10 +74,13 @@ struct cfg_directory {
 
 extern const struct cfg_directory cfg_system_directory;
 
-/* Where a parse failed: "NAME:LINE: message". line is 0 when the file could not be read. */
+/*
+ * Where a parse failed: "NAME:LINE: message". line is 0 when the file could not be read. Text
+ * quoted from the config is escaped (escape.h): the message is safe to print as it is.
+ */
 struct cfg_error {
 	unsigned int line;
-	char message[256];
+	char message[512];
 };
 
 /* The built-in defaults (used when the default file is absent). */

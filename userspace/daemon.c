@@ -54,6 +54,8 @@ struct daemon {
 	int signal_fd;
 	int epoll_fd;
 	int lock_fd;
+	/* The stats map the counts below were read from (0: none yet), and what it held then. */
+	unsigned int stats_map_id;
 	unsigned long long stats_seen[TG_STAT_COUNT];
 };
 
@@ -243,14 +245,59 @@ static void reconcile(struct daemon *d)
 	pump_feed(d);
 }
 
-/* Say how many events the kernel held back since the last report. */
+/*
+ * The pinned stats map's id and its sums over CPUs. The id tells a map apart from the one an
+ * unload and load put in its place, whose counts start again from zero. 0 or -errno.
+ */
+static int read_stats(const char *pin_dir, unsigned int *map_id, unsigned long long *now)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = loader_open_pin(pin_dir, TG_PIN_STATS), err;
+
+	if (fd < 0)
+		return fd;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? -errno : 0;
+	close(fd);
+	if (!err)
+		err = guard_sum_percpu(pin_dir, TG_PIN_STATS, now, TG_STAT_COUNT);
+	*map_id = info.id;
+	return err;
+}
+
+/*
+ * The kernel counts held-back events from load; the daemon reports what rose while it ran. At
+ * start the counts so far are the baseline (said once, as "since load"): a restarted daemon must
+ * not report the whole history as new.
+ */
+static void take_stats_baseline(struct daemon *d)
+{
+	unsigned long long *seen = d->stats_seen;
+
+	if (read_stats(d->opts->pin_dir, &d->stats_map_id, seen)) {
+		d->stats_map_id = 0; /* no guard yet: whatever comes counts from its load */
+		memset(seen, 0, sizeof(d->stats_seen));
+		return;
+	}
+	if (seen[TG_STAT_EVENTS_RATE_LIMITED] || seen[TG_STAT_EVENTS_LOST])
+		pr_warn("since load, before this daemon started: %llu events rate-limited, %llu lost (not reported again)\n",
+			seen[TG_STAT_EVENTS_RATE_LIMITED], seen[TG_STAT_EVENTS_LOST]);
+}
+
+/* Say how many events the kernel held back since the last report (the first: since start). */
 static void report_suppressed(struct daemon *d)
 {
 	unsigned long long now[TG_STAT_COUNT];
 	unsigned long long limited, lost;
+	unsigned int map_id;
 
-	if (!d->rings_open || guard_sum_percpu(d->opts->pin_dir, TG_PIN_STATS, now, TG_STAT_COUNT))
+	if (!d->rings_open || read_stats(d->opts->pin_dir, &map_id, now))
 		return;
+	if (map_id != d->stats_map_id) {
+		/* Loaded anew while this daemon ran: all of the new map's counts are news. */
+		memset(d->stats_seen, 0, sizeof(d->stats_seen));
+		d->stats_map_id = map_id;
+	}
 	limited = now[TG_STAT_EVENTS_RATE_LIMITED] - d->stats_seen[TG_STAT_EVENTS_RATE_LIMITED];
 	lost = now[TG_STAT_EVENTS_LOST] - d->stats_seen[TG_STAT_EVENTS_LOST];
 	memcpy(d->stats_seen, now, sizeof(now));
@@ -373,6 +420,7 @@ static int setup(struct daemon *d)
 			pr_warn("cannot take the events lock: %s\n", strerror(-d->lock_fd));
 		return d->lock_fd;
 	}
+	take_stats_baseline(d);
 	err = ensure_loaded(d->opts, &d->intent);
 	if (err)
 		return err;

@@ -509,6 +509,10 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 
 	for (i = 0; i < NR_HOOKS; i++)
 		st.old_prog_fd[i] = -1;
+	/* Pins in a bpffs private to this mount namespace would die with this process. */
+	err = mounts_require_persistent_pins(opts->pin_dir);
+	if (err)
+		return err;
 	err = check_kernel();
 	if (err)
 		return err;

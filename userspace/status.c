@@ -15,6 +15,7 @@
 #include "tg_maps.h"
 
 #include "config.h"
+#include "escape.h"
 #include "layers.h"
 #include "loader.h"
 #include "status_netns.h"
@@ -298,6 +299,8 @@ static void endpoint_of(const struct tunnel *t, char *buf, size_t len)
 
 static void print_nft_text(FILE *out, const struct status_report *r)
 {
+	char foreign[ESCAPE_SIZE(sizeof(r->nft_foreign_owner))];
+
 	if (!r->nft_checked) {
 		fprintf(out, "  nft layer:   not checked: run status in the network namespace the "
 			     "guard was loaded from\n");
@@ -310,7 +313,7 @@ static void print_nft_text(FILE *out, const struct status_report *r)
 				? "; this namespace's table belongs to the guard of "
 				  "pin dir "
 				: "",
-			r->nft_foreign_owner);
+			escape_text(foreign, sizeof(foreign), r->nft_foreign_owner));
 		return;
 	}
 	fprintf(out,
@@ -323,15 +326,21 @@ static void print_nft_text(FILE *out, const struct status_report *r)
 void status_print_text(FILE *out, const struct status_report *r, const char *pin_dir)
 {
 	const struct guard_state *st = &r->guard;
+	char user[ESCAPE_SIZE(sizeof(r->tunnels.items[0].user))];
+	char process[ESCAPE_SIZE(sizeof(r->tunnels.items[0].process))];
+	char cgroup[ESCAPE_SIZE(sizeof(st->cgroup))];
+	char foreign[ESCAPE_SIZE(sizeof(r->nft_foreign_owner))];
 	char buf[1024];
 	unsigned int i;
 
+	/* The pin dir another guard wrote into the table's comment. */
+	escape_text(foreign, sizeof(foreign), r->nft_foreign_owner);
 	if (!status_loaded(r)) {
 		if (r->nft_foreign_owner[0])
 			fprintf(out,
 				"tunnelguard: not loaded (pin dir %s; this namespace's table "
 				"inet " NFT_TABLE_NAME " belongs to the guard of pin dir %s)\n",
-				pin_dir, r->nft_foreign_owner);
+				pin_dir, foreign);
 		else
 			fprintf(out,
 				"tunnelguard: not loaded (pin dir %s, no table inet " NFT_TABLE_NAME
@@ -351,7 +360,8 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 			     " (run `tunnelguard load`; the daemon puts it back)\n");
 	if (st->loaded) {
 		fprintf(out, "  pin dir:     %s\n", pin_dir);
-		fprintf(out, "  cgroup:      %s (id %llu)\n", st->cgroup[0] ? st->cgroup : "?",
+		fprintf(out, "  cgroup:      %s (id %llu)\n",
+			st->cgroup[0] ? escape_text(cgroup, sizeof(cgroup), st->cgroup) : "?",
 			st->cgroup_id);
 		fprintf(out,
 			"  programs:    connect4 id %u, connect6 id %u, bind4 id %u, bind6 id %u\n",
@@ -388,8 +398,11 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		const struct tunnel *tn = &r->tunnels.items[t];
 
 		endpoint_of(tn, buf, sizeof(buf));
-		fprintf(out, "    %-24s uid %-6u %-12s pid %-7d %s\n", buf, tn->listener.uid,
-			tn->user[0] ? tn->user : "-", tn->pid, tn->process[0] ? tn->process : "-");
+		/* A tenant names its own processes: no escape sequence of theirs reaches a tty. */
+		escape_text(user, sizeof(user), tn->user[0] ? tn->user : "-");
+		escape_text(process, sizeof(process), tn->process[0] ? tn->process : "-");
+		fprintf(out, "    %-24s uid %-6u %-12s pid %-7d %s\n", buf, tn->listener.uid, user,
+			tn->pid, process);
 	}
 	if (!r->drift_checked)
 		fprintf(out, "  drift:       not checked: run status in the network namespace the "

@@ -13,9 +13,13 @@
 #include "nft.h"
 #include "tunnels.h"
 
-/* Exit codes of `status`: in force, not loaded, or loaded with pieces missing or drift. */
+/*
+ * Exit codes of `status`: in force, not loaded, or loaded with pieces missing or drift; and the
+ * state cannot be told: the pins cannot be read, or cannot be seen from this mount namespace.
+ */
 #define STATUS_LOADED	  0
 #define STATUS_DEGRADED	  1
+#define STATUS_UNREADABLE 1
 #define STATUS_NOT_LOADED 3
 
 #define STATUS_MAX_DRIFT 64

@@ -311,7 +311,7 @@ static const struct bad_case bad_cases[] = {
 	{ "mode in the wrong case", TEXT("mode = Audit\n"), 1, "invalid mode 'Audit'" },
 	{ "empty mode", TEXT("mode =\n"), 1, "invalid mode '' (expected enforce or audit)" },
 	{ "two = signs", TEXT("mode = = audit\n"), 1, "invalid mode '= audit'" },
-	{ "CR inside a value", TEXT("mode = au\rdit\n"), 1, "invalid mode 'au\rdit'" },
+	{ "CR inside a value", TEXT("mode = au\rdit\n"), 1, "invalid mode 'au\\x0ddit'" },
 	{ "bad policy", TEXT("policy = open\n"), 1,
 	  "invalid policy 'open' (expected isolate or strict)" },
 	{ "numeric deny-errno", TEXT("deny-errno = 111\n"), 1,
@@ -530,7 +530,7 @@ Test(config, load_file, .fini = cleanup_temp)
 		const char *text = c->text ? c->text : big_text;
 		struct cfg_error err = { 0 };
 		struct tg_config cfg, want;
-		char path[64], out[512], expect[512];
+		char path[64], out[1024], expect[1024];
 		int ret;
 
 		make_temp(c->name, text, c->len);
@@ -565,7 +565,7 @@ Test(config, load_file, .fini = cleanup_temp)
 
 Test(config, load_unreadable, .fini = cleanup_temp)
 {
-	char missing[64], out[512], expect[512];
+	char missing[64], out[1024], expect[1024];
 	struct tg_config cfg;
 	int ret;
 
@@ -585,17 +585,15 @@ Test(config, load_unreadable, .fini = cleanup_temp)
 		const char *why;
 	} cases[] = {
 		{ "missing explicit file", missing, -ENOENT,
-		  "No such file or directory (check the path)" },
-		{ "directory", temp_dir, -EISDIR,
-		  "Is a directory (give the path of the file, not of its directory)" },
+		  "cannot read: No such file or directory (check the path)" },
+		{ "directory", temp_dir, -EINVAL, "not a regular file" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ret = load_capturing(cases[i].name, cases[i].path, &cfg, out, sizeof(out));
 		cr_assert_eq(ret, cases[i].ret, "%s: cfg_load returned %d, want %d", cases[i].name,
 			     ret, cases[i].ret);
-		snprintf(expect, sizeof(expect), "%s: cannot read: %s\n", cases[i].path,
-			 cases[i].why);
+		snprintf(expect, sizeof(expect), "%s: %s\n", cases[i].path, cases[i].why);
 		cr_assert_str_eq(out, expect, "%s: stderr \"%s\", want \"%s\"", cases[i].name, out,
 				 expect);
 	}
