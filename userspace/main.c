@@ -358,6 +358,8 @@ static int cmd_load(const struct cli *cli)
 
 	if (cfg_load(cli->config, &cfg))
 		return EXIT_USAGE;
+	if (cli->cgroup && mounts_check_cgroup_dir(cli->cgroup))
+		return EXIT_USAGE;
 	if (layers_load(&cfg, &opts))
 		return 1;
 	if (cfg.layers & TG_LAYER_BPF)
@@ -404,7 +406,11 @@ static int cmd_daemon(const struct cli *cli)
 		.json = cli->json,
 		.interval_ms = cli->interval_ms ? cli->interval_ms : DEFAULT_INTERVAL_MS,
 	};
-	int err = daemon_run(&opts);
+	int err;
+
+	if (cli->cgroup && mounts_check_cgroup_dir(cli->cgroup))
+		return EXIT_USAGE;
+	err = daemon_run(&opts);
 
 	return err == -EINVAL ? EXIT_USAGE : err ? 1 : 0;
 }

@@ -45,6 +45,27 @@ int mounts_find_cgroup2(char *buf, size_t len)
 	return err;
 }
 
+int mounts_check_cgroup_dir(const char *path)
+{
+	char v2[PATH_MAX] = "";
+	struct statfs st;
+
+	if (statfs(path, &st) < 0) {
+		pr_warn("--cgroup %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	if (st.f_type == CGROUP2_SUPER_MAGIC)
+		return 0;
+	/* Quietly: a host with no cgroup2 mount gets its own message below. */
+	if (mounts_find_cgroup2(v2, sizeof(v2)))
+		v2[0] = '\0';
+	pr_warn("--cgroup %s is %s, not a cgroup v2 directory: cgroup BPF programs attach only to "
+		"cgroup v2%s%s\n",
+		path, st.f_type == CGROUP_SUPER_MAGIC ? "a cgroup v1 directory" : "not a cgroup",
+		v2[0] ? ", mounted here at " : " (no cgroup2 mount found)", v2);
+	return -ENOTDIR;
+}
+
 int mounts_is_bpffs(const char *path)
 {
 	struct statfs st;

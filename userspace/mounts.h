@@ -28,6 +28,13 @@ int mounts_prepare_pin_dir(const char *pin_dir);
 int mounts_is_bpffs(const char *path);
 
 /*
+ * Is path (a --cgroup argument) a directory of the cgroup v2 hierarchy? 0, or -errno after a
+ * message that names the cgroup v1 or other filesystem it is on and where cgroup2 is mounted
+ * (attaching to a v1 directory would fail later with a bare "Bad file descriptor").
+ */
+int mounts_check_cgroup_dir(const char *path);
+
+/*
  * Would pins made in pin_dir outlive this process? They do when this process sees the mounts of
  * PID 1 (of its PID namespace: the host's init, or a container's), or when the bpffs that holds
  * pin_dir is one PID 1 has mounted too. They do not under `ip netns exec`, which gives the command

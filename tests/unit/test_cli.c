@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,4 +211,49 @@ Test(cli, config_must_be_a_regular_file, .fini = remove_fifo, .timeout = 30)
 		snprintf(expect, sizeof(expect), "%s: not a regular file\n", paths[i]);
 		cr_expect_str_eq(output, expect, "%s", paths[i]);
 	}
+}
+
+/* A mount point of filesystem type in /proc/self/mounts, or NULL. */
+static const char *mount_of_type(const char *type, char *buf, size_t len)
+{
+	char dev[256], dir[PATH_MAX], fstype[64];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	const char *found = NULL;
+
+	if (!f)
+		return NULL;
+	while (!found && fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, fstype) == 3)
+		if (strcmp(fstype, type) == 0 && (size_t)snprintf(buf, len, "%s", dir) < len)
+			found = buf;
+	fclose(f);
+	return found;
+}
+
+/* --cgroup must name a cgroup v2 directory: said before anything is loaded (needs root). */
+Test(cli, cgroup_must_be_cgroup_v2)
+{
+	const char *conf = "/tmp/tg-test-cli-cgroup.conf";
+	const char *pins = "/sys/fs/bpf/tg-test-cli-cgroup";
+	char v1[PATH_MAX];
+	FILE *f;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root (load checks the pin dir's view first)");
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fputs("tenant-uids = 2001-2003\nlayers = bpf\n", f);
+	fclose(f);
+	cr_expect_eq(run_cli((const char *const[]){ "load", "-c", conf, "--pin-dir", pins,
+						    "--cgroup", "/tmp", NULL }),
+		     2, "%s", output);
+	cr_expect(strstr(output, "--cgroup /tmp is not a cgroup, not a cgroup v2 directory"), "%s",
+		  output);
+	if (mount_of_type("cgroup", v1, sizeof(v1))) {
+		cr_expect_eq(run_cli((const char *const[]){ "load", "-c", conf, "--pin-dir", pins,
+							    "--cgroup", v1, NULL }),
+			     2, "%s", output);
+		cr_expect(strstr(output, "is a cgroup v1 directory"), "%s", output);
+	}
+	cr_expect_eq(access(pins, F_OK), -1, "a refused load left %s", pins);
+	unlink(conf);
 }
