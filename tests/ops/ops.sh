@@ -91,7 +91,7 @@ scenario_install() {
 		# Port 1 (tcpmux) has no listener on a test host, so a tenant gets allow_no_listener.
 		"$binary" check -c "$tmp/uncommented.conf" --uid "$1" --port 1 --addr 127.0.0.1 \
 			>"$tmp/out" 2>&1 || fail "uncommented example, uid $1: $(cat "$tmp/out")"
-		grep -q " $2:" "$tmp/out" || fail "uncommented example, uid $1: want $2, got $(cat "$tmp/out")"
+		grep -q " $2 netns=" "$tmp/out" || fail "uncommented example, uid $1: want $2, got $(cat "$tmp/out")"
 	done
 	# bind-policy open: a tenant may bind a port nobody reserved.
 	"$binary" check -c "$tmp/uncommented.conf" --uid 1000 --bind 1 >"$tmp/out" 2>&1 ||
