@@ -14,13 +14,14 @@
 #include "tunnels.h"
 
 /*
- * Exit codes of `status`: in force, not loaded, or loaded with pieces missing or drift; and the
- * state cannot be told: the pins cannot be read, or cannot be seen from this mount namespace.
+ * Exit codes of `status`, as LSB init scripts' status actions use them: in force; loaded with
+ * pieces missing or drift; not loaded; and the state cannot be told (LSB "unknown"): the pins
+ * cannot be read, or cannot be seen from this mount namespace.
  */
 #define STATUS_LOADED	  0
 #define STATUS_DEGRADED	  1
-#define STATUS_UNREADABLE 1
 #define STATUS_NOT_LOADED 3
+#define STATUS_UNREADABLE 4
 
 #define STATUS_MAX_DRIFT 64
 
