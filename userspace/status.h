@@ -9,11 +9,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "capacity.h"
 #include "guard.h"
 #include "nft.h"
 #include "tunnels.h"
 
-/* Exit codes of `status`: in force, not loaded, or loaded with pieces missing or drift. */
+/* Exit codes of `status`: in force, not loaded, or loaded with pieces missing, drift, or a
+ * capacity exceeded (capacity.h). */
 #define STATUS_LOADED	  0
 #define STATUS_DEGRADED	  1
 #define STATUS_NOT_LOADED 3
@@ -32,6 +34,8 @@ struct status_report {
 	bool nft_missing;     /* the guard has an nft layer and its table is gone */
 	struct nft_state nft; /* table inet tunnelguard as read, with counters */
 	char nft_foreign_owner[200]; /* the table is another guard's: its pin dir (nft is empty) */
+	struct capacity_facts capacity;	   /* port_owner's size, losses (capacity.h) */
+	struct capacity_findings findings; /* what of it is exceeded, in words */
 };
 
 /* Is anything in force, by either layer? */

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,17 +31,55 @@ static int by_port_then_address(const void *a, const void *b)
 	return memcmp(x->ip, y->ip, sizeof(x->ip));
 }
 
+/* User names by uid, looked up once each: a hub has few tenants and many tunnels, and each
+ * getpwuid() may read the whole of /etc/passwd. */
+struct user_cache {
+	struct {
+		uint32_t uid;
+		char name[sizeof(((struct tunnel *)0)->user)];
+	} entries[256];
+	size_t n;
+};
+
+static const char *cached_user(struct user_cache *c, uint32_t uid)
+{
+	struct passwd *pw;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->entries[i].uid == uid)
+			return c->entries[i].name;
+	pw = getpwuid(uid);
+	if (c->n == sizeof(c->entries) / sizeof(c->entries[0]))
+		c->n = 0; /* more distinct uids than slots: start over */
+	c->entries[c->n].uid = uid;
+	snprintf(c->entries[c->n].name, sizeof(c->entries[0].name), "%s", pw ? pw->pw_name : "");
+	return c->entries[c->n++].name;
+}
+
 int tunnels_list(const struct tg_policy *policy, struct tunnel_list *out)
 {
-	struct proc_socket_owner *owners = NULL;
 	struct diag_list all = {};
-	size_t n = 0;
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	err = diag_dump_listeners(&all);
 	if (err)
 		return err;
+	err = tunnels_from_listeners(policy, &all, out);
+	diag_list_free(&all);
+	return err;
+}
+
+int tunnels_from_listeners(const struct tg_policy *policy, const struct diag_list *all_list,
+			   struct tunnel_list *out)
+{
+	const struct diag_list all = *all_list;
+	struct proc_socket_owner *owners = NULL;
+	struct user_cache *users;
+	size_t n = 0;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
 	out->items = calloc(all.count ? all.count : 1, sizeof(*out->items));
 	owners = calloc(all.count ? all.count : 1, sizeof(*owners));
 	if (!out->items || !owners) {
@@ -56,19 +95,20 @@ int tunnels_list(const struct tg_policy *policy, struct tunnel_list *out)
 	}
 	out->count = n;
 	err = procs_find_socket_owners(owners, n);
+	users = err ? NULL : calloc(1, sizeof(*users));
+	if (!err && !users)
+		err = -ENOMEM;
 	for (size_t i = 0; i < n && !err; i++) {
-		struct passwd *pw = getpwuid(out->items[i].listener.uid);
-
 		out->items[i].pid = owners[i].pid;
 		snprintf(out->items[i].process, sizeof(out->items[i].process), "%s",
 			 owners[i].name);
 		snprintf(out->items[i].user, sizeof(out->items[i].user), "%s",
-			 pw ? pw->pw_name : "");
+			 cached_user(users, out->items[i].listener.uid));
 	}
+	free(users);
 	qsort(out->items, n, sizeof(*out->items), by_port_then_address);
 cleanup:
 	free(owners);
-	diag_list_free(&all);
 	if (err)
 		tunnels_free(out);
 	return err;
