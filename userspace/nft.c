@@ -2337,23 +2337,34 @@ static size_t content_count(const struct nft_state *c, int which)
 	return which == 0 ? c->n_owners : which == 1 ? c->n_tunnel_ports : c->n_service_ports;
 }
 
-/* Send array which (0 owners, 1 tunnel ports, 2 service ports) of c in parts. */
+/* Smallest part: below this a refusal is not about size. */
+#define NFT_SPLIT_MIN_ELEMS 16
+
+/*
+ * Send array which (0 owners, 1 tunnel ports, 2 service ports) of c in parts of at most
+ * NFT_SPLIT_ELEMS, halving a part the kernel still refuses for its size.
+ */
 static int send_parts(const struct nft_state *c, int which, bool add)
 {
-	size_t total = content_count(c, which);
+	size_t total = content_count(c, which), part_elems = NFT_SPLIT_ELEMS, first = 0;
 	int first_err = 0;
 
-	for (size_t first = 0; first < total; first += NFT_SPLIT_ELEMS) {
-		size_t n = total - first < NFT_SPLIT_ELEMS ? total - first : NFT_SPLIT_ELEMS;
+	while (first < total) {
+		size_t n = total - first < part_elems ? total - first : part_elems;
 		struct nft_state part = content_slice(c, which, first, n);
 		struct change_arg arg = { .add = &part, .del = &part };
 		int err =
 			build_and_send(nft_batch_size(&part), 0, add ? put_add : put_delete, &arg);
 
+		if (nft_refused_for_size(err) && n > NFT_SPLIT_MIN_ELEMS) {
+			part_elems = n / 2;
+			continue;
+		}
 		if (err && nft_refused_for_size(err))
 			batches_refused++;
 		if (err && !first_err)
 			first_err = err;
+		first += n;
 	}
 	return first_err;
 }
@@ -2370,7 +2381,7 @@ static int send_split(const struct nft_state *add, const struct nft_state *del)
 
 	batches_split++;
 	pr_warn("nftables refused a batch of %zu element changes for its size: sending it in "
-		"parts of %d\n",
+		"parts of at most %d\n",
 		add->n_owners + add->n_tunnel_ports + add->n_service_ports + del->n_owners +
 			del->n_tunnel_ports + del->n_service_ports,
 		NFT_SPLIT_ELEMS);
