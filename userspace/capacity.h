@@ -5,13 +5,14 @@
  * and listener changes) and the nft element batches.
  *
  * What each costs and where it is seen:
- * - tg_port_owner is a BPF hash map without preallocation: about CAPACITY_PORT_OWNER_BYTES of
- *   kernel memory per listener it holds (bpftool map show: memlock), plus 8 bytes per slot
- *   of max_entries for the bucket array. When it is full the BPF connect hooks still judge
- *   every listener (they look listeners up with bpf_sk_lookup_tcp()), but the daemon's
- *   listener events and the nft layer's sets cannot follow the listeners the map lacks: the
- *   daemon then fills the nft sets from sock_diag, and status, the metrics and the daemon's
- *   log say "port_owner is full (262,144 entries): 10,276 listeners are not tracked; ...".
+ * - tg_port_owner is a BPF hash map without preallocation: 16 bytes of kernel memory per entry
+ *   of max_entries at once (its buckets), and 88 more per listener it holds (bpftool map show,
+ *   memlock, measured here: 1,049,536 B empty at 65,536 entries, 6,065,536 B holding 57,000):
+ *   4 MiB for the default 262,144 empty, 26 MiB full. When it is full the BPF connect hooks still
+ *judge every listener (they look listeners up with bpf_sk_lookup_tcp()), but the daemon's listener
+ *events and the nft layer's sets cannot follow the listeners the map lacks: the daemon then fills
+ *the nft sets from sock_diag, and status, the metrics and the daemon's log say "port_owner is full
+ *(262,144 entries): 10,276 listeners are not tracked; ...".
  * - A ring buffer that overflows while the daemon reads it loses refusal lines or listener
  *   changes (counted in tg_stats); the daemon notes when, and status reports it for
  *   CAPACITY_RECENT_SECS.
@@ -40,8 +41,11 @@
 
 struct bpf_map;
 
-/* Measured here with bpftool map show (memlock) on a full map of 65,536: per entry held. */
-#define CAPACITY_PORT_OWNER_BYTES 96
+/* Kernel memory of tg_port_owner (bpftool map show: memlock), measured on kernel 6.18: per
+ * entry of max_entries, and per listener held. */
+#define CAPACITY_PORT_OWNER_SLOT_BYTES	16
+#define CAPACITY_PORT_OWNER_ENTRY_BYTES 88
+#define CAPACITY_PORT_OWNER_BYTES	(CAPACITY_PORT_OWNER_SLOT_BYTES + CAPACITY_PORT_OWNER_ENTRY_BYTES)
 
 /* How long status keeps reporting an overflow or refused batch the daemon saw. */
 #define CAPACITY_RECENT_SECS 600
@@ -121,7 +125,7 @@ const char *capacity_resource_name(enum capacity_resource r);
  * reading). Pure. Example, a map of 64 with 70 tenant listeners:
  *	exceeded[CAPACITY_PORT_OWNER] = true, notes[0] = "port_owner is full (64 entries): 6
  *	listeners are not tracked; raise port-owner-max in the config and unload and load (about
- *	96 bytes of kernel memory each); the nft sets are filled from sock_diag meanwhile"
+ *	104 bytes of kernel memory each); the nft sets are filled from sock_diag meanwhile"
  */
 struct capacity_findings {
 	bool exceeded[CAPACITY_COUNT];

@@ -16,8 +16,8 @@
  *	allow        = bob:8001-8002                (USER:PORTS, USER a name or uid: that tenant
  *	                                             may reach those ports; may repeat)
  *	port-owner-max = 262144                     (listeners the BPF map port_owner can track,
- *	                                             16 to 4194304; about 130 bytes of kernel
- *	                                             memory each: capacity.h)
+ *	                                             16 to 4194304; 16 bytes of kernel memory
+ *	                                             each, 88 more per listener held)
  *
  *	[tenant alice]                              (a tenant with reserved ports; the global keys
  *	user  = alice                                above must come before the first section)
