@@ -204,8 +204,9 @@ int nft_compare_owners(const struct nft_state *have, const struct nft_owner *own
 /*
  * An element change the kernel refuses for its size (nft_refused_for_size(): EMSGSIZE, ENOBUFS,
  * E2BIG, ERANGE) is sent again in parts of at most 8192 elements (halved while still refused,
- * down to 16), in an order that never lets more through than the end state. How many batches were split, and how many parts were refused even
- * so (the sets are then incomplete), since this process started.
+ * down to 16), in an order that never lets more through than the end state. How many batches
+ * were split, and how many parts were refused even so (the sets are then incomplete), since
+ * this process started.
  */
 void nft_size_refusals(unsigned long long *split, unsigned long long *refused);
 bool nft_refused_for_size(int err);
