@@ -262,7 +262,9 @@ static void assess_ring(const struct capacity_facts *f, time_t now, enum capacit
 	unsigned long long daemon = events ? f->daemon.events_lost : f->daemon.owner_events_lost;
 	time_t at = events ? f->daemon.events_lost_at : f->daemon.owner_events_lost_at;
 	const char *what = events ? "refusal events" : "listener changes";
-	const char *ring = events ? TG_PIN_EVENTS : TG_PIN_OWNER_EVENTS;
+	/* The kernel counts the two listener rings in one statistic. */
+	const char *ring = events ? "ring buffer " TG_PIN_EVENTS
+				  : "ring buffer " TG_PIN_OWNER_EVENTS " or " TG_PIN_NETNS_EVENTS;
 	char n[32], *note;
 
 	if (f->have_daemon && recent(at, now)) {
@@ -270,7 +272,7 @@ static void assess_ring(const struct capacity_facts *f, time_t now, enum capacit
 		note = next_note(out);
 		if (note)
 			snprintf(note, sizeof(out->notes[0]),
-				 "ring buffer %s overflowed %llds ago while the daemon (pid %d) "
+				 "%s overflowed %llds ago while the daemon (pid %d) "
 				 "read it: %s %s were lost since it started%s",
 				 ring, (long long)(now - at), (int)f->daemon.pid,
 				 capacity_number(daemon, n, sizeof(n)), what,
@@ -282,7 +284,7 @@ static void assess_ring(const struct capacity_facts *f, time_t now, enum capacit
 	note = next_note(out);
 	if (note)
 		snprintf(note, sizeof(out->notes[0]),
-			 "%s %s were not sent on ring buffer %s since load (no daemon was "
+			 "%s %s were not sent on %s since load (no daemon was "
 			 "reading, or it fell behind)",
 			 capacity_number(since_load, n, sizeof(n)), what, ring);
 }

@@ -282,8 +282,10 @@ static bool check_capacity(struct daemon *d, bool reconciled)
 		if (owner_lost) {
 			d->cap.owner_events_lost += owner_lost;
 			d->cap.owner_events_lost_at = t;
-			pr_warn("ring buffer %s overflowed: %s listener changes were lost; %s\n",
-				TG_PIN_OWNER_EVENTS, capacity_number(owner_lost, n, sizeof(n)),
+			pr_warn("ring buffer %s or %s overflowed: %s listener changes were lost; "
+				"%s\n",
+				TG_PIN_OWNER_EVENTS, TG_PIN_NETNS_EVENTS,
+				capacity_number(owner_lost, n, sizeof(n)),
 				"the nft sets are filled from sock_diag until the next "
 				"reconciliation");
 		}

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,7 @@ static void collect_capacity(const char *pin_dir, struct status_report *r)
 struct tunnels_job {
 	struct status_report *r;
 	const struct diag_list *listeners;
+	size_t with_process;
 	pthread_t thread;
 	bool started;
 };
@@ -204,11 +206,16 @@ static void *list_tunnels(void *arg)
 	struct tunnels_job *job = arg;
 
 	job->r->tunnels_known = tunnels_from_listeners(&job->r->guard.policy, job->listeners,
-						       &job->r->tunnels) == 0;
+						       job->with_process, &job->r->tunnels) == 0;
 	return NULL;
 }
 
 int status_collect(const char *pin_dir, struct status_report *r)
+{
+	return status_collect_view(pin_dir, STATUS_VIEW_JSON, r);
+}
+
+int status_collect_view(const char *pin_dir, enum status_view view, struct status_report *r)
 {
 	struct tunnels_job tunnels = {};
 	struct diag_list listeners = {};
@@ -247,6 +254,9 @@ int status_collect(const char *pin_dir, struct status_report *r)
 	err = diag_dump_listeners(&listeners);
 	tunnels.r = r;
 	tunnels.listeners = &listeners;
+	tunnels.with_process = view == STATUS_VIEW_JSON	  ? SIZE_MAX
+			       : view == STATUS_VIEW_TEXT ? STATUS_MAX_TUNNELS_SHOWN
+							  : 0;
 	/* Finding each tunnel's process reads every socket link in /proc (a second of work at
 	 * 300,000 tunnels): do it on another CPU while the drift checks run. */
 	if (!err && (r->guard.have_config || !r->guard.loaded))
@@ -513,7 +523,7 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		!r->tunnels_known  ? " (unknown: sock_diag failed)"
 		: r->tunnels.count ? ""
 				   : " (none)");
-	for (size_t t = 0; t < r->tunnels.count; t++) {
+	for (size_t t = 0; t < r->tunnels.count && t < STATUS_MAX_TUNNELS_SHOWN; t++) {
 		const struct tunnel *tn = &r->tunnels.items[t];
 
 		endpoint_of(tn, buf, sizeof(buf));
@@ -521,6 +531,9 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 			tn->user[0] ? tn->user : "-", tn->pid, tn->process[0] ? tn->process : "-");
 	}
 	print_capacity_text(out, r);
+	if (r->tunnels.count > STATUS_MAX_TUNNELS_SHOWN)
+		fprintf(out, "    ... and %zu more tunnels (status --json lists every one)\n",
+			r->tunnels.count - STATUS_MAX_TUNNELS_SHOWN);
 	if (!r->drift_checked)
 		fprintf(out, "  drift:       not checked: run status in the network namespace the "
 			     "guard was loaded from\n");

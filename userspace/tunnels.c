@@ -65,24 +65,24 @@ int tunnels_list(const struct tg_policy *policy, struct tunnel_list *out)
 	err = diag_dump_listeners(&all);
 	if (err)
 		return err;
-	err = tunnels_from_listeners(policy, &all, out);
+	err = tunnels_from_listeners(policy, &all, SIZE_MAX, out);
 	diag_list_free(&all);
 	return err;
 }
 
 int tunnels_from_listeners(const struct tg_policy *policy, const struct diag_list *all_list,
-			   struct tunnel_list *out)
+			   size_t with_process, struct tunnel_list *out)
 {
 	const struct diag_list all = *all_list;
 	struct proc_socket_owner *owners = NULL;
-	struct user_cache *users;
-	size_t n = 0;
+	struct user_cache *users = NULL;
+	size_t n = 0, resolve;
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->items = calloc(all.count ? all.count : 1, sizeof(*out->items));
-	owners = calloc(all.count ? all.count : 1, sizeof(*owners));
-	if (!out->items || !owners) {
+	users = calloc(1, sizeof(*users));
+	if (!out->items || !users) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -90,25 +90,30 @@ int tunnels_from_listeners(const struct tg_policy *policy, const struct diag_lis
 		if (!tg_is_tenant(policy, all.items[i].uid))
 			continue;
 		out->items[n].listener = all.items[i];
-		owners[n].inode = all.items[i].inode;
+		snprintf(out->items[n].user, sizeof(out->items[n].user), "%s",
+			 cached_user(users, all.items[i].uid));
 		n++;
 	}
 	out->count = n;
-	err = procs_find_socket_owners(owners, n);
-	users = err ? NULL : calloc(1, sizeof(*users));
-	if (!err && !users)
+	qsort(out->items, n, sizeof(*out->items), by_port_then_address);
+	/* The processes of the first with_process tunnels, in the order they are listed. */
+	resolve = n < with_process ? n : with_process;
+	owners = calloc(resolve ? resolve : 1, sizeof(*owners));
+	if (!owners) {
 		err = -ENOMEM;
-	for (size_t i = 0; i < n && !err; i++) {
+		goto cleanup;
+	}
+	for (size_t i = 0; i < resolve; i++)
+		owners[i].inode = out->items[i].listener.inode;
+	err = procs_find_socket_owners(owners, resolve);
+	for (size_t i = 0; i < resolve && !err; i++) {
 		out->items[i].pid = owners[i].pid;
 		snprintf(out->items[i].process, sizeof(out->items[i].process), "%s",
 			 owners[i].name);
-		snprintf(out->items[i].user, sizeof(out->items[i].user), "%s",
-			 cached_user(users, out->items[i].listener.uid));
 	}
-	free(users);
-	qsort(out->items, n, sizeof(*out->items), by_port_then_address);
 cleanup:
 	free(owners);
+	free(users);
 	if (err)
 		tunnels_free(out);
 	return err;

@@ -83,7 +83,8 @@ Test(capacity, judgement_table)
 				.owner_events_lost = 5,
 				.owner_events_lost_at = NOW - 10 } },
 		  { [CAPACITY_OWNER_EVENTS] = true },
-		  "ring buffer owner_events overflowed 10s ago while the daemon (pid 42) read it" },
+		  "ring buffer owner_events or netns_events overflowed 10s ago while the daemon "
+		  "(pid 42)" },
 		{ "overflow while the daemon read, long ago",
 		  { .events_lost = 5,
 		    .have_daemon = true,
