@@ -144,9 +144,15 @@ static int ensure_loaded(const struct daemon_opts *opts, struct intent *in)
 	return err ? err : read_intent(opts, in);
 }
 
+/* Drift lines one reconciliation logs; the rest are counted (100,000 after a full map). */
+#define DRIFT_LINES_MAX 20
+
 static void log_nft_drift(void *ctx, const char *what, const char *set, uint32_t uid, uint16_t port)
 {
-	(void)ctx;
+	size_t *logged = ctx;
+
+	if ((*logged)++ >= DRIFT_LINES_MAX)
+		return;
 	if (strcmp(set, "owned") == 0 || strcmp(set, "services") == 0)
 		pr_warn("drift repaired: nft set %s %s uid %u port %u\n", set,
 			what[0] == 'm' ? "lacked" : "held a stale", uid, port);
@@ -162,7 +168,8 @@ static void log_nft_drift(void *ctx, const char *what, const char *set, uint32_t
 static bool reconcile_nft(const struct daemon_opts *opts, const struct intent *in,
 			  struct diag_list *listeners)
 {
-	struct nft_sync_report r = { .on_drift = log_nft_drift };
+	size_t logged = 0;
+	struct nft_sync_report r = { .on_drift = log_nft_drift, .ctx = &logged };
 	struct nft_owner *owners = NULL;
 	size_t n;
 	int err;
@@ -174,6 +181,11 @@ static bool reconcile_nft(const struct daemon_opts *opts, const struct intent *i
 	if (err)
 		return false;
 	err = nft_sync_owners(owners, n, false, &r);
+	if (logged > DRIFT_LINES_MAX)
+		pr_warn("drift repaired: ... and %zu more nft set elements (%zu added, %zu removed "
+			"in "
+			"all)\n",
+			logged - DRIFT_LINES_MAX, r.added, r.removed);
 	if (err == -ENOENT) {
 		err = nft_apply(in->policy, owners, n);
 		if (!err)
