@@ -178,7 +178,8 @@ static int read_entries(int map_fd, struct owner_entry **out, size_t *count)
 		for (__u32 i = 0; i < got; i++)
 			entries[n++] = (struct owner_entry){ .key = keys[i], .uid = values[i].uid };
 	}
-	qsort(entries, n, sizeof(*entries), compare_entries);
+	if (n) /* an empty map leaves entries NULL, which qsort() must not get */
+		qsort(entries, n, sizeof(*entries), compare_entries);
 out:
 	free(keys);
 	free(values);

@@ -17,7 +17,7 @@ static bool notes_contain(const struct capacity_findings *f, const char *text)
 	return false;
 }
 
-Test(capacity, number_groups_thousands)
+Test(capacity_report, number_groups_thousands)
 {
 	static const struct {
 		unsigned long long n;
@@ -33,7 +33,7 @@ Test(capacity, number_groups_thousands)
 	cr_expect_str_eq(capacity_number(262144, buf, 4), "262", "cut to the buffer");
 }
 
-Test(capacity, judgement_table)
+Test(capacity_report, judgement_table)
 {
 	static const struct {
 		const char *name;
@@ -126,7 +126,7 @@ Test(capacity, judgement_table)
 	}
 }
 
-Test(capacity, state_file_round_trip)
+Test(capacity_report, state_file_round_trip)
 {
 	struct capacity_daemon_state st;
 
