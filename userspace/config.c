@@ -39,6 +39,7 @@ enum cfg_key {
 	CFG_KEY_BIND_POLICY,
 	CFG_KEY_TENANT_GROUP,
 	CFG_KEY_ALLOW,
+	CFG_KEY_PORT_OWNER_MAX,
 	CFG_KEY_GLOBAL_COUNT, /* keys of a [tenant] section follow */
 	CFG_KEY_USER = CFG_KEY_GLOBAL_COUNT,
 	CFG_KEY_PORTS,
@@ -56,6 +57,7 @@ static const char *const cfg_key_names[CFG_KEY_COUNT] = {
 	[CFG_KEY_BIND_POLICY] = "bind-policy",
 	[CFG_KEY_TENANT_GROUP] = "tenant-group",
 	[CFG_KEY_ALLOW] = "allow",
+	[CFG_KEY_PORT_OWNER_MAX] = "port-owner-max",
 	[CFG_KEY_USER] = "user",
 	[CFG_KEY_PORTS] = "ports",
 };
@@ -148,6 +150,7 @@ void cfg_defaults(struct tg_config *cfg)
 	cfg->policy.tenant[0].first = 1000;
 	cfg->policy.tenant[0].last = 59999;
 	cfg->layers = TG_LAYER_BPF | TG_LAYER_NFT;
+	cfg->port_owner_max = TG_PORT_OWNER_MAX;
 }
 
 /* Values of an enum key, in the order the config documents them. */
@@ -437,6 +440,32 @@ static int parse_layers(struct cfg_parser *ps, struct span value, __u32 *out)
 	return 0;
 }
 
+/* port-owner-max: a plain decimal count of listeners within the bounds config.h states. */
+static int parse_port_owner_max(struct cfg_parser *ps, struct span value, __u32 *out)
+{
+	unsigned long long n = 0;
+
+	if (!value.len)
+		return parse_error(ps, "port-owner-max: empty (expected a number of listeners, "
+				       "default 262144)");
+	for (size_t i = 0; i < value.len; i++) {
+		if (value.p[i] < '0' || value.p[i] > '9')
+			return parse_error(ps,
+					   "port-owner-max: " SPAN_FMT
+					   " is not a whole number of listeners",
+					   SPAN_ARG(value));
+		n = n * 10 + (unsigned long long)(value.p[i] - '0');
+		if (n > CFG_PORT_OWNER_MAX_HIGHEST)
+			break;
+	}
+	if (n < CFG_PORT_OWNER_MAX_LOWEST || n > CFG_PORT_OWNER_MAX_HIGHEST)
+		return parse_error(ps, "port-owner-max: " SPAN_FMT " is out of range (%u to %u)",
+				   SPAN_ARG(value), CFG_PORT_OWNER_MAX_LOWEST,
+				   CFG_PORT_OWNER_MAX_HIGHEST);
+	*out = (__u32)n;
+	return 0;
+}
+
 /* A user, group or section name: 1 to TG_NAME_LEN - 1 of [A-Za-z0-9._-], not only digits. */
 static int is_name(struct span s)
 {
@@ -708,6 +737,8 @@ static int parse_value(struct cfg_parser *ps, enum cfg_key key, struct span valu
 		return parse_groups(ps, value);
 	case CFG_KEY_ALLOW:
 		return parse_allow(ps, value);
+	case CFG_KEY_PORT_OWNER_MAX:
+		return parse_port_owner_max(ps, value, &ps->cfg.port_owner_max);
 	case CFG_KEY_USER:
 		return parse_user(ps, "user", value, &ps->section.user, &ps->section.uid);
 	case CFG_KEY_PORTS:
@@ -753,13 +784,11 @@ static int parse_line(struct cfg_parser *ps, struct span raw)
 			break;
 	}
 	if (!ps->section.line && (k == CFG_KEY_COUNT || k >= CFG_KEY_GLOBAL_COUNT))
-		return parse_error(ps,
-				   "unknown key " SPAN_FMT
-				   " (valid keys: mode, policy, deny-errno, "
-				   "tenant-uids, exempt-uids, allow-ports, layers, bind-policy, "
-				   "tenant-group, allow; user and ports belong in a [tenant NAME] "
-				   "section)",
-				   SPAN_ARG(key));
+		return parse_error(
+			ps,
+			"unknown key " SPAN_FMT
+			" (valid keys: mode, policy, deny-errno, tenant-uids, exempt-uids, allow-ports, layers, bind-policy, tenant-group, allow, port-owner-max; user and ports belong in a [tenant NAME] section)",
+			SPAN_ARG(key));
 	if (ps->section.line && k < CFG_KEY_GLOBAL_COUNT)
 		return parse_error(ps,
 				   "key '%s' is global: move it above the first [tenant] section "

@@ -378,7 +378,11 @@ static int cmd_unload(const struct cli *cli)
 static int cmd_status(const struct cli *cli)
 {
 	struct status_report r;
-	int err = status_collect(cli->pin_dir, &r);
+	int err = status_collect_view(cli->pin_dir,
+				      cli->prometheus ? STATUS_VIEW_PROMETHEUS
+				      : cli->json     ? STATUS_VIEW_JSON
+						      : STATUS_VIEW_TEXT,
+				      &r);
 
 	if (err) {
 		pr_warn("cannot read pin dir %s: %s%s\n", cli->pin_dir, strerror(-err),

@@ -774,3 +774,46 @@ Test(config, names)
 		}
 	}
 }
+
+Test(config, port_owner_max)
+{
+	static const struct {
+		const char *text;
+		int ret;
+		__u32 want;	     /* when ret == 0 */
+		const char *message; /* when ret != 0: a piece of the message */
+	} cases[] = {
+		{ "", 0, TG_PORT_OWNER_MAX, NULL },
+		{ "port-owner-max = 64\n", 0, 64, NULL },
+		{ "port-owner-max = 16\n", 0, 16, NULL },
+		{ "port-owner-max = 4194304\n", 0, 4194304, NULL },
+		{ "port-owner-max=1048576 # a big hub\n", 0, 1048576, NULL },
+		{ "port-owner-max = 15\n", -EINVAL, 0, "'15' is out of range (16 to 4194304)" },
+		{ "port-owner-max = 4194305\n", -EINVAL, 0, "out of range" },
+		{ "port-owner-max = 99999999999999999999999\n", -EINVAL, 0, "out of range" },
+		{ "port-owner-max = 262,144\n", -EINVAL, 0, "'262,144' is not a whole number" },
+		{ "port-owner-max = -1\n", -EINVAL, 0, "not a whole number" },
+		{ "port-owner-max = 0x100\n", -EINVAL, 0, "not a whole number" },
+		{ "port-owner-max =\n", -EINVAL, 0, "port-owner-max: empty" },
+		{ "port-owner-max = 64\nport-owner-max = 128\n", -EINVAL, 0, "port-owner-max" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg_error err = { 0 };
+		struct tg_config cfg;
+		int ret;
+
+		memset(&cfg, 0xa5, sizeof(cfg));
+		ret = cfg_parse(cases[i].text, strlen(cases[i].text), &cfg, &err);
+		cr_assert_eq(ret, cases[i].ret, "'%s': returned %d (%s), expected %d",
+			     cases[i].text, ret, err.message, cases[i].ret);
+		if (ret == 0)
+			cr_expect_eq(cfg.port_owner_max, cases[i].want,
+				     "'%s': port_owner_max %u, expected %u", cases[i].text,
+				     cfg.port_owner_max, cases[i].want);
+		else
+			cr_expect(strstr(err.message, cases[i].message) != NULL,
+				  "'%s': message '%s' lacks '%s'", cases[i].text, err.message,
+				  cases[i].message);
+	}
+}
