@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "escape.h"
 #include "log.h"
 
 #define CFG_MAX_LINE  4096	    /* bytes in one line, not counting its '\n' */
@@ -38,6 +40,7 @@ enum cfg_key {
 	CFG_KEY_BIND_POLICY,
 	CFG_KEY_TENANT_GROUP,
 	CFG_KEY_ALLOW,
+	CFG_KEY_PORT_OWNER_MAX,
 	CFG_KEY_GLOBAL_COUNT, /* keys of a [tenant] section follow */
 	CFG_KEY_USER = CFG_KEY_GLOBAL_COUNT,
 	CFG_KEY_PORTS,
@@ -55,6 +58,7 @@ static const char *const cfg_key_names[CFG_KEY_COUNT] = {
 	[CFG_KEY_BIND_POLICY] = "bind-policy",
 	[CFG_KEY_TENANT_GROUP] = "tenant-group",
 	[CFG_KEY_ALLOW] = "allow",
+	[CFG_KEY_PORT_OWNER_MAX] = "port-owner-max",
 	[CFG_KEY_USER] = "user",
 	[CFG_KEY_PORTS] = "ports",
 };
@@ -103,10 +107,14 @@ static int parse_error(struct cfg_parser *ps, const char *fmt, ...)
 {
 	va_list ap;
 
+	char raw[sizeof(ps->err->message)];
+
 	ps->err->line = ps->line;
 	va_start(ap, fmt);
-	vsnprintf(ps->err->message, sizeof(ps->err->message), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* The format is ours; only what it quotes from the config can hold controls. */
+	escape_text(ps->err->message, sizeof(ps->err->message), raw);
 	return -EINVAL;
 }
 
@@ -143,6 +151,7 @@ void cfg_defaults(struct tg_config *cfg)
 	cfg->policy.tenant[0].first = 1000;
 	cfg->policy.tenant[0].last = 59999;
 	cfg->layers = TG_LAYER_BPF | TG_LAYER_NFT;
+	cfg->port_owner_max = TG_PORT_OWNER_MAX;
 }
 
 /* Values of an enum key, in the order the config documents them. */
@@ -432,6 +441,32 @@ static int parse_layers(struct cfg_parser *ps, struct span value, __u32 *out)
 	return 0;
 }
 
+/* port-owner-max: a plain decimal count of listeners within the bounds config.h states. */
+static int parse_port_owner_max(struct cfg_parser *ps, struct span value, __u32 *out)
+{
+	unsigned long long n = 0;
+
+	if (!value.len)
+		return parse_error(ps, "port-owner-max: empty (expected a number of listeners, "
+				       "default 262144)");
+	for (size_t i = 0; i < value.len; i++) {
+		if (value.p[i] < '0' || value.p[i] > '9')
+			return parse_error(ps,
+					   "port-owner-max: " SPAN_FMT
+					   " is not a whole number of listeners",
+					   SPAN_ARG(value));
+		n = n * 10 + (unsigned long long)(value.p[i] - '0');
+		if (n > CFG_PORT_OWNER_MAX_HIGHEST)
+			break;
+	}
+	if (n < CFG_PORT_OWNER_MAX_LOWEST || n > CFG_PORT_OWNER_MAX_HIGHEST)
+		return parse_error(ps, "port-owner-max: " SPAN_FMT " is out of range (%u to %u)",
+				   SPAN_ARG(value), CFG_PORT_OWNER_MAX_LOWEST,
+				   CFG_PORT_OWNER_MAX_HIGHEST);
+	*out = (__u32)n;
+	return 0;
+}
+
 /* A user, group or section name: 1 to TG_NAME_LEN - 1 of [A-Za-z0-9._-], not only digits. */
 static int is_name(struct span s)
 {
@@ -703,6 +738,8 @@ static int parse_value(struct cfg_parser *ps, enum cfg_key key, struct span valu
 		return parse_groups(ps, value);
 	case CFG_KEY_ALLOW:
 		return parse_allow(ps, value);
+	case CFG_KEY_PORT_OWNER_MAX:
+		return parse_port_owner_max(ps, value, &ps->cfg.port_owner_max);
 	case CFG_KEY_USER:
 		return parse_user(ps, "user", value, &ps->section.user, &ps->section.uid);
 	case CFG_KEY_PORTS:
@@ -748,13 +785,11 @@ static int parse_line(struct cfg_parser *ps, struct span raw)
 			break;
 	}
 	if (!ps->section.line && (k == CFG_KEY_COUNT || k >= CFG_KEY_GLOBAL_COUNT))
-		return parse_error(ps,
-				   "unknown key " SPAN_FMT
-				   " (valid keys: mode, policy, deny-errno, "
-				   "tenant-uids, exempt-uids, allow-ports, layers, bind-policy, "
-				   "tenant-group, allow; user and ports belong in a [tenant NAME] "
-				   "section)",
-				   SPAN_ARG(key));
+		return parse_error(
+			ps,
+			"unknown key " SPAN_FMT
+			" (valid keys: mode, policy, deny-errno, tenant-uids, exempt-uids, allow-ports, layers, bind-policy, tenant-group, allow, port-owner-max; user and ports belong in a [tenant NAME] section)",
+			SPAN_ARG(key));
 	if (ps->section.line && k < CFG_KEY_GLOBAL_COUNT)
 		return parse_error(ps,
 				   "key '%s' is global: move it above the first [tenant] section "
@@ -815,10 +850,14 @@ static int resolve_error(struct cfg_error *err, unsigned int line, const char *f
 {
 	va_list ap;
 
+	char raw[sizeof(err->message)];
+
 	err->line = line;
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* Names from the user and group databases are echoed: escape them as config text. */
+	escape_text(err->message, sizeof(err->message), raw);
 	return -EINVAL;
 }
 
@@ -1099,14 +1138,22 @@ cleanup:
 	return ret;
 }
 
+/* 0, -errno, or -EINVAL when path is not a regular file (a FIFO, a device, a directory). */
 static int read_file(const char *path, char **text, size_t *len)
 {
+	struct stat st;
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO with no writer must not hang before fstat() can refuse it. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = read_fd(fd, text, len);
+	if (fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (!S_ISREG(st.st_mode))
+		ret = -EINVAL;
+	else
+		ret = read_fd(fd, text, len);
 	close(fd);
 	return ret;
 }
@@ -1131,6 +1178,7 @@ static const char *read_hint(int err)
 int cfg_load(const char *path, struct tg_config *cfg)
 {
 	const char *name = path ? path : CFG_DEFAULT_PATH;
+	char shown[ESCAPE_SIZE(PATH_MAX)];
 	struct cfg_error err;
 	char *text = NULL;
 	size_t len = 0;
@@ -1141,16 +1189,21 @@ int cfg_load(const char *path, struct tg_config *cfg)
 		cfg_defaults(cfg);
 		return 0;
 	}
+	escape_text(shown, sizeof(shown), name);
+	if (ret == -EINVAL) {
+		log_print_plain(LOG_LEVEL_ERROR, "%s: not a regular file\n", shown);
+		return ret;
+	}
 	if (ret) {
-		log_print_plain(LOG_LEVEL_ERROR, "%s: cannot read: %s (%s)\n", name, strerror(-ret),
-				read_hint(-ret));
+		log_print_plain(LOG_LEVEL_ERROR, "%s: cannot read: %s (%s)\n", shown,
+				strerror(-ret), read_hint(-ret));
 		return ret;
 	}
 	ret = cfg_parse(text, len, cfg, &err);
 	if (!ret)
 		ret = cfg_resolve(cfg, &cfg_system_directory, &err);
 	if (ret)
-		log_print_plain(LOG_LEVEL_ERROR, "%s:%u: %s\n", name, err.line, err.message);
+		log_print_plain(LOG_LEVEL_ERROR, "%s:%u: %s\n", shown, err.line, err.message);
 	free(text);
 	return ret;
 }

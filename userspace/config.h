@@ -15,6 +15,9 @@
  *	                                             tenant; gr_mem and primary gid; default none)
  *	allow        = bob:8001-8002                (USER:PORTS, USER a name or uid: that tenant
  *	                                             may reach those ports; may repeat)
+ *	port-owner-max = 262144                     (listeners the BPF map port_owner can track,
+ *	                                             16 to 4194304; 16 bytes of kernel memory
+ *	                                             each, 88 more per listener held)
  *
  *	[tenant alice]                              (a tenant with reserved ports; the global keys
  *	user  = alice                                above must come before the first section)
@@ -37,6 +40,10 @@
 #define CFG_DEFAULT_PATH "/etc/tunnelguard/tunnelguard.conf"
 
 #define CFG_MAX_GROUPS 16
+
+/* Bounds of port-owner-max: a test-sized map up to 16 times the default. */
+#define CFG_PORT_OWNER_MAX_LOWEST  16U
+#define CFG_PORT_OWNER_MAX_HIGHEST (1U << 22)
 /* uid of a user named in the config until cfg_resolve() looks it up: (uid_t)-1, never valid. */
 #define CFG_UID_UNRESOLVED 4294967295U
 
@@ -50,6 +57,7 @@ struct tg_config {
 	struct tg_policy policy;      /* exactly what the kernel program gets */
 	struct tg_policy_names names; /* [tenant NAME] of each reservation, for status */
 	__u32 layers;		      /* enum tg_layer bits: which walls load puts up */
+	__u32 port_owner_max;	      /* max_entries of tg_port_owner (port-owner-max) */
 	/* who policy.reservation[i] and policy.allow_rule[i] were given to, until resolved */
 	struct cfg_user_ref reservation_user[TG_MAX_RESERVATIONS];
 	struct cfg_user_ref allow_user[TG_MAX_ALLOW_RULES];
@@ -74,10 +82,13 @@ struct cfg_directory {
 
 extern const struct cfg_directory cfg_system_directory;
 
-/* Where a parse failed: "NAME:LINE: message". line is 0 when the file could not be read. */
+/*
+ * Where a parse failed: "NAME:LINE: message". line is 0 when the file could not be read. Text
+ * quoted from the config is escaped (escape.h): the message is safe to print as it is.
+ */
 struct cfg_error {
 	unsigned int line;
-	char message[256];
+	char message[512];
 };
 
 /* The built-in defaults (used when the default file is absent). */

@@ -17,6 +17,7 @@
 
 #include "tg_maps.h"
 
+#include "capacity.h"
 #include "config.h"
 #include "daemon.h"
 #include "diag.h"
@@ -54,8 +55,21 @@ struct daemon {
 	int signal_fd;
 	int epoll_fd;
 	int lock_fd;
+	/* The stats map the counts below were read from (0: none yet), and what it held then. */
+	unsigned int stats_map_id;
 	unsigned long long stats_seen[TG_STAT_COUNT];
+	/* Capacity (capacity.h): what the daemon saw, and whether the nft sets must be fed from
+	 * sock_diag because port_owner cannot carry every listener. */
+	struct capacity_daemon_state cap;
+	unsigned long long cap_stats[TG_STAT_COUNT]; /* tg_stats at the last check */
+	bool cap_stats_known;
+	bool fallback;		     /* nft sets fed by sock_diag polls too (watching()) */
+	size_t port_owner_untracked; /* at the last reconciliation */
+	long long next_cap_warn;     /* no second "port_owner is full" before this (ms) */
+	long long next_cap_check;    /* ms */
 };
+
+static long long now_ms(void);
 
 /* Tell systemd (Type=notify) that the guard is in force; a no-op without NOTIFY_SOCKET. */
 static void notify_ready(void)
@@ -132,9 +146,15 @@ static int ensure_loaded(const struct daemon_opts *opts, struct intent *in)
 	return err ? err : read_intent(opts, in);
 }
 
+/* Drift lines one reconciliation logs; the rest are counted (100,000 after a full map). */
+#define DRIFT_LINES_MAX 20
+
 static void log_nft_drift(void *ctx, const char *what, const char *set, uint32_t uid, uint16_t port)
 {
-	(void)ctx;
+	size_t *logged = ctx;
+
+	if ((*logged)++ >= DRIFT_LINES_MAX)
+		return;
 	if (strcmp(set, "owned") == 0 || strcmp(set, "services") == 0)
 		pr_warn("drift repaired: nft set %s %s uid %u port %u\n", set,
 			what[0] == 'm' ? "lacked" : "held a stale", uid, port);
@@ -150,7 +170,8 @@ static void log_nft_drift(void *ctx, const char *what, const char *set, uint32_t
 static bool reconcile_nft(const struct daemon_opts *opts, const struct intent *in,
 			  struct diag_list *listeners)
 {
-	struct nft_sync_report r = { .on_drift = log_nft_drift };
+	size_t logged = 0;
+	struct nft_sync_report r = { .on_drift = log_nft_drift, .ctx = &logged };
 	struct nft_owner *owners = NULL;
 	size_t n;
 	int err;
@@ -162,6 +183,11 @@ static bool reconcile_nft(const struct daemon_opts *opts, const struct intent *i
 	if (err)
 		return false;
 	err = nft_sync_owners(owners, n, false, &r);
+	if (logged > DRIFT_LINES_MAX)
+		pr_warn("drift repaired: ... and %zu more nft set elements (%zu added, %zu removed "
+			"in "
+			"all)\n",
+			logged - DRIFT_LINES_MAX, r.added, r.removed);
 	if (err == -ENOENT) {
 		err = nft_apply(in->policy, owners, n);
 		if (!err)
@@ -204,6 +230,104 @@ static void rebuild_feed_index(struct daemon *d, const struct diag_list *listene
 	free(uids);
 }
 
+/* ---- capacity ---- */
+
+/* The reconciliation counted listeners a full port_owner cannot hold: say so, in words. */
+static void note_untracked(struct daemon *d, size_t untracked)
+{
+	char message[320], max_text[32];
+	uint32_t max = 0;
+	long long now = now_ms();
+
+	capacity_port_owner_max(d->opts->pin_dir, &max);
+	if (!untracked && d->port_owner_untracked)
+		pr_notice("port_owner has room again (%s entries): every listener is tracked\n",
+			  capacity_number(max, max_text, sizeof(max_text)));
+	if (untracked && (!d->port_owner_untracked || now >= d->next_cap_warn ||
+			  untracked > d->port_owner_untracked * 2)) {
+		capacity_port_owner_message(max, untracked,
+					    d->opts->config ? d->opts->config : CFG_DEFAULT_PATH,
+					    message, sizeof(message));
+		pr_warn("%s\n", message);
+		d->next_cap_warn = now + 60 * 1000;
+	}
+	d->port_owner_untracked = untracked;
+	d->cap.port_owner_untracked = untracked;
+}
+
+/*
+ * Once a second and after each reconciliation: ring buffer losses and listeners the map could
+ * not take since the last look, nft batches refused for size; warn in words, switch the nft
+ * sets to sock_diag polls while port_owner cannot carry every listener, and tell status.
+ * True when the reconciliation should run now: the map just filled up, and only it can count
+ * (and say) how many listeners are left out.
+ */
+static bool check_capacity(struct daemon *d, bool reconciled)
+{
+	unsigned long long now[TG_STAT_COUNT], split, refused, lost, owner_lost = 0, full = 0;
+	bool changed = reconciled, reconcile_now = false;
+	time_t t = time(NULL);
+	char n[32];
+
+	nft_size_refusals(&split, &refused);
+	if (refused > d->cap.nft_batches_refused)
+		d->cap.nft_refused_at = t;
+	changed |= split != d->cap.nft_batches_split || refused != d->cap.nft_batches_refused;
+	d->cap.nft_batches_split = split;
+	d->cap.nft_batches_refused = refused;
+	if (d->rings_open &&
+	    guard_sum_percpu(d->opts->pin_dir, TG_PIN_STATS, now, TG_STAT_COUNT) == 0) {
+		if (!d->cap_stats_known)
+			memcpy(d->cap_stats, now,
+			       sizeof(now)); /* losses before the daemon: not its */
+		lost = now[TG_STAT_EVENTS_LOST] - d->cap_stats[TG_STAT_EVENTS_LOST];
+		owner_lost =
+			now[TG_STAT_OWNER_EVENTS_LOST] - d->cap_stats[TG_STAT_OWNER_EVENTS_LOST];
+		full = now[TG_STAT_PORT_OWNER_FULL] - d->cap_stats[TG_STAT_PORT_OWNER_FULL];
+		memcpy(d->cap_stats, now, sizeof(now));
+		d->cap_stats_known = true;
+		if (lost) {
+			d->cap.events_lost += lost;
+			d->cap.events_lost_at = t;
+			pr_warn("ring buffer %s overflowed: %s refusal events were lost %s\n",
+				TG_PIN_EVENTS, capacity_number(lost, n, sizeof(n)),
+				"(the daemon fell behind; the counters stay exact)");
+		}
+		if (owner_lost) {
+			d->cap.owner_events_lost += owner_lost;
+			d->cap.owner_events_lost_at = t;
+			pr_warn("ring buffer %s or %s overflowed: %s listener changes were lost; "
+				"%s\n",
+				TG_PIN_OWNER_EVENTS, TG_PIN_NETNS_EVENTS,
+				capacity_number(owner_lost, n, sizeof(n)),
+				"the nft sets are filled from sock_diag until the next "
+				"reconciliation");
+		}
+		changed |= lost || owner_lost;
+	}
+	/* A listener the map could not take sends no event: poll sock_diag for the nft sets. */
+	if (full || owner_lost) {
+		if (!d->fallback)
+			pr_info("%s\n", "port_owner or its events cannot carry every listener: the "
+					"nft sets follow sock_diag polls");
+		reconcile_now = !d->fallback && !reconciled;
+		d->fallback = true;
+	} else if (reconciled && d->fallback != (d->port_owner_untracked > 0)) {
+		d->fallback = d->port_owner_untracked > 0;
+		pr_info("the nft sets follow %s\n", d->fallback
+							    ? "sock_diag polls: port_owner is full"
+							    : "the listen tracer again");
+	}
+	d->feed.adds_only = d->fallback;
+	if (changed) {
+		d->cap.pid = getpid();
+		d->cap.updated = t;
+		if (capacity_state_write(d->opts->pin_dir, &d->cap))
+			pr_debug("cannot write the capacity state for status\n");
+	}
+	return reconcile_now;
+}
+
 /*
  * Safety net under the BPF tracer, and repair of anything removed by hand. Events are applied
  * between the heavy steps, never between the nft sync's sock_diag dump and its batch (a
@@ -221,10 +345,13 @@ static void reconcile(struct daemon *d)
 	pump_feed(d);
 	if (d->intent.st.loaded) {
 		fd = loader_open_pin(d->opts->pin_dir, TG_PIN_PORT_OWNER);
-		if (fd >= 0 && sync_port_owners(fd, false, &r) == 0 &&
-		    (r.added || r.removed || r.changed))
-			pr_warn("drift repaired: port_owner %zu added, %zu removed, %zu changed\n",
-				r.added, r.removed, r.changed);
+		if (fd >= 0 && sync_port_owners(fd, false, &r) == 0) {
+			if (r.added || r.removed || r.changed)
+				pr_warn("drift repaired: port_owner %zu added, %zu removed, %zu "
+					"changed\n",
+					r.added, r.removed, r.changed);
+			note_untracked(d, r.untracked);
+		}
 		if (fd >= 0)
 			close(fd);
 		pump_feed(d);
@@ -243,14 +370,59 @@ static void reconcile(struct daemon *d)
 	pump_feed(d);
 }
 
-/* Say how many events the kernel held back since the last report. */
+/*
+ * The pinned stats map's id and its sums over CPUs. The id tells a map apart from the one an
+ * unload and load put in its place, whose counts start again from zero. 0 or -errno.
+ */
+static int read_stats(const char *pin_dir, unsigned int *map_id, unsigned long long *now)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = loader_open_pin(pin_dir, TG_PIN_STATS), err;
+
+	if (fd < 0)
+		return fd;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? -errno : 0;
+	close(fd);
+	if (!err)
+		err = guard_sum_percpu(pin_dir, TG_PIN_STATS, now, TG_STAT_COUNT);
+	*map_id = info.id;
+	return err;
+}
+
+/*
+ * The kernel counts held-back events from load; the daemon reports what rose while it ran. At
+ * start the counts so far are the baseline (said once, as "since load"): a restarted daemon must
+ * not report the whole history as new.
+ */
+static void take_stats_baseline(struct daemon *d)
+{
+	unsigned long long *seen = d->stats_seen;
+
+	if (read_stats(d->opts->pin_dir, &d->stats_map_id, seen)) {
+		d->stats_map_id = 0; /* no guard yet: whatever comes counts from its load */
+		memset(seen, 0, sizeof(d->stats_seen));
+		return;
+	}
+	if (seen[TG_STAT_EVENTS_RATE_LIMITED] || seen[TG_STAT_EVENTS_LOST])
+		pr_warn("since load, before this daemon started: %llu events rate-limited, %llu lost (not reported again)\n",
+			seen[TG_STAT_EVENTS_RATE_LIMITED], seen[TG_STAT_EVENTS_LOST]);
+}
+
+/* Say how many events the kernel held back since the last report (the first: since start). */
 static void report_suppressed(struct daemon *d)
 {
 	unsigned long long now[TG_STAT_COUNT];
 	unsigned long long limited, lost;
+	unsigned int map_id;
 
-	if (!d->rings_open || guard_sum_percpu(d->opts->pin_dir, TG_PIN_STATS, now, TG_STAT_COUNT))
+	if (!d->rings_open || read_stats(d->opts->pin_dir, &map_id, now))
 		return;
+	if (map_id != d->stats_map_id) {
+		/* Loaded anew while this daemon ran: all of the new map's counts are news. */
+		memset(d->stats_seen, 0, sizeof(d->stats_seen));
+		d->stats_map_id = map_id;
+	}
 	limited = now[TG_STAT_EVENTS_RATE_LIMITED] - d->stats_seen[TG_STAT_EVENTS_RATE_LIMITED];
 	lost = now[TG_STAT_EVENTS_LOST] - d->stats_seen[TG_STAT_EVENTS_LOST];
 	memcpy(d->stats_seen, now, sizeof(now));
@@ -373,6 +545,7 @@ static int setup(struct daemon *d)
 			pr_err("cannot take the events lock: %s\n", strerror(-d->lock_fd));
 		return d->lock_fd;
 	}
+	take_stats_baseline(d);
 	err = ensure_loaded(d->opts, &d->intent);
 	if (err)
 		return err;
@@ -403,7 +576,7 @@ static long long now_ms(void)
 /* Without the BPF tracer's events, poll for listener changes (nft_watch.h). */
 static bool watching(const struct daemon *d)
 {
-	return !d->rings_open && (d->intent.layers & TG_LAYER_NFT);
+	return (!d->rings_open || d->fallback) && (d->intent.layers & TG_LAYER_NFT);
 }
 
 static void watch_poll(struct daemon *d)
@@ -423,6 +596,7 @@ int daemon_run(const struct daemon_opts *opts)
 	if (err)
 		goto cleanup;
 	reconcile(&d);
+	check_capacity(&d, true);
 	report_suppressed(&d);
 	next_reconcile = now_ms() + opts->interval_ms;
 	notify_ready();
@@ -432,6 +606,9 @@ int daemon_run(const struct daemon_opts *opts)
 		struct epoll_event ev[4];
 		long long until =
 			watching(&d) && next_watch < next_reconcile ? next_watch : next_reconcile;
+
+		if (d.next_cap_check < until)
+			until = d.next_cap_check;
 		long long wait = until - now_ms();
 		int n = epoll_wait(d.epoll_fd, ev, 4, wait < 0 ? 0 : (int)wait);
 
@@ -473,10 +650,17 @@ int daemon_run(const struct daemon_opts *opts)
 			reconcile(&d);
 			if (follow_layers(&d))
 				pr_warn("cannot follow the guard's ring buffers\n");
+			check_capacity(&d, true);
+			d.next_cap_check = now_ms() + 1000;
 			report_suppressed(&d);
 			next_reconcile = now_ms() + opts->interval_ms;
 			/* The sync rewrote the sets: the next poll starts from the listeners. */
 			nft_watch_reset(&d.watch);
+		}
+		if (now_ms() >= d.next_cap_check) {
+			if (check_capacity(&d, false))
+				next_reconcile = now_ms();
+			d.next_cap_check = now_ms() + 1000;
 		}
 		if (watching(&d) && now_ms() >= next_watch) {
 			watch_poll(&d);
@@ -484,6 +668,8 @@ int daemon_run(const struct daemon_opts *opts)
 		}
 	}
 cleanup:
+	if (d.cap.pid)
+		capacity_state_remove(opts->pin_dir);
 	close_rings(&d);
 	nft_watch_free(&d.watch);
 	if (d.signal_fd >= 0)

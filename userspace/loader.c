@@ -18,6 +18,7 @@
 #include "tg_maps.h"
 #include "tunnelguard.skel.h"
 
+#include "capacity.h"
 #include "config.h"
 #include "loader.h"
 #include "local_addrs.h"
@@ -511,6 +512,10 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 
 	for (i = 0; i < NR_HOOKS; i++)
 		st.old_prog_fd[i] = -1;
+	/* Pins in a bpffs private to this mount namespace would die with this process. */
+	err = mounts_require_persistent_pins(opts->pin_dir);
+	if (err)
+		return err;
 	err = check_kernel();
 	if (err)
 		return err;
@@ -552,6 +557,8 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		       strerror(-err));
 		goto cleanup;
 	}
+	err = capacity_size_port_owner(skel->maps.tg_port_owner, cfg->port_owner_max,
+				       opts->pin_dir);
 	for (i = 0; i < NR_SHARED_MAPS && !err; i++)
 		err = reuse_or_pin_map(shared_map(skel, i), opts->pin_dir, shared_maps[i],
 				       &st.pinned_map[i]);

@@ -3,7 +3,7 @@
  * main.c - the tunnelguard command line: parse options, dispatch to one subcommand.
  *
  * Exit codes: 0 success (check: allow), 1 failure (check: deny), 2 bad usage or config,
- * 3 status: not loaded.
+ * 3 status: not loaded. status also exits 1 when it cannot tell (pins unreadable or out of sight).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,11 +19,13 @@
 #include "check.h"
 #include "config.h"
 #include "daemon.h"
+#include "escape.h"
 #include "events.h"
 #include "guard.h"
 #include "layers.h"
 #include "loader.h"
 #include "log.h"
+#include "mounts.h"
 #include "prometheus.h"
 #include "status.h"
 
@@ -42,6 +44,7 @@ enum option_id {
 	OPT_NO_SELF_TEST,
 	OPT_BIND,
 	OPT_PROMETHEUS,
+	OPT_LAST, /* bound of the ids, short options' characters included */
 };
 
 #define DEFAULT_INTERVAL_MS 2000
@@ -117,6 +120,39 @@ static int parse_number(const char *text, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/* An argument as a message may echo it: controls and non-UTF-8 bytes as \xNN (escape.h). */
+static const char *shown(const char *arg)
+{
+	/* Two slots: one message echoes at most two arguments. */
+	static char slots[2][ESCAPE_SIZE(256)];
+	static unsigned int next;
+	char *out = slots[next++ % 2];
+
+	return escape_text(out, sizeof(slots[0]), arg);
+}
+
+/*
+ * Paths and addresses are echoed by many messages after this point: refuse, here and once, those
+ * with bytes a terminal or a log would act on.
+ */
+static int check_text_option(const char *option, const char *value)
+{
+	if (!escape_needed(value))
+		return 0;
+	return usage_error(
+		"%s %s: control characters or bytes that are not UTF-8; give a plain path or value",
+		option, shown(value));
+}
+
+/* The long name of an option, as getopt_long knows it, for "given twice". */
+static const char *option_name(const struct option *options, int id)
+{
+	for (; options->name; options++)
+		if (options->val == id)
+			return options->name;
+	return "?";
+}
+
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
 	static const struct option options[] = {
@@ -137,20 +173,34 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
 		{},
 	};
+	/* Every option but -v takes effect once: a second one is a mistake, not an override. */
+	bool seen[OPT_LAST] = {};
 	unsigned long n;
 	int opt;
 
 	cli->pin_dir = LOADER_DEFAULT_PIN_DIR;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":c:vh", options, NULL)) != -1) {
+		if (opt > 0 && opt < OPT_LAST && opt != 'v' && opt != ':' && opt != '?') {
+			if (seen[opt])
+				return usage_error("option --%s given twice",
+						   option_name(options, opt));
+			seen[opt] = true;
+		}
 		switch (opt) {
 		case 'c':
+			if (check_text_option("--config", optarg))
+				return EXIT_USAGE;
 			cli->config = optarg;
 			break;
 		case OPT_PIN_DIR:
+			if (check_text_option("--pin-dir", optarg))
+				return EXIT_USAGE;
 			cli->pin_dir = optarg;
 			break;
 		case OPT_CGROUP:
+			if (check_text_option("--cgroup", optarg))
+				return EXIT_USAGE;
 			cli->cgroup = optarg;
 			break;
 		case OPT_JSON:
@@ -158,13 +208,15 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case OPT_UID:
 			if (parse_number(optarg, 4294967294UL, &n))
-				return usage_error("--uid %s: not a uid (0-4294967294)", optarg);
+				return usage_error("--uid %s: not a uid (0-4294967294)",
+						   shown(optarg));
 			cli->uid = n;
 			cli->have_uid = true;
 			break;
 		case OPT_PORT:
 			if (parse_number(optarg, 65535, &n) || n == 0)
-				return usage_error("--port %s: not a port (1-65535)", optarg);
+				return usage_error("--port %s: not a port (1-65535)",
+						   shown(optarg));
 			if (cli->have_port)
 				return usage_error("%s", "give --port or --bind, not both");
 			cli->port = n;
@@ -172,7 +224,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case OPT_BIND:
 			if (parse_number(optarg, 65535, &n))
-				return usage_error("--bind %s: not a port (0-65535)", optarg);
+				return usage_error("--bind %s: not a port (0-65535)",
+						   shown(optarg));
 			if (cli->have_port)
 				return usage_error("%s", "give --port or --bind, not both");
 			cli->port = n;
@@ -180,6 +233,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			cli->bind = true;
 			break;
 		case OPT_ADDR:
+			if (check_text_option("--addr", optarg))
+				return EXIT_USAGE;
 			cli->addr = optarg;
 			break;
 		case OPT_PROMETHEUS:
@@ -194,7 +249,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_INTERVAL:
 			if (parse_number(optarg, 3600000, &n) || n < 100)
 				return usage_error(
-					"--interval %s: milliseconds from 100 to 3600000", optarg);
+					"--interval %s: milliseconds from 100 to 3600000",
+					shown(optarg));
 			cli->interval_ms = n;
 			break;
 		case 'v':
@@ -207,9 +263,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			puts("tunnelguard " TG_VERSION);
 			exit(0);
 		case ':':
-			return usage_error("option %s needs a value", argv[optind - 1]);
+			return usage_error("option %s needs a value", shown(argv[optind - 1]));
 		default:
-			return usage_error("unknown option %s", argv[optind - 1]);
+			return usage_error("unknown option %s", shown(argv[optind - 1]));
 		}
 	}
 	if (optind >= argc)
@@ -217,7 +273,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			"%s", "no command given: load, unload, status, check, daemon or events");
 	cli->command = argv[optind];
 	if (optind + 1 < argc)
-		return usage_error("unexpected argument %s", argv[optind + 1]);
+		return usage_error("unexpected argument %s", shown(argv[optind + 1]));
 	return 0;
 }
 
@@ -259,6 +315,39 @@ static int check_option_scope(const struct cli *cli)
 	return 0;
 }
 
+/*
+ * Every command that reads or writes the pins must see the ones that outlive it (mounts.h): under
+ * `ip netns exec`, load would pin into a bpffs that dies with it and leave nothing attached, and
+ * status would say "not loaded" over a guard in force. Returns 0 or the exit status.
+ */
+static int check_pin_view(const struct cli *cli)
+{
+	bool loads = strcmp(cli->command, "load") == 0 || strcmp(cli->command, "daemon") == 0;
+	bool check = strcmp(cli->command, "check") == 0;
+	char why[PATH_MAX + 256];
+	int err;
+
+	/* check reads the pins only for want of -c; it falls back to the config file when it
+	 * cannot read them, which is a lie only when it cannot see them. */
+	if (check && cli->config)
+		return 0;
+	err = mounts_check_pin_view(cli->pin_dir, why, sizeof(why));
+	if (!err || (check && err != -EXDEV))
+		return 0;
+	if (loads) {
+		pr_err("refusing to %s: %s; %s\n", cli->command, why, MOUNTS_NSENTER_HINT);
+		return 1;
+	}
+	if (check) {
+		pr_err("cannot see the pins in %s from here (%s); give -c FILE, or %s\n",
+		       cli->pin_dir, why, MOUNTS_NSENTER_HINT);
+		return EXIT_USAGE; /* its 1 means deny */
+	}
+	pr_err("cannot see the pins in %s from here, so cannot tell what is loaded: %s; %s\n",
+	       cli->pin_dir, why, MOUNTS_NSENTER_HINT);
+	return strcmp(cli->command, "status") == 0 ? STATUS_UNREADABLE : 1;
+}
+
 static int cmd_load(const struct cli *cli)
 {
 	struct loader_opts opts = {
@@ -269,6 +358,8 @@ static int cmd_load(const struct cli *cli)
 	struct tg_config cfg;
 
 	if (cfg_load(cli->config, &cfg))
+		return EXIT_USAGE;
+	if (cli->cgroup && mounts_check_cgroup_dir(cli->cgroup))
 		return EXIT_USAGE;
 	if (layers_load(&cfg, &opts))
 		return 1;
@@ -288,12 +379,16 @@ static int cmd_unload(const struct cli *cli)
 static int cmd_status(const struct cli *cli)
 {
 	struct status_report r;
-	int err = status_collect(cli->pin_dir, &r);
+	int err = status_collect_view(cli->pin_dir,
+				      cli->prometheus ? STATUS_VIEW_PROMETHEUS
+				      : cli->json     ? STATUS_VIEW_JSON
+						      : STATUS_VIEW_TEXT,
+				      &r);
 
 	if (err) {
 		pr_err("cannot read pin dir %s: %s%s\n", cli->pin_dir, strerror(-err),
 		       err == -EACCES || err == -EPERM ? " (reading BPF pins needs root)" : "");
-		return 1;
+		return STATUS_UNREADABLE;
 	}
 	if (cli->prometheus)
 		prometheus_print(stdout, &r);
@@ -316,7 +411,11 @@ static int cmd_daemon(const struct cli *cli)
 		.json = cli->json,
 		.interval_ms = cli->interval_ms ? cli->interval_ms : DEFAULT_INTERVAL_MS,
 	};
-	int err = daemon_run(&opts);
+	int err;
+
+	if (cli->cgroup && mounts_check_cgroup_dir(cli->cgroup))
+		return EXIT_USAGE;
+	err = daemon_run(&opts);
 
 	return err == -EINVAL ? EXIT_USAGE : err ? 1 : 0;
 }
@@ -431,8 +530,11 @@ int main(int argc, char **argv)
 			       cli.command);
 			return 1;
 		}
+		err = check_pin_view(&cli);
+		if (err)
+			return err;
 		return commands[i].run(&cli);
 	}
 	return usage_error("unknown command %s: load, unload, status, check, daemon or events",
-			   cli.command);
+			   shown(cli.command));
 }

@@ -160,7 +160,7 @@ static void *grow(void *items, size_t n, size_t size)
 
 	if (n != 0 && (n < 16 || (n & (n - 1)) != 0))
 		return items;
-	if (n >= NFT_MAX_OWNERS * 4) {
+	if (n >= NFT_MAX_INPUT) {
 		errno = E2BIG;
 		return NULL;
 	}
@@ -288,7 +288,8 @@ int nft_content_from_owners(const struct nft_owner *owners, size_t n, struct nft
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (n > NFT_MAX_OWNERS)
+	/* The limit is on distinct owners: a uid listens on one port over several addresses. */
+	if (n > NFT_MAX_INPUT)
 		return -E2BIG;
 	if (n && !owners)
 		return -EINVAL;
@@ -305,6 +306,10 @@ int nft_content_from_owners(const struct nft_owner *owners, size_t n, struct nft
 		return err;
 	}
 	sort_content(out);
+	if (out->n_owners > NFT_MAX_OWNERS) {
+		nft_state_free(out);
+		return -E2BIG;
+	}
 	return 0;
 }
 
@@ -1925,6 +1930,14 @@ static struct mnl_socket *batch_socket(void)
 	return batch_nl;
 }
 
+/* TUNNELGUARD_TEST_NFT_BATCH_MAX, or 0 when unset. */
+static size_t test_batch_max(void)
+{
+	const char *v = getenv("TUNNELGUARD_TEST_NFT_BATCH_MAX");
+
+	return v ? strtoul(v, NULL, 10) : 0;
+}
+
 int nft_batch_send(struct mnl_nlmsg_batch *b, char *why, size_t why_len)
 {
 	uint32_t reply[NFT_RECV_BUF_SIZE / sizeof(uint32_t)];
@@ -1938,6 +1951,15 @@ int nft_batch_send(struct mnl_nlmsg_batch *b, char *why, size_t why_len)
 
 	if (why && why_len)
 		why[0] = '\0';
+	/* Test hook: refuse batches over a byte count, as a kernel limit would (EMSGSIZE), so
+	 * that the tests can prove a refused batch is split. */
+	if (test_batch_max() && len > test_batch_max()) {
+		if (why && why_len)
+			snprintf(why, why_len,
+				 "batch of %zu bytes refused: over TUNNELGUARD_TEST_NFT_BATCH_MAX",
+				 len);
+		return -EMSGSIZE;
+	}
 	while (mnl_nlmsg_ok(nlh, left)) {
 		if (nlh->nlmsg_flags & NLM_F_ACK)
 			expected++;
@@ -2222,7 +2244,7 @@ static int classified_content(const struct nft_owner *owners, size_t n,
 	struct nft_owner *copy;
 	int err;
 
-	if (n > NFT_MAX_OWNERS)
+	if (n > NFT_MAX_INPUT)
 		return -E2BIG;
 	copy = calloc(n + 1, sizeof(*copy));
 	if (!copy)
@@ -2243,7 +2265,7 @@ static int edit_owners(const struct nft_state *have, const struct nft_owner *add
 	size_t n = 0;
 	int err = -ENOMEM;
 
-	if (have->n_owners + nadd > NFT_MAX_OWNERS || ndel > NFT_MAX_OWNERS)
+	if (have->n_owners + nadd > NFT_MAX_INPUT || ndel > NFT_MAX_INPUT)
 		return -E2BIG;
 	all = calloc(have->n_owners + nadd + 1, sizeof(*all));
 	gone = calloc(ndel + 1, sizeof(*gone));
@@ -2263,6 +2285,122 @@ cleanup:
 	free(gone);
 	free(all);
 	return err;
+}
+
+/* ---- batches refused for their size ---- */
+
+static int put_delete(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg)
+{
+	const struct change_arg *c = arg;
+
+	return nft_put_elements(b, seq, false, c->del);
+}
+
+/* Elements per part when a batch is split. */
+#define NFT_SPLIT_ELEMS 8192
+
+static unsigned long long batches_split, batches_refused;
+
+void nft_size_refusals(unsigned long long *split, unsigned long long *refused)
+{
+	*split = batches_split;
+	*refused = batches_refused;
+}
+
+bool nft_refused_for_size(int err)
+{
+	/* EMSGSIZE: more than one netlink message can carry; ENOBUFS: the acks overflowed the
+	 * socket; E2BIG and ERANGE: a set or the batch over a kernel limit. */
+	return err == -EMSGSIZE || err == -ENOBUFS || err == -E2BIG || err == -ERANGE;
+}
+
+/* One slice of one array of c, as a content of its own (borrowing c's memory). */
+static struct nft_state content_slice(const struct nft_state *c, int which, size_t first, size_t n)
+{
+	struct nft_state s = {};
+
+	if (which == 0) {
+		s.owners = c->owners + first;
+		s.n_owners = n;
+	} else if (which == 1) {
+		s.tunnel_ports = c->tunnel_ports + first;
+		s.n_tunnel_ports = n;
+	} else {
+		s.service_ports = c->service_ports + first;
+		s.n_service_ports = n;
+	}
+	return s;
+}
+
+static size_t content_count(const struct nft_state *c, int which)
+{
+	return which == 0 ? c->n_owners : which == 1 ? c->n_tunnel_ports : c->n_service_ports;
+}
+
+/* Smallest part: below this a refusal is not about size. */
+#define NFT_SPLIT_MIN_ELEMS 16
+
+/*
+ * Send array which (0 owners, 1 tunnel ports, 2 service ports) of c in parts of at most
+ * NFT_SPLIT_ELEMS, halving a part the kernel still refuses for its size.
+ */
+static int send_parts(const struct nft_state *c, int which, bool add)
+{
+	size_t total = content_count(c, which), part_elems = NFT_SPLIT_ELEMS, first = 0;
+	int first_err = 0;
+
+	while (first < total) {
+		size_t n = total - first < part_elems ? total - first : part_elems;
+		struct nft_state part = content_slice(c, which, first, n);
+		struct change_arg arg = { .add = &part, .del = &part };
+		int err =
+			build_and_send(nft_batch_size(&part), 0, add ? put_add : put_delete, &arg);
+
+		if (nft_refused_for_size(err) && n > NFT_SPLIT_MIN_ELEMS) {
+			part_elems = n / 2;
+			continue;
+		}
+		if (err && nft_refused_for_size(err))
+			batches_refused++;
+		if (err && !first_err)
+			first_err = err;
+		first += n;
+	}
+	return first_err;
+}
+
+/*
+ * A change the kernel refused for its size, sent again in parts. The parts are no longer one
+ * transaction, so they go in the order that never lets more through than the end state: ports
+ * join tunnel_ports and service_ports first, stale owners leave, new owners join, and ports
+ * leave last. 0, or the first part's error (the others are still sent).
+ */
+static int send_split(const struct nft_state *add, const struct nft_state *del)
+{
+	int err, first_err = 0;
+
+	batches_split++;
+	pr_warn("nftables refused a batch of %zu element changes for its size: sending it in "
+		"parts of at most %d\n",
+		add->n_owners + add->n_tunnel_ports + add->n_service_ports + del->n_owners +
+			del->n_tunnel_ports + del->n_service_ports,
+		NFT_SPLIT_ELEMS);
+	err = send_parts(add, 1, true);
+	first_err = first_err ? first_err : err;
+	err = send_parts(add, 2, true);
+	first_err = first_err ? first_err : err;
+	err = send_parts(del, 0, false);
+	first_err = first_err ? first_err : err;
+	err = send_parts(add, 0, true);
+	first_err = first_err ? first_err : err;
+	err = send_parts(del, 1, false);
+	first_err = first_err ? first_err : err;
+	err = send_parts(del, 2, false);
+	first_err = first_err ? first_err : err;
+	if (first_err)
+		pr_err("nft sets incomplete: a part of the split batch failed too: %s\n",
+		       strerror(-first_err));
+	return first_err;
 }
 
 /*
@@ -2306,6 +2444,8 @@ static int change_owners(const struct nft_owner *owners, size_t n, const struct 
 		if (!err && !dry_run && !(content_empty(&plus) && content_empty(&minus)))
 			err = build_and_send(nft_batch_size(&plus) + nft_batch_size(&minus), genid,
 					     put_change, &arg);
+		if (nft_refused_for_size(err))
+			err = send_split(&plus, &minus);
 		if (!err) {
 			report_drift(report, "missing", &plus);
 			report_drift(report, "stale", &minus);
@@ -2337,6 +2477,11 @@ int nft_update_owners(const struct nft_owner *add, size_t nadd, const struct nft
 	err = nft_content_from_owners(add, nadd, &plus);
 	if (!err && !content_empty(&plus))
 		err = build_and_send(nft_batch_size(&plus), 0, put_add, &arg);
+	if (nft_refused_for_size(err)) {
+		struct nft_state none = {};
+
+		err = send_split(&plus, &none);
+	}
 	nft_state_free(&plus);
 	return err;
 }
@@ -2368,13 +2513,6 @@ int nft_content_for_deletion(const struct nft_owner *del, size_t ndel, const str
 	return 0;
 }
 
-static int put_delete(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg)
-{
-	const struct change_arg *c = arg;
-
-	return nft_put_elements(b, seq, false, c->del);
-}
-
 int nft_delete_owners(const struct nft_owner *del, size_t ndel, const struct nft_owner *last,
 		      size_t nlast)
 {
@@ -2399,6 +2537,27 @@ int nft_delete_owners(const struct nft_owner *del, size_t ndel, const struct nft
 	pr_debug("blind deletion of %zu owners refused (%s): reading the sets instead\n", ndel,
 		 strerror(-err));
 	return nft_update_owners(NULL, 0, del, ndel);
+}
+
+int nft_compare_owners(const struct nft_state *have, const struct nft_owner *owners, size_t n,
+		       struct nft_sync_report *report)
+{
+	struct nft_state want = {}, plus = {}, minus = {};
+	int err;
+
+	if (!have->present)
+		return -ENOENT;
+	err = classified_content(owners, n, have, &want);
+	if (!err)
+		err = nft_content_diff(have, &want, &plus, &minus);
+	if (!err) {
+		report_drift(report, "missing", &plus);
+		report_drift(report, "stale", &minus);
+	}
+	nft_state_free(&want);
+	nft_state_free(&plus);
+	nft_state_free(&minus);
+	return err;
 }
 
 int nft_sync_owners(const struct nft_owner *owners, size_t n, bool dry_run,

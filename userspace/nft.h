@@ -59,8 +59,10 @@ struct mnl_nlmsg_batch;
 
 #define NFT_TABLE_NAME "tunnelguard" /* in family inet */
 
-/* Most listener owners the layer takes: as many as the BPF port-owner map holds. */
-#define NFT_MAX_OWNERS (1u << 18)
+/* Most distinct listener owners the layer takes: as many as the largest port_owner map
+ * (CFG_PORT_OWNER_MAX_HIGHEST); an input list may hold each several times (one per address). */
+#define NFT_MAX_OWNERS (1u << 22)
+#define NFT_MAX_INPUT  (4 * (size_t)NFT_MAX_OWNERS)
 
 /*
  * The owner of local TCP listeners on a port, e.g. tenant 2001's `ssh -R 8001:...`:
@@ -193,6 +195,21 @@ struct nft_sync_report {
  */
 int nft_sync_owners(const struct nft_owner *owners, size_t n, bool dry_run,
 		    struct nft_sync_report *report);
+
+/* The dry run of nft_sync_owners() against a table already read with nft_read(), so that a
+ * caller that has it does not read the sets twice. 0, -ENOENT (no table) or -errno. */
+int nft_compare_owners(const struct nft_state *have, const struct nft_owner *owners, size_t n,
+		       struct nft_sync_report *report);
+
+/*
+ * An element change the kernel refuses for its size (nft_refused_for_size(): EMSGSIZE, ENOBUFS,
+ * E2BIG, ERANGE) is sent again in parts of at most 8192 elements (halved while still refused,
+ * down to 16), in an order that never lets more through than the end state. How many batches
+ * were split, and how many parts were refused even so (the sets are then incomplete), since
+ * this process started.
+ */
+void nft_size_refusals(unsigned long long *split, unsigned long long *refused);
+bool nft_refused_for_size(int err);
 
 /* Delete table inet tunnelguard, and nothing else. An absent table is not an error. 0/-errno. */
 int nft_remove(void);

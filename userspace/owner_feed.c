@@ -513,6 +513,10 @@ int owner_feed_apply(struct owner_feed *f, const struct tg_policy *policy, bool 
 	if (err || !to_nft)
 		goto out;
 	err = c.n_add ? nft_update_owners(c.add, c.n_add, NULL, 0) : 0;
+	/* A full port_owner lacks some listeners: the map cannot say a pair is gone, so a
+	 * deletion could open a port another listener of it still holds. */
+	if (f->adds_only)
+		c.n_del = c.n_last = 0;
 	/* Still no index: additions are safe, deletions judged by it are not. */
 	if (!err && c.n_del && f->index_stale)
 		err = -EAGAIN;

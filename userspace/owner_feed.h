@@ -109,7 +109,8 @@ struct owner_feed {
 	size_t cap_pending;
 	unsigned long long applied; /* owners added or deleted in the sets so far */
 	struct owner_index index;
-	bool index_stale;	      /* events were lost: rebuild before trusting it */
+	bool index_stale; /* events were lost: rebuild before trusting it */
+	bool adds_only;	  /* port_owner lacks listeners: deletions are the sock_diag poll's */
 	unsigned long long lost_seen; /* TG_STAT_OWNER_EVENTS_LOST at the last rebuild */
 };
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,10 +66,26 @@ static int socket_inode(const char *link, uint64_t *inode)
 	return errno || *end != ']' ? -EINVAL : 0;
 }
 
-static void scan_process(pid_t pid, struct proc_socket_owner *owners, size_t count,
-			 size_t *unresolved)
+/* Owners by inode, so that each socket link of /proc costs a binary search, not a scan: a hub
+ * with 300,000 tunnels has as many links and as many owners. */
+struct owner_by_inode {
+	uint64_t inode;
+	size_t index; /* in the caller's array */
+};
+
+static int compare_inode(const void *a, const void *b)
 {
-	char dir_path[64], link_path[PATH_MAX], target[64];
+	uint64_t x = ((const struct owner_by_inode *)a)->inode;
+	uint64_t y = ((const struct owner_by_inode *)b)->inode;
+
+	return x < y ? -1 : x > y;
+}
+
+static void scan_process(pid_t pid, struct proc_socket_owner *owners,
+			 const struct owner_by_inode *sorted, size_t count, size_t *unresolved)
+{
+	char dir_path[64], target[64], name[sizeof(owners->name)];
+	bool named = false;
 	struct dirent *de;
 	uint64_t inode;
 	ssize_t n;
@@ -79,21 +96,35 @@ static void scan_process(pid_t pid, struct proc_socket_owner *owners, size_t cou
 	if (!dir)
 		return; /* gone, or not ours to read */
 	while (*unresolved && (de = readdir(dir))) {
+		struct owner_by_inode probe, *hit;
+
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(link_path, sizeof(link_path), "%s/%s", dir_path, de->d_name);
-		n = readlink(link_path, target, sizeof(target) - 1);
+		/* Relative to the open directory: no path walk through /proc per link. */
+		n = readlinkat(dirfd(dir), de->d_name, target, sizeof(target) - 1);
 		if (n <= 0)
 			continue;
 		target[n] = '\0';
 		if (socket_inode(target, &inode))
 			continue;
-		for (size_t i = 0; i < count; i++) {
-			if (owners[i].pid || owners[i].inode != inode)
+		probe.inode = inode;
+		hit = bsearch(&probe, sorted, count, sizeof(*sorted), compare_inode);
+		if (!hit)
+			continue;
+		/* The first entry of this inode; inodes are unique per socket but the caller may
+		 * list one twice. */
+		while (hit > sorted && hit[-1].inode == inode)
+			hit--;
+		for (; hit < sorted + count && hit->inode == inode; hit++) {
+			struct proc_socket_owner *o = &owners[hit->index];
+
+			if (o->pid)
 				continue;
-			owners[i].pid = pid;
-			if (procs_name(pid, owners[i].name, sizeof(owners[i].name)))
-				owners[i].name[0] = '\0';
+			if (!named && procs_name(pid, name, sizeof(name)))
+				name[0] = '\0';
+			named = true;
+			o->pid = pid;
+			memcpy(o->name, name, sizeof(o->name));
 			(*unresolved)--;
 		}
 	}
@@ -102,6 +133,7 @@ static void scan_process(pid_t pid, struct proc_socket_owner *owners, size_t cou
 
 int procs_find_socket_owners(struct proc_socket_owner *owners, size_t count)
 {
+	struct owner_by_inode *sorted;
 	size_t unresolved = count;
 	struct dirent *de;
 	DIR *proc;
@@ -112,17 +144,26 @@ int procs_find_socket_owners(struct proc_socket_owner *owners, size_t count)
 	}
 	if (count == 0)
 		return 0;
+	sorted = calloc(count, sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++)
+		sorted[i] = (struct owner_by_inode){ .inode = owners[i].inode, .index = i };
+	qsort(sorted, count, sizeof(*sorted), compare_inode);
 	proc = opendir("/proc");
-	if (!proc)
+	if (!proc) {
+		free(sorted);
 		return -errno;
+	}
 	while (unresolved && (de = readdir(proc))) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 
 		if (*end || pid <= 0)
 			continue;
-		scan_process((pid_t)pid, owners, count, &unresolved);
+		scan_process((pid_t)pid, owners, sorted, count, &unresolved);
 	}
 	closedir(proc);
+	free(sorted);
 	return 0;
 }

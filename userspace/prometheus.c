@@ -184,6 +184,47 @@ static void print_layers(FILE *out, const struct status_report *r)
 		(unsigned long long)r->nft.service.packets);
 }
 
+/* port_owner's size and use, and which fixed-size part is exceeded now (capacity.h). */
+static void print_capacity(FILE *out, const struct status_report *r)
+{
+	const struct capacity_facts *c = &r->capacity;
+
+	gauge(out, "tunnelguard_port_owner_max_entries",
+	      "Listeners the port_owner map can hold (config key port-owner-max).",
+	      c->port_owner_max);
+	if (c->port_owner_known)
+		gauge(out, "tunnelguard_port_owner_entries",
+		      "Listeners the port_owner map holds now.", c->port_owner_entries);
+	if (c->untracked_known)
+		gauge(out, "tunnelguard_listeners_untracked",
+		      "Live listeners the full port_owner map cannot hold (the nft sets are filled "
+		      "from sock_diag for them; raise port-owner-max).",
+		      c->untracked);
+	family(out, "tunnelguard_capacity_exceeded", "gauge",
+	       "Whether a fixed-size part of the guard is exceeded now (1): port_owner full, a "
+	       "ring buffer that overflowed while the daemon read it, or an nft batch refused for "
+	       "its size even in parts (the last two for 10 minutes).");
+	for (int i = 0; i < CAPACITY_COUNT; i++)
+		fprintf(out, "tunnelguard_capacity_exceeded{resource=\"%s\"} %d\n",
+			capacity_resource_name(i), r->findings.exceeded[i] ? 1 : 0);
+	if (!c->have_daemon)
+		return;
+	family(out, "tunnelguard_daemon_lost_total", "counter",
+	       "Ring buffer records lost while the running daemon read, since it started.");
+	fprintf(out, "tunnelguard_daemon_lost_total{ring=\"events\"} %llu\n",
+		c->daemon.events_lost);
+	fprintf(out, "tunnelguard_daemon_lost_total{ring=\"owner_events\"} %llu\n",
+		c->daemon.owner_events_lost);
+	family(out, "tunnelguard_nft_batches_split_total", "counter",
+	       "nft element batches the kernel refused for their size, sent again in parts, since "
+	       "the daemon started.");
+	fprintf(out, "tunnelguard_nft_batches_split_total %llu\n", c->daemon.nft_batches_split);
+	family(out, "tunnelguard_nft_batches_refused_total", "counter",
+	       "Parts of split nft batches refused even so (the sets were incomplete), since the "
+	       "daemon started.");
+	fprintf(out, "tunnelguard_nft_batches_refused_total %llu\n", c->daemon.nft_batches_refused);
+}
+
 void prometheus_print(FILE *out, const struct status_report *r)
 {
 	const struct guard_state *st = &r->guard;
@@ -216,6 +257,7 @@ void prometheus_print(FILE *out, const struct status_report *r)
 	      "listeners.",
 	      r->drift_count);
 	print_tunnels(out, r);
+	print_capacity(out, r);
 	family(out, "tunnelguard_connects_total", "counter",
 	       "Tenant TCP connects since load, by decision (non-tenant connects are not "
 	       "counted).");

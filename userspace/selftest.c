@@ -119,30 +119,97 @@ static int loopback_up(void)
 	return err;
 }
 
+/* The probe's set-up steps, so that a failure names the one that failed and what it needs. */
+enum probe_step {
+	STEP_CGROUP,   /* join the attach cgroup */
+	STEP_NETNS,    /* a network namespace of its own */
+	STEP_LOOPBACK, /* lo up in it */
+	STEP_LISTEN,   /* the owner's listener */
+	STEP_UID,      /* become the caller */
+	STEP_SOCKET,   /* the caller's socket */
+};
+
+/* What the probe tells its parent before it exits with PROBE_SETUP_FAILED. */
+struct probe_failure {
+	int step; /* enum probe_step */
+	int err;  /* errno */
+};
+
+static void probe_failed(int report_fd, enum probe_step step)
+{
+	struct probe_failure f = { .step = step, .err = errno };
+
+	if (write(report_fd, &f, sizeof(f)) != sizeof(f))
+		_exit(PROBE_SETUP_FAILED);
+	_exit(PROBE_SETUP_FAILED);
+}
+
 /* The probe itself, in a forked child: never returns. */
-static void probe(const char *cgroup, uint32_t owner, uint32_t caller, uint16_t port)
+static void probe(const char *cgroup, uint32_t owner, uint32_t caller, uint16_t port, int report_fd)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	int one = 1, listener, fd;
 
 	prctl(PR_SET_NAME, "tg-selftest");
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (join_cgroup(cgroup) < 0 || unshare(CLONE_NEWNET) < 0 || loopback_up() < 0)
-		_exit(PROBE_SETUP_FAILED);
+	if (join_cgroup(cgroup) < 0)
+		probe_failed(report_fd, STEP_CGROUP);
+	if (unshare(CLONE_NEWNET) < 0)
+		probe_failed(report_fd, STEP_NETNS);
+	if (loopback_up() < 0)
+		probe_failed(report_fd, STEP_LOOPBACK);
 	/* sk_uid comes from the fsuid at socket creation: the listener is the owner's. */
 	setfsuid(owner);
 	listener = socket(AF_INET, SOCK_STREAM, 0);
 	setfsuid(0);
 	if (listener < 0 || setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(listener, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(listener, 1) < 0)
-		_exit(PROBE_SETUP_FAILED);
+		probe_failed(report_fd, STEP_LISTEN);
 	if (setgroups(0, NULL) < 0 || setresgid(caller, caller, caller) < 0 ||
 	    setresuid(caller, caller, caller) < 0)
-		_exit(PROBE_SETUP_FAILED);
+		probe_failed(report_fd, STEP_UID);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
-		_exit(PROBE_SETUP_FAILED);
+		probe_failed(report_fd, STEP_SOCKET);
 	_exit(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? PROBE_CONNECTED : errno);
+}
+
+/* "self-test probe could not drop to uid 2002 (needs ...): Operation not permitted" */
+static void describe_failure(int report_fd, const char *cgroup, uint32_t owner, uint32_t caller,
+			     char *message, size_t len)
+{
+	struct probe_failure f = { .step = -1 };
+	char what[PATH_MAX + 64];
+
+	if (read(report_fd, &f, sizeof(f)) != sizeof(f) || f.step < 0 || f.step > STEP_SOCKET) {
+		snprintf(message, len, "self-test probe died before it could say why");
+		return;
+	}
+	switch (f.step) {
+	case STEP_CGROUP:
+		snprintf(what, sizeof(what), "join the cgroup %s", cgroup);
+		break;
+	case STEP_NETNS:
+		snprintf(what, sizeof(what),
+			 "make a network namespace of its own (needs "
+			 "CAP_SYS_ADMIN; use --no-self-test where there is none)");
+		break;
+	case STEP_LOOPBACK:
+		snprintf(what, sizeof(what),
+			 "bring up lo in its network namespace (needs "
+			 "CAP_NET_ADMIN)");
+		break;
+	case STEP_LISTEN:
+		snprintf(what, sizeof(what), "listen on 127.0.0.1 as uid %u", owner);
+		break;
+	case STEP_UID:
+		snprintf(what, sizeof(what), "drop to uid %u (needs CAP_SETUID and CAP_SETGID)",
+			 caller);
+		break;
+	default:
+		snprintf(what, sizeof(what), "make a socket as uid %u", caller);
+	}
+	snprintf(message, len, "self-test probe could not %s: %s", what, strerror(f.err));
 }
 
 int selftest_run(const struct tg_policy *policy, unsigned int deny_errno, const char *cgroup,
@@ -154,7 +221,7 @@ int selftest_run(const struct tg_policy *policy, unsigned int deny_errno, const 
 	enum tg_reason want = audit ? TG_AUDIT_OTHER_TENANT : TG_DENY_OTHER_TENANT;
 	uint32_t owner = 0, caller = 0;
 	uint16_t port = 0;
-	int status, got, err;
+	int status, got, err, report[2];
 	pid_t pid;
 
 	memset(out, 0, sizeof(*out));
@@ -171,22 +238,31 @@ int selftest_run(const struct tg_policy *policy, unsigned int deny_errno, const 
 		snprintf(message, len, "self-test cannot read the counters: %s", strerror(-err));
 		return err;
 	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(message, len, "self-test cannot fork: %s", strerror(errno));
+	if (pipe2(report, O_CLOEXEC) < 0) {
+		snprintf(message, len, "self-test cannot make a pipe: %s", strerror(errno));
 		return -errno;
 	}
-	if (pid == 0)
-		probe(probe_cgroup ? probe_cgroup : cgroup, owner, caller, port);
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		snprintf(message, len, "self-test cannot fork: %s", strerror(-err));
+		close(report[0]);
+		close(report[1]);
+		return err;
+	}
+	if (pid == 0) {
+		close(report[0]);
+		probe(probe_cgroup ? probe_cgroup : cgroup, owner, caller, port, report[1]);
+	}
+	close(report[1]);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) == PROBE_SETUP_FAILED) {
-		snprintf(message, len,
-			 "self-test probe could not set itself up (joining %s, a new network "
-			 "namespace, uids %u and %u); use --no-self-test on hosts without network "
-			 "namespaces",
-			 probe_cgroup ? probe_cgroup : cgroup, owner, caller);
+		describe_failure(report[0], probe_cgroup ? probe_cgroup : cgroup, owner, caller,
+				 message, len);
+		close(report[0]);
 		return -ECHILD;
 	}
+	close(report[0]);
 	got = WEXITSTATUS(status);
 	out->probe_errno = got;
 	err = guard_sum_percpu(pin_dir, TG_PIN_COUNTERS, after, TG_REASON_COUNT);

@@ -2,7 +2,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "tg_maps.h"
 
 #include "config.h"
+#include "escape.h"
 #include "layers.h"
 #include "loader.h"
 #include "quote.h"
@@ -53,7 +56,9 @@ int status_exit_code(const struct status_report *r)
 {
 	if (!status_loaded(r))
 		return STATUS_NOT_LOADED;
-	return status_complete(r) && r->drift_count == 0 ? STATUS_LOADED : STATUS_DEGRADED;
+	return status_complete(r) && r->drift_count == 0 && !capacity_exceeded(&r->findings)
+		       ? STATUS_LOADED
+		       : STATUS_DEGRADED;
 }
 
 static void port_key_endpoint(const struct tg_port_key *key, char *buf, size_t len)
@@ -132,35 +137,91 @@ static void note_nft_drift(void *ctx, const char *what, const char *set, uint32_
 }
 
 /* The third view: the nft sets against the live listeners (sock_diag). */
-static void collect_nft_drift(struct status_report *r)
+static void collect_nft_drift(struct status_report *r, const struct diag_list *listeners)
 {
-	struct nft_drift_ctx ctx = { .report = r };
+	struct nft_drift_ctx ctx = { .report = r, .listeners = listeners };
 	struct nft_sync_report report = { .on_drift = note_nft_drift, .ctx = &ctx };
-	struct diag_list listeners = {};
-	struct nft_owner *owners = NULL;
-	size_t n;
+	struct nft_owner *owners = calloc(listeners->count + 1, sizeof(*owners));
+	size_t n = listeners->count;
+	char *line;
+	int err = owners ? 0 : -ENOMEM;
 
-	if (layers_live_owners(&r->guard.policy, &owners, &n, &listeners))
-		return;
-	ctx.listeners = &listeners;
-	nft_sync_owners(owners, n, true, &report);
+	/* As layers_live_owners() makes them, from the dump status already has. */
+	for (size_t i = 0; owners && i < n; i++)
+		owners[i] = nft_owner_of(&r->guard.policy, listeners->items[i].uid,
+					 listeners->items[i].port);
+	/* Against the table status_collect() read: a second read of 100,000 elements costs
+	 * the kernel a quadratic walk again. */
+	if (!err)
+		err = nft_compare_owners(&r->nft, owners, n, &report);
+	line = err && err != -ENOENT ? next_drift(r) : NULL;
+	if (line)
+		snprintf(line, sizeof(r->drift[0]),
+			 "nft sets could not be compared with the %zu listeners: %s", n,
+			 strerror(-err));
 	free(owners);
-	diag_list_free(&listeners);
 }
 
-static void collect_drift(const char *pin_dir, struct status_report *r)
+static void collect_drift(const char *pin_dir, struct status_report *r,
+			  const struct diag_list *listeners)
 {
 	struct sync_report report = { .on_drift = note_drift, .ctx = r };
 	int fd = loader_open_pin(pin_dir, TG_PIN_PORT_OWNER);
 
 	if (fd < 0)
 		return; /* reported as a missing pin */
-	sync_port_owners(fd, true, &report);
+	if (sync_port_owners_from(fd, true, &report, listeners, NULL) == 0) {
+		r->capacity.port_owner_known = r->capacity.port_owner_max != 0;
+		r->capacity.port_owner_entries = report.entries;
+		r->capacity.untracked_known = true;
+		r->capacity.untracked = report.untracked;
+	}
 	close(fd);
+}
+
+/* port_owner's size, the kernel's loss counters and what a running daemon saw. */
+static void collect_capacity(const char *pin_dir, struct status_report *r)
+{
+	struct capacity_facts *c = &r->capacity;
+
+	if (!r->guard.loaded)
+		return;
+	if (capacity_port_owner_max(pin_dir, &c->port_owner_max))
+		c->port_owner_max = 0;
+	c->full_total = r->guard.stats[TG_STAT_PORT_OWNER_FULL];
+	c->events_lost = r->guard.stats[TG_STAT_EVENTS_LOST];
+	c->owner_events_lost = r->guard.stats[TG_STAT_OWNER_EVENTS_LOST];
+	c->have_daemon = capacity_state_read(pin_dir, &c->daemon) == 0;
+}
+
+struct tunnels_job {
+	struct status_report *r;
+	const struct diag_list *listeners;
+	size_t with_process;
+	pthread_t thread;
+	bool started;
+};
+
+/* Writes only r->tunnels and r->tunnels_known, which nothing else touches meanwhile. */
+static void *list_tunnels(void *arg)
+{
+	struct tunnels_job *job = arg;
+
+	job->r->tunnels_known = tunnels_from_listeners(&job->r->guard.policy, job->listeners,
+						       job->with_process, &job->r->tunnels) == 0;
+	return NULL;
 }
 
 int status_collect(const char *pin_dir, struct status_report *r)
 {
+	return status_collect_view(pin_dir, STATUS_VIEW_JSON, r);
+}
+
+int status_collect_view(const char *pin_dir, enum status_view view, struct status_report *r)
+{
+	struct tunnels_job tunnels = {};
+	struct diag_list listeners = {};
+	char *line;
 	int err;
 
 	memset(r, 0, sizeof(*r));
@@ -190,15 +251,39 @@ int status_collect(const char *pin_dir, struct status_report *r)
 			r->guard.policy.n_tenant = TG_MAX_RANGES;
 	}
 	r->nft_missing = (r->layers & TG_LAYER_NFT) && r->nft_checked && !r->nft.present;
-	if (r->guard.have_config || !r->guard.loaded)
-		r->tunnels_known = tunnels_list(&r->guard.policy, &r->tunnels) == 0;
+	/* One sock_diag dump for the tunnels and both drift checks: at 300,000 listeners each
+	 * dump is a third of a second. */
+	err = diag_dump_listeners(&listeners);
+	tunnels.r = r;
+	tunnels.listeners = &listeners;
+	tunnels.with_process = view == STATUS_VIEW_JSON	  ? SIZE_MAX
+			       : view == STATUS_VIEW_TEXT ? STATUS_MAX_TUNNELS_SHOWN
+							  : 0;
+	/* Finding each tunnel's process reads every socket link in /proc (a second of work at
+	 * 300,000 tunnels): do it on another CPU while the drift checks run. */
+	if (!err && (r->guard.have_config || !r->guard.loaded))
+		tunnels.started =
+			pthread_create(&tunnels.thread, NULL, list_tunnels, &tunnels) == 0;
+	if (!err && (r->guard.have_config || !r->guard.loaded) && !tunnels.started)
+		list_tunnels(&tunnels);
 	/* port_owner follows the listeners of the namespace load ran in; elsewhere sock_diag
 	 * shows other listeners, and a comparison would report false drift. */
 	r->drift_checked = r->guard.loaded ? guard_in_my_netns(&r->guard) : r->nft_checked;
-	if (r->drift_checked && r->guard.loaded)
-		collect_drift(pin_dir, r);
-	if (r->drift_checked && r->nft.present)
-		collect_nft_drift(r);
+	collect_capacity(pin_dir, r);
+	if (err && r->drift_checked) {
+		line = next_drift(r);
+		if (line)
+			snprintf(line, sizeof(r->drift[0]),
+				 "listeners could not be read with sock_diag: %s", strerror(-err));
+	}
+	if (!err && r->drift_checked && r->guard.loaded)
+		collect_drift(pin_dir, r, &listeners);
+	if (!err && r->drift_checked && r->nft.present)
+		collect_nft_drift(r, &listeners);
+	if (tunnels.started)
+		pthread_join(tunnels.thread, NULL);
+	diag_list_free(&listeners);
+	capacity_assess(&r->capacity, time(NULL), &r->findings);
 	return 0;
 }
 
@@ -299,6 +384,8 @@ static void endpoint_of(const struct tunnel *t, char *buf, size_t len)
 
 static void print_nft_text(FILE *out, const struct status_report *r)
 {
+	char foreign[ESCAPE_SIZE(sizeof(r->nft_foreign_owner))];
+
 	if (!r->nft_checked) {
 		fprintf(out, "  nft layer:   not checked: run status in the network namespace the "
 			     "guard was loaded from\n");
@@ -311,7 +398,7 @@ static void print_nft_text(FILE *out, const struct status_report *r)
 				? "; this namespace's table belongs to the guard of "
 				  "pin dir "
 				: "",
-			r->nft_foreign_owner);
+			escape_text(foreign, sizeof(foreign), r->nft_foreign_owner));
 		return;
 	}
 	fprintf(out,
@@ -321,18 +408,42 @@ static void print_nft_text(FILE *out, const struct status_report *r)
 		count_service_owners(&r->nft), r->nft.n_service_ports);
 }
 
+/* port_owner's use, and each finding in words: "CAPACITY EXCEEDED: port_owner is full ...". */
+static void print_capacity_text(FILE *out, const struct status_report *r)
+{
+	const struct capacity_facts *c = &r->capacity;
+	char a[32], b[32];
+
+	if (c->port_owner_known)
+		fprintf(out, "  port_owner:  %s of %s entries (port-owner-max)\n",
+			capacity_number(c->port_owner_entries, a, sizeof(a)),
+			capacity_number(c->port_owner_max, b, sizeof(b)));
+	for (unsigned int i = 0; i < r->findings.n_notes; i++)
+		fprintf(out, "  capacity:    %s\n", r->findings.notes[i]);
+	for (int i = 0; i < CAPACITY_COUNT; i++)
+		if (r->findings.exceeded[i])
+			fprintf(out, "  CAPACITY EXCEEDED: %s (status exits 1)\n",
+				capacity_resource_name(i));
+}
+
 void status_print_text(FILE *out, const struct status_report *r, const char *pin_dir)
 {
 	const struct guard_state *st = &r->guard;
+	char user[ESCAPE_SIZE(sizeof(r->tunnels.items[0].user))];
+	char process[ESCAPE_SIZE(sizeof(r->tunnels.items[0].process))];
+	char cgroup[ESCAPE_SIZE(sizeof(st->cgroup))];
+	char foreign[ESCAPE_SIZE(sizeof(r->nft_foreign_owner))];
 	char buf[1024];
 	unsigned int i;
 
+	/* The pin dir another guard wrote into the table's comment. */
+	escape_text(foreign, sizeof(foreign), r->nft_foreign_owner);
 	if (!status_loaded(r)) {
 		if (r->nft_foreign_owner[0])
 			fprintf(out,
 				"tunnelguard: not loaded (pin dir %s; this namespace's table "
 				"inet " NFT_TABLE_NAME " belongs to the guard of pin dir %s)\n",
-				pin_dir, r->nft_foreign_owner);
+				pin_dir, foreign);
 		else
 			fprintf(out,
 				"tunnelguard: not loaded (pin dir %s, no table inet " NFT_TABLE_NAME
@@ -341,9 +452,10 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		return;
 	}
 	fprintf(out, "tunnelguard: %s\n",
-		!status_complete(r) ? "DEGRADED"
-		: r->drift_count    ? "loaded, with drift"
-				    : "loaded");
+		!status_complete(r)		  ? "DEGRADED"
+		: capacity_exceeded(&r->findings) ? "loaded, CAPACITY EXCEEDED"
+		: r->drift_count		  ? "loaded, with drift"
+						  : "loaded");
 	fprintf(out, "  layers:      %s\n", layers_name(r->layers));
 	if ((r->layers & TG_LAYER_BPF) && !st->complete)
 		fprintf(out, "  missing:     %s (run `tunnelguard load` to repair)\n", st->missing);
@@ -352,7 +464,8 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 			     " (run `tunnelguard load`; the daemon puts it back)\n");
 	if (st->loaded) {
 		fprintf(out, "  pin dir:     %s\n", pin_dir);
-		fprintf(out, "  cgroup:      %s (id %llu)\n", st->cgroup[0] ? st->cgroup : "?",
+		fprintf(out, "  cgroup:      %s (id %llu)\n",
+			st->cgroup[0] ? escape_text(cgroup, sizeof(cgroup), st->cgroup) : "?",
 			st->cgroup_id);
 		fprintf(out,
 			"  programs:    connect4 id %u, connect6 id %u, bind4 id %u, bind6 id %u\n",
@@ -385,13 +498,20 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		!r->tunnels_known  ? " (unknown: sock_diag failed)"
 		: r->tunnels.count ? ""
 				   : " (none)");
-	for (size_t t = 0; t < r->tunnels.count; t++) {
+	for (size_t t = 0; t < r->tunnels.count && t < STATUS_MAX_TUNNELS_SHOWN; t++) {
 		const struct tunnel *tn = &r->tunnels.items[t];
 
 		endpoint_of(tn, buf, sizeof(buf));
-		fprintf(out, "    %-24s uid %-6u %-12s pid %-7d %s\n", buf, tn->listener.uid,
-			tn->user[0] ? tn->user : "-", tn->pid, tn->process[0] ? tn->process : "-");
+		/* A tenant names its own processes: no escape sequence of theirs reaches a tty. */
+		escape_text(user, sizeof(user), tn->user[0] ? tn->user : "-");
+		escape_text(process, sizeof(process), tn->process[0] ? tn->process : "-");
+		fprintf(out, "    %-24s uid %-6u %-12s pid %-7d %s\n", buf, tn->listener.uid, user,
+			tn->pid, process);
 	}
+	print_capacity_text(out, r);
+	if (r->tunnels.count > STATUS_MAX_TUNNELS_SHOWN)
+		fprintf(out, "    ... and %zu more tunnels (status --json lists every one)\n",
+			r->tunnels.count - STATUS_MAX_TUNNELS_SHOWN);
 	if (!r->drift_checked)
 		fprintf(out, "  drift:       not checked: run status in the network namespace the "
 			     "guard was loaded from\n");
@@ -560,6 +680,28 @@ static void print_nft_json(FILE *out, const struct status_report *r)
 	fputc('}', out);
 }
 
+static void print_capacity_json(FILE *out, const struct status_report *r)
+{
+	const struct capacity_facts *c = &r->capacity;
+
+	fprintf(out, ",\"capacity\":{\"port_owner_max\":%u,\"port_owner_entries\":%zu,",
+		c->port_owner_max, c->port_owner_entries);
+	if (c->untracked_known)
+		fprintf(out, "\"untracked_listeners\":%zu,", c->untracked);
+	else
+		fputs("\"untracked_listeners\":null,", out);
+	fputs("\"exceeded\":[", out);
+	for (int i = 0, n = 0; i < CAPACITY_COUNT; i++)
+		if (r->findings.exceeded[i])
+			fprintf(out, "%s\"%s\"", n++ ? "," : "", capacity_resource_name(i));
+	fputs("],\"notes\":[", out);
+	for (unsigned int i = 0; i < r->findings.n_notes; i++) {
+		fputs(i ? "," : "", out);
+		status_json_string(out, r->findings.notes[i]);
+	}
+	fputs("]}", out);
+}
+
 void status_print_json(FILE *out, const struct status_report *r, const char *pin_dir)
 {
 	const struct guard_state *st = &r->guard;
@@ -615,6 +757,7 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 	for (i = 0; i < TG_STAGE_COUNT; i++)
 		fprintf(out, "%s\"%s\":%llu", i ? "," : "", stage_names[i], st->stages[i]);
 	fputc('}', out);
+	print_capacity_json(out, r);
 	status_print_namespaces_json(out, st, pin_dir);
 	fputs("}\n", out);
 }

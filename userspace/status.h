@@ -9,14 +9,20 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "capacity.h"
 #include "guard.h"
 #include "nft.h"
 #include "tunnels.h"
 
-/* Exit codes of `status`: in force, not loaded, or loaded with pieces missing or drift. */
+/*
+ * Exit codes of `status`, as LSB init scripts' status actions use them: in force; loaded with
+ * pieces missing, drift, or a capacity exceeded (capacity.h); not loaded; and the state cannot be
+ * told (LSB "unknown"): the pins cannot be read, or cannot be seen from this mount namespace.
+ */
 #define STATUS_LOADED	  0
 #define STATUS_DEGRADED	  1
 #define STATUS_NOT_LOADED 3
+#define STATUS_UNREADABLE 4
 
 #define STATUS_MAX_DRIFT 64
 
@@ -32,6 +38,8 @@ struct status_report {
 	bool nft_missing;     /* the guard has an nft layer and its table is gone */
 	struct nft_state nft; /* table inet tunnelguard as read, with counters */
 	char nft_foreign_owner[200]; /* the table is another guard's: its pin dir (nft is empty) */
+	struct capacity_facts capacity;	   /* port_owner's size, losses (capacity.h) */
+	struct capacity_findings findings; /* what of it is exceeded, in words */
 };
 
 /* Is anything in force, by either layer? */
@@ -42,6 +50,21 @@ bool status_complete(const struct status_report *r);
 
 /* Gather everything status shows. 0 or -errno (pin dir unreadable). */
 int status_collect(const char *pin_dir, struct status_report *r);
+
+/*
+ * What will be printed, so that status finds the processes of only the tunnels it shows: the
+ * text lists the first STATUS_MAX_TUNNELS_SHOWN (by port), JSON every one, the metrics none.
+ * At 300,000 tunnels, finding them all is a second of reading /proc.
+ */
+enum status_view {
+	STATUS_VIEW_TEXT,
+	STATUS_VIEW_JSON,
+	STATUS_VIEW_PROMETHEUS,
+};
+
+#define STATUS_MAX_TUNNELS_SHOWN 1000
+
+int status_collect_view(const char *pin_dir, enum status_view view, struct status_report *r);
 void status_free(struct status_report *r);
 
 void status_print_text(FILE *out, const struct status_report *r, const char *pin_dir);

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,10 +37,27 @@ struct keyed_list {
 	size_t count;
 };
 
+/* A total order on keys, by words rather than memcmp(): sync sorts and searches 300,000 keys
+ * three times on a big hub, and a memcmp() call per comparison was a fifth of status's time. */
+static int port_key_cmp(const struct tg_port_key *a, const struct tg_port_key *b)
+{
+	uint64_t x[2], y[2];
+
+	memcpy(x, a->addr, sizeof(x));
+	memcpy(y, b->addr, sizeof(y));
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	if (x[1] != y[1])
+		return x[1] < y[1] ? -1 : 1;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	return a->family < b->family ? -1 : a->family > b->family;
+}
+
 static int compare_keys(const void *a, const void *b)
 {
-	return memcmp(&((const struct keyed_listener *)a)->key,
-		      &((const struct keyed_listener *)b)->key, sizeof(struct tg_port_key));
+	return port_key_cmp(&((const struct keyed_listener *)a)->key,
+			    &((const struct keyed_listener *)b)->key);
 }
 
 static int index_listeners(const struct diag_list *list, struct keyed_list *out)
@@ -111,8 +129,8 @@ struct owner_entry {
 
 static int compare_entries(const void *a, const void *b)
 {
-	return memcmp(&((const struct owner_entry *)a)->key, &((const struct owner_entry *)b)->key,
-		      sizeof(struct tg_port_key));
+	return port_key_cmp(&((const struct owner_entry *)a)->key,
+			    &((const struct owner_entry *)b)->key);
 }
 
 #define BATCH_ENTRIES 4096
@@ -160,7 +178,8 @@ static int read_entries(int map_fd, struct owner_entry **out, size_t *count)
 		for (__u32 i = 0; i < got; i++)
 			entries[n++] = (struct owner_entry){ .key = keys[i], .uid = values[i].uid };
 	}
-	qsort(entries, n, sizeof(*entries), compare_entries);
+	if (n) /* an empty map leaves entries NULL, which qsort() must not get */
+		qsort(entries, n, sizeof(*entries), compare_entries);
 out:
 	free(keys);
 	free(values);
@@ -206,33 +225,60 @@ static int apply_owner(int map_fd, const struct tg_port_key *key, uint32_t uid)
 	return bpf_map_update_elem(map_fd, key, &owner, BPF_ANY) < 0 ? -errno : 0;
 }
 
+static int map_max_entries(int map_fd, size_t *max)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &len) < 0)
+		return -errno;
+	*max = info.max_entries;
+	return 0;
+}
+
 int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 {
-	struct diag_list before = {}, after = {};
+	struct diag_list before = {};
+	int err = diag_dump_listeners(&before);
+
+	report->added = report->removed = report->changed = 0;
+	report->entries = report->untracked = 0;
+	if (!err)
+		err = sync_port_owners_from(map_fd, dry_run, report, &before, NULL);
+	diag_list_free(&before);
+	return err;
+}
+
+int sync_port_owners_from(int map_fd, bool dry_run, struct sync_report *report,
+			  const struct diag_list *before_list, struct diag_list *after_out)
+{
+	const struct diag_list before = *before_list;
+	struct diag_list after = {};
 	struct keyed_list before_index = {}, after_index = {};
 	struct owner_entry *entries = NULL, probe;
 	const struct owner_entry *have;
 	struct tg_port_key key;
 	const struct diag_listener *l, *l2;
 	const char *what;
-	size_t count = 0;
+	size_t count = 0, map_max = 0;
 	int err;
 
 	report->added = report->removed = report->changed = 0;
-	err = diag_dump_listeners(&before);
-	if (!err) {
-		err = read_entries(map_fd, &entries, &count);
-		if (err == -EINVAL || err == -EOPNOTSUPP)
-			err = read_entries_by_key(map_fd, &entries, &count);
-	}
+	report->entries = report->untracked = 0;
+	err = read_entries(map_fd, &entries, &count);
+	if (err == -EINVAL || err == -EOPNOTSUPP)
+		err = read_entries_by_key(map_fd, &entries, &count);
 	if (!err)
 		err = diag_dump_listeners(&after);
+	if (!err)
+		err = map_max_entries(map_fd, &map_max);
 	if (!err)
 		err = index_listeners(&before, &before_index);
 	if (!err)
 		err = index_listeners(&after, &after_index);
 	if (err)
 		goto cleanup;
+	report->entries = count;
 	for (size_t i = 0; i < count && !err; i++) {
 		if (find_listener(&before_index, &entries[i].key) ||
 		    find_listener(&after_index, &entries[i].key))
@@ -253,7 +299,10 @@ int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 		 * entry, if the tracer made one. */
 		probe.key = key;
 		have = bsearch(&probe, entries, count, sizeof(*entries), compare_entries);
-		if (!have) {
+		if (!have && dry_run && report->entries >= map_max) {
+			report->untracked++; /* not drift: it cannot fit */
+			continue;
+		} else if (!have) {
 			report->added++;
 			what = "missing";
 		} else if (have->uid != l->uid) {
@@ -262,10 +311,18 @@ int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 		} else {
 			continue;
 		}
+		if (!dry_run) {
+			err = apply_owner(map_fd, &key, l->uid);
+			if (err == -E2BIG && !have) {
+				/* Full: the rest cannot be added either; count, do not fail. */
+				report->added--;
+				report->untracked++;
+				err = 0;
+				continue;
+			}
+		}
 		if (report->on_drift)
 			report->on_drift(report->ctx, what, &key, l->uid);
-		if (!dry_run)
-			err = apply_owner(map_fd, &key, l->uid);
 	}
 	if (err)
 		pr_err("cannot update map tg_port_owner: %s\n", strerror(-err));
@@ -273,8 +330,10 @@ cleanup:
 	free(entries);
 	free(before_index.items);
 	free(after_index.items);
-	diag_list_free(&before);
-	diag_list_free(&after);
+	if (after_out && !err)
+		*after_out = after;
+	else
+		diag_list_free(&after);
 	return err;
 }
 

@@ -23,6 +23,8 @@ struct sync_report {
 	size_t added;		/* entries the map lacked */
 	size_t removed;		/* entries the map had but the kernel does not */
 	size_t changed;		/* entries with the wrong owner */
+	size_t entries;		/* entries the map held when read (port_owner only) */
+	size_t untracked;	/* missing entries that could not be added: the map is full */
 	sync_drift_fn on_drift; /* optional: called for each port_owner disagreement */
 	void *ctx;
 };
@@ -31,13 +33,23 @@ struct sync_report {
 void sync_port_key(const struct diag_listener *l, struct tg_port_key *key);
 
 /*
- * Make the tg_port_owner map (map_fd) match the live listeners. To avoid racing listeners that
- * appear or vanish during the run, an entry is removed only when two sock_diag dumps, one before
- * and one after reading the map, both lack it; an entry is added only when both have it.
- * With dry_run, nothing is written: the report is the drift. report->on_drift, when set, hears
- * of each disagreement. 0 or -errno.
+ * Make the tg_port_owner map (map_fd) match the live listeners. Stale entries go first, so a
+ * full map makes what room it can; listeners that still do not fit (E2BIG) are counted in
+ * report->untracked, not an error: the BPF hooks find listeners without the map. To avoid racing
+ * listeners that appear or vanish during the run, an entry is removed only when two sock_diag
+ * dumps, one before and one after reading the map, both lack it; an entry is added only when both
+ * have it. With dry_run, nothing is written: the report is the drift. report->on_drift, when set,
+ * hears of each disagreement. 0 or -errno.
  */
 int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report);
+
+/*
+ * The same with the first dump given (before, which the caller keeps) and the second one
+ * returned (*after, optional: freed when NULL), so that status lists tunnels and checks the nft
+ * sets from the same dumps instead of two more.
+ */
+int sync_port_owners_from(int map_fd, bool dry_run, struct sync_report *report,
+			  const struct diag_list *before, struct diag_list *after);
 
 /* The same for tg_local_addrs from one dump of the local routing table. 0 or -errno. */
 int sync_local_addrs(int map_fd, bool dry_run, struct sync_report *report);

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,20 +31,58 @@ static int by_port_then_address(const void *a, const void *b)
 	return memcmp(x->ip, y->ip, sizeof(x->ip));
 }
 
+/* User names by uid, looked up once each: a hub has few tenants and many tunnels, and each
+ * getpwuid() may read the whole of /etc/passwd. */
+struct user_cache {
+	struct {
+		uint32_t uid;
+		char name[sizeof(((struct tunnel *)0)->user)];
+	} entries[256];
+	size_t n;
+};
+
+static const char *cached_user(struct user_cache *c, uint32_t uid)
+{
+	struct passwd *pw;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->entries[i].uid == uid)
+			return c->entries[i].name;
+	pw = getpwuid(uid);
+	if (c->n == sizeof(c->entries) / sizeof(c->entries[0]))
+		c->n = 0; /* more distinct uids than slots: start over */
+	c->entries[c->n].uid = uid;
+	snprintf(c->entries[c->n].name, sizeof(c->entries[0].name), "%s", pw ? pw->pw_name : "");
+	return c->entries[c->n++].name;
+}
+
 int tunnels_list(const struct tg_policy *policy, struct tunnel_list *out)
 {
-	struct proc_socket_owner *owners = NULL;
 	struct diag_list all = {};
-	size_t n = 0;
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	err = diag_dump_listeners(&all);
 	if (err)
 		return err;
+	err = tunnels_from_listeners(policy, &all, SIZE_MAX, out);
+	diag_list_free(&all);
+	return err;
+}
+
+int tunnels_from_listeners(const struct tg_policy *policy, const struct diag_list *all_list,
+			   size_t with_process, struct tunnel_list *out)
+{
+	const struct diag_list all = *all_list;
+	struct proc_socket_owner *owners = NULL;
+	struct user_cache *users = NULL;
+	size_t n = 0, resolve;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
 	out->items = calloc(all.count ? all.count : 1, sizeof(*out->items));
-	owners = calloc(all.count ? all.count : 1, sizeof(*owners));
-	if (!out->items || !owners) {
+	users = calloc(1, sizeof(*users));
+	if (!out->items || !users) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -51,24 +90,30 @@ int tunnels_list(const struct tg_policy *policy, struct tunnel_list *out)
 		if (!tg_is_tenant(policy, all.items[i].uid))
 			continue;
 		out->items[n].listener = all.items[i];
-		owners[n].inode = all.items[i].inode;
+		snprintf(out->items[n].user, sizeof(out->items[n].user), "%s",
+			 cached_user(users, all.items[i].uid));
 		n++;
 	}
 	out->count = n;
-	err = procs_find_socket_owners(owners, n);
-	for (size_t i = 0; i < n && !err; i++) {
-		struct passwd *pw = getpwuid(out->items[i].listener.uid);
-
+	qsort(out->items, n, sizeof(*out->items), by_port_then_address);
+	/* The processes of the first with_process tunnels, in the order they are listed. */
+	resolve = n < with_process ? n : with_process;
+	owners = calloc(resolve ? resolve : 1, sizeof(*owners));
+	if (!owners) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < resolve; i++)
+		owners[i].inode = out->items[i].listener.inode;
+	err = procs_find_socket_owners(owners, resolve);
+	for (size_t i = 0; i < resolve && !err; i++) {
 		out->items[i].pid = owners[i].pid;
 		snprintf(out->items[i].process, sizeof(out->items[i].process), "%s",
 			 owners[i].name);
-		snprintf(out->items[i].user, sizeof(out->items[i].user), "%s",
-			 pw ? pw->pw_name : "");
 	}
-	qsort(out->items, n, sizeof(*out->items), by_port_then_address);
 cleanup:
 	free(owners);
-	diag_list_free(&all);
+	free(users);
 	if (err)
 		tunnels_free(out);
 	return err;

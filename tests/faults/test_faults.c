@@ -282,7 +282,7 @@ Test(faults, sighup_reloads_valid_configs, .init = setup, .fini = teardown, .tim
 	cr_assert_eq(fx_count_lines(fx.daemon_err, "reload failed"), 0, "%s", fx.daemon_err);
 	last = prog_id();
 	cr_assert_neq(last, first, "the program was never swapped");
-	cr_assert(strstr(fx.output, "\"exempt_uids\":\"\""), "last config not in force: %s",
+	cr_assert(strstr(fx.output, "\"exempt_uids\":[]"), "last config not in force: %s",
 		  fx.output);
 	daemon_stop();
 }

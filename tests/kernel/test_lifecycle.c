@@ -19,7 +19,9 @@
 #include "tg_policy.h"
 #include "tg_maps.h"
 
+#include "config.h"
 #include "fixture.h"
+#include "loader.h"
 
 #define TENANT_A 2001
 #define TENANT_B 2002
@@ -148,14 +150,25 @@ Test(lifecycle, missing_config_file_is_an_error, .init = setup, .fini = teardown
 	cr_assert_eq(fx_cgroup_prog_count(&fx, BPF_CGROUP_INET4_CONNECT), 0);
 }
 
+/*
+ * The CLI refuses a --cgroup that is not cgroup v2 before anything happens; the loader itself,
+ * given one, fails at attach and rolls back what it pinned.
+ */
 Test(lifecycle, failed_attach_rolls_back, .init = setup, .fini = teardown)
 {
+	struct loader_opts opts = { .pin_dir = fx.pin_dir, .cgroup = "/proc" };
+	struct tg_config cfg;
+
 	fx_write_config(&fx, CONFIG);
 	cr_assert_eq(fx_cli(&fx, "load", "-c", fx.config, "--pin-dir", fx.pin_dir, "--cgroup",
 			    "/proc", NULL),
-		     1, "attaching to a non-cgroup must fail: %s", fx.output);
-	cr_assert(strstr(fx.output, "/proc"), "error names the cgroup: %s", fx.output);
+		     2, "attaching to a non-cgroup must be refused: %s", fx.output);
+	cr_assert(strstr(fx.output, "--cgroup /proc is not a cgroup"), "%s", fx.output);
 	cr_assert_eq(access(fx.pin_dir, F_OK), -1, "pin dir %s left behind", fx.pin_dir);
+	cr_assert_eq(cfg_load(fx.config, &cfg), 0);
+	cr_assert_neq(loader_load(&cfg, &opts), 0, "the loader attached to /proc");
+	cr_assert_eq(access(fx.pin_dir, F_OK), -1, "pin dir %s left behind by the loader",
+		     fx.pin_dir);
 }
 
 Test(lifecycle, load_repairs_a_half_removed_guard, .init = setup, .fini = teardown)
@@ -347,6 +360,29 @@ Test(lifecycle, failed_self_test_rolls_back, .init = setup, .fini = teardown)
 	cr_expect_eq(fx_connect_as(&fx, TENANT_B, AF_INET, "127.0.0.1", 8001), ECONNREFUSED);
 	fx_listener_stop(&l);
 	rmdir(elsewhere);
+}
+
+/*
+ * A self-test that cannot set itself up names the step and what it needs: here load runs with
+ * CAP_SETUID and CAP_SETGID out of its bounding set (as under a unit that forgot them), so the
+ * probe cannot become the caller. The load fails and leaves nothing behind.
+ */
+Test(lifecycle, self_test_names_a_missing_capability, .init = setup, .fini = teardown)
+{
+	char cmd[3 * PATH_MAX + 256], out[4096];
+
+	fx_write_config(&fx, CONFIG);
+	snprintf(cmd, sizeof(cmd),
+		 "setpriv --bounding-set -setuid,-setgid %s load -c %s --pin-dir %s --cgroup %s "
+		 "2>&1",
+		 fx_binary(), fx.config, fx.pin_dir, fx.cgroup);
+	cr_expect_eq(fx_run(cmd, out, sizeof(out)), 1, "load without CAP_SETUID: %s", out);
+	cr_expect(strstr(out, "self-test probe could not drop to uid 200"), "%s", out);
+	cr_expect(strstr(out, "(needs CAP_SETUID and CAP_SETGID): Operation not permitted"), "%s",
+		  out);
+	cr_expect_null(strstr(out, "network namespace"), "blames namespaces: %s", out);
+	cr_expect_eq(access(fx.pin_dir, F_OK), -1, "nothing may stay pinned");
+	cr_expect_eq(fx_cgroup_prog_count(&fx, BPF_CGROUP_INET4_CONNECT), 0);
 }
 
 Test(lifecycle, no_self_test_says_what_it_skips, .init = setup, .fini = teardown)

@@ -83,15 +83,15 @@ scenario_install() {
 		--addr 127.0.0.1 >"$tmp/out" 2>&1 || fail "the example does not parse: $(cat "$tmp/out")"
 	grep -q "$marker" "$example" || fail "the example has no '# ---- Examples, not defaults' line"
 	sed -n "/$marker/q; s/^#\([a-z-]* =\)/\1/p" "$example" >"$tmp/uncommented.conf"
-	[ "$(wc -l <"$tmp/uncommented.conf")" = 9 ] ||
-		fail "the example has $(wc -l <"$tmp/uncommented.conf") commented default keys, want 9"
+	[ "$(wc -l <"$tmp/uncommented.conf")" = 10 ] ||
+		fail "the example has $(wc -l <"$tmp/uncommented.conf") commented default keys, want 10"
 	for case in "999 allow_not_tenant" "1000 allow_no_listener" "59999 allow_no_listener" \
 		"60000 allow_not_tenant"; do
 		set -- $case
 		# Port 1 (tcpmux) has no listener on a test host, so a tenant gets allow_no_listener.
 		"$binary" check -c "$tmp/uncommented.conf" --uid "$1" --port 1 --addr 127.0.0.1 \
 			>"$tmp/out" 2>&1 || fail "uncommented example, uid $1: $(cat "$tmp/out")"
-		grep -q " $2:" "$tmp/out" || fail "uncommented example, uid $1: want $2, got $(cat "$tmp/out")"
+		grep -q " $2 netns=" "$tmp/out" || fail "uncommented example, uid $1: want $2, got $(cat "$tmp/out")"
 	done
 	# bind-policy open: a tenant may bind a port nobody reserved.
 	"$binary" check -c "$tmp/uncommented.conf" --uid 1000 --bind 1 >"$tmp/out" 2>&1 ||

@@ -163,7 +163,8 @@ static const struct bad_case bad_cases[] = {
 	  "unknown key 'port' in [tenant alice] (valid keys: user, ports)" },
 	{ "ports outside a section", TEXT("ports = 8001\n"), 1,
 	  "unknown key 'ports' (valid keys: mode, policy, deny-errno, tenant-uids, exempt-uids, "
-	  "allow-ports, layers, bind-policy, tenant-group, allow; user and ports belong in a "
+	  "allow-ports, layers, bind-policy, tenant-group, allow, port-owner-max; user and ports "
+	  "belong in a "
 	  "[tenant "
 	  "NAME] section)" },
 	{ "other section kind", TEXT("[global]\n"), 1,

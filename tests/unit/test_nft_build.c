@@ -523,8 +523,33 @@ Test(nft_build, owner_count_is_bounded)
 	struct nft_state c;
 
 	cr_assert_not_null(o);
-	cr_expect_eq(nft_content_from_owners(o, NFT_MAX_OWNERS + 1, &c), -E2BIG);
+	for (size_t i = 0; i <= NFT_MAX_OWNERS; i++)
+		o[i] = (struct nft_owner){ .uid = 2001 + (uint32_t)(i >> 16),
+					   .port = (uint16_t)i,
+					   .tenant = true };
+	cr_expect_eq(nft_content_from_owners(o, NFT_MAX_OWNERS + 1, &c), -E2BIG,
+		     "one distinct owner more than NFT_MAX_OWNERS");
 	cr_expect_eq(nft_content_from_owners(NULL, 3, &c), -EINVAL);
+	free(o);
+}
+
+/* The limit is on distinct owners: 272,420 listeners of 64,111 uid . port pairs (two or more
+ * addresses each) once made every sync fail with E2BIG while port_owner was full. */
+Test(nft_build, repeated_owners_count_once)
+{
+	size_t n = (size_t)NFT_MAX_OWNERS + 1000;
+	struct nft_owner *o = calloc(n, sizeof(*o));
+	struct nft_state c;
+
+	cr_assert_not_null(o);
+	for (size_t i = 0; i < n; i++)
+		o[i] = (struct nft_owner){ .uid = 2001 + (uint32_t)(i % 4),
+					   .port = 8001,
+					   .tenant = true };
+	cr_assert_eq(nft_content_from_owners(o, n, &c), 0);
+	cr_expect_eq(c.n_owners, 4);
+	cr_expect_eq(c.n_tunnel_ports, 1);
+	nft_state_free(&c);
 	free(o);
 }
 

@@ -594,11 +594,38 @@ Test(prometheus, reference_parser_reads_output_back)
 		result[0] = 0;
 	status = pclose(p);
 	unlink(path);
-	/* 1 info, 10 gauges (2 of them layer_up), 3 tunnel uids, every reason but
-	 * allow_not_tenant, every stat, every stage. */
+	/* 1 info, 10 gauges (2 of them layer_up), 3 tunnel uids, port_owner_max_entries,
+	 * capacity_exceeded of every resource (port_owner's use and the daemon's counts are
+	 * absent when unknown), every reason but allow_not_tenant, every stat, every stage. */
 	snprintf(want, sizeof(want), "%d\n",
-		 1 + 10 + 3 + (TG_REASON_COUNT - 1) + TG_STAT_COUNT + TG_STAGE_COUNT);
+		 1 + 10 + 3 + 1 + CAPACITY_COUNT + (TG_REASON_COUNT - 1) + TG_STAT_COUNT +
+			 TG_STAGE_COUNT);
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the parser failed: %s", result);
 	cr_expect_str_eq(result, want, "the parser read %s samples, want %s", result, want);
+	free(text);
+}
+
+/* A full port_owner is a gauge a person can alert on, with its size and the listeners left out. */
+Test(prometheus, capacity_exceeded_is_a_gauge)
+{
+	struct status_report r;
+	char *text;
+
+	loaded_report(&r);
+	r.capacity = (struct capacity_facts){ .port_owner_known = true,
+					      .port_owner_max = 64,
+					      .port_owner_entries = 64,
+					      .untracked_known = true,
+					      .untracked = 6 };
+	capacity_assess(&r.capacity, 1795000000, &r.findings);
+	text = render(&r);
+	cr_expect(strstr(text, "\ntunnelguard_port_owner_max_entries 64\n") != NULL, "%s", text);
+	cr_expect(strstr(text, "\ntunnelguard_port_owner_entries 64\n") != NULL);
+	cr_expect(strstr(text, "\ntunnelguard_listeners_untracked 6\n") != NULL);
+	cr_expect(strstr(text, "\ntunnelguard_capacity_exceeded{resource=\"port_owner\"} 1\n") !=
+		  NULL);
+	cr_expect(strstr(text, "\ntunnelguard_capacity_exceeded{resource=\"events\"} 0\n") != NULL);
+	cr_expect(strstr(text, "\ntunnelguard_capacity_exceeded{resource=\"nft_batch\"} 0\n") !=
+		  NULL);
 	free(text);
 }

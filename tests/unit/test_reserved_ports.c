@@ -18,7 +18,8 @@ static struct tg_policy with_reservations(const struct tg_port_grant *g, unsigne
 
 Test(reserved_ports, merges_sorts_and_joins)
 {
-	static const struct tg_port_grant g[] = { { 2001, 8001, 8010 }, { 2002, 8443, 8443 },
+	static const struct tg_port_grant g[] = { { 2001, 8001, 8010 },
+						  { 2002, 8443, 8443 },
 						  { 2003, 8011, 8011 } };
 	struct tg_policy p = with_reservations(g, 3);
 	char out[256];
@@ -49,7 +50,9 @@ Test(reserved_ports, edges_of_the_port_space)
 Test(reserved_ports, refuses_what_the_kernel_would_not_print)
 {
 	struct tg_policy p = with_reservations(NULL, 0);
-	static const char *const bad[] = { "abc", "1-", "5-3", "65536", "1,,2", "1 2", "-4", "1;2" };
+	static const char *const bad[] = {
+		"abc", "1-", "5-3", "65536", "1,,2", "1 2", "-4", "1;2"
+	};
 	char out[64];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
