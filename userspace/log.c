@@ -100,16 +100,20 @@ static void write_lines(enum log_level level, const char *tag, const char *text)
 
 void log_vprint_tagged(enum log_level level, const char *tag, const char *fmt, va_list ap)
 {
+	/* Callers often log, then return -errno: logging must leave errno as it found it. */
+	int saved_errno = errno;
 	char *text = NULL;
 
 	if (!shown(level))
 		return;
 	if (vasprintf(&text, fmt, ap) < 0) {
 		fprintf(stderr, "%scannot format a message: out of memory\n", tag);
+		errno = saved_errno;
 		return;
 	}
 	write_lines(level, tag, text);
 	free(text);
+	errno = saved_errno;
 }
 
 void log_print(enum log_level level, const char *fmt, ...)

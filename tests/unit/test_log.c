@@ -125,3 +125,24 @@ Test(log, priority_prefix_only_when_stderr_is_the_journal, .init = setup, .fini 
 	pr_notice("shown by default\n");
 	cr_expect_str_eq(take_output(), "tunnelguard: shown by default\n");
 }
+
+/* Callers log and then return -errno: a message must not change errno, on any path. */
+Test(log, errno_survives_a_message, .init = setup, .fini = teardown)
+{
+	char stream[64];
+
+	stream_of(STDERR_FILENO, stream, sizeof(stream));
+	setenv("JOURNAL_STREAM", stream, 1);
+	log_detect_journal();
+	errno = EACCES;
+	pr_err("cannot open %s: %s\n", "x", strerror(errno));
+	cr_expect_eq(errno, EACCES);
+	errno = ENOENT;
+	log_print_plain(LOG_LEVEL_WARN, "%s\n", "plain");
+	cr_expect_eq(errno, ENOENT);
+	errno = EPERM;
+	pr_debug("not shown\n");
+	cr_expect_eq(errno, EPERM);
+	cr_expect_str_eq(take_output(),
+			 "<3>tunnelguard: cannot open x: Permission denied\n<4>plain\n");
+}
