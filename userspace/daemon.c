@@ -414,6 +414,7 @@ static void report_suppressed(struct daemon *d)
 {
 	unsigned long long now[TG_STAT_COUNT];
 	unsigned long long limited, lost;
+	char line[160];
 	unsigned int map_id;
 
 	if (!d->rings_open || read_stats(d->opts->pin_dir, &map_id, now))
@@ -428,10 +429,8 @@ static void report_suppressed(struct daemon *d)
 	memcpy(d->stats_seen, now, sizeof(now));
 	if (!limited && !lost)
 		return;
-	if (d->opts->json)
-		printf("{\"suppressed\":{\"rate_limited\":%llu,\"lost\":%llu}}\n", limited, lost);
-	else
-		printf("suppressed rate_limited=%llu lost=%llu\n", limited, lost);
+	if (events_format_suppressed(limited, lost, d->opts->json, line, sizeof(line)) > 0)
+		fputs(line, stdout);
 	fflush(stdout);
 }
 

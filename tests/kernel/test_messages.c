@@ -48,7 +48,7 @@ static unsigned long long rate_limited(void)
 	return stats[TG_STAT_EVENTS_RATE_LIMITED];
 }
 
-/* Sum of N over the daemon's "suppressed rate_limited=N lost=M" lines, and their number. */
+/* Sum of N over the daemon's "time=T suppressed rate_limited=N lost=M" lines, and their number. */
 static unsigned long long reported(long *lines)
 {
 	FILE *f = fopen(fx.daemon_out, "r");
@@ -57,11 +57,15 @@ static unsigned long long reported(long *lines)
 
 	*lines = 0;
 	cr_assert_not_null(f, "%s: %s", fx.daemon_out, strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "suppressed rate_limited=%llu lost=%llu", &n, &lost) == 2) {
+	while (fgets(line, sizeof(line), f)) {
+		/* "time=2026-...Z suppressed rate_limited=N lost=M" */
+		const char *at = strstr(line, " suppressed rate_limited=");
+
+		if (at && sscanf(at, " suppressed rate_limited=%llu lost=%llu", &n, &lost) == 2) {
 			sum += n;
 			(*lines)++;
 		}
+	}
 	fclose(f);
 	return sum;
 }
