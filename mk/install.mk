@@ -8,11 +8,13 @@
 #                      prefix: the binary reads it there) and never replaces an existing one.
 #   make uninstall     removes what install put there, except the config; it does not unload
 #                      a guard in force (`tunnelguard unload` does)
-#   make test-package  as root: build the .deb from a copy of the tree, install it, load the
-#                      guard through the unit's ExecStart with a test-only config, remove and
-#                      purge it, and check that nothing is left (tests/package/test_deb.sh).
-#                      It uses the default pin dir, so it refuses to run over a loaded guard
-#                      or an existing /etc/tunnelguard. Not part of `make test`.
+#   make test-package  as root: build the .deb from a copy of the tree (and an N+1 with a
+#                      bumped version), check it with lintian, install it, load the guard
+#                      through the unit's ExecStart with a test-only config, upgrade to N+1
+#                      under a cross-tenant connect loop, remove and purge it, and check that
+#                      nothing is left (tests/package/test_deb.sh, about 45 s). It uses the
+#                      default pin dir, so it refuses to run over a loaded guard or a
+#                      non-empty /etc/tunnelguard. Not part of `make test`.
 
 PREFIX	       ?= /usr/local
 SBINDIR	       ?= $(PREFIX)/sbin

@@ -16,6 +16,9 @@ packages=(
 	# parser that reads status --prometheus back
 	systemd man-db groff-base bsdextrautils bash-completion dpkg-dev debhelper
 	python3-prometheus-client
+	# issue 17: lintian for the package test; ansible-playbook (ansible-core, 1.3 MB) and
+	# PyYAML for make check-dist (promtool only comes with the whole prometheus server)
+	lintian ansible-core python3-yaml
 )
 
 if [ "$(id -u)" != 0 ]; then

@@ -15,6 +15,17 @@
 #
 # Where systemd is not PID 1 the package's postinst cannot start units (debhelper's scripts
 # skip that), so the test runs the unit's ExecStart line itself.
+#
+# Upgrade case: a second .deb is built from the same tree with a bumped version. The units are
+# brought up (loader active, daemon running, metrics timer active) and the package upgraded to
+# it while a test tenant connects to another test tenant's listeners in a loop and
+# `tunnelguard status` is polled: no connect may succeed, no poll may fail, and afterwards the
+# daemon runs the new binary, the timer is active and the guard runs the new programs. What
+# stands in for systemd there: dpkg runs in a mount namespace whose /run/systemd/system is an
+# empty tmpfs (so the maintainer scripts take their systemd branch) with
+# tests/package/fake-systemctl first in PATH as `systemctl`, which runs the installed units'
+# commands for the verbs the scripts use and logs every call; the test asserts that log too.
+# The removals that follow run the same way, so prerm's stop of the units is exercised.
 set -euo pipefail
 
 pin_dir=/sys/fs/bpf/tunnelguard
@@ -33,12 +44,15 @@ say() { echo "test-package: $*"; }
 if [ -e "$pin_dir" ]; then
 	fail "a guard is loaded at $pin_dir: refusing to install over it (tunnelguard unload first, if it is not in use)"
 fi
-[ ! -e "$conf_dir" ] || fail "$conf_dir exists: refusing to run (a purge would remove a real config)"
+# An empty one holds nothing a purge could lose (other tests bind-mount over it, mkdir -p first).
+if [ -n "$(ls -A "$conf_dir" 2>/dev/null)" ] || { [ -e "$conf_dir" ] && [ ! -d "$conf_dir" ]; }; then
+	fail "$conf_dir exists and is not empty: refusing to run (a purge would remove a real config)"
+fi
 [ ! -e "$dropin" ] || fail "$dropin exists: refusing to run (the test creates and removes it)"
 if dpkg-query -W -f='${Status}' tunnelguard 2>/dev/null | grep -q installed; then
 	fail "the tunnelguard package is installed: refusing to replace and purge it"
 fi
-for tool in dpkg-buildpackage dh bpftool nft man; do
+for tool in dpkg-buildpackage dh bpftool nft man lintian unshare; do
 	command -v "$tool" >/dev/null || fail "$tool is missing (scripts/deps.sh installs it)"
 done
 
@@ -46,12 +60,25 @@ work=$(mktemp -d /tmp/tg-deb.XXXXXX)
 installed=0
 made_dropin=0
 daemon_pid=""
+loop_pids=""
+# The fake systemd's state (tests/package/fake-systemctl): unit states, logs, calls.log.
+fake=$work/fake-systemd
+fake_daemon_pid() { cat "$fake/tunnelguard-daemon.service.pid" 2>/dev/null || true; }
 cleanup() {
-	local rc=$?
+	local rc=$? pid
+	touch "$work/stop"
+	for pid in $loop_pids; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	# The daemon first: it would load the guard again after the unload below.
 	if [ -n "$daemon_pid" ]; then
 		kill -TERM "$daemon_pid" 2>/dev/null || true
 		wait "$daemon_pid" 2>/dev/null || true
+	fi
+	pid=$(fake_daemon_pid)
+	if [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; then
+		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	fi
 	[ "$made_dropin" = 0 ] || rm -f "$dropin"
 	[ "$made_dropin" != 2 ] || rmdir "$(dirname "$dropin")" 2>/dev/null || true
@@ -68,19 +95,42 @@ trap 'exit 130' INT TERM
 
 # dpkg-buildpackage writes into the parent of the source dir and dirties the tree: build in a
 # copy of the files git knows (tracked, or new and not ignored) and never in the repository.
+# The upgrade's N+1 is the same tree in $work/next with a changelog entry on top.
 src=$work/tunnelguard
-mkdir -p "$src"
+next_src=$work/next/tunnelguard
+mkdir -p "$src" "$next_src"
 (cd "$repo" && git ls-files -z -c -o --exclude-standard |
 	while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
 	tar --null -T - -cf -) | tar -xf - -C "$src"
-start=$(date +%s)
-(cd "$src" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1 ||
-	{ tail -40 "$work/build.log" >&2; fail "dpkg-buildpackage failed (log above)"; }
-build_s=$(($(date +%s) - start))
+cp -a "$src/." "$next_src/"
 version=$(cd "$src" && dpkg-parsechangelog -S Version)
-deb=$work/tunnelguard_${version}_$(dpkg --print-architecture).deb
+next_version=$version+upgradetest1
+{
+	printf 'tunnelguard (%s) unstable; urgency=medium\n\n' "$next_version"
+	printf '  * Test-only upgrade build (tests/package/test_deb.sh).\n\n'
+	printf ' -- %s  %s\n\n' "$(cd "$src" && dpkg-parsechangelog -S Maintainer)" "$(date -R)"
+	cat "$src/debian/changelog"
+} >"$next_src/debian/changelog"
+start=$(date +%s)
+for dir in "$src" "$next_src"; do
+	(cd "$dir" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1 ||
+		{ tail -40 "$work/build.log" >&2; fail "dpkg-buildpackage failed in $dir (log above)"; }
+done
+build_s=$(($(date +%s) - start))
+arch=$(dpkg --print-architecture)
+deb=$work/tunnelguard_${version}_$arch.deb
+next_deb=$work/next/tunnelguard_${next_version}_$arch.deb
 [ -f "$deb" ] || fail "no $deb after the build: $(ls "$work")"
-say "built $(basename "$deb") in ${build_s} s"
+[ -f "$next_deb" ] || fail "no $next_deb after the build: $(ls "$work/next")"
+say "built $(basename "$deb") and $(basename "$next_deb") in ${build_s} s"
+
+# lintian at the strictest level the issue asks for: no error and no warning. Experimental (X:),
+# informational and pedantic tags are printed, not failed on.
+changes=$work/tunnelguard_${version}_$arch.changes
+lintian -E --pedantic --fail-on error,warning "$changes" >"$work/lintian.log" 2>&1 ||
+	fail "lintian -E --pedantic found errors or warnings: $(cat "$work/lintian.log")"
+grep -v '^running with root privileges' "$work/lintian.log" | sed 's/^/test-package: lintian: /' || true
+say "lintian -E --pedantic: no errors, no warnings"
 
 nft list tables >"$work/nft.before" 2>&1 || fail "nft list tables failed: $(cat "$work/nft.before")"
 cgroup_root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
@@ -193,13 +243,112 @@ grep -qx 'tunnelguard_loaded 1' "$work/textfile/tunnelguard.prom" ||
 [ "$(ls "$work/textfile")" = tunnelguard.prom ] || fail "metrics left: $(ls "$work/textfile")"
 say "reload swapped the programs; the metrics unit wrote tunnelguard.prom"
 
+# ---- Upgrade N -> N+1 under the stand-in for systemd (see the top of this file) ----
+mkdir -p "$fake/bin"
+install -m 0755 "$repo/tests/package/fake-systemctl" "$fake/bin/systemctl"
+export TG_FAKE_SYSTEMD=$fake
+# Runs "$@" as the maintainer scripts would see it under systemd. Only this process tree sees
+# the tmpfs on /run/systemd; the daemon that fake-systemctl starts stays in that namespace.
+# Container images often ship a /usr/sbin/policy-rc.d that refuses every service action
+# (exit 101), and deb-systemd-invoke obeys it; a Debian host has none, so over an existing one
+# this namespace binds one that allows everything.
+printf '#!/bin/sh\nexit 0\n' >"$fake/policy-rc.d"
+chmod 0755 "$fake/policy-rc.d"
+under_systemd() {
+	PATH=$fake/bin:$PATH unshare --mount --propagation private sh -c '
+		mount -t tmpfs -o mode=0755 tg-fake-systemd /run/systemd &&
+		mkdir /run/systemd/system || exit 1
+		if [ -e /usr/sbin/policy-rc.d ]; then
+			mount --bind "$TG_FAKE_SYSTEMD/policy-rc.d" /usr/sbin/policy-rc.d || exit 1
+		fi
+		exec "$@"' sh "$@"
+}
+under_systemd systemctl start tunnelguard.service tunnelguard-daemon.service \
+	tunnelguard-metrics.timer || fail "starting the units failed: $(cat "$fake"/*.log)"
+old_daemon=$(fake_daemon_pid)
+[ -n "$old_daemon" ] && kill -0 "$old_daemon" || fail "the daemon did not start: $(cat "$fake"/*.log)"
+ids_before="$(prog_id prog_connect4) $(prog_id prog_connect6)"
+: >"$fake/calls.log"
+
+# Tenant 4170000002 connects to tenant 4170000001's listeners, and status is polled, from
+# before the upgrade starts until a second after it ends.
+$py "$repo/tests/package/cross_connect.py" 4170000001 4170000002 "$work/stop" \
+	>"$work/cross.out" 2>&1 &
+loop_pids="$!"
+(while [ ! -e "$work/stop" ]; do
+	/usr/sbin/tunnelguard status >/dev/null 2>&1 && echo 0 || echo "$?"
+	sleep 0.05
+done) >"$work/poll.out" &
+loop_pids="$loop_pids $!"
+sleep 1
+under_systemd dpkg -i "$next_deb" >"$work/upgrade.log" 2>&1 ||
+	fail "dpkg -i (upgrade to $next_version) failed: $(cat "$work/upgrade.log")"
+sleep 1
+touch "$work/stop"
+for pid in $loop_pids; do wait "$pid" || fail "a loop exited $?: $(cat "$work/cross.out")"; done
+loop_pids=""
+
+# The connect loop: it ran, the listeners accept, and nothing slipped.
+read -r slipped refused other root_ok < <($py -c 'import json, sys
+c = json.load(open(sys.argv[1]))
+print(c["slipped"], c["refused"], json.dumps(c["other"]).replace(" ", ""), c["root_ok"])' "$work/cross.out") ||
+	fail "the connect loop's output is not its JSON line: $(cat "$work/cross.out")"
+[ "$root_ok" = 2 ] || fail "root could not connect to the test listeners: $(cat "$work/cross.out")"
+[ "$slipped" = 0 ] || fail "$slipped cross-tenant connects slipped through during the upgrade"
+[ "$other" = "{}" ] || fail "cross-tenant connects failed otherwise than ECONNREFUSED: $other"
+[ "$refused" -ge 100 ] || fail "the connect loop made only $refused connects"
+# The status polls: every one found the guard loaded and complete.
+polls=$(wc -l <"$work/poll.out")
+[ "$polls" -ge 10 ] || fail "only $polls status polls ran"
+if grep -vqx 0 "$work/poll.out"; then
+	fail "tunnelguard status failed during the upgrade (exit codes: $(sort "$work/poll.out" | uniq -c | tr '\n' ' '))"
+fi
+say "upgrade: $refused cross-tenant connects refused, 0 slipped; $polls status polls all exit 0"
+
+# What the package's scripts asked of systemd: restart what ran, reload the loader, stop nothing.
+calls=$fake/calls.log
+[ "$(dpkg-query -W -f='${Version}' tunnelguard)" = "$next_version" ] || fail "not upgraded"
+grep -qx 'try-restart tunnelguard-daemon.service' "$calls" ||
+	fail "the upgrade did not try-restart the daemon: $(cat "$calls")"
+grep -qx 'try-restart tunnelguard-metrics.service tunnelguard-metrics.timer' "$calls" ||
+	fail "the upgrade did not try-restart the metrics timer: $(cat "$calls")"
+grep -qx 'reload tunnelguard.service' "$calls" || fail "the upgrade did not reload the guard: $(cat "$calls")"
+! grep -Eq '^(stop|restart|start) ' "$calls" || fail "the upgrade stopped or started units: $(cat "$calls")"
+! grep -q 'exit [^0]' "$calls" || fail "a systemctl call failed during the upgrade: $(cat "$calls")"
+# The daemon runs the new binary (the old one's /proc/PID/exe would end in " (deleted)"), the
+# timer is active, and the reload swapped in the new binary's programs.
+new_daemon=$(fake_daemon_pid)
+[ -n "$new_daemon" ] && [ "$new_daemon" != "$old_daemon" ] || fail "the daemon was not restarted"
+kill -0 "$new_daemon" || fail "the daemon is not running after the upgrade: $(cat "$fake"/*.log)"
+! kill -0 "$old_daemon" 2>/dev/null || fail "the old daemon ($old_daemon) still runs"
+[ "$(readlink "/proc/$new_daemon/exe")" = /usr/sbin/tunnelguard ] ||
+	fail "the daemon runs $(readlink "/proc/$new_daemon/exe"), not the upgraded binary"
+[ "$(/usr/sbin/tunnelguard --version)" = "tunnelguard $next_version" ] ||
+	fail "the upgraded binary says '$(/usr/sbin/tunnelguard --version)'"
+[ -e "$fake/tunnelguard-metrics.timer.active" ] || fail "the metrics timer is not active after the upgrade"
+ids_after="$(prog_id prog_connect4) $(prog_id prog_connect6)"
+[ "$ids_after" != "$ids_before" ] || fail "the upgrade did not swap the programs ($ids_before)"
+ids="$ids $ids_before $ids_after"
+# The loop's listeners have just closed: status reports them as drift (exit 1) until the new
+# daemon's next reconciliation (every 2 s) removes them, which this waits for.
+for _ in $(seq 50); do
+	status_rc=0
+	/usr/sbin/tunnelguard status >"$work/status.log" 2>&1 || status_rc=$?
+	[ "$status_rc" != 0 ] || break
+	sleep 0.2
+done
+[ "$status_rc" = 0 ] || fail "status 10 s after the upgrade exited $status_rc: $(cat "$work/status.log")"
+grep -q 'self-test:   passed' "$work/status.log" || fail "no self-test pass after the upgrade"
+say "upgrade to $next_version: daemon $old_daemon -> $new_daemon on the new binary, timer" \
+	"active, guard reloaded ($ids_before -> $ids_after), nothing stopped"
+
 # With the fail-closed drop-in in place, removal must refuse (sshd would never start again).
 # The drop-in lives on the host's real path for a moment only; the trap removes it.
 # made_dropin: 1 the file, 2 the file and its directory.
 made_dropin=1
 [ -d "$(dirname "$dropin")" ] || made_dropin=2
 install -D -m 0644 /usr/share/tunnelguard/ssh-requires-tunnelguard.conf "$dropin"
-if dpkg -r tunnelguard >"$work/remove.log" 2>&1; then
+if under_systemd dpkg -r tunnelguard >"$work/remove.log" 2>&1; then
 	fail "dpkg -r went ahead with $dropin in place"
 fi
 rm -f "$dropin"
@@ -209,7 +358,10 @@ grep -q "remove it" "$work/remove.log" || fail "dpkg -r refused without saying w
 [ -e "$pin_dir" ] || fail "the refused dpkg -r still unloaded the guard"
 say "dpkg -r refuses while the fail-closed drop-in is installed"
 
-dpkg -r tunnelguard >"$work/remove.log" 2>&1 || fail "dpkg -r failed: $(cat "$work/remove.log")"
+under_systemd dpkg -r tunnelguard >"$work/remove.log" 2>&1 || fail "dpkg -r failed: $(cat "$work/remove.log")"
+grep -qx 'stop tunnelguard-metrics.timer tunnelguard-metrics.service tunnelguard-daemon.service tunnelguard.service' \
+	"$fake/calls.log" || fail "dpkg -r did not stop the units: $(cat "$fake/calls.log")"
+! kill -0 "$new_daemon" 2>/dev/null || fail "the daemon still runs after dpkg -r"
 [ ! -e "$pin_dir" ] || fail "dpkg -r left $pin_dir: $(ls "$pin_dir")"
 [ ! -e /usr/sbin/tunnelguard ] || fail "dpkg -r left the binary"
 # A program is freed once its last reference goes, after an RCU grace period.
