@@ -11,6 +11,9 @@ set -euo pipefail
 
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 TG=$BUILD/tunnelguard
+# The units see the binary where the container puts a copy: a build under /tmp, /home or /root
+# would be hidden from them by PrivateTmp= and ProtectHome=.
+CT_TG=/run/tg-test/tunnelguard
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 [ -x /lib/systemd/systemd ] || { echo "FAIL: no /lib/systemd/systemd"; exit 1; }
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
@@ -47,9 +50,9 @@ cp "$BUILD"/systemd/*.service "$BUILD"/systemd/*.timer "$WORK/units/"
 cat >"$WORK/units/tunnelguard.service.d/test.conf" <<EOT
 [Service]
 ExecStart=
-ExecStart=$TG load -c /run/tg-test/tunnelguard.conf --pin-dir $PIN
+ExecStart=$CT_TG load -c /run/tg-test/tunnelguard.conf --pin-dir $PIN
 ExecReload=
-ExecReload=$TG load -c /run/tg-test/tunnelguard.conf --pin-dir $PIN
+ExecReload=$CT_TG load -c /run/tg-test/tunnelguard.conf --pin-dir $PIN
 StandardOutput=append:/run/tg-test.log
 StandardError=append:/run/tg-test.log
 EOT
@@ -58,7 +61,7 @@ cat >"$WORK/units/tunnelguard-daemon.service.d/test.conf" <<EOT
 DefaultDependencies=no
 [Service]
 ExecStart=
-ExecStart=$TG daemon -c /run/tg-test/tunnelguard.conf --pin-dir $PIN
+ExecStart=$CT_TG daemon -c /run/tg-test/tunnelguard.conf --pin-dir $PIN
 StandardOutput=append:/run/tg-test.log
 StandardError=append:/run/tg-test.log
 Restart=no
@@ -69,7 +72,7 @@ ConditionPathIsDirectory=
 DefaultDependencies=no
 [Service]
 ExecStart=
-ExecStart=/bin/sh -c '$TG status --prometheus --pin-dir $PIN >/var/lib/prometheus/node-exporter/tunnelguard.prom'
+ExecStart=/bin/sh -c '$CT_TG status --prometheus --pin-dir $PIN >/var/lib/prometheus/node-exporter/tunnelguard.prom'
 StandardError=append:/run/tg-test.log
 EOT
 printf '[Unit]\nDefaultDependencies=no\n' >"$WORK/units/tg-test.target"
@@ -95,6 +98,7 @@ mkdir "$CG"
 		mount --bind "$1/units" /etc/systemd/system
 		mkdir /run/tg-test
 		cp "$1/conf/tunnelguard.conf" /run/tg-test/
+		cp "$2" /run/tg-test/tunnelguard
 		mount -t tmpfs tmpfs /tmp
 		mount -t tmpfs tmpfs /var
 		mkdir -p /var/tmp /var/lib/prometheus/node-exporter
@@ -102,7 +106,7 @@ mkdir "$CG"
 		mount -t cgroup2 cgroup2 /sys/fs/cgroup
 		exec env -i container=tunnelguard-test PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 			/lib/systemd/systemd --system --unit=tg-test.target
-		' boot "$WORK"
+		' boot "$WORK" "$TG"
 ) >"$WORK/boot.log" 2>&1 &
 LAUNCHER=$!
 
@@ -122,7 +126,7 @@ echo "systemd $(in_ct systemctl --version | head -1 | cut -d' ' -f2) is PID 1 of
 in_ct systemctl start tunnelguard.service || fail "tunnelguard.service failed: $(unit_log tunnelguard.service)"
 [ "$(in_ct systemctl show -P ActiveState tunnelguard.service)" = active ] ||
 	fail "tunnelguard.service not active: $(unit_log tunnelguard.service)"
-status=$(in_ct "$TG" status --pin-dir "$PIN" 2>&1) || fail "status after load: $status"
+status=$(in_ct "$CT_TG" status --pin-dir "$PIN" 2>&1) || fail "status after load: $status"
 grep -q '^  self-test: *passed' <<<"$status" || fail "no passed self-test in status: $status"
 grep -q '^  layers: *bpf nft$' <<<"$status" || fail "not both layers in status: $status"
 # The reservation reached the sysctl through ReadWritePaths=/proc/sys/net.
@@ -172,7 +176,7 @@ echo "ok: tunnelguard-metrics.service wrote the textfile under its sandbox"
 
 # 5. without CAP_SETUID in the bounding set the self-test cannot drop to a tenant uid: load
 # must fail, and say so, and leave the guard that was in force.
-in_ct "$TG" unload --pin-dir "$PIN" >/dev/null
+in_ct "$CT_TG" unload --pin-dir "$PIN" >/dev/null
 printf '[Service]\nCapabilityBoundingSet=~CAP_SETUID\n' |
 	in_ct sh -c 'cat >/etc/systemd/system/tunnelguard.service.d/nosetuid.conf'
 in_ct systemctl daemon-reload
@@ -185,7 +189,7 @@ grep -q 'self-test probe could not set itself up\|CAP_SETUID' <<<"$log" ||
 	fail "load failed without saying why: $log"
 grep -q 'rolled back' <<<"$log" || fail "load did not say it rolled back: $log"
 rc=0
-in_ct "$TG" status --pin-dir "$PIN" >/dev/null 2>&1 || rc=$?
+in_ct "$CT_TG" status --pin-dir "$PIN" >/dev/null 2>&1 || rc=$?
 [ "$rc" = 3 ] || fail "after the failed load status exits $rc, not 3 (not loaded)"
 echo "ok: without CAP_SETUID load fails: $(head -3 <<<"$log" | tr '\n' ' ')"
 echo "PASS"
