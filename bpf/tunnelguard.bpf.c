@@ -35,16 +35,28 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/*
+ * The load-time settings live in their own section, so that their map (pinned as `config`) is
+ * named ".rodata.config" in `bpftool map show` rather than after the object ("tunnelgu.rodata").
+ * The skeleton calls it rodata_config.
+ */
+#define CONFIG SEC(".rodata.config")
+
 /* Set by the loader before load, frozen after; see struct tg_policy. */
-const volatile struct tg_policy tg_policy = {};
+const volatile struct tg_policy tg_policy CONFIG = {};
 /* Names of the reservations, for `status` only: no program reads them. */
-const volatile struct tg_policy_names tg_policy_names = {};
+const volatile struct tg_policy_names tg_policy_names CONFIG = {};
 /* 1 when bpf_set_retval() exists on this kernel: refusals then carry tg_policy.deny_errno. */
-const volatile __u32 tg_use_set_retval = 0;
+const volatile __u32 tg_use_set_retval CONFIG = 0;
 /* Cookie of the network namespace whose listeners tg_port_owner records (the loader's). */
-const volatile __u64 tg_netns_cookie = 0;
+const volatile __u64 tg_netns_cookie CONFIG = 0;
 /* enum tg_layer bits of the load: read back by status and the daemon, unused by the programs. */
-const volatile __u32 tg_layers = 0;
+const volatile enum tg_layer tg_layers CONFIG = 0;
+/*
+ * Unused: it rounds the map's value up to the 8-byte-aligned size of the skeleton's struct (3776
+ * bytes), which a `status` of any build checks before reading the pin `config`.
+ */
+const volatile __u32 tg_config_pad CONFIG = 0;
 
 /* Per-CPU decision counters, indexed by enum tg_reason; userspace sums the CPUs. */
 struct {

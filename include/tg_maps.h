@@ -9,6 +9,18 @@
 #include <linux/types.h>
 #endif
 
+#include "tg_policy.h" /* enum tg_reason, the type of tg_caller.reason */
+
+/*
+ * Typed for bpftool. The BTF of these structs is what `bpftool map dump` prints with, so fields
+ * that hold an enum have the enum's type (it prints the name), and addresses are also bytes: an
+ * anonymous union gives the 16 address bytes ("addr": [0,0,0,0,0,0,0,0,0,0,255,255,127,0,0,1])
+ * beside the 32-bit words the code uses, in the same 16 bytes; the words come first, so that a
+ * positional initializer still fills words (write them designated: `.ip = { ... }`). Sizes and
+ * offsets are those of the all-__u32 layout (asserted below), so maps pinned by an older build are
+ * still reused.
+ */
+
 /*
  * Key of tg_local_addrs, an LPM trie of the prefixes the kernel delivers locally (its "local"
  * routing table: every interface address, and AnyIP routes such as `local 10.9.0.0/16 dev lo`).
@@ -18,8 +30,13 @@
  */
 struct tg_lpm_key {
 	__u32 prefixlen; /* bits of ip[] that must match, 0..128 */
-	__u32 ip[4];	 /* network byte order */
+	union {
+		__u32 ip[4];   /* network byte order */
+		__u8 addr[16]; /* the same address as bytes, for bpftool */
+	};
 };
+
+_Static_assert(sizeof(struct tg_lpm_key) == 20, "the pinned local_addrs key changed size");
 
 #define TG_LOCAL_ADDRS_MAX 4096
 
@@ -36,8 +53,13 @@ struct tg_netns_lpm_key {
 	__u32 prefixlen;    /* 96 + bits of ip[] that must match */
 	__u32 pad;	    /* 0 */
 	__u64 netns_cookie; /* SO_NETNS_COOKIE of the namespace */
-	__u32 ip[4];	    /* network byte order */
+	union {
+		__u32 ip[4];   /* network byte order */
+		__u8 addr[16]; /* the same address as bytes, for bpftool */
+	};
 };
+
+_Static_assert(sizeof(struct tg_netns_lpm_key) == 32, "the pinned netns_addrs key changed size");
 
 #define TG_NETNS_LPM_PREFIX 96
 #define TG_NETNS_ADDRS_MAX  65536
@@ -65,11 +87,19 @@ struct tg_netns_info {
 struct tg_syn_key {
 	__u64 netns_cookie;
 	__u32 family;
-	__u32 saddr[4]; /* network byte order; IPv4 in [0] */
-	__u32 daddr[4];
+	union {
+		__u32 saddr[4];	      /* network byte order; IPv4 in [0] */
+		__u8 saddr_bytes[16]; /* saddr as bytes, for bpftool */
+	};
+	union {
+		__u32 daddr[4];
+		__u8 daddr_bytes[16];
+	};
 	__u16 sport; /* network byte order */
 	__u16 dport;
 };
+
+_Static_assert(sizeof(struct tg_syn_key) == 48, "the pinned traced_syns key changed size");
 
 #define TG_TRACED_SYNS_MAX 16384
 
@@ -81,12 +111,14 @@ struct tg_syn_key {
  * .comm = "nc" }.
  */
 struct tg_caller {
-	__u32 caller_uid; /* real uid of the task that called connect() */
-	__u32 pid;	  /* its tgid */
-	__u32 reason;	  /* enum tg_reason of the connect-time decision (already counted) */
+	__u32 caller_uid;      /* real uid of the task that called connect() */
+	__u32 pid;	       /* its tgid */
+	enum tg_reason reason; /* of the connect-time decision (already counted) */
 	__u32 pad;
 	char comm[16];
 };
+
+_Static_assert(sizeof(struct tg_caller) == 32, "the pinned callers value changed size");
 
 /*
  * Key of tg_port_owner: one listening TCP socket's bound address and port in the guard's network
@@ -134,18 +166,20 @@ struct tg_event_rate {
  * a good load in enforce mode:
  *	{ .time_unix = 1795000000, .result = TG_SELFTEST_PASSED, .probe_errno = 111 }
  */
-struct tg_selftest {
-	__u64 time_unix;   /* when, in seconds since the epoch */
-	__u32 result;	   /* enum tg_selftest_result */
-	__u32 probe_errno; /* what the probe connect returned: 0 (connected) or an errno */
-};
-
 enum tg_selftest_result {
 	TG_SELFTEST_NEVER = 0,	 /* no load has run a self-test */
 	TG_SELFTEST_PASSED = 1,	 /* the probe was refused (enforce) or recorded (audit) */
 	TG_SELFTEST_FAILED = 2,	 /* the probe got through: that load was rolled back */
 	TG_SELFTEST_SKIPPED = 3, /* --no-self-test, or fewer than two tenant uids */
 };
+
+struct tg_selftest {
+	__u64 time_unix;		/* when, in seconds since the epoch */
+	enum tg_selftest_result result; /* "result": "TG_SELFTEST_PASSED" in bpftool */
+	__u32 probe_errno; /* what the probe connect returned: 0 (connected) or an errno */
+};
+
+_Static_assert(sizeof(struct tg_selftest) == 16, "the pinned selftest value changed size");
 
 /*
  * A change to tg_port_owner made by the listen tracer, sent on the ring buffer tg_owner_events so
@@ -197,10 +231,14 @@ enum tg_stage {
 	TG_STAGE_COUNT = 3,
 };
 
-/* Which walls a load put up: bits of the config key `layers`, recorded in the BPF rodata. */
+/*
+ * Which walls a load put up: bits of the config key `layers`, recorded in the config map. Both
+ * bits together have a name too, so that bpftool prints "tg_layers": "TG_LAYERS_BPF_NFT".
+ */
 enum tg_layer {
-	TG_LAYER_BPF = 1, /* cgroup connect hooks */
-	TG_LAYER_NFT = 2, /* table inet tunnelguard */
+	TG_LAYER_BPF = 1,				 /* cgroup connect hooks */
+	TG_LAYER_NFT = 2,				 /* table inet tunnelguard */
+	TG_LAYERS_BPF_NFT = TG_LAYER_BPF | TG_LAYER_NFT, /* both: the default */
 };
 
 /* Per caller uid, at most this many events per second reach the ring buffer. */

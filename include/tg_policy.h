@@ -57,6 +57,16 @@ enum tg_bind_policy {
 	TG_BIND_RESERVED_ONLY = 1, /* tenants may bind only the ports reserved for them */
 };
 
+/*
+ * The enums above are the types of struct tg_policy's fields, so that its BTF (and `bpftool map
+ * dump pinned .../config`) names them: "mode": "TG_MODE_ENFORCE", not "mode": 0. A C enum is an
+ * int; the assertions keep the layout of the pinned config the same as when the fields were
+ * __u32.
+ */
+_Static_assert(sizeof(enum tg_mode) == 4, "enum tg_mode must stay 4 bytes");
+_Static_assert(sizeof(enum tg_policy_kind) == 4, "enum tg_policy_kind must stay 4 bytes");
+_Static_assert(sizeof(enum tg_bind_policy) == 4, "enum tg_bind_policy must stay 4 bytes");
+
 /* An inclusive range of UIDs, e.g. { 1000, 59999 }. */
 struct tg_uid_range {
 	__u32 first;
@@ -82,8 +92,8 @@ struct tg_port_grant {
  * atomically with bpf_link_update(). Ranges are sorted and do not overlap (the parser checks).
  */
 struct tg_policy {
-	__u32 mode;	  /* enum tg_mode */
-	__u32 policy;	  /* enum tg_policy_kind */
+	enum tg_mode mode;
+	enum tg_policy_kind policy;
 	__u32 deny_errno; /* errno a refused caller sees: ECONNREFUSED (111) or EPERM (1) */
 	__u32 n_tenant;	  /* used entries of tenant[] */
 	__u32 n_exempt;	  /* used entries of exempt[] */
@@ -91,15 +101,18 @@ struct tg_policy {
 	struct tg_uid_range tenant[TG_MAX_RANGES];	/* tenant-uids */
 	struct tg_uid_range exempt[TG_MAX_RANGES];	/* exempt-uids: never restricted */
 	struct tg_port_range allow_port[TG_MAX_RANGES]; /* allow-ports: any tenant may reach */
-	__u32 bind_policy;				/* enum tg_bind_policy */
-	__u32 n_reservation;				/* used entries of reservation[] */
-	__u32 n_allow_rule;				/* used entries of allow_rule[] */
+	enum tg_bind_policy bind_policy;
+	__u32 n_reservation; /* used entries of reservation[] */
+	__u32 n_allow_rule;  /* used entries of allow_rule[] */
 	__u32 pad;
 	/* [tenant] ports: only that uid's tenants may bind them; they never overlap */
 	struct tg_port_grant reservation[TG_MAX_RESERVATIONS];
 	/* allow = USER:PORTS: that uid may connect to those ports whoever listens */
 	struct tg_port_grant allow_rule[TG_MAX_ALLOW_RULES];
 };
+
+/* The size of the config map's value depends on it: a change needs an unload, not a swap. */
+_Static_assert(sizeof(struct tg_policy) == 1704, "struct tg_policy changed size");
 
 /* Longest [tenant NAME] and user or group name, with its NUL. */
 #define TG_NAME_LEN 32
@@ -144,6 +157,8 @@ enum tg_reason {
 	TG_AUDIT_BIND_UNRESERVED = 20, /* audit mode: would be TG_DENY_BIND_UNRESERVED */
 	TG_REASON_COUNT = 21,
 };
+
+_Static_assert(sizeof(enum tg_reason) == 4, "enum tg_reason must stay 4 bytes");
 
 enum tg_listener {
 	TG_LISTENER_NONE = 0,	       /* no listener the connect would reach */

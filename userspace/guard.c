@@ -57,10 +57,10 @@ static void read_config(struct guard_state *st, const char *pin_dir)
 		return;
 	}
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-	    info.value_size >= sizeof(struct tunnelguard__rodata))
+	    info.value_size >= sizeof(struct tunnelguard__rodata_config))
 		value = calloc(1, info.value_size);
 	if (value && bpf_map_lookup_elem(fd, &key, value) == 0) {
-		const struct tunnelguard__rodata *rodata = value;
+		const struct tunnelguard__rodata_config *rodata = value;
 
 		st->have_config = true;
 		st->policy = rodata->tg_policy;

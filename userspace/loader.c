@@ -307,14 +307,14 @@ static void choose_errno(struct tunnelguard *skel, const struct tg_config *cfg)
 	int has_set_retval =
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_set_retval, NULL);
 
-	skel->rodata->tg_policy = cfg->policy;
-	skel->rodata->tg_layers = cfg->layers;
-	skel->rodata->tg_policy_names = cfg->names;
-	skel->rodata->tg_use_set_retval = has_set_retval == 1;
+	skel->rodata_config->tg_policy = cfg->policy;
+	skel->rodata_config->tg_layers = cfg->layers;
+	skel->rodata_config->tg_policy_names = cfg->names;
+	skel->rodata_config->tg_use_set_retval = has_set_retval == 1;
 	if (has_set_retval != 1 && cfg->policy.deny_errno != EPERM_VALUE) {
 		pr_warn("this kernel lacks bpf_set_retval(): refused connects fail with EPERM, not "
 			"ECONNREFUSED\n");
-		skel->rodata->tg_policy.deny_errno = EPERM_VALUE;
+		skel->rodata_config->tg_policy.deny_errno = EPERM_VALUE;
 	}
 }
 
@@ -473,9 +473,9 @@ static int prove_guard(struct tunnelguard *skel, const struct loader_opts *opts,
 	int err = 0;
 
 	if (!opts->no_self_test)
-		err = selftest_run((const struct tg_policy *)&skel->rodata->tg_policy,
-				   skel->rodata->tg_use_set_retval
-					   ? skel->rodata->tg_policy.deny_errno
+		err = selftest_run((const struct tg_policy *)&skel->rodata_config->tg_policy,
+				   skel->rodata_config->tg_use_set_retval
+					   ? skel->rodata_config->tg_policy.deny_errno
 					   : EPERM_VALUE,
 				   cgroup, opts->pin_dir, &result, message, sizeof(message));
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.tg_selftest), &key, &result, BPF_ANY) < 0)
@@ -497,7 +497,7 @@ static int pin_inspection_objects(struct tunnelguard *skel, const char *pin_dir)
 		err = replace_pin(bpf_program__fd(hook_program(skel, i)), pin_dir,
 				  hooks[i].prog_pin);
 	if (!err)
-		err = replace_pin(bpf_map__fd(skel->maps.rodata), pin_dir, TG_PIN_CONFIG);
+		err = replace_pin(bpf_map__fd(skel->maps.rodata_config), pin_dir, TG_PIN_CONFIG);
 	return err;
 }
 
@@ -550,7 +550,7 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	choose_errno(skel, cfg);
 	if (reserved_ports_apply(&cfg->policy) || cfg->policy.mode == TG_MODE_AUDIT)
 		warn_ephemeral_reservations(&cfg->policy);
-	err = netns_cookie((__u64 *)&skel->rodata->tg_netns_cookie);
+	err = netns_cookie((__u64 *)&skel->rodata_config->tg_netns_cookie);
 	if (err) {
 		pr_err("cannot read this network namespace's cookie: %s (kernel older than "
 		       "5.14?)\n",

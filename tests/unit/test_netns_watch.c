@@ -16,11 +16,14 @@ static const struct {
 	__u64 cookie;
 	__u32 want_prefixlen;
 } keys[] = {
-	{ "ipv4 host", { 128, { 0, 0, 0xffff0000, 0x0500000a } }, 4097, 224 },
-	{ "ipv4 anyip /24", { 120, { 0, 0, 0xffff0000, 0x00004d0a } }, 4097, 216 },
-	{ "ipv6 ::1", { 128, { 0, 0, 0, 0x01000000 } }, 1ull << 40, 224 },
-	{ "ipv6 /64", { 64, { 0x000000fd, 0x77000000, 0, 0 } }, 7, 160 },
-	{ "default", { 0, { 0, 0, 0, 0 } }, 9, 96 },
+	{ "ipv4 host", { .prefixlen = 128, .ip = { 0, 0, 0xffff0000, 0x0500000a } }, 4097, 224 },
+	{ "ipv4 anyip /24",
+	  { .prefixlen = 120, .ip = { 0, 0, 0xffff0000, 0x00004d0a } },
+	  4097,
+	  216 },
+	{ "ipv6 ::1", { .prefixlen = 128, .ip = { 0, 0, 0, 0x01000000 } }, 1ull << 40, 224 },
+	{ "ipv6 /64", { .prefixlen = 64, .ip = { 0x000000fd, 0x77000000, 0, 0 } }, 7, 160 },
+	{ "default", { .prefixlen = 0, .ip = { 0, 0, 0, 0 } }, 9, 96 },
 };
 
 Test(netns_watch, key_prefix_cookie_and_address)
@@ -42,7 +45,8 @@ Test(netns_watch, key_prefix_cookie_and_address)
 Test(netns_watch, key_matches_the_worked_example)
 {
 	/* tg_maps.h: 10.0.0.5/32 in the namespace whose cookie is 4097. */
-	struct tg_lpm_key local = { 128, { 0, 0, htonl(0xffff), htonl(0x0a000005) } };
+	struct tg_lpm_key local = { .prefixlen = 128,
+				    .ip = { 0, 0, htonl(0xffff), htonl(0x0a000005) } };
 	struct tg_netns_lpm_key want = { .prefixlen = 224,
 					 .netns_cookie = 4097,
 					 .ip = { 0, 0, htonl(0xffff), htonl(0x0a000005) } };
