@@ -161,10 +161,14 @@ struct tg_event_rate {
 
 #define TG_EVENT_RATE_UIDS 4096
 
+#define TG_SELFTEST_PROGS 8
+
 /*
- * The one value of tg_selftest: how the last `load` proved that the guard refuses. Example after
- * a good load in enforce mode:
- *	{ .time_unix = 1795000000, .result = TG_SELFTEST_PASSED, .probe_errno = 111 }
+ * The one value of tg_selftest: how the last `load` proved that the guard refuses, and which
+ * programs it proved (status shows the record only while those programs run). Example after a
+ * good load in enforce mode:
+ *	{ .time_unix = 1795000000, .result = TG_SELFTEST_PASSED, .probe_errno = 111,
+ *	  .prog_id = { 801, 802, 803, 804, 805, 806, 807, 808 } }
  */
 enum tg_selftest_result {
 	TG_SELFTEST_NEVER = 0,	 /* no load has run a self-test */
@@ -177,9 +181,11 @@ struct tg_selftest {
 	__u64 time_unix;		/* when, in seconds since the epoch */
 	enum tg_selftest_result result; /* "result": "TG_SELFTEST_PASSED" in bpftool */
 	__u32 probe_errno; /* what the probe connect returned: 0 (connected) or an errno */
+	__u32 prog_id[TG_SELFTEST_PROGS]; /* kernel ids of the cgroup programs tested, 0: none */
 };
 
-_Static_assert(sizeof(struct tg_selftest) == 16, "the pinned selftest value changed size");
+/* 16 bytes before the program ids: load replaces such a record (loader.c, drop_if_other_layout). */
+_Static_assert(sizeof(struct tg_selftest) == 48, "the pinned selftest value changed size");
 
 /*
  * A change to tg_port_owner made by the listen tracer, sent on the ring buffer tg_owner_events so

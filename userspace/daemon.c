@@ -331,7 +331,10 @@ static bool check_capacity(struct daemon *d, bool reconciled)
 /*
  * Safety net under the BPF tracer, and repair of anything removed by hand. Events are applied
  * between the heavy steps, never between the nft sync's sock_diag dump and its batch (a
- * listener added meanwhile would be taken out again as stale).
+ * listener added meanwhile would be taken out again as stale). Each pass holds the lock that
+ * load and unload take, from reading the guard's state to the last repair, and only for that
+ * pass: a repair never acts on a state that an unload has meanwhile taken away, and a waiting
+ * load runs between two passes.
  */
 static void reconcile(struct daemon *d)
 {
@@ -340,6 +343,10 @@ static void reconcile(struct daemon *d)
 	bool synced = false;
 	int fd;
 
+	if (loader_lock()) {
+		pr_warn("reconciliation skipped: cannot take the load lock\n");
+		return;
+	}
 	if (ensure_loaded(d->opts, &d->intent))
 		pr_err("the guard is not complete and could not be repaired\n");
 	pump_feed(d);
@@ -365,6 +372,7 @@ static void reconcile(struct daemon *d)
 	}
 	if (d->intent.layers & TG_LAYER_NFT)
 		synced = reconcile_nft(d->opts, &d->intent, &listeners);
+	loader_unlock();
 	rebuild_feed_index(d, &listeners, synced);
 	diag_list_free(&listeners);
 	pump_feed(d);

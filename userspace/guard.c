@@ -17,12 +17,137 @@
 #include "loader.h"
 #include "mounts.h"
 
+/* The cgroup hooks in the order of guard_state.prog_id, and the tracer link last. */
+static const struct {
+	const char *link;
+	const char *prog;
+} guard_hooks[] = {
+	{ TG_PIN_LINK_CONNECT4, TG_PIN_PROG_CONNECT4 },
+	{ TG_PIN_LINK_CONNECT6, TG_PIN_PROG_CONNECT6 },
+	{ TG_PIN_LINK_BIND4, TG_PIN_PROG_BIND4 },
+	{ TG_PIN_LINK_BIND6, TG_PIN_PROG_BIND6 },
+	{ TG_PIN_LINK_SYN_IN, TG_PIN_PROG_SYN_IN },
+	{ TG_PIN_LINK_POST_BIND4, TG_PIN_PROG_POST_BIND4 },
+	{ TG_PIN_LINK_POST_BIND6, TG_PIN_PROG_POST_BIND6 },
+	{ TG_PIN_LINK_SYN_OUT, TG_PIN_PROG_SYN_OUT },
+	{ TG_PIN_LINK_LISTEN, NULL },
+};
+
+#define NR_GUARD_HOOKS 8 /* guard_hooks[] without the tracer */
+
+static void append_name(char *list, size_t size, const char *name)
+{
+	size_t used = strlen(list);
+
+	snprintf(list + used, size - used, "%s%s", used ? " " : "", name);
+}
+
 static void note_missing(struct guard_state *st, const char *name)
 {
-	size_t used = strlen(st->missing);
-
 	st->complete = false;
-	snprintf(st->missing + used, sizeof(st->missing) - used, "%s%s", used ? " " : "", name);
+	append_name(st->missing, sizeof(st->missing), name);
+}
+
+static void note_inconsistent(struct guard_state *st, const char *name)
+{
+	st->complete = false;
+	append_name(st->inconsistent, sizeof(st->inconsistent), name);
+}
+
+/* The kernel id of a program or map: the second field of bpf_prog_info and bpf_map_info. */
+static int obj_id(int fd, unsigned int *id)
+{
+	struct {
+		__u32 type;
+		__u32 id;
+	} head = {};
+	__u32 len = sizeof(head);
+
+	if (bpf_obj_get_info_by_fd(fd, &head, &len) < 0)
+		return -errno;
+	*id = head.id;
+	return 0;
+}
+
+static int link_prog_id(int link_fd, unsigned int *prog_id)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(link_fd, &info, &len) < 0)
+		return -errno;
+	*prog_id = info.prog_id;
+	return 0;
+}
+
+int guard_link_prog_fd(const char *pin_dir, const char *link_pin)
+{
+	unsigned int prog_id = 0;
+	int fd = loader_open_pin(pin_dir, link_pin), err;
+
+	if (fd < 0)
+		return fd;
+	err = link_prog_id(fd, &prog_id);
+	close(fd);
+	if (err)
+		return err;
+	fd = bpf_prog_get_fd_by_id(prog_id);
+	return fd < 0 ? -errno : fd;
+}
+
+/* A map of program prog_id whose name is name, or ends with it when suffix. An fd or -errno. */
+static int prog_map_fd(unsigned int prog_id, const char *name, bool suffix)
+{
+	__u32 map_ids[64], len;
+	struct bpf_prog_info info = {};
+	int prog_fd = bpf_prog_get_fd_by_id(prog_id), found = -ENOENT;
+
+	if (prog_fd < 0)
+		return -errno;
+	info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+	info.map_ids = (__u64)(unsigned long)map_ids;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0) {
+		found = -errno;
+		info.nr_map_ids = 0;
+	}
+	close(prog_fd);
+	for (__u32 i = 0; i < info.nr_map_ids && i < 64 && found < 0; i++) {
+		struct bpf_map_info map = {};
+		__u32 map_len = sizeof(map);
+		int fd = bpf_map_get_fd_by_id(map_ids[i]);
+		size_t n, want = strlen(name);
+
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &map, &map_len) == 0) {
+			n = strnlen(map.name, sizeof(map.name));
+			if (suffix ? n >= want && strcmp(map.name + n - want, name) == 0
+				   : strncmp(map.name, name, sizeof(map.name) - 1) == 0) {
+				found = fd;
+				continue;
+			}
+		}
+		close(fd);
+	}
+	return found;
+}
+
+int guard_running_map(const char *pin_dir, const char *map_name)
+{
+	for (size_t i = 0; i < sizeof(guard_hooks) / sizeof(guard_hooks[0]); i++) {
+		unsigned int prog_id = 0;
+		int fd = loader_open_pin(pin_dir, guard_hooks[i].link), err;
+
+		if (fd < 0)
+			continue;
+		err = link_prog_id(fd, &prog_id);
+		close(fd);
+		fd = err ? err : prog_map_fd(prog_id, map_name, false);
+		if (fd >= 0)
+			return fd;
+	}
+	return -ENOENT;
 }
 
 static void read_link(struct guard_state *st, const char *pin_dir, const char *name, int i)
@@ -33,6 +158,7 @@ static void read_link(struct guard_state *st, const char *pin_dir, const char *n
 
 	if (fd < 0) {
 		note_missing(st, name);
+		append_name(st->detached, sizeof(st->detached), name);
 		return;
 	}
 	st->loaded = true;
@@ -45,17 +171,13 @@ static void read_link(struct guard_state *st, const char *pin_dir, const char *n
 }
 
 /* The rodata map may hold more than the skeleton's struct (compiler constants): size it. */
-static void read_config(struct guard_state *st, const char *pin_dir)
+static bool read_rodata(struct guard_state *st, int fd)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), key = 0;
-	int fd = loader_open_pin(pin_dir, TG_PIN_CONFIG);
 	void *value = NULL;
+	bool ok = false;
 
-	if (fd < 0) {
-		note_missing(st, TG_PIN_CONFIG);
-		return;
-	}
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
 	    info.value_size >= sizeof(struct tunnelguard__rodata_config))
 		value = calloc(1, info.value_size);
@@ -68,9 +190,82 @@ static void read_config(struct guard_state *st, const char *pin_dir)
 		st->use_set_retval = rodata->tg_use_set_retval;
 		st->netns_cookie = rodata->tg_netns_cookie;
 		st->layers = rodata->tg_layers;
+		ok = true;
 	}
 	free(value);
+	return ok;
+}
+
+/*
+ * The policy status shows is read from the program each link runs (its .rodata map), not from
+ * the config pin: the kernel's own view cannot be stale, whatever instant a load was killed at.
+ * The pins are then checked against it. Only with no link left does the config pin speak.
+ */
+static void read_config(struct guard_state *st, const char *pin_dir)
+{
+	unsigned int running = 0, pinned = 0;
+	int fd;
+
+	for (int i = 0; i < NR_GUARD_HOOKS; i++) {
+		unsigned int id = 0;
+
+		if (!st->prog_id[i])
+			continue;
+		fd = prog_map_fd(st->prog_id[i], ".rodata", true);
+		if (fd < 0 || obj_id(fd, &id)) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (!running && read_rodata(st, fd)) {
+			running = id;
+			st->config_from_programs = true;
+		} else if (running && id != running && !strstr(st->inconsistent, "programs")) {
+			note_inconsistent(st, "programs");
+		}
+		close(fd);
+	}
+	fd = loader_open_pin(pin_dir, TG_PIN_CONFIG);
+	if (fd < 0) {
+		note_missing(st, TG_PIN_CONFIG);
+		return;
+	}
+	if (!running)
+		read_rodata(st, fd);
+	else if (obj_id(fd, &pinned) == 0 && pinned != running)
+		note_inconsistent(st, TG_PIN_CONFIG);
 	close(fd);
+}
+
+/* Each prog_* pin must be the program its link runs. */
+static void read_prog_pins(struct guard_state *st, const char *pin_dir)
+{
+	for (int i = 0; i < NR_GUARD_HOOKS; i++) {
+		unsigned int id = 0;
+		int fd = loader_open_pin(pin_dir, guard_hooks[i].prog);
+
+		if (fd < 0) {
+			note_missing(st, guard_hooks[i].prog);
+			continue;
+		}
+		if (st->prog_id[i] && obj_id(fd, &id) == 0 && id != st->prog_id[i])
+			note_inconsistent(st, guard_hooks[i].prog);
+		close(fd);
+	}
+}
+
+/* The self-test record counts only for the programs it proved. */
+static bool selftest_is_stale(const struct guard_state *st)
+{
+	for (int i = 0; i < NR_GUARD_HOOKS; i++) {
+		bool tested = false;
+
+		for (int j = 0; j < TG_SELFTEST_PROGS && st->prog_id[i]; j++)
+			tested |= st->selftest.prog_id[j] == st->prog_id[i];
+		if (st->prog_id[i] && !tested)
+			return true;
+	}
+	return false;
 }
 
 int guard_sum_percpu(const char *pin_dir, const char *name, unsigned long long *sums,
@@ -102,11 +297,9 @@ int guard_sum_percpu(const char *pin_dir, const char *name, unsigned long long *
 
 /* Pins that must exist but that guard_read() does not otherwise read. */
 static const char *const other_pins[] = {
-	TG_PIN_PROG_CONNECT4,	TG_PIN_PROG_CONNECT6, TG_PIN_PROG_BIND4,  TG_PIN_PROG_BIND6,
-	TG_PIN_LOCAL_ADDRS,	TG_PIN_PORT_OWNER,    TG_PIN_EVENTS,	  TG_PIN_EVENT_RATE,
-	TG_PIN_LINK_LISTEN,	TG_PIN_OWNER_EVENTS,  TG_PIN_PROG_SYN_IN, TG_PIN_PROG_POST_BIND4,
-	TG_PIN_PROG_POST_BIND6, TG_PIN_NETNS,	      TG_PIN_NETNS_ADDRS, TG_PIN_NETNS_EVENTS,
-	TG_PIN_CALLERS,
+	TG_PIN_LOCAL_ADDRS,  TG_PIN_PORT_OWNER,	  TG_PIN_EVENTS,      TG_PIN_EVENT_RATE,
+	TG_PIN_LINK_LISTEN,  TG_PIN_OWNER_EVENTS, TG_PIN_NETNS,	      TG_PIN_NETNS_ADDRS,
+	TG_PIN_NETNS_EVENTS, TG_PIN_CALLERS,	  TG_PIN_TRACED_SYNS,
 };
 
 int guard_read(const char *pin_dir, struct guard_state *st)
@@ -119,15 +312,10 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 		st->complete = false;
 		return errno == ENOENT ? 0 : -errno;
 	}
-	read_link(st, pin_dir, TG_PIN_LINK_CONNECT4, 0);
-	read_link(st, pin_dir, TG_PIN_LINK_CONNECT6, 1);
-	read_link(st, pin_dir, TG_PIN_LINK_BIND4, 2);
-	read_link(st, pin_dir, TG_PIN_LINK_BIND6, 3);
-	read_link(st, pin_dir, TG_PIN_LINK_SYN_IN, 4);
-	read_link(st, pin_dir, TG_PIN_LINK_POST_BIND4, 5);
-	read_link(st, pin_dir, TG_PIN_LINK_POST_BIND6, 6);
-	read_link(st, pin_dir, TG_PIN_LINK_SYN_OUT, 7);
+	for (int i = 0; i < NR_GUARD_HOOKS; i++)
+		read_link(st, pin_dir, guard_hooks[i].link, i);
 	read_config(st, pin_dir);
+	read_prog_pins(st, pin_dir);
 	if (guard_sum_percpu(pin_dir, TG_PIN_COUNTERS, st->counters, TG_REASON_COUNT))
 		note_missing(st, TG_PIN_COUNTERS);
 	if (guard_sum_percpu(pin_dir, TG_PIN_STATS, st->stats, TG_STAT_COUNT))
@@ -144,6 +332,7 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 			memset(&st->selftest, 0, sizeof(st->selftest));
 		close(fd);
 	}
+	st->selftest_stale = st->loaded && selftest_is_stale(st);
 	for (size_t i = 0; i < sizeof(other_pins) / sizeof(other_pins[0]); i++) {
 		fd = loader_open_pin(pin_dir, other_pins[i]);
 		if (fd < 0)

@@ -10,24 +10,30 @@
 #include "tg_maps.h"
 
 struct guard_state {
-	bool loaded;	   /* at least one link is pinned */
-	bool complete;	   /* every object tunnelguard pins is there */
-	char missing[256]; /* names of the pins that are not, space-separated */
+	bool loaded;	    /* at least one link is pinned */
+	bool complete;	    /* every object tunnelguard pins is there and describes what runs */
+	char missing[256];  /* names of the pins that are not, space-separated */
+	char detached[128]; /* the link pins among them: those hooks enforce nothing */
+	/* pins that name other objects than the links run (a load was interrupted), and
+	 * "programs" when the links run programs of different loads */
+	char inconsistent[256];
 	/* connect4, connect6, bind4, bind6, syn_in, post_bind4, post_bind6, syn_out; 0: missing */
 	unsigned int prog_id[8];
 	unsigned int link_id[8];
 	unsigned long long cgroup_id;
 	char cgroup[PATH_MAX]; /* attach cgroup path, or "" when it cannot be found */
 	bool have_config;
-	struct tg_policy policy;	 /* the policy the kernel programs run */
-	struct tg_policy_names names;	 /* names of its reservations */
-	unsigned int use_set_retval;	 /* 0: refusals are EPERM whatever the config says */
+	bool config_from_programs;    /* read from the programs the links run, not the config pin */
+	struct tg_policy policy;      /* the policy the kernel programs run */
+	struct tg_policy_names names; /* names of its reservations */
+	unsigned int use_set_retval;  /* 0: refusals are EPERM whatever the config says */
 	unsigned long long netns_cookie; /* network namespace whose listeners port_owner follows */
 	unsigned int layers;		 /* enum tg_layer bits the load was asked for */
 	unsigned long long counters[TG_REASON_COUNT]; /* summed over CPUs */
 	unsigned long long stats[TG_STAT_COUNT];      /* enum tg_stat, summed over CPUs */
 	struct tg_selftest selftest;		      /* the last load's self-test */
-	unsigned long long stages[TG_STAGE_COUNT];    /* refusals by enum tg_stage */
+	bool selftest_stale; /* it proved other programs than the links run: not run for these */
+	unsigned long long stages[TG_STAGE_COUNT]; /* refusals by enum tg_stage */
 };
 
 /* Sum the per-CPU values of entries 0..count-1 of the pinned array pin_dir/name. 0 or -errno. */
@@ -36,6 +42,15 @@ int guard_sum_percpu(const char *pin_dir, const char *name, unsigned long long *
 
 /* Fill st from pin_dir. 0 (also when nothing is loaded: st->loaded false) or -errno. */
 int guard_read(const char *pin_dir, struct guard_state *st);
+
+/* The program the link pinned as pin_dir/link_pin runs: an fd, or -errno. */
+int guard_link_prog_fd(const char *pin_dir, const char *link_pin);
+
+/*
+ * A map that a program of one of the guard's links uses, found by its name (first 15
+ * characters, as the kernel keeps them): an fd, or -ENOENT.
+ */
+int guard_running_map(const char *pin_dir, const char *map_name);
 
 /* Is this process in the network namespace the guard was loaded from (whose listeners
  * port_owner follows)? */

@@ -110,14 +110,10 @@ static bool nft_table_is_ours(const char *pin_dir)
 	return layers_nft_owner_check(pin_dir) == 0 && guard_netns_is_here(pin_dir);
 }
 
-int layers_load(const struct tg_config *cfg, const struct loader_opts *opts)
+static int load_locked(const struct tg_config *cfg, const struct loader_opts *opts)
 {
 	int err;
 
-	if (!(cfg->layers & (TG_LAYER_BPF | TG_LAYER_NFT))) {
-		pr_err("the config names no layer: nothing to load\n");
-		return -EINVAL;
-	}
 	/* Before anything changes: a table another guard made is not ours to replace. */
 	if (cfg->layers & TG_LAYER_NFT) {
 		err = layers_nft_owner_check(opts->pin_dir);
@@ -139,6 +135,7 @@ int layers_load(const struct tg_config *cfg, const struct loader_opts *opts)
 				       : "nothing was changed");
 			return err;
 		}
+		loader_test_pause("nft_applied");
 	} else if (nft_table_is_ours(opts->pin_dir)) {
 		err = nft_remove();
 		if (err)
@@ -155,7 +152,28 @@ int layers_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	return 0;
 }
 
-int layers_unload(const char *pin_dir)
+/*
+ * One hold of /run/tunnelguard.lock spans both layers, from the owner check to the last nft
+ * batch, and layers_unload() takes the same lock: a load and an unload that race end in one of
+ * the two states they asked for, never with one layer of each.
+ */
+int layers_load(const struct tg_config *cfg, const struct loader_opts *opts)
+{
+	int err;
+
+	if (!(cfg->layers & (TG_LAYER_BPF | TG_LAYER_NFT))) {
+		pr_err("the config names no layer: nothing to load\n");
+		return -EINVAL;
+	}
+	err = loader_lock();
+	if (err)
+		return err;
+	err = load_locked(cfg, opts);
+	loader_unlock();
+	return err;
+}
+
+static int unload_locked(const char *pin_dir)
 {
 	int err = 0, ret;
 
@@ -170,4 +188,15 @@ int layers_unload(const char *pin_dir)
 	}
 	ret = loader_unload(pin_dir);
 	return err ? err : ret;
+}
+
+int layers_unload(const char *pin_dir)
+{
+	int err = loader_lock();
+
+	if (err)
+		return err;
+	err = unload_locked(pin_dir);
+	loader_unlock();
+	return err;
 }

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -20,6 +22,7 @@
 
 #include "capacity.h"
 #include "config.h"
+#include "guard.h"
 #include "loader.h"
 #include "local_addrs.h"
 #include "selftest.h"
@@ -76,6 +79,8 @@ static const struct hook tracers[] = {
 struct load_state {
 	struct bpf_link *link[NR_HOOKS]; /* our link object for each hook */
 	int old_prog_fd[NR_HOOKS];	/* program a swapped link ran before, -1 if attached anew */
+	int old_config_fd;		/* the config pin before this load, -1 if none */
+	int pinned_objects;		/* 1 once the new programs and config are pinned */
 	int attached[NR_HOOKS];		/* 1 when this load created and pinned the link */
 	int pinned_map[NR_SHARED_MAPS]; /* 1 when this load pinned a new map */
 	struct bpf_link *tracer_link[NR_TRACERS]; /* tracers this load attached and pinned */
@@ -131,11 +136,23 @@ static struct bpf_map *shared_map(struct tunnelguard *skel, size_t i)
 	return maps[i];
 }
 
-/* Serialise loaders and unloaders: two concurrent swaps could each undo the other's half. */
-static int take_lock(void)
-{
-	int fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+/*
+ * Serialise loaders, unloaders and the daemon's repairs across processes. layers_load() holds
+ * the lock around both layers and calls loader_load() inside, so the lock counts how deep this
+ * process holds it: flock() on a second open file would wait for ourselves.
+ */
+static int lock_fd = -1;
+static unsigned int lock_depth;
 
+int loader_lock(void)
+{
+	int fd;
+
+	if (lock_depth) {
+		lock_depth++;
+		return 0;
+	}
+	fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		pr_err("cannot open lock file %s: %s\n", LOCK_PATH, strerror(errno));
 		return -errno;
@@ -147,7 +164,31 @@ static int take_lock(void)
 		close(fd);
 		return err;
 	}
-	return fd;
+	lock_fd = fd;
+	lock_depth = 1;
+	return 0;
+}
+
+void loader_unlock(void)
+{
+	if (lock_depth && --lock_depth == 0) {
+		close(lock_fd);
+		lock_fd = -1;
+	}
+}
+
+/*
+ * Test-only: with TG_TEST_PAUSE_AT=<step> in the environment, load stops itself with SIGSTOP at
+ * that step boundary so that a test can look at the state there and SIGKILL it
+ * (tests/kernel/test_crash.c). Compiled in but inert unless the variable is set; it never
+ * changes what load does, only when it runs, which a root caller can do anyway.
+ */
+void loader_test_pause(const char *step)
+{
+	const char *at = getenv("TG_TEST_PAUSE_AT");
+
+	if (at && strcmp(at, step) == 0)
+		raise(SIGSTOP);
 }
 
 static int check_kernel(void)
@@ -191,7 +232,25 @@ static void unpin(const char *pin_dir, const char *name)
 		unlink(path);
 }
 
-/* Reuse a pinned map, so counters and addresses survive a config swap. */
+/* A record from an older build is no use to this one: drop it, a fresh one is pinned. */
+static int drop_if_other_layout(int fd, struct bpf_map *map, const char *pin_dir, const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (strcmp(name, TG_PIN_SELFTEST) != 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ||
+	    info.value_size == bpf_map__value_size(map))
+		return fd;
+	close(fd);
+	unpin(pin_dir, name);
+	return -ENOENT;
+}
+
+/*
+ * Reuse a pinned map, so counters and addresses survive a config swap. A map whose pin was
+ * deleted is still held by the programs in force: pin that one again rather than a new empty
+ * map, so that repair keeps counters, listeners and addresses.
+ */
 static int reuse_or_pin_map(struct bpf_map *map, const char *pin_dir, const char *name, int *pinned)
 {
 	char path[PATH_MAX];
@@ -199,6 +258,8 @@ static int reuse_or_pin_map(struct bpf_map *map, const char *pin_dir, const char
 	int err;
 
 	*pinned = 0;
+	if (fd >= 0)
+		fd = drop_if_other_layout(fd, map, pin_dir, name);
 	if (fd >= 0) {
 		err = bpf_map__reuse_fd(map, fd);
 		close(fd);
@@ -213,8 +274,23 @@ static int reuse_or_pin_map(struct bpf_map *map, const char *pin_dir, const char
 		return fd;
 	}
 	err = loader_pin_path(path, sizeof(path), pin_dir, name);
-	if (!err)
-		err = bpf_map__set_pin_path(map, path);
+	if (err)
+		return err;
+	fd = guard_running_map(pin_dir, bpf_map__name(map));
+	if (fd >= 0) {
+		err = bpf_map__reuse_fd(map, fd);
+		if (!err && bpf_obj_pin(fd, path) < 0)
+			err = -errno;
+		close(fd);
+		if (err) {
+			pr_err("cannot pin the map in force as %s: %s\n", path, strerror(-err));
+			return err;
+		}
+		pr_info("pin %s was missing: pinned the map the guard runs with again\n", path);
+		*pinned = 1;
+		return 0;
+	}
+	err = bpf_map__set_pin_path(map, path);
 	if (!err)
 		*pinned = 1; /* libbpf pins it during load */
 	return err;
@@ -354,19 +430,14 @@ static int cgroup_id_of_fd(int fd, unsigned long long *id)
 }
 
 /* A guard already pinned must stay on its cgroup: a swap cannot move it. */
-static int check_same_cgroup(int link_fd, int cg_fd, const char *cgroup)
+static int check_same_cgroup(const struct bpf_link_info *info, int cg_fd, const char *cgroup)
 {
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
 	unsigned long long id = 0;
-	int err;
+	int err = cgroup_id_of_fd(cg_fd, &id);
 
-	if (bpf_obj_get_info_by_fd(link_fd, &info, &len) < 0)
-		return -errno;
-	err = cgroup_id_of_fd(cg_fd, &id);
 	if (err)
 		return err;
-	if (info.cgroup.cgroup_id != id) {
+	if (info->cgroup.cgroup_id != id) {
 		pr_err("the loaded guard is attached to another cgroup than %s: run `tunnelguard "
 		       "unload` first to move it\n",
 		       cgroup);
@@ -375,7 +446,58 @@ static int check_same_cgroup(int link_fd, int cg_fd, const char *cgroup)
 	return 0;
 }
 
-/* Put one hook under the new program: swap an existing link, or attach and pin a new one. */
+/*
+ * Swap the program of a pinned link. The program it ran is taken from the link itself (by id),
+ * not from its prog_* pin: a deleted pin must not stop load from repairing it, and the link is
+ * what the kernel runs.
+ */
+static int swap_hook(struct bpf_program *prog, size_t i, int link_fd, int cg_fd, const char *cgroup,
+		     const char *pin_dir, struct load_state *st)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int err;
+
+	if (bpf_obj_get_info_by_fd(link_fd, &info, &len) < 0) {
+		err = -errno;
+		pr_err("cannot read the loaded %s link in %s: %s\n", hooks[i].name, pin_dir,
+		       strerror(-err));
+		return err;
+	}
+	err = check_same_cgroup(&info, cg_fd, cgroup);
+	if (!err)
+		err = loader_pin_path(path, sizeof(path), pin_dir, hooks[i].link_pin);
+	if (err)
+		return err;
+	if (st->old_prog_fd[i] < 0)
+		st->old_prog_fd[i] = bpf_prog_get_fd_by_id(info.prog_id);
+	if (st->old_prog_fd[i] < 0) {
+		err = -errno;
+		pr_err("cannot open program id %u of the loaded %s link: %s\n", info.prog_id,
+		       hooks[i].name, strerror(-err));
+		return err;
+	}
+	st->link[i] = bpf_link__open(path);
+	if (!st->link[i]) {
+		err = -errno;
+		pr_err("cannot open the loaded %s link %s: %s\n", hooks[i].name, path,
+		       strerror(-err));
+		return err;
+	}
+	err = bpf_link__update_program(st->link[i], prog);
+	if (err) {
+		pr_err("cannot swap the %s program: %s\n", hooks[i].name, strerror(-err));
+		return err;
+	}
+	pr_debug("swapped %s to program %s\n", hooks[i].name, bpf_program__name(prog));
+	return 0;
+}
+
+/*
+ * Put one hook under the new program: swap an existing link, or attach and pin a new one (also
+ * when its link pin was deleted, which destroyed the link and detached the hook).
+ */
 static int install_hook(struct tunnelguard *skel, size_t i, int cg_fd, const char *cgroup,
 			const char *pin_dir, struct load_state *st)
 {
@@ -385,29 +507,9 @@ static int install_hook(struct tunnelguard *skel, size_t i, int cg_fd, const cha
 
 	link_fd = loader_open_pin(pin_dir, hooks[i].link_pin);
 	if (link_fd >= 0) {
-		err = check_same_cgroup(link_fd, cg_fd, cgroup);
+		err = swap_hook(prog, i, link_fd, cg_fd, cgroup, pin_dir, st);
 		close(link_fd);
-		if (err)
-			return err;
-		err = loader_pin_path(path, sizeof(path), pin_dir, hooks[i].link_pin);
-		if (err)
-			return err;
-		st->old_prog_fd[i] = loader_open_pin(pin_dir, hooks[i].prog_pin);
-		st->link[i] = bpf_link__open(path);
-		if (!st->link[i] || st->old_prog_fd[i] < 0) {
-			err = st->old_prog_fd[i] < 0 ? st->old_prog_fd[i] : -errno;
-			pr_err("cannot open the loaded %s guard in %s: %s (unload and load "
-			       "again)\n",
-			       hooks[i].name, pin_dir, strerror(-err));
-			return err;
-		}
-		err = bpf_link__update_program(st->link[i], prog);
-		if (err) {
-			pr_err("cannot swap the %s program: %s\n", hooks[i].name, strerror(-err));
-			return err;
-		}
-		pr_debug("swapped %s to program %s\n", hooks[i].name, bpf_program__name(prog));
-		return 0;
+		return err;
 	}
 	if (link_fd != -ENOENT) {
 		pr_err("cannot open pinned link %s/%s: %s\n", pin_dir, hooks[i].link_pin,
@@ -455,6 +557,15 @@ static void roll_back(struct load_state *st, const char *pin_dir)
 			bpf_link__detach(st->tracer_link[i]);
 		}
 	}
+	/* The pins describe the programs in force again. */
+	for (i = 0; st->pinned_objects && i < NR_HOOKS; i++) {
+		if (st->old_prog_fd[i] < 0 ||
+		    replace_pin(st->old_prog_fd[i], pin_dir, hooks[i].prog_pin))
+			unpin(pin_dir, hooks[i].prog_pin);
+	}
+	if (st->pinned_objects &&
+	    (st->old_config_fd < 0 || replace_pin(st->old_config_fd, pin_dir, TG_PIN_CONFIG)))
+		unpin(pin_dir, TG_PIN_CONFIG);
 	for (i = 0; i < NR_SHARED_MAPS; i++)
 		if (st->pinned_map[i])
 			unpin(pin_dir, shared_maps[i]);
@@ -478,6 +589,15 @@ static int prove_guard(struct tunnelguard *skel, const struct loader_opts *opts,
 					   ? skel->rodata_config->tg_policy.deny_errno
 					   : EPERM_VALUE,
 				   cgroup, opts->pin_dir, &result, message, sizeof(message));
+	/* The record names the programs it proved: status shows it only while they run. */
+	for (size_t i = 0; i < NR_HOOKS && i < TG_SELFTEST_PROGS; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(hook_program(skel, i)), &info, &len) ==
+		    0)
+			result.prog_id[i] = info.id;
+	}
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.tg_selftest), &key, &result, BPF_ANY) < 0)
 		pr_warn("cannot record the self-test result: %s\n", strerror(errno));
 	if (err)
@@ -489,10 +609,22 @@ static int prove_guard(struct tunnelguard *skel, const struct loader_opts *opts,
 	return err;
 }
 
-static int pin_inspection_objects(struct tunnelguard *skel, const char *pin_dir)
+/*
+ * Pin the new programs and their config under their names (each by a staging name and one
+ * rename(), so a reader sees the old pin or the new one). load does this before the links
+ * switch: a load killed at any point leaves pins that status can check against the links
+ * (guard.c reads the policy from the program each link runs, not from these pins).
+ */
+static int pin_inspection_objects(struct tunnelguard *skel, const char *pin_dir,
+				  struct load_state *st)
 {
 	int err = 0;
 
+	/* What runs now, to put the pins back if this load fails. */
+	for (size_t i = 0; i < NR_HOOKS; i++)
+		st->old_prog_fd[i] = guard_link_prog_fd(pin_dir, hooks[i].link_pin);
+	st->old_config_fd = loader_open_pin(pin_dir, TG_PIN_CONFIG);
+	st->pinned_objects = 1;
 	for (size_t i = 0; i < NR_HOOKS && !err; i++)
 		err = replace_pin(bpf_program__fd(hook_program(skel, i)), pin_dir,
 				  hooks[i].prog_pin);
@@ -507,9 +639,10 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	struct tunnelguard *skel = NULL;
 	char cgroup[PATH_MAX];
 	struct stat sb;
-	int lock_fd, cg_fd = -1, err;
+	int cg_fd = -1, err;
 	size_t i;
 
+	st.old_config_fd = -1;
 	for (i = 0; i < NR_HOOKS; i++)
 		st.old_prog_fd[i] = -1;
 	/* Pins in a bpffs private to this mount namespace would die with this process. */
@@ -519,9 +652,9 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	err = check_kernel();
 	if (err)
 		return err;
-	lock_fd = take_lock();
-	if (lock_fd < 0)
-		return lock_fd;
+	err = loader_lock();
+	if (err)
+		return err;
 
 	if (opts->cgroup) {
 		snprintf(cgroup, sizeof(cgroup), "%s", opts->cgroup);
@@ -573,24 +706,33 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		       strerror(-err));
 		goto cleanup;
 	}
+	loader_test_pause("programs_loaded");
 	/* The trie must be complete before a new program can consult it. */
 	attach_tracers(skel, opts->pin_dir, &st);
+	loader_test_pause("tracers_attached");
 	err = sync_maps(skel);
 	if (err)
 		goto cleanup;
+	loader_test_pause("maps_synced");
+	err = pin_inspection_objects(skel, opts->pin_dir, &st);
+	if (err)
+		goto cleanup;
+	loader_test_pause("objects_pinned");
 	for (i = 0; i < NR_HOOKS; i++) {
+		char step[32];
+
 		err = install_hook(skel, i, cg_fd, cgroup, opts->pin_dir, &st);
 		if (err)
 			goto cleanup;
+		snprintf(step, sizeof(step), "hook_%s", hooks[i].name);
+		loader_test_pause(step);
 	}
 	err = prove_guard(skel, opts, cgroup);
 	if (err) {
 		pr_err("load rolled back: the previous state stays\n");
 		goto cleanup;
 	}
-	err = pin_inspection_objects(skel, opts->pin_dir);
-	if (err)
-		goto cleanup;
+	loader_test_pause("self_tested");
 	pr_info("guard in force on %s, pinned in %s\n", cgroup, opts->pin_dir);
 
 cleanup:
@@ -601,12 +743,14 @@ cleanup:
 		if (st.old_prog_fd[i] >= 0)
 			close(st.old_prog_fd[i]);
 	}
+	if (st.old_config_fd >= 0)
+		close(st.old_config_fd);
 	for (i = 0; i < NR_TRACERS; i++)
 		bpf_link__destroy(st.tracer_link[i]);
 	tunnelguard__destroy(skel);
 	if (cg_fd >= 0)
 		close(cg_fd);
-	close(lock_fd);
+	loader_unlock();
 	return err;
 }
 
@@ -629,12 +773,12 @@ int loader_unload(const char *pin_dir)
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *dir;
-	int lock_fd, fd, err = 0;
+	int fd, err;
 	size_t i;
 
-	lock_fd = take_lock();
-	if (lock_fd < 0)
-		return lock_fd;
+	err = loader_lock();
+	if (err)
+		return err;
 	/* Detach explicitly: a process still holding a link fd must not keep the guard alive. */
 	for (i = 0; i < NR_HOOKS + NR_TRACERS; i++) {
 		const struct hook *h = i < NR_HOOKS ? &hooks[i] : &tracers[i - NR_HOOKS];
@@ -672,6 +816,6 @@ int loader_unload(const char *pin_dir)
 			pin_dir, strerror(-err));
 	}
 out:
-	close(lock_fd);
+	loader_unlock();
 	return err;
 }

@@ -26,11 +26,23 @@ struct loader_opts {
  * the old program to the new one in one step, so no connect runs without a guard. Counters and
  * the local address trie are reused across a swap. On failure everything this call changed is
  * undone and the previous guard (if any) stays in force. 0 or -errno, with the reason printed.
+ * A pin that was deleted is put back: programs, config and maps from what the links run, links
+ * by attaching the hook again.
  */
 int loader_load(const struct tg_config *cfg, const struct loader_opts *opts);
 
 /* Detach and unpin everything under pin_dir, then remove it. 0 (also when nothing was loaded). */
 int loader_unload(const char *pin_dir);
+
+/*
+ * Take /run/tunnelguard.lock, which serialises every load, unload and daemon repair on the
+ * host; nested calls in one process only count. 0 or -errno (printed). loader_unlock() drops one.
+ */
+int loader_lock(void);
+void loader_unlock(void);
+
+/* Test-only pause at a named step boundary of load (TG_TEST_PAUSE_AT); inert unless set. */
+void loader_test_pause(const char *step);
 
 /* Write pin_dir/name into buf. 0 or -ENAMETOOLONG. */
 int loader_pin_path(char *buf, size_t len, const char *pin_dir, const char *name);

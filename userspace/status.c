@@ -45,9 +45,10 @@ bool status_loaded(const struct status_report *r)
 	return r->guard.loaded || r->nft.present;
 }
 
+/* A BPF layer that is there at all must be whole, whatever layers its config names. */
 bool status_complete(const struct status_report *r)
 {
-	if ((r->layers & TG_LAYER_BPF) && !r->guard.complete)
+	if (((r->layers & TG_LAYER_BPF) || r->guard.loaded) && !r->guard.complete)
 		return false;
 	return !r->nft_missing;
 }
@@ -242,7 +243,9 @@ int status_collect_view(const char *pin_dir, enum status_view view, struct statu
 		return 0;
 	if (r->guard.have_config) {
 		r->layers = r->guard.layers;
-	} else if (!r->guard.loaded) {
+	} else if (r->guard.loaded) {
+		r->layers = TG_LAYER_BPF; /* links without a readable config: incomplete */
+	} else {
 		/* nft alone: the table's own tenant set is the policy it enforces. */
 		r->layers = TG_LAYER_NFT;
 		r->guard.policy.n_tenant = (__u32)nft_state_tenant_ranges(
@@ -457,8 +460,18 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		: r->drift_count		  ? "loaded, with drift"
 						  : "loaded");
 	fprintf(out, "  layers:      %s\n", layers_name(r->layers));
-	if ((r->layers & TG_LAYER_BPF) && !st->complete)
+	if (st->missing[0] && (st->loaded || (r->layers & TG_LAYER_BPF)))
 		fprintf(out, "  missing:     %s (run `tunnelguard load` to repair)\n", st->missing);
+	if (st->detached[0] && st->loaded)
+		fprintf(out,
+			"  detached:    %s: the link is gone and its hook enforces nothing until "
+			"`tunnelguard load` attaches it again\n",
+			st->detached);
+	if (st->inconsistent[0])
+		fprintf(out,
+			"  interrupted: %s do not match the programs in force (a load was "
+			"interrupted: run `tunnelguard load`)\n",
+			st->inconsistent);
 	if (r->nft_missing)
 		fprintf(out, "  missing:     table inet " NFT_TABLE_NAME
 			     " (run `tunnelguard load`; the daemon puts it back)\n");
@@ -468,8 +481,10 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 			st->cgroup[0] ? escape_text(cgroup, sizeof(cgroup), st->cgroup) : "?",
 			st->cgroup_id);
 		fprintf(out,
-			"  programs:    connect4 id %u, connect6 id %u, bind4 id %u, bind6 id %u\n",
-			st->prog_id[0], st->prog_id[1], st->prog_id[2], st->prog_id[3]);
+			"  programs:    connect4 id %u, connect6 id %u, bind4 id %u, bind6 id %u, "
+			"syn_in id %u, post_bind4 id %u, post_bind6 id %u, syn_out id %u\n",
+			st->prog_id[0], st->prog_id[1], st->prog_id[2], st->prog_id[3],
+			st->prog_id[4], st->prog_id[5], st->prog_id[6], st->prog_id[7]);
 	}
 	print_nft_text(out, r);
 	if (!st->loaded) {
@@ -492,7 +507,12 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		print_text_grants(out, st);
 	}
 	format_unix_time(st->selftest.time_unix, buf, sizeof(buf));
-	if (st->loaded)
+	if (st->loaded && st->selftest_stale)
+		fprintf(out,
+			"  self-test:   not run for the running programs (the last record, %s at "
+			"%s, is of other programs)\n",
+			selftest_label(st->selftest.result), buf);
+	else if (st->loaded)
 		fprintf(out, "  self-test:   %s at %s\n", selftest_label(st->selftest.result), buf);
 	fprintf(out, "  tunnels:%s\n",
 		!r->tunnels_known  ? " (unknown: sock_diag failed)"
@@ -716,6 +736,10 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 	status_json_string(out, pin_dir);
 	fputs(",\"missing\":", out);
 	json_words(out, st->missing);
+	fputs(",\"detached\":", out);
+	json_words(out, st->loaded ? st->detached : "");
+	fputs(",\"inconsistent\":", out);
+	json_words(out, st->inconsistent);
 	print_nft_json(out, r);
 	if (!status_loaded(r)) {
 		fputs("}\n", out);
@@ -725,8 +749,9 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 	json_name(out, st->cgroup);
 	fprintf(out,
 		",\"cgroup_id\":%llu,\"programs\":{\"connect4\":%u,\"connect6\":%u,\"bind4\":%u,"
-		"\"bind6\":%u}",
-		st->cgroup_id, st->prog_id[0], st->prog_id[1], st->prog_id[2], st->prog_id[3]);
+		"\"bind6\":%u,\"syn_in\":%u,\"post_bind4\":%u,\"post_bind6\":%u,\"syn_out\":%u}",
+		st->cgroup_id, st->prog_id[0], st->prog_id[1], st->prog_id[2], st->prog_id[3],
+		st->prog_id[4], st->prog_id[5], st->prog_id[6], st->prog_id[7]);
 	if (st->have_config) {
 		fprintf(out, ",\"mode\":\"%s\",\"policy\":\"%s\",\"deny_errno\":\"%s\"",
 			cfg_mode_name(st->policy.mode), cfg_policy_name(st->policy.policy),
@@ -741,10 +766,15 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 		print_json_grants(out, st);
 	}
 	format_unix_time(st->selftest.time_unix, buf, sizeof(buf));
-	fprintf(out,
-		",\"self_test\":{\"result\":\"%s\",\"time\":", selftest_label(st->selftest.result));
+	fprintf(out, ",\"self_test\":{\"result\":\"%s\",\"recorded\":\"%s\",\"time\":",
+		st->selftest_stale ? "not run for the running programs"
+				   : selftest_label(st->selftest.result),
+		selftest_label(st->selftest.result));
 	json_name(out, st->selftest.time_unix ? buf : NULL); /* null: never run */
-	fprintf(out, ",\"probe_errno\":%u}", st->selftest.probe_errno);
+	fprintf(out, ",\"probe_errno\":%u,\"programs\":[", st->selftest.probe_errno);
+	for (i = 0; i < TG_SELFTEST_PROGS; i++)
+		fprintf(out, "%s%u", i ? "," : "", st->selftest.prog_id[i]);
+	fputs("]}", out);
 	print_json_tunnels(out, r);
 	fputs(",\"counters\":{", out);
 	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)
