@@ -333,18 +333,23 @@ static bool check_capacity(struct daemon *d, bool reconciled)
  * between the heavy steps, never between the nft sync's sock_diag dump and its batch (a
  * listener added meanwhile would be taken out again as stale). Each pass holds the lock that
  * load and unload take, from reading the guard's state to the last repair, and only for that
- * pass: a repair never acts on a state that an unload has meanwhile taken away, and a waiting
- * load runs between two passes.
+ * pass: a repair never acts on a state that an unload has meanwhile taken away. The first pass
+ * (before the daemon says it is ready) waits for the lock; later ones are skipped while a load
+ * or unload holds it, so the daemon keeps answering signals and the next interval tries again.
  */
-static void reconcile(struct daemon *d)
+static void reconcile(struct daemon *d, bool wait)
 {
 	struct diag_list listeners = {};
 	struct sync_report r = { 0 };
 	bool synced = false;
-	int fd;
+	int fd, err;
 
-	if (loader_lock()) {
-		pr_warn("reconciliation skipped: cannot take the load lock\n");
+	err = wait ? loader_lock() : loader_trylock();
+	if (err) {
+		if (err == -EWOULDBLOCK)
+			pr_debug("a load or unload is running: reconciliation deferred\n");
+		else
+			pr_warn("reconciliation skipped: cannot take the load lock\n");
 		return;
 	}
 	if (ensure_loaded(d->opts, &d->intent))
@@ -602,7 +607,7 @@ int daemon_run(const struct daemon_opts *opts)
 	err = setup(&d);
 	if (err)
 		goto cleanup;
-	reconcile(&d);
+	reconcile(&d, true);
 	check_capacity(&d, true);
 	report_suppressed(&d);
 	next_reconcile = now_ms() + opts->interval_ms;
@@ -654,7 +659,7 @@ int daemon_run(const struct daemon_opts *opts)
 			goto cleanup;
 		}
 		if (now_ms() >= next_reconcile) {
-			reconcile(&d);
+			reconcile(&d, false);
 			if (follow_layers(&d))
 				pr_warn("cannot follow the guard's ring buffers\n");
 			check_capacity(&d, true);

@@ -144,7 +144,7 @@ static struct bpf_map *shared_map(struct tunnelguard *skel, size_t i)
 static int lock_fd = -1;
 static unsigned int lock_depth;
 
-int loader_lock(void)
+static int take_lock(int how)
 {
 	int fd;
 
@@ -157,16 +157,27 @@ int loader_lock(void)
 		pr_err("cannot open lock file %s: %s\n", LOCK_PATH, strerror(errno));
 		return -errno;
 	}
-	if (flock(fd, LOCK_EX) < 0) {
+	if (flock(fd, how) < 0) {
 		int err = -errno;
 
-		pr_err("cannot lock %s: %s\n", LOCK_PATH, strerror(-err));
+		if (err != -EWOULDBLOCK)
+			pr_err("cannot lock %s: %s\n", LOCK_PATH, strerror(-err));
 		close(fd);
 		return err;
 	}
 	lock_fd = fd;
 	lock_depth = 1;
 	return 0;
+}
+
+int loader_lock(void)
+{
+	return take_lock(LOCK_EX);
+}
+
+int loader_trylock(void)
+{
+	return take_lock(LOCK_EX | LOCK_NB);
 }
 
 void loader_unlock(void)

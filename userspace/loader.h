@@ -39,6 +39,8 @@ int loader_unload(const char *pin_dir);
  * host; nested calls in one process only count. 0 or -errno (printed). loader_unlock() drops one.
  */
 int loader_lock(void);
+/* The same without waiting: -EWOULDBLOCK (not printed) while another process holds it. */
+int loader_trylock(void);
 void loader_unlock(void);
 
 /* Test-only pause at a named step boundary of load (TG_TEST_PAUSE_AT); inert unless set. */
