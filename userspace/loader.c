@@ -191,7 +191,7 @@ void loader_unlock(void)
 /*
  * Test-only: with TG_TEST_PAUSE_AT=<step> in the environment, load stops itself with SIGSTOP at
  * that step boundary so that a test can look at the state there and SIGKILL it
- * (tests/kernel/test_crash.c). Compiled in but inert unless the variable is set; it never
+ * (tests/kernel/test_state.c). Compiled in but inert unless the variable is set; it never
  * changes what load does, only when it runs, which a root caller can do anyway.
  */
 void loader_test_pause(const char *step)
