@@ -12,7 +12,7 @@
 struct guard_state {
 	bool loaded;	    /* at least one link is pinned */
 	bool complete;	    /* every object tunnelguard pins is there and describes what runs */
-	char missing[256];  /* names of the pins that are not, space-separated */
+	char missing[512];  /* names of the pins that are not, space-separated */
 	char detached[128]; /* the link pins among them: those hooks enforce nothing */
 	/* pins that name other objects than the links run (a load was interrupted), and
 	 * "programs" when the links run programs of different loads */
