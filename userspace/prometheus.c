@@ -244,7 +244,7 @@ void prometheus_print(FILE *out, const struct status_report *r)
 		return;
 	gauge(out, "tunnelguard_selftest_ok",
 	      "Whether the last load's self-test proved the guard refuses (1); 0 when it failed, "
-	      "was skipped or never ran.",
+	      "was skipped, never ran, or proved other programs than the links run.",
 	      st->selftest.result == TG_SELFTEST_PASSED && !st->selftest_stale);
 	gauge(out, "tunnelguard_selftest_timestamp_seconds",
 	      "When the last load's self-test ran, in seconds since the epoch; 0 when never.",
