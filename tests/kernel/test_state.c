@@ -2,7 +2,8 @@
 /*
  * The guard never lies about its state (issue 14 items 2-4):
  *  - a `load` and an `unload` started together end in one of the two states they asked for
- *    (all pins and the nft table, or none of them), and status says which;
+ *    (all pins and the nft table, or none of them), and status says which; the daemon skips
+ *    its passes while a load holds the lock instead of waiting deaf for it;
  *  - a `load` killed at any step boundary (TG_TEST_PAUSE_AT stops it there) leaves a state
  *    that status reports as the kernel runs it: the links' program ids, the policy those
  *    programs carry, and a self-test record only if it is of those programs;
@@ -627,4 +628,56 @@ Test(state, every_deleted_pin_is_named_and_repaired_by_load, .init = setup, .fin
 		delete_and_repair(pins[i], false);
 	fx_write_config(&fx, CONFIG_BOTH);
 	delete_and_repair("nft table", true);
+}
+
+/*
+ * Item 2, the daemon: its reconciliation passes take the load lock per pass and skip a pass
+ * while a load holds it, so a load stopped mid-way (TG_TEST_PAUSE_AT) neither blocks the daemon
+ * nor is raced by it: the daemon still answers SIGTERM at once. Waiting for the lock instead
+ * would leave it deaf until the load ends.
+ */
+Test(state, daemon_skips_passes_while_a_load_holds_the_lock, .init = setup, .fini = teardown)
+{
+	struct timespec start, now;
+	int status = 0, daemon_exit = -1;
+	pid_t daemon;
+
+	fx_write_config(&fx, CONFIG_BPF);
+	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
+	daemon = fx_daemon_start(&fx, "--interval", "100", "--no-self-test", NULL);
+	for (int i = 0; i < 300 && fx_count_lines(fx.daemon_err, "daemon running") < 1; i++)
+		usleep(10000);
+	cr_assert_eq(fx_count_lines(fx.daemon_err, "daemon running"), 1,
+		     "daemon did not start (%s)", fx.daemon_err);
+
+	stopped_load = spawn("load", "objects_pinned", NULL);
+	cr_assert_eq(waitpid(stopped_load, &status, WUNTRACED), stopped_load, "waitpid: %s",
+		     strerror(errno));
+	cr_assert(WIFSTOPPED(status), "load never reached objects_pinned (see %s)", load_log);
+	usleep(500000); /* five reconciliation intervals with the lock held */
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	kill(daemon, SIGTERM);
+	for (int i = 0; i < 200 && daemon_exit < 0; i++) {
+		if (waitpid(daemon, &status, WNOHANG) == daemon)
+			daemon_exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+		else
+			usleep(10000);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* Release the lock before asserting, so that a deaf daemon can be reaped. */
+	kill(stopped_load, SIGKILL);
+	reap(stopped_load);
+	stopped_load = -1;
+	if (daemon_exit < 0)
+		daemon_exit = fx_daemon_stop(daemon, SIGKILL) + 1000;
+	cr_assert_eq(daemon_exit, 0,
+		     "the daemon did not exit on SIGTERM while a load held the lock (%d; 1000+: "
+		     "it only ended once the lock was free)",
+		     daemon_exit);
+	fprintf(stderr, "state: daemon exited %.0f ms after SIGTERM with the lock held\n",
+		(now.tv_sec - start.tv_sec) * 1e3 + (now.tv_nsec - start.tv_nsec) / 1e6);
+	/* The killed load left pins out of step with the links: the next load repairs them. */
+	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
+	cr_assert_eq(status_json(), 0, "after the repair: %.2000s", status_out);
 }
