@@ -35,6 +35,9 @@ static const struct {
 
 #define NR_GUARD_HOOKS 8 /* guard_hooks[] without the tracer */
 
+/* The kernel's name of the programs' config map (SEC(".rodata.config") in the BPF object). */
+#define CONFIG_MAP_NAME ".rodata.config"
+
 static void append_name(char *list, size_t size, const char *name)
 {
 	size_t used = strlen(list);
@@ -95,8 +98,9 @@ int guard_link_prog_fd(const char *pin_dir, const char *link_pin)
 	return fd < 0 ? -errno : fd;
 }
 
-/* A map of program prog_id whose name is name, or ends with it when suffix. An fd or -errno. */
-static int prog_map_fd(unsigned int prog_id, const char *name, bool suffix)
+/* The map of program prog_id named name (as the kernel keeps it, 15 characters). An fd or -errno.
+ */
+static int prog_map_fd(unsigned int prog_id, const char *name)
 {
 	__u32 map_ids[64], len;
 	struct bpf_prog_info info = {};
@@ -116,17 +120,13 @@ static int prog_map_fd(unsigned int prog_id, const char *name, bool suffix)
 		struct bpf_map_info map = {};
 		__u32 map_len = sizeof(map);
 		int fd = bpf_map_get_fd_by_id(map_ids[i]);
-		size_t n, want = strlen(name);
 
 		if (fd < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(fd, &map, &map_len) == 0) {
-			n = strnlen(map.name, sizeof(map.name));
-			if (suffix ? n >= want && strcmp(map.name + n - want, name) == 0
-				   : strncmp(map.name, name, sizeof(map.name) - 1) == 0) {
-				found = fd;
-				continue;
-			}
+		if (bpf_obj_get_info_by_fd(fd, &map, &map_len) == 0 &&
+		    strncmp(map.name, name, sizeof(map.name) - 1) == 0) {
+			found = fd;
+			continue;
 		}
 		close(fd);
 	}
@@ -143,7 +143,7 @@ int guard_running_map(const char *pin_dir, const char *map_name)
 			continue;
 		err = link_prog_id(fd, &prog_id);
 		close(fd);
-		fd = err ? err : prog_map_fd(prog_id, map_name, false);
+		fd = err ? err : prog_map_fd(prog_id, map_name);
 		if (fd >= 0)
 			return fd;
 	}
@@ -197,9 +197,9 @@ static bool read_rodata(struct guard_state *st, int fd)
 }
 
 /*
- * The policy status shows is read from the program each link runs (its .rodata map), not from
- * the config pin: the kernel's own view cannot be stale, whatever instant a load was killed at.
- * The pins are then checked against it. Only with no link left does the config pin speak.
+ * The policy status shows is read from the program each link runs (its .rodata.config map), not
+ * from the config pin: the kernel's own view cannot be stale, whatever instant a load was killed
+ * at. The pins are then checked against it. Only with no link left does the config pin speak.
  */
 static void read_config(struct guard_state *st, const char *pin_dir)
 {
@@ -211,7 +211,7 @@ static void read_config(struct guard_state *st, const char *pin_dir)
 
 		if (!st->prog_id[i])
 			continue;
-		fd = prog_map_fd(st->prog_id[i], ".rodata", true);
+		fd = prog_map_fd(st->prog_id[i], CONFIG_MAP_NAME);
 		if (fd < 0 || obj_id(fd, &id)) {
 			if (fd >= 0)
 				close(fd);

@@ -315,7 +315,7 @@ Test(state, load_racing_unload_ends_in_one_requested_state, .init = setup, .fini
 				     round, status_rc, tail_of(status_out));
 			cr_assert(
 				strstr(status_out,
-				       "\"loaded\":true,\"complete\":true,\"layers\":\"bpf nft\""),
+				       "\"loaded\":true,\"complete\":true,\"layers\":[\"bpf\",\"nft\"]"),
 				"round %d: %s", round, status_out);
 			loaded_end++;
 		} else {
@@ -379,24 +379,21 @@ static unsigned int pinned_prog_id(const char *name)
 	return info.id;
 }
 
-/* Does the space-separated JSON string "key":"a b c" hold word? */
+/* Does the JSON array of strings "key":["a","b"] hold word? */
 static bool json_list_has(const char *json, const char *key, const char *word)
 {
-	char needle[64], list[512];
+	char needle[64], quoted[80];
 	const char *p, *end;
-	size_t n = strlen(word);
 
-	snprintf(needle, sizeof(needle), "\"%s\":\"", key);
+	snprintf(needle, sizeof(needle), "\"%s\":[", key);
+	snprintf(quoted, sizeof(quoted), "\"%s\"", word);
 	p = strstr(json, needle);
 	if (!p)
 		return false;
 	p += strlen(needle);
-	end = strchr(p, '"');
-	if (!end || (size_t)(end - p) >= sizeof(list) - 2)
-		return false;
-	snprintf(list, sizeof(list), " %.*s ", (int)(end - p), p);
-	for (p = list; (p = strstr(p, word)); p++)
-		if (p[-1] == ' ' && p[n] == ' ')
+	end = strchr(p, ']');
+	for (const char *q = strstr(p, quoted); q && end; q = strstr(q + 1, quoted))
+		if (q < end)
 			return true;
 	return false;
 }
@@ -453,7 +450,7 @@ static void assert_status_is_kernel(const char *when, const unsigned int old_ids
 	if (n_old && n_new) {
 		cr_assert_eq(rc, 1, "%s: links run programs of two loads, status exit %d: %s", when,
 			     rc, status_out);
-		cr_assert(strstr(status_out, "\"inconsistent\":\"programs"), "%s: %s", when,
+		cr_assert(strstr(status_out, "\"inconsistent\":[\"programs\""), "%s: %s", when,
 			  status_out);
 	}
 	/* Pins that name other programs than the links run, or links that are gone. */
