@@ -160,6 +160,12 @@ enum tg_reason {
 
 _Static_assert(sizeof(enum tg_reason) == 4, "enum tg_reason must stay 4 bytes");
 
+/* A reason only the bind hooks give (TG_ALLOW_NOT_TCP, which both give, counts as a connect's). */
+static inline int tg_reason_is_bind(enum tg_reason r)
+{
+	return r >= TG_ALLOW_BIND_OWN && r <= TG_AUDIT_BIND_UNRESERVED;
+}
+
 enum tg_listener {
 	TG_LISTENER_NONE = 0,	       /* no listener the connect would reach */
 	TG_LISTENER_FOUND = 1,	       /* a listener, owner_uid is valid */

@@ -260,10 +260,18 @@ void prometheus_print(FILE *out, const struct status_report *r)
 	print_capacity(out, r);
 	family(out, "tunnelguard_connects_total", "counter",
 	       "Tenant TCP connects since load, by decision (non-tenant connects are not "
-	       "counted).");
+	       "counted; allow_not_tcp also counts tenants' binds of non-stream sockets).");
 	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)
-		fprintf(out, "tunnelguard_connects_total{reason=\"%s\"} %llu\n", reason_name(i),
-			st->counters[i]);
+		if (!tg_reason_is_bind(i))
+			fprintf(out, "tunnelguard_connects_total{reason=\"%s\"} %llu\n",
+				reason_name(i), st->counters[i]);
+	family(out, "tunnelguard_binds_total", "counter",
+	       "Tenant TCP binds since load, by decision, ports the kernel picked for bind(port 0) "
+	       "included (non-tenant binds are not counted).");
+	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)
+		if (tg_reason_is_bind(i))
+			fprintf(out, "tunnelguard_binds_total{reason=\"%s\"} %llu\n",
+				reason_name(i), st->counters[i]);
 	family(out, "tunnelguard_refusals_by_stage_total", "counter",
 	       "Tenant connects and binds refused (or recorded, in audit mode), by where: at the "
 	       "connect() or bind() call, where the SYN met the listener, or after a bind to port "

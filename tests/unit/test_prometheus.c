@@ -391,11 +391,20 @@ Test(prometheus, every_reason_and_stat_once)
 
 	loaded_report(&r);
 	text = render(&r);
+	/* Each reason in one family: binds apart from connects. */
 	for (unsigned int i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++) {
-		snprintf(needle, sizeof(needle), "tunnelguard_connects_total{reason=\"%s\"} %u",
+		const char *mine = tg_reason_is_bind(i) ? "binds" : "connects";
+		const char *other = tg_reason_is_bind(i) ? "connects" : "binds";
+
+		snprintf(needle, sizeof(needle), "tunnelguard_%s_total{reason=\"%s\"} %u", mine,
 			 reason_name(i), 100 + i);
 		cr_expect(has_line(text, needle), "reason %u: missing %s", i, needle);
+		snprintf(needle, sizeof(needle), "tunnelguard_%s_total{reason=\"%s\"}", other,
+			 reason_name(i));
+		cr_expect_null(strstr(text, needle), "reason %u also under %s", i, other);
 	}
+	cr_expect(strstr(text, "tunnelguard_binds_total{reason=\"deny_bind_reserved\"} 117"), "%s",
+		  text);
 	/* A stat added to enum tg_stat without a name would print as tunnelguard_stat_N. */
 	cr_expect_null(strstr(text, "tunnelguard_stat_"), "a stat has no name:\n%s", text);
 	free(text);
