@@ -23,6 +23,7 @@
 #include "quote.h"
 #include "status_netns.h"
 #include "reasons.h"
+#include "mounts.h"
 #include "status.h"
 #include "sync.h"
 
@@ -452,6 +453,11 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 				"tunnelguard: not loaded (pin dir %s, no table inet " NFT_TABLE_NAME
 				")\n",
 				pin_dir);
+		if (mounts_is_bpffs(MOUNTS_BPFFS_ROOT) != 1)
+			fprintf(out,
+				"  no bpffs is mounted on " MOUNTS_BPFFS_ROOT
+				": no BPF guard can be pinned here; `tunnelguard load` mounts one (or: mount -t bpf bpf " MOUNTS_BPFFS_ROOT
+				")\n");
 		return;
 	}
 	fprintf(out, "tunnelguard: %s\n",
