@@ -169,6 +169,13 @@ static void print_layers(FILE *out, const struct status_report *r)
 	       "(table inet tunnelguard).");
 	fprintf(out, "tunnelguard_layer_up{layer=\"bpf\"} %d\n", r->guard.loaded ? 1 : 0);
 	fprintf(out, "tunnelguard_layer_up{layer=\"nft\"} %d\n", r->nft.present ? 1 : 0);
+	family(out, "tunnelguard_layer_configured", "gauge",
+	       "Whether the loaded guard's config names a layer (layers = bpf, nft or both), so that "
+	       "a layer down can be told from one never asked for.");
+	fprintf(out, "tunnelguard_layer_configured{layer=\"bpf\"} %d\n",
+		r->layers & TG_LAYER_BPF ? 1 : 0);
+	fprintf(out, "tunnelguard_layer_configured{layer=\"nft\"} %d\n",
+		r->layers & TG_LAYER_NFT ? 1 : 0);
 	gauge(out, "tunnelguard_nft_drift_checked",
 	      "Whether the nft table could be read here (1); 0 outside the guard's network "
 	      "namespace.",

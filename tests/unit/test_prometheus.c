@@ -405,6 +405,9 @@ Test(prometheus, every_reason_and_stat_once)
 	}
 	cr_expect(strstr(text, "tunnelguard_binds_total{reason=\"deny_bind_reserved\"} 117"), "%s",
 		  text);
+	/* Loaded with layers = bpf: nft is not down, it was never asked for. */
+	cr_expect(has_line(text, "tunnelguard_layer_configured{layer=\"bpf\"} 1"), "%s", text);
+	cr_expect(has_line(text, "tunnelguard_layer_configured{layer=\"nft\"} 0"), "%s", text);
 	/* A stat added to enum tg_stat without a name would print as tunnelguard_stat_N. */
 	cr_expect_null(strstr(text, "tunnelguard_stat_"), "a stat has no name:\n%s", text);
 	free(text);
