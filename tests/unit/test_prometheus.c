@@ -606,11 +606,12 @@ Test(prometheus, reference_parser_reads_output_back)
 		result[0] = 0;
 	status = pclose(p);
 	unlink(path);
-	/* 1 info, 10 gauges (2 of them layer_up), 3 tunnel uids, port_owner_max_entries,
-	 * capacity_exceeded of every resource (port_owner's use and the daemon's counts are
-	 * absent when unknown), every reason but allow_not_tenant, every stat, every stage. */
+	/* 1 info, 12 gauges (2 of them layer_up, 2 layer_configured), 3 tunnel uids,
+	 * port_owner_max_entries, capacity_exceeded of every resource (port_owner's use and the
+	 * daemon's counts are absent when unknown), every reason but allow_not_tenant (connects
+	 * and binds), every stat, every stage. */
 	snprintf(want, sizeof(want), "%d\n",
-		 1 + 10 + 3 + 1 + CAPACITY_COUNT + (TG_REASON_COUNT - 1) + TG_STAT_COUNT +
+		 1 + 12 + 3 + 1 + CAPACITY_COUNT + (TG_REASON_COUNT - 1) + TG_STAT_COUNT +
 			 TG_STAGE_COUNT);
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the parser failed: %s", result);
 	cr_expect_str_eq(result, want, "the parser read %s samples, want %s", result, want);
