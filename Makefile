@@ -38,7 +38,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all test test-unit test-kernel clean format format-check
+.PHONY: all test test-unit test-kernel clean format format-check check-includes
 
 all: $(OUTPUT)/tunnelguard
 
@@ -113,3 +113,10 @@ format-check:
 clean:
 	$(call msg,CLEAN,$(OUTPUT))
 	$(Q)rm -rf $(OUTPUT)
+
+# Issue 15: no include cycle between userspace modules; the check must also refuse a planted one.
+check-includes:
+	$(Q)bash scripts/check-includes.sh userspace
+	$(Q)if bash scripts/check-includes.sh tests/includes/cycle >/dev/null 2>&1; then \
+		echo "check-includes: the planted cycle in tests/includes/cycle was not found"; exit 1; \
+	else echo "check-includes: the planted cycle in tests/includes/cycle is refused"; fi

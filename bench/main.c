@@ -33,6 +33,7 @@
 
 #include "bench.h"
 #include "util.h"
+#include "pins.h"
 
 /* Test-only uids: no account may use them (checked). */
 #define UID_SERVICE  3999 /* a hub service: outside tenant-uids */
@@ -329,8 +330,7 @@ static uint64_t read_counter(const struct bench *b, unsigned int reason)
 	int ncpu = libbpf_num_possible_cpus(), fd, i;
 	uint64_t values[1024], sum = 0;
 
-	if (ncpu <= 0 || ncpu > 1024 ||
-	    loader_pin_path(path, sizeof(path), b->pin_dir, TG_PIN_COUNTERS))
+	if (ncpu <= 0 || ncpu > 1024 || pins_path(path, sizeof(path), b->pin_dir, TG_PIN_COUNTERS))
 		return 0;
 	fd = bpf_obj_get(path);
 	if (fd < 0)
@@ -346,7 +346,7 @@ static uint64_t read_counter(const struct bench *b, unsigned int reason)
 static int open_pinned_prog(const struct bench *b, const char *name)
 {
 	char path[PATH_MAX];
-	int err = loader_pin_path(path, sizeof(path), b->pin_dir, name), fd;
+	int err = pins_path(path, sizeof(path), b->pin_dir, name), fd;
 
 	if (err)
 		return err;
@@ -390,7 +390,7 @@ static void list_foreign_progs(struct bench *b)
 		char path[PATH_MAX];
 
 		if (i < NR_PINNED) {
-			if (loader_pin_path(path, sizeof(path), b->pin_dir, pinned[i]))
+			if (pins_path(path, sizeof(path), b->pin_dir, pinned[i]))
 				continue;
 			fd = bpf_obj_get(path);
 		} else if (b->empty) {

@@ -14,12 +14,12 @@
 #include <bpf/bpf.h>
 
 #include "diag.h"
-#include "loader.h"
 #include "sync.h"
 #include "tg_maps.h"
 
 #include "portowner.h"
 #include "util.h"
+#include "pins.h"
 
 /* Repeats, each bounded by a time budget too (at least the minimum runs whatever it takes). */
 #define DUMP_RUNS	  200
@@ -248,7 +248,7 @@ int portowner_measure(const char *pin_dir, uid_t owner, struct portowner_results
 	enum sync_case c;
 
 	memset(out, 0, sizeof(*out));
-	err = loader_pin_path(path, sizeof(path), pin_dir, TG_PIN_PORT_OWNER);
+	err = pins_path(path, sizeof(path), pin_dir, TG_PIN_PORT_OWNER);
 	if (err)
 		return err;
 	map_fd = bpf_obj_get(path);

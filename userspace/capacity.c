@@ -15,8 +15,8 @@
 #include "tg_maps.h"
 
 #include "capacity.h"
-#include "loader.h"
 #include "log.h"
+#include "pins.h"
 
 const char *capacity_number(unsigned long long n, char *buf, size_t len)
 {
@@ -39,7 +39,7 @@ int capacity_port_owner_max(const char *pin_dir, uint32_t *max_entries)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	int fd = loader_open_pin(pin_dir, TG_PIN_PORT_OWNER), err = 0;
+	int fd = pins_open(pin_dir, TG_PIN_PORT_OWNER), err = 0;
 
 	if (fd < 0)
 		return fd;

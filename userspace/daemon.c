@@ -30,6 +30,7 @@
 #include "nft_watch.h"
 #include "owner_feed.h"
 #include "sync.h"
+#include "pins.h"
 
 /*
  * What should be in force: the layers and policy of the loaded BPF guard (the kernel's record),
@@ -276,7 +277,7 @@ static bool check_capacity(struct daemon *d, bool reconciled)
 	d->cap.nft_batches_split = split;
 	d->cap.nft_batches_refused = refused;
 	if (d->rings_open &&
-	    guard_sum_percpu(d->opts->pin_dir, TG_PIN_STATS, now, TG_STAT_COUNT) == 0) {
+	    pins_sum_percpu(d->opts->pin_dir, TG_PIN_STATS, now, TG_STAT_COUNT) == 0) {
 		if (!d->cap_stats_known)
 			memcpy(d->cap_stats, now,
 			       sizeof(now)); /* losses before the daemon: not its */
@@ -356,7 +357,7 @@ static void reconcile(struct daemon *d, bool wait)
 		pr_err("the guard is not complete and could not be repaired\n");
 	pump_feed(d);
 	if (d->intent.st.loaded) {
-		fd = loader_open_pin(d->opts->pin_dir, TG_PIN_PORT_OWNER);
+		fd = pins_open(d->opts->pin_dir, TG_PIN_PORT_OWNER);
 		if (fd >= 0 && sync_port_owners(fd, false, &r) == 0) {
 			if (r.added || r.removed || r.changed)
 				pr_warn("drift repaired: port_owner %zu added, %zu removed, %zu "
@@ -367,7 +368,7 @@ static void reconcile(struct daemon *d, bool wait)
 		if (fd >= 0)
 			close(fd);
 		pump_feed(d);
-		fd = loader_open_pin(d->opts->pin_dir, TG_PIN_LOCAL_ADDRS);
+		fd = pins_open(d->opts->pin_dir, TG_PIN_LOCAL_ADDRS);
 		if (fd >= 0 && sync_local_addrs(fd, false, &r) == 0 && (r.added || r.removed))
 			pr_info("local addresses changed: %zu added, %zu removed\n", r.added,
 				r.removed);
@@ -391,14 +392,14 @@ static int read_stats(const char *pin_dir, unsigned int *map_id, unsigned long l
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	int fd = loader_open_pin(pin_dir, TG_PIN_STATS), err;
+	int fd = pins_open(pin_dir, TG_PIN_STATS), err;
 
 	if (fd < 0)
 		return fd;
 	err = bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? -errno : 0;
 	close(fd);
 	if (!err)
-		err = guard_sum_percpu(pin_dir, TG_PIN_STATS, now, TG_STAT_COUNT);
+		err = pins_sum_percpu(pin_dir, TG_PIN_STATS, now, TG_STAT_COUNT);
 	*map_id = info.id;
 	return err;
 }

@@ -21,9 +21,9 @@
 #include "tg_policy.h"
 
 #include "events.h"
-#include "loader.h"
 #include "quote.h"
 #include "reasons.h"
+#include "pins.h"
 
 #define LOCK_DIR "/run/tunnelguard"
 
@@ -217,7 +217,7 @@ int events_open(struct events_reader *r, const char *pin_dir, bool json, FILE *o
 	int fd, err;
 
 	memset(r, 0, sizeof(*r));
-	fd = loader_open_pin(pin_dir, TG_PIN_EVENTS);
+	fd = pins_open(pin_dir, TG_PIN_EVENTS);
 	if (fd < 0)
 		return fd;
 	r->out = out;

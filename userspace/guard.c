@@ -14,8 +14,8 @@
 #include "tunnelguard.skel.h"
 
 #include "guard.h"
-#include "loader.h"
 #include "mounts.h"
+#include "pins.h"
 
 /* The cgroup hooks in the order of guard_state.prog_id, and the tracer link last. */
 static const struct {
@@ -86,7 +86,7 @@ static int link_prog_id(int link_fd, unsigned int *prog_id)
 int guard_link_prog_fd(const char *pin_dir, const char *link_pin)
 {
 	unsigned int prog_id = 0;
-	int fd = loader_open_pin(pin_dir, link_pin), err;
+	int fd = pins_open(pin_dir, link_pin), err;
 
 	if (fd < 0)
 		return fd;
@@ -137,7 +137,7 @@ int guard_running_map(const char *pin_dir, const char *map_name)
 {
 	for (size_t i = 0; i < sizeof(guard_hooks) / sizeof(guard_hooks[0]); i++) {
 		unsigned int prog_id = 0;
-		int fd = loader_open_pin(pin_dir, guard_hooks[i].link), err;
+		int fd = pins_open(pin_dir, guard_hooks[i].link), err;
 
 		if (fd < 0)
 			continue;
@@ -154,7 +154,7 @@ static void read_link(struct guard_state *st, const char *pin_dir, const char *n
 {
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
-	int fd = loader_open_pin(pin_dir, name);
+	int fd = pins_open(pin_dir, name);
 
 	if (fd < 0) {
 		note_missing(st, name);
@@ -225,7 +225,7 @@ static void read_config(struct guard_state *st, const char *pin_dir)
 		}
 		close(fd);
 	}
-	fd = loader_open_pin(pin_dir, TG_PIN_CONFIG);
+	fd = pins_open(pin_dir, TG_PIN_CONFIG);
 	if (fd < 0) {
 		note_missing(st, TG_PIN_CONFIG);
 		return;
@@ -242,7 +242,7 @@ static void read_prog_pins(struct guard_state *st, const char *pin_dir)
 {
 	for (int i = 0; i < NR_GUARD_HOOKS; i++) {
 		unsigned int id = 0;
-		int fd = loader_open_pin(pin_dir, guard_hooks[i].prog);
+		int fd = pins_open(pin_dir, guard_hooks[i].prog);
 
 		if (fd < 0) {
 			note_missing(st, guard_hooks[i].prog);
@@ -268,33 +268,6 @@ static bool selftest_is_stale(const struct guard_state *st)
 	return false;
 }
 
-int guard_sum_percpu(const char *pin_dir, const char *name, unsigned long long *sums,
-		     unsigned int count)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	int fd = loader_open_pin(pin_dir, name);
-	__u64 *values;
-	int err = 0;
-
-	if (fd < 0)
-		return fd;
-	values = ncpu > 0 ? calloc(ncpu, sizeof(*values)) : NULL;
-	if (!values)
-		err = ncpu > 0 ? -ENOMEM : ncpu;
-	for (__u32 key = 0; !err && key < count; key++) {
-		sums[key] = 0;
-		if (bpf_map_lookup_elem(fd, &key, values) != 0) {
-			err = -errno;
-			break;
-		}
-		for (int cpu = 0; cpu < ncpu; cpu++)
-			sums[key] += values[cpu];
-	}
-	free(values);
-	close(fd);
-	return err;
-}
-
 /* Pins that must exist but that guard_read() does not otherwise read. */
 static const char *const other_pins[] = {
 	TG_PIN_LOCAL_ADDRS,  TG_PIN_PORT_OWNER,	  TG_PIN_EVENTS,      TG_PIN_EVENT_RATE,
@@ -316,13 +289,13 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 		read_link(st, pin_dir, guard_hooks[i].link, i);
 	read_config(st, pin_dir);
 	read_prog_pins(st, pin_dir);
-	if (guard_sum_percpu(pin_dir, TG_PIN_COUNTERS, st->counters, TG_REASON_COUNT))
+	if (pins_sum_percpu(pin_dir, TG_PIN_COUNTERS, st->counters, TG_REASON_COUNT))
 		note_missing(st, TG_PIN_COUNTERS);
-	if (guard_sum_percpu(pin_dir, TG_PIN_STATS, st->stats, TG_STAT_COUNT))
+	if (pins_sum_percpu(pin_dir, TG_PIN_STATS, st->stats, TG_STAT_COUNT))
 		note_missing(st, TG_PIN_STATS);
-	if (guard_sum_percpu(pin_dir, TG_PIN_STAGES, st->stages, TG_STAGE_COUNT))
+	if (pins_sum_percpu(pin_dir, TG_PIN_STAGES, st->stages, TG_STAGE_COUNT))
 		note_missing(st, TG_PIN_STAGES);
-	fd = loader_open_pin(pin_dir, TG_PIN_SELFTEST);
+	fd = pins_open(pin_dir, TG_PIN_SELFTEST);
 	if (fd < 0) {
 		note_missing(st, TG_PIN_SELFTEST);
 	} else {
@@ -334,7 +307,7 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 	}
 	st->selftest_stale = st->loaded && selftest_is_stale(st);
 	for (size_t i = 0; i < sizeof(other_pins) / sizeof(other_pins[0]); i++) {
-		fd = loader_open_pin(pin_dir, other_pins[i]);
+		fd = pins_open(pin_dir, other_pins[i]);
 		if (fd < 0)
 			note_missing(st, other_pins[i]);
 		else
@@ -352,14 +325,7 @@ unsigned int guard_effective_errno(const struct guard_state *st)
 
 bool guard_in_my_netns(const struct guard_state *st)
 {
-	unsigned long long cookie = 0;
-	socklen_t len = sizeof(cookie);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool same = false;
+	__u64 cookie = 0;
 
-	if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) == 0)
-		same = cookie == st->netns_cookie;
-	if (fd >= 0)
-		close(fd);
-	return same;
+	return pins_netns_cookie(&cookie) == 0 && cookie == st->netns_cookie;
 }

@@ -36,10 +36,6 @@ struct guard_state {
 	unsigned long long stages[TG_STAGE_COUNT]; /* refusals by enum tg_stage */
 };
 
-/* Sum the per-CPU values of entries 0..count-1 of the pinned array pin_dir/name. 0 or -errno. */
-int guard_sum_percpu(const char *pin_dir, const char *name, unsigned long long *sums,
-		     unsigned int count);
-
 /* Fill st from pin_dir. 0 (also when nothing is loaded: st->loaded false) or -errno. */
 int guard_read(const char *pin_dir, struct guard_state *st);
 

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "mounts.h"
 #include "reserved_ports.h"
+#include "pins.h"
 
 #define LOCK_PATH	   "/run/tunnelguard.lock"
 #define ECONNREFUSED_VALUE 111
@@ -86,24 +87,6 @@ struct load_state {
 	struct bpf_link *tracer_link[NR_TRACERS]; /* tracers this load attached and pinned */
 	int created_pin_dir;
 };
-
-int loader_pin_path(char *buf, size_t len, const char *pin_dir, const char *name)
-{
-	if ((size_t)snprintf(buf, len, "%s/%s", pin_dir, name) >= len)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-int loader_open_pin(const char *pin_dir, const char *name)
-{
-	char path[PATH_MAX];
-	int fd, err = loader_pin_path(path, sizeof(path), pin_dir, name);
-
-	if (err)
-		return err;
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
-}
 
 /* In the order of hooks[]. */
 static struct bpf_program *hook_program(struct tunnelguard *skel, size_t i)
@@ -219,7 +202,7 @@ static int check_kernel(void)
 static int replace_pin(int fd, const char *pin_dir, const char *name)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
-	int err = loader_pin_path(path, sizeof(path), pin_dir, name);
+	int err = pins_path(path, sizeof(path), pin_dir, name);
 
 	if (!err && (size_t)snprintf(tmp, sizeof(tmp), "%s_new", path) >= sizeof(tmp))
 		err = -ENAMETOOLONG;
@@ -239,7 +222,7 @@ static void unpin(const char *pin_dir, const char *name)
 {
 	char path[PATH_MAX];
 
-	if (!loader_pin_path(path, sizeof(path), pin_dir, name))
+	if (!pins_path(path, sizeof(path), pin_dir, name))
 		unlink(path);
 }
 
@@ -265,7 +248,7 @@ static int drop_if_other_layout(int fd, struct bpf_map *map, const char *pin_dir
 static int reuse_or_pin_map(struct bpf_map *map, const char *pin_dir, const char *name, int *pinned)
 {
 	char path[PATH_MAX];
-	int fd = loader_open_pin(pin_dir, name);
+	int fd = pins_open(pin_dir, name);
 	int err;
 
 	*pinned = 0;
@@ -284,7 +267,7 @@ static int reuse_or_pin_map(struct bpf_map *map, const char *pin_dir, const char
 		pr_err("cannot open pinned map %s/%s: %s\n", pin_dir, name, strerror(-fd));
 		return fd;
 	}
-	err = loader_pin_path(path, sizeof(path), pin_dir, name);
+	err = pins_path(path, sizeof(path), pin_dir, name);
 	if (err)
 		return err;
 	fd = guard_running_map(pin_dir, bpf_map__name(map));
@@ -329,25 +312,11 @@ static int sync_maps(struct tunnelguard *skel)
 	return 0;
 }
 
-static int netns_cookie(__u64 *cookie)
-{
-	socklen_t len = sizeof(*cookie);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 /* Tracers already in force stay; do not load second copies of them. */
 static void skip_attached_tracers(struct tunnelguard *skel, const char *pin_dir)
 {
 	for (size_t i = 0; i < NR_TRACERS; i++) {
-		int fd = loader_open_pin(pin_dir, tracers[i].link_pin);
+		int fd = pins_open(pin_dir, tracers[i].link_pin);
 
 		if (fd >= 0) {
 			bpf_program__set_autoload(tracer_program(skel, i), false);
@@ -373,8 +342,7 @@ static void attach_tracers(struct tunnelguard *skel, const char *pin_dir, struct
 		if (!bpf_program__autoload(prog))
 			continue;
 		link = bpf_program__attach_raw_tracepoint(prog, tracers[i].name);
-		err = link ? loader_pin_path(path, sizeof(path), pin_dir, tracers[i].link_pin)
-			   : -errno;
+		err = link ? pins_path(path, sizeof(path), pin_dir, tracers[i].link_pin) : -errno;
 		if (!err)
 			err = bpf_link__pin(link, path);
 		if (err) {
@@ -478,7 +446,7 @@ static int swap_hook(struct bpf_program *prog, size_t i, int link_fd, int cg_fd,
 	}
 	err = check_same_cgroup(&info, cg_fd, cgroup);
 	if (!err)
-		err = loader_pin_path(path, sizeof(path), pin_dir, hooks[i].link_pin);
+		err = pins_path(path, sizeof(path), pin_dir, hooks[i].link_pin);
 	if (err)
 		return err;
 	if (st->old_prog_fd[i] < 0)
@@ -516,7 +484,7 @@ static int install_hook(struct tunnelguard *skel, size_t i, int cg_fd, const cha
 	char path[PATH_MAX];
 	int link_fd, err;
 
-	link_fd = loader_open_pin(pin_dir, hooks[i].link_pin);
+	link_fd = pins_open(pin_dir, hooks[i].link_pin);
 	if (link_fd >= 0) {
 		err = swap_hook(prog, i, link_fd, cg_fd, cgroup, pin_dir, st);
 		close(link_fd);
@@ -534,7 +502,7 @@ static int install_hook(struct tunnelguard *skel, size_t i, int cg_fd, const cha
 		       err == -EPERM ? " (are you root?)" : "");
 		return err;
 	}
-	err = loader_pin_path(path, sizeof(path), pin_dir, hooks[i].link_pin);
+	err = pins_path(path, sizeof(path), pin_dir, hooks[i].link_pin);
 	if (!err)
 		err = bpf_link__pin(st->link[i], path);
 	if (err) {
@@ -634,7 +602,7 @@ static int pin_inspection_objects(struct tunnelguard *skel, const char *pin_dir,
 	/* What runs now, to put the pins back if this load fails. */
 	for (size_t i = 0; i < NR_HOOKS; i++)
 		st->old_prog_fd[i] = guard_link_prog_fd(pin_dir, hooks[i].link_pin);
-	st->old_config_fd = loader_open_pin(pin_dir, TG_PIN_CONFIG);
+	st->old_config_fd = pins_open(pin_dir, TG_PIN_CONFIG);
 	st->pinned_objects = 1;
 	for (size_t i = 0; i < NR_HOOKS && !err; i++)
 		err = replace_pin(bpf_program__fd(hook_program(skel, i)), pin_dir,
@@ -694,7 +662,7 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	choose_errno(skel, cfg);
 	if (reserved_ports_apply(&cfg->policy) || cfg->policy.mode == TG_MODE_AUDIT)
 		warn_ephemeral_reservations(&cfg->policy);
-	err = netns_cookie((__u64 *)&skel->rodata_config->tg_netns_cookie);
+	err = pins_netns_cookie((__u64 *)&skel->rodata_config->tg_netns_cookie);
 	if (err) {
 		pr_err("cannot read this network namespace's cookie: %s (kernel older than "
 		       "5.14?)\n",
@@ -794,7 +762,7 @@ int loader_unload(const char *pin_dir)
 	for (i = 0; i < NR_HOOKS + NR_TRACERS; i++) {
 		const struct hook *h = i < NR_HOOKS ? &hooks[i] : &tracers[i - NR_HOOKS];
 
-		fd = loader_open_pin(pin_dir, h->link_pin);
+		fd = pins_open(pin_dir, h->link_pin);
 		if (fd < 0)
 			continue;
 		if (bpf_link_detach(fd) < 0 && errno != EOPNOTSUPP) {
@@ -816,7 +784,7 @@ int loader_unload(const char *pin_dir)
 		size_t n = strlen(de->d_name);
 
 		if (n > 4 && strcmp(de->d_name + n - 4, "_new") == 0 &&
-		    !loader_pin_path(path, sizeof(path), pin_dir, de->d_name))
+		    !pins_path(path, sizeof(path), pin_dir, de->d_name))
 			unlink(path);
 	}
 	closedir(dir);

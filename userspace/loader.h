@@ -46,10 +46,4 @@ void loader_unlock(void);
 /* Test-only pause at a named step boundary of load (TG_TEST_PAUSE_AT); inert unless set. */
 void loader_test_pause(const char *step);
 
-/* Write pin_dir/name into buf. 0 or -ENAMETOOLONG. */
-int loader_pin_path(char *buf, size_t len, const char *pin_dir, const char *name);
-
-/* Open the pinned object pin_dir/name. An fd, or -errno (-ENOENT when it is not pinned). */
-int loader_open_pin(const char *pin_dir, const char *name);
-
 #endif /* TG_LOADER_H */

@@ -15,10 +15,7 @@
 #include <unistd.h>
 
 #include "netns_view.h"
-
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
+#include "pins.h"
 
 /* One namespace being looked at: what the thread inside it is asked and finds. */
 struct netns_visit {
@@ -26,20 +23,6 @@ struct netns_visit {
 	bool listeners;
 	struct netns_view *view;
 };
-
-static int cookie_here(uint64_t *cookie)
-{
-	socklen_t len = sizeof(*cookie);
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
 
 /* A socket belongs to the namespace it was made in: enter it from a thread of our own. */
 static void *visit_thread(void *arg)
@@ -50,7 +33,7 @@ static void *visit_thread(void *arg)
 		v->view->err = -errno;
 		return NULL;
 	}
-	v->view->err = cookie_here(&v->view->cookie);
+	v->view->err = pins_netns_cookie((__u64 *)&v->view->cookie);
 	if (!v->view->err && v->listeners)
 		v->view->err = diag_dump_listeners(&v->view->listeners);
 	return NULL;
@@ -268,7 +251,7 @@ int netns_view_here(uint64_t *cookie, char *name, size_t len)
 	struct found *found = NULL;
 	pid_t lowest = getpid();
 	size_t n = 0;
-	int err = cookie_here(cookie);
+	int err = pins_netns_cookie((__u64 *)cookie);
 
 	if (!err)
 		err = ns_inode("/proc/thread-self/ns/net", &v.inode);

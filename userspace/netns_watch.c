@@ -34,17 +34,13 @@
 #include <linux/sockios.h>
 
 #include "diag.h"
-#include "loader.h"
 #include "local_addrs.h"
 #include "log.h"
 #include "guard.h"
 #include "netns_watch.h"
 #include "reserved_ports.h"
 #include "sync.h"
-
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
+#include "pins.h"
 
 /* ---- pure helpers ---- */
 
@@ -85,13 +81,6 @@ struct netns_probe {
 	int err;			 /* out: entering, checking or subscribing failed */
 	int dump_err;			 /* out: the dump failed */
 };
-
-static int socket_netns_cookie(int fd, __u64 *cookie)
-{
-	socklen_t len = sizeof(*cookie);
-
-	return getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len) < 0 ? -errno : 0;
-}
 
 /* A NETLINK_ROUTE socket of the current namespace that hears of address and route changes. */
 static struct mnl_socket *subscribe_here(void)
@@ -142,7 +131,7 @@ static void *probe_thread(void *arg)
 		p->err = -errno;
 		return NULL;
 	}
-	p->err = socket_netns_cookie(fd, &p->cookie);
+	p->err = pins_socket_netns_cookie(fd, &p->cookie);
 	close(fd);
 	if (p->err)
 		return NULL;
@@ -646,10 +635,10 @@ int netns_watch_open(struct netns_watch *w, const char *pin_dir)
 	w->epoll_fd = w->netns_fd = w->addrs_fd = w->local_addrs_fd = -1;
 	if ((size_t)snprintf(w->pin_dir, sizeof(w->pin_dir), "%s", pin_dir) >= sizeof(w->pin_dir))
 		return -ENAMETOOLONG;
-	w->netns_fd = loader_open_pin(pin_dir, TG_PIN_NETNS);
-	w->addrs_fd = loader_open_pin(pin_dir, TG_PIN_NETNS_ADDRS);
-	w->local_addrs_fd = loader_open_pin(pin_dir, TG_PIN_LOCAL_ADDRS);
-	ring_fd = loader_open_pin(pin_dir, TG_PIN_NETNS_EVENTS);
+	w->netns_fd = pins_open(pin_dir, TG_PIN_NETNS);
+	w->addrs_fd = pins_open(pin_dir, TG_PIN_NETNS_ADDRS);
+	w->local_addrs_fd = pins_open(pin_dir, TG_PIN_LOCAL_ADDRS);
+	ring_fd = pins_open(pin_dir, TG_PIN_NETNS_EVENTS);
 	if (w->netns_fd < 0 || w->addrs_fd < 0 || w->local_addrs_fd < 0 || ring_fd < 0) {
 		err = w->netns_fd < 0	      ? w->netns_fd
 		      : w->addrs_fd < 0	      ? w->addrs_fd
@@ -663,7 +652,7 @@ int netns_watch_open(struct netns_watch *w, const char *pin_dir)
 		err = -errno;
 		goto cleanup;
 	}
-	err = socket_netns_cookie(mnl_socket_get_fd(w->own_nl), &own_cookie);
+	err = pins_socket_netns_cookie(mnl_socket_get_fd(w->own_nl), &own_cookie);
 	if (err)
 		goto cleanup;
 	w->rb = ring_buffer__new(ring_fd, on_netns_event, w, NULL);
@@ -771,10 +760,10 @@ int netns_watch_read(const char *pin_dir, struct netns_watch_info **out, size_t 
 	size_t n = 0, cap = 0, n_keys = 0;
 	int netns_fd, addrs_fd = -1, err = 0;
 
-	netns_fd = loader_open_pin(pin_dir, TG_PIN_NETNS);
+	netns_fd = pins_open(pin_dir, TG_PIN_NETNS);
 	if (netns_fd < 0)
 		return netns_fd;
-	addrs_fd = loader_open_pin(pin_dir, TG_PIN_NETNS_ADDRS);
+	addrs_fd = pins_open(pin_dir, TG_PIN_NETNS_ADDRS);
 	if (addrs_fd < 0) {
 		err = addrs_fd;
 		goto cleanup;

@@ -8,9 +8,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "loader.h"
 #include "log.h"
 #include "owner_feed.h"
+#include "pins.h"
 
 /* A burst beyond this is left to the reconciliation: the sets are repaired there anyway. */
 #define FEED_MAX_PENDING 65536
@@ -451,14 +451,14 @@ int owner_feed_open(struct owner_feed *f, const char *pin_dir, const struct tg_p
 	err = owner_index_init(&f->index);
 	if (err)
 		return err;
-	f->port_owner_fd = loader_open_pin(pin_dir, TG_PIN_PORT_OWNER);
+	f->port_owner_fd = pins_open(pin_dir, TG_PIN_PORT_OWNER);
 	if (f->port_owner_fd < 0) {
 		err = f->port_owner_fd;
 		goto fail;
 	}
 	/* Without it lost events go unnoticed until the reconciliation; not worth failing for. */
-	f->stats_fd = loader_open_pin(pin_dir, TG_PIN_STATS);
-	ring_fd = loader_open_pin(pin_dir, TG_PIN_OWNER_EVENTS);
+	f->stats_fd = pins_open(pin_dir, TG_PIN_STATS);
+	ring_fd = pins_open(pin_dir, TG_PIN_OWNER_EVENTS);
 	if (ring_fd < 0) {
 		err = ring_fd;
 		goto fail;

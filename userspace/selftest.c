@@ -20,6 +20,7 @@
 
 #include "guard.h"
 #include "selftest.h"
+#include "pins.h"
 
 /* Exit codes of the probe besides an errno (all errnos are below 134). */
 #define PROBE_CONNECTED	   0
@@ -233,7 +234,7 @@ int selftest_run(const struct tg_policy *policy, unsigned int deny_errno, const 
 			 "every tenant reach every other's ports");
 		return 0;
 	}
-	err = guard_sum_percpu(pin_dir, TG_PIN_COUNTERS, before, TG_REASON_COUNT);
+	err = pins_sum_percpu(pin_dir, TG_PIN_COUNTERS, before, TG_REASON_COUNT);
 	if (err) {
 		snprintf(message, len, "self-test cannot read the counters: %s", strerror(-err));
 		return err;
@@ -265,7 +266,7 @@ int selftest_run(const struct tg_policy *policy, unsigned int deny_errno, const 
 	close(report[0]);
 	got = WEXITSTATUS(status);
 	out->probe_errno = got;
-	err = guard_sum_percpu(pin_dir, TG_PIN_COUNTERS, after, TG_REASON_COUNT);
+	err = pins_sum_percpu(pin_dir, TG_PIN_COUNTERS, after, TG_REASON_COUNT);
 	if (!err && (audit ? got == PROBE_CONNECTED : got == (int)deny_errno) &&
 	    after[want] > before[want]) {
 		out->result = TG_SELFTEST_PASSED;

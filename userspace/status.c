@@ -19,13 +19,13 @@
 #include "config.h"
 #include "escape.h"
 #include "layers.h"
-#include "loader.h"
 #include "quote.h"
 #include "status_netns.h"
 #include "reasons.h"
 #include "mounts.h"
 #include "status.h"
 #include "sync.h"
+#include "pins.h"
 
 static const char *const stat_names[TG_STAT_COUNT] = {
 	[TG_STAT_EVENTS_RATE_LIMITED] = "events_rate_limited",
@@ -168,7 +168,7 @@ static void collect_drift(const char *pin_dir, struct status_report *r,
 			  const struct diag_list *listeners)
 {
 	struct sync_report report = { .on_drift = note_drift, .ctx = r };
-	int fd = loader_open_pin(pin_dir, TG_PIN_PORT_OWNER);
+	int fd = pins_open(pin_dir, TG_PIN_PORT_OWNER);
 
 	if (fd < 0)
 		return; /* reported as a missing pin */
@@ -567,11 +567,6 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		fprintf(out, "    %-22s %llu\n", stat_names[i], st->stats[i]);
 }
 
-void status_json_string(FILE *out, const char *s)
-{
-	quote_json_fputs(out, s);
-}
-
 /* A name, or null when it is unknown (""). */
 static void json_name(FILE *out, const char *s)
 {
@@ -637,7 +632,7 @@ static void print_json_grants(FILE *out, const struct guard_state *st)
 		end = reservation_run(st, i);
 		snprintf(name, sizeof(name), "%.*s", TG_NAME_LEN, st->names.reservation[i]);
 		fputs(i ? ",{\"tenant\":" : "{\"tenant\":", out);
-		status_json_string(out, name);
+		quote_json_fputs(out, name);
 		fputs(",\"user\":", out);
 		json_name(out, user_of(p->reservation[i].uid, user, sizeof(user)));
 		fprintf(out, ",\"uid\":%u,\"ports\":", p->reservation[i].uid);
@@ -678,7 +673,7 @@ static void print_json_tunnels(FILE *out, const struct status_report *r)
 	fputs("],\"drift\":[", out);
 	for (unsigned int i = 0; i < r->drift_count && i < STATUS_MAX_DRIFT; i++) {
 		fputs(i ? "," : "", out);
-		status_json_string(out, r->drift[i]);
+		quote_json_fputs(out, r->drift[i]);
 	}
 	fprintf(out, "],\"drift_count\":%u,\"drift_checked\":%s", r->drift_count,
 		r->drift_checked ? "true" : "false");
@@ -723,7 +718,7 @@ static void print_capacity_json(FILE *out, const struct status_report *r)
 	fputs("],\"notes\":[", out);
 	for (unsigned int i = 0; i < r->findings.n_notes; i++) {
 		fputs(i ? "," : "", out);
-		status_json_string(out, r->findings.notes[i]);
+		quote_json_fputs(out, r->findings.notes[i]);
 	}
 	fputs("]}", out);
 }
@@ -739,7 +734,7 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 		status_complete(r) && status_loaded(r) ? "true" : "false");
 	json_words(out, (r->layers & (TG_LAYER_BPF | TG_LAYER_NFT)) ? layers_name(r->layers) : "");
 	fputs(",\"pin_dir\":", out);
-	status_json_string(out, pin_dir);
+	quote_json_fputs(out, pin_dir);
 	fputs(",\"missing\":", out);
 	json_words(out, st->missing);
 	fputs(",\"detached\":", out);

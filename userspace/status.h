@@ -71,8 +71,4 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 void status_print_json(FILE *out, const struct status_report *r, const char *pin_dir);
 int status_exit_code(const struct status_report *r);
 
-/* s as a JSON string, UTF-8 safe (quote.h): valid UTF-8 passes, controls and invalid bytes are
- * escaped. */
-void status_json_string(FILE *out, const char *s);
-
 #endif /* TG_STATUS_H */

@@ -10,7 +10,7 @@
 
 #include "netns_view.h"
 #include "netns_watch.h"
-#include "status.h"
+#include "quote.h"
 #include "status_netns.h"
 #include "tunnels.h"
 
@@ -167,7 +167,7 @@ void status_print_namespaces_json(FILE *out, const struct guard_state *st, const
 
 		fprintf(out, "%s{\"netns\":%llu,\"name\":", i ? "," : "", s->cookie);
 		if (s->view)
-			status_json_string(out, s->view->name);
+			quote_json_fputs(out, s->view->name);
 		else
 			fputs("null", out);
 		fprintf(out, ",\"followed\":%s,\"addrs_known\":%s,\"prefixes\":%zu,\"tunnels\":",
@@ -185,7 +185,7 @@ void status_print_namespaces_json(FILE *out, const struct guard_state *st, const
 				"%s{\"endpoint\":\"%s\",\"uid\":%u,\"user\":", first ? "" : ",",
 				endpoint, dl->uid);
 			pw = getpwuid(dl->uid);
-			status_json_string(out, pw ? pw->pw_name : NULL); /* null: no account */
+			quote_json_fputs(out, pw ? pw->pw_name : NULL); /* null: no account */
 			fputc('}', out);
 			first = false;
 		}

@@ -21,6 +21,7 @@
 
 #include "fixture.h"
 #include "guard.h"
+#include "pins.h"
 
 #define TENANT_A 2001
 #define TENANT_B 2002
@@ -43,7 +44,7 @@ static unsigned long long rate_limited(void)
 {
 	unsigned long long stats[TG_STAT_COUNT];
 
-	cr_assert_eq(guard_sum_percpu(fx.pin_dir, TG_PIN_STATS, stats, TG_STAT_COUNT), 0,
+	cr_assert_eq(pins_sum_percpu(fx.pin_dir, TG_PIN_STATS, stats, TG_STAT_COUNT), 0,
 		     "cannot read the stats of %s", fx.pin_dir);
 	return stats[TG_STAT_EVENTS_RATE_LIMITED];
 }
