@@ -27,8 +27,8 @@ FUZZ_LDLIBS  := $(shell pkg-config --libs libmnl 2>/dev/null)
 # Each target and the userspace files it needs.
 FUZZ_TARGETS	       := config diag local_addrs
 FUZZ_USER_config       := config escape log
-FUZZ_USER_diag	       := diag nlreply
-FUZZ_USER_local_addrs  := local_addrs nlreply
+FUZZ_USER_diag	       := diag nlreply util
+FUZZ_USER_local_addrs  := local_addrs nlreply util
 FUZZ_ARGS_config       := -dict=tests/fuzz/config.dict -max_len=8192
 FUZZ_ARGS_diag	       := -max_len=8192
 FUZZ_ARGS_local_addrs  := -max_len=8192

@@ -17,6 +17,7 @@
 #include "capacity.h"
 #include "log.h"
 #include "pins.h"
+#include "util.h"
 
 const char *capacity_number(unsigned long long n, char *buf, size_t len)
 {
@@ -149,7 +150,7 @@ int capacity_state_parse(const char *text, struct capacity_daemon_state *st)
 		"nft_batches_refused",
 		"nft_refused_at",
 	};
-	unsigned long long v[sizeof(names) / sizeof(names[0])] = { 0 };
+	unsigned long long v[ARRAY_SIZE(names)] = { 0 };
 	const char *line = text;
 
 	memset(st, 0, sizeof(*st));
@@ -167,7 +168,7 @@ int capacity_state_parse(const char *text, struct capacity_daemon_state *st)
 			copy[len] = '\0';
 			if (sscanf(copy, "%31s %llu%c", name, &value, &tail) != 2)
 				return -EINVAL;
-			for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 				if (strcmp(name, names[i]) == 0)
 					v[i] = value;
 		} else if (len) {

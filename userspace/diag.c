@@ -23,6 +23,7 @@
 
 #include "diag.h"
 #include "nlreply.h"
+#include "util.h"
 
 /* Large enough for any skb the kernel builds for a dump, so recvmsg never sees MSG_TRUNC. */
 #define DIAG_RECV_BUF_SIZE 32768
@@ -36,19 +37,11 @@ struct diag_parse_ctx {
 
 static int diag_list_append(struct diag_list *list, const struct diag_listener *l)
 {
-	struct diag_listener *items;
-	size_t capacity;
+	int err = util_grow((void **)&list->items, &list->capacity, list->count + 1,
+			    sizeof(*list->items));
 
-	if (list->count == list->capacity) {
-		capacity = list->capacity ? list->capacity * 2 : 16;
-		if (capacity < list->capacity || capacity > SIZE_MAX / sizeof(*items))
-			return -ENOMEM;
-		items = realloc(list->items, capacity * sizeof(*items));
-		if (!items)
-			return -ENOMEM;
-		list->items = items;
-		list->capacity = capacity;
-	}
+	if (err)
+		return err;
 	list->items[list->count++] = *l;
 	return 0;
 }

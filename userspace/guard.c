@@ -16,6 +16,7 @@
 #include "guard.h"
 #include "mounts.h"
 #include "pins.h"
+#include "util.h"
 
 /* The cgroup hooks in the order of guard_state.prog_id, and the tracer link last. */
 static const struct {
@@ -108,7 +109,7 @@ static int prog_map_fd(unsigned int prog_id, const char *name)
 
 	if (prog_fd < 0)
 		return -errno;
-	info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+	info.nr_map_ids = ARRAY_SIZE(map_ids);
 	info.map_ids = (__u64)(unsigned long)map_ids;
 	len = sizeof(info);
 	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0) {
@@ -135,7 +136,7 @@ static int prog_map_fd(unsigned int prog_id, const char *name)
 
 int guard_running_map(const char *pin_dir, const char *map_name)
 {
-	for (size_t i = 0; i < sizeof(guard_hooks) / sizeof(guard_hooks[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(guard_hooks); i++) {
 		unsigned int prog_id = 0;
 		int fd = pins_open(pin_dir, guard_hooks[i].link), err;
 
@@ -306,7 +307,7 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 		close(fd);
 	}
 	st->selftest_stale = st->loaded && selftest_is_stale(st);
-	for (size_t i = 0; i < sizeof(other_pins) / sizeof(other_pins[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(other_pins); i++) {
 		fd = pins_open(pin_dir, other_pins[i]);
 		if (fd < 0)
 			note_missing(st, other_pins[i]);

@@ -31,6 +31,7 @@
 #include "mounts.h"
 #include "reserved_ports.h"
 #include "pins.h"
+#include "util.h"
 
 #define LOCK_PATH	   "/run/tunnelguard.lock"
 #define ECONNREFUSED_VALUE 111
@@ -54,7 +55,7 @@ static const struct hook hooks[] = {
 	{ "post_bind6", TG_PIN_LINK_POST_BIND6, TG_PIN_PROG_POST_BIND6 },
 };
 
-#define NR_HOOKS (sizeof(hooks) / sizeof(hooks[0]))
+#define NR_HOOKS (ARRAY_SIZE(hooks))
 
 /* Maps that outlive a config swap: the new programs reuse the pinned ones. */
 static const char *const shared_maps[] = {
@@ -64,7 +65,7 @@ static const char *const shared_maps[] = {
 	TG_PIN_STAGES,	   TG_PIN_TRACED_SYNS,
 };
 
-#define NR_SHARED_MAPS (sizeof(shared_maps) / sizeof(shared_maps[0]))
+#define NR_SHARED_MAPS (ARRAY_SIZE(shared_maps))
 
 /*
  * Tracing programs that keep tg_port_owner current. They do not depend on the config, so a swap
@@ -74,7 +75,7 @@ static const struct hook tracers[] = {
 	{ "inet_sock_set_state", TG_PIN_LINK_LISTEN, NULL },
 };
 
-#define NR_TRACERS (sizeof(tracers) / sizeof(tracers[0]))
+#define NR_TRACERS (ARRAY_SIZE(tracers))
 
 /* What one load changed, so that a failure can put everything back. */
 struct load_state {
@@ -771,7 +772,7 @@ int loader_unload(const char *pin_dir)
 		}
 		close(fd);
 	}
-	for (i = 0; i < sizeof(pin_names) / sizeof(pin_names[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(pin_names); i++)
 		unpin(pin_dir, pin_names[i]);
 	/* Leftovers of an interrupted pin replacement. */
 	dir = opendir(pin_dir);

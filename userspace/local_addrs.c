@@ -20,6 +20,7 @@
 
 #include "local_addrs.h"
 #include "nlreply.h"
+#include "util.h"
 
 /* Large enough for any skb the kernel builds for a dump, so recvmsg never sees MSG_TRUNC. */
 #define LOCAL_ADDRS_RECV_BUF_SIZE 32768
@@ -33,19 +34,11 @@ struct local_addrs_parse_ctx {
 
 static int local_addrs_append(struct local_addr_list *list, const struct tg_lpm_key *key)
 {
-	struct tg_lpm_key *keys;
-	size_t capacity;
+	int err = util_grow((void **)&list->keys, &list->capacity, list->count + 1,
+			    sizeof(*list->keys));
 
-	if (list->count == list->capacity) {
-		capacity = list->capacity ? list->capacity * 2 : 16;
-		if (capacity < list->capacity || capacity > SIZE_MAX / sizeof(*keys))
-			return -ENOMEM;
-		keys = realloc(list->keys, capacity * sizeof(*keys));
-		if (!keys)
-			return -ENOMEM;
-		list->keys = keys;
-		list->capacity = capacity;
-	}
+	if (err)
+		return err;
 	list->keys[list->count++] = *key;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 static enum log_level current_level = LOG_LEVEL_WARN;
 static int journal = -1; /* -1: not looked at yet; 0 or 1: is stderr the journal */
@@ -26,8 +27,7 @@ int log_priority(enum log_level level)
 {
 	static const int priorities[] = { 3, 4, 5, 6, 7 };
 
-	return (unsigned int)level < sizeof(priorities) / sizeof(priorities[0]) ? priorities[level]
-										: 7;
+	return (unsigned int)level < ARRAY_SIZE(priorities) ? priorities[level] : 7;
 }
 
 bool log_is_journal_stream(int fd, const char *journal_stream)

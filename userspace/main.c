@@ -28,6 +28,7 @@
 #include "mounts.h"
 #include "prometheus.h"
 #include "status.h"
+#include "util.h"
 
 #define EXIT_USAGE 2
 
@@ -517,7 +518,7 @@ int main(int argc, char **argv)
 		      : cli.verbosity	 ? LOG_LEVEL_INFO
 					 : LOG_LEVEL_WARN);
 	log_setup_libbpf();
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (strcmp(cli.command, commands[i].name) != 0)
 			continue;
 		err = check_option_scope(&cli);

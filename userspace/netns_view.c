@@ -16,6 +16,7 @@
 
 #include "netns_view.h"
 #include "pins.h"
+#include "util.h"
 
 /* One namespace being looked at: what the thread inside it is asked and finds. */
 struct netns_visit {
@@ -155,15 +156,8 @@ static int add_found(struct found **items, size_t *n, size_t *cap, uint64_t inod
 			return 0;
 		}
 	}
-	if (*n == *cap) {
-		size_t grown = *cap ? *cap * 2 : 16;
-		struct found *more = reallocarray(*items, grown, sizeof(**items));
-
-		if (!more)
-			return -ENOMEM;
-		*items = more;
-		*cap = grown;
-	}
+	if (util_grow((void **)items, cap, *n + 1, sizeof(**items)))
+		return -ENOMEM;
 	(*items)[(*n)++] = (struct found){ .inode = inode, .pid = pid };
 	return 0;
 }

@@ -41,6 +41,7 @@
 #include "reserved_ports.h"
 #include "sync.h"
 #include "pins.h"
+#include "util.h"
 
 /* ---- pure helpers ---- */
 
@@ -94,7 +95,7 @@ static struct mnl_socket *subscribe_here(void)
 		return NULL;
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		err = errno;
-	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]) && !err; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(groups) && !err; i++) {
 		int group = groups[i];
 
 		if (mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
@@ -204,7 +205,7 @@ static int probe_known(const struct netns_known *k, struct netns_probe *p)
 /* Every key of tg_netns_addrs, of namespace cookie only (0: of every namespace). */
 static int read_addr_keys(int fd, __u64 cookie, struct tg_netns_lpm_key **out, size_t *count)
 {
-	struct tg_netns_lpm_key *keys = NULL, *grown, key, *prev = NULL, last;
+	struct tg_netns_lpm_key *keys = NULL, key, *prev = NULL, last;
 	size_t n = 0, cap = 0;
 	int err = 0;
 
@@ -218,15 +219,9 @@ static int read_addr_keys(int fd, __u64 cookie, struct tg_netns_lpm_key **out, s
 		prev = &last;
 		if (cookie && key.netns_cookie != cookie)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			grown = realloc(keys, cap * sizeof(*keys));
-			if (!grown) {
-				err = -ENOMEM;
-				break;
-			}
-			keys = grown;
-		}
+		err = util_grow((void **)&keys, &cap, n + 1, sizeof(*keys));
+		if (err)
+			break;
 		keys[n++] = key;
 	}
 	if (err) {
@@ -341,8 +336,7 @@ static struct netns_known *find_known(const struct netns_watch *w, __u64 cookie,
 static void track(struct netns_watch *w, struct netns_probe *p)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	struct netns_known *k, **grown;
-	size_t cap;
+	struct netns_known *k;
 
 	if (w->n_known >= TG_NETNS_MAX) {
 		if (!w->full_warned)
@@ -352,14 +346,8 @@ static void track(struct netns_watch *w, struct netns_probe *p)
 		w->full_warned = true;
 		return;
 	}
-	if (w->n_known == w->cap_known) {
-		cap = w->cap_known ? w->cap_known * 2 : 8;
-		grown = realloc(w->known, cap * sizeof(*grown));
-		if (!grown)
-			return;
-		w->known = grown;
-		w->cap_known = cap;
-	}
+	if (util_grow((void **)&w->known, &w->cap_known, w->n_known + 1, sizeof(*w->known)))
+		return;
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return;
@@ -527,7 +515,7 @@ static void scan_proc(struct netns_watch *w, __u64 own_cookie)
 	const struct tg_policy *reserve = NULL;
 	struct guard_state guard;
 	struct stat self, st;
-	ino_t *seen = NULL, *grown;
+	ino_t *seen = NULL;
 	size_t n_seen = 0, cap = 0;
 	struct dirent *de;
 	char path[PATH_MAX];
@@ -556,15 +544,7 @@ static void scan_proc(struct netns_watch *w, __u64 own_cookie)
 		}
 		for (size_t i = 0; i < n_seen && !dup; i++)
 			dup = seen[i] == st.st_ino;
-		if (!dup && n_seen == cap) {
-			cap = cap ? cap * 2 : 64;
-			grown = realloc(seen, cap * sizeof(*seen));
-			if (grown)
-				seen = grown;
-			else
-				cap = n_seen;
-		}
-		if (dup || n_seen == cap) {
+		if (dup || util_grow((void **)&seen, &cap, n_seen + 1, sizeof(*seen))) {
 			close(p.ns_fd);
 			continue;
 		}
@@ -584,7 +564,7 @@ static void scan_proc(struct netns_watch *w, __u64 own_cookie)
 static void purge_unknown(struct netns_watch *w)
 {
 	struct tg_netns_lpm_key *keys = NULL;
-	__u64 key, *prev = NULL, last, *stale = NULL, *grown;
+	__u64 key, *prev = NULL, last, *stale = NULL;
 	size_t n = 0, n_stale = 0, cap = 0;
 
 	while (bpf_map_get_next_key(w->netns_fd, prev, &key) == 0) {
@@ -592,13 +572,8 @@ static void purge_unknown(struct netns_watch *w)
 		prev = &last;
 		if (find_known(w, key, NULL))
 			continue;
-		if (n_stale == cap) {
-			cap = cap ? cap * 2 : 16;
-			grown = realloc(stale, cap * sizeof(*stale));
-			if (!grown)
-				break;
-			stale = grown;
-		}
+		if (util_grow((void **)&stale, &cap, n_stale + 1, sizeof(*stale)))
+			break;
 		stale[n_stale++] = key;
 	}
 	for (size_t i = 0; i < n_stale; i++)
@@ -753,7 +728,7 @@ static int compare_info(const void *a, const void *b)
 
 int netns_watch_read(const char *pin_dir, struct netns_watch_info **out, size_t *count)
 {
-	struct netns_watch_info *list = NULL, *grown;
+	struct netns_watch_info *list = NULL;
 	struct tg_netns_lpm_key *keys = NULL;
 	struct tg_netns_info info;
 	__u64 key, last, *prev = NULL;
@@ -773,15 +748,9 @@ int netns_watch_read(const char *pin_dir, struct netns_watch_info **out, size_t 
 		prev = &last;
 		if (bpf_map_lookup_elem(netns_fd, &key, &info) < 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			grown = realloc(list, cap * sizeof(*list));
-			if (!grown) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			list = grown;
-		}
+		err = util_grow((void **)&list, &cap, n + 1, sizeof(*list));
+		if (err)
+			goto cleanup;
 		list[n++] = (struct netns_watch_info){ .cookie = key,
 						       .addrs_known = info.addrs_known != 0 };
 	}

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "pins.h"
+#include "util.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -85,36 +86,22 @@ int pins_netns_cookie(__u64 *cookie)
 	return err;
 }
 
+/* Capacities of a dump's two arrays, in entries. */
+struct dump_room {
+	size_t keys, values;
+};
+
 /* Room for at least want entries in *keys and *values. 0 or -ENOMEM. */
-static int reserve(void **keys, void **values, size_t *cap, size_t want, size_t key_size,
+static int reserve(void **keys, void **values, struct dump_room *room, size_t want, size_t key_size,
 		   size_t value_size)
 {
-	size_t grown = *cap ? *cap : DUMP_BATCH;
-	void *k, *v;
+	int err = util_grow(keys, &room->keys, want, key_size);
 
-	while (grown < want) {
-		if (grown > SIZE_MAX / 2)
-			return -ENOMEM;
-		grown *= 2;
-	}
-	if (grown == *cap)
-		return 0;
-	if (grown > SIZE_MAX / key_size || grown > SIZE_MAX / value_size)
-		return -ENOMEM;
-	k = realloc(*keys, grown * key_size);
-	if (!k)
-		return -ENOMEM;
-	*keys = k;
-	v = realloc(*values, grown * value_size);
-	if (!v)
-		return -ENOMEM;
-	*values = v;
-	*cap = grown;
-	return 0;
+	return err ? err : util_grow(values, &room->values, want, value_size);
 }
 
 static int dump_batched(int fd, size_t key_size, size_t value_size, void **keys, void **values,
-			size_t *count, size_t *cap)
+			size_t *count, struct dump_room *room)
 {
 	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u64 batch = 0;
@@ -124,7 +111,7 @@ static int dump_batched(int fd, size_t key_size, size_t value_size, void **keys,
 	for (;;) {
 		__u32 n = DUMP_BATCH;
 
-		err = reserve(keys, values, cap, *count + DUMP_BATCH, key_size, value_size);
+		err = reserve(keys, values, room, *count + DUMP_BATCH, key_size, value_size);
 		if (err)
 			return err;
 		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch,
@@ -142,14 +129,14 @@ static int dump_batched(int fd, size_t key_size, size_t value_size, void **keys,
 }
 
 static int dump_key_by_key(int fd, size_t key_size, size_t value_size, void **keys, void **values,
-			   size_t *count, size_t *cap)
+			   size_t *count, struct dump_room *room)
 {
 	char *prev = NULL, *key;
 	int err;
 
 	*count = 0;
 	for (;;) {
-		err = reserve(keys, values, cap, *count + 1, key_size, value_size);
+		err = reserve(keys, values, room, *count + 1, key_size, value_size);
 		if (err)
 			return err;
 		key = (char *)*keys + *count * key_size;
@@ -167,15 +154,15 @@ static int dump_key_by_key(int fd, size_t key_size, size_t value_size, void **ke
 int pins_dump_map(int fd, size_t key_size, size_t value_size, void **keys, void **values,
 		  size_t *count)
 {
-	size_t cap = 0;
+	struct dump_room room = {};
 	int err;
 
 	*keys = *values = NULL;
 	*count = 0;
-	err = dump_batched(fd, key_size, value_size, keys, values, count, &cap);
+	err = dump_batched(fd, key_size, value_size, keys, values, count, &room);
 	/* Kernels or map types without batch operations. */
 	if (err == -EINVAL || err == -ENOTSUPP_KERNEL || err == -EOPNOTSUPP || err == -ENOSPC)
-		err = dump_key_by_key(fd, key_size, value_size, keys, values, count, &cap);
+		err = dump_key_by_key(fd, key_size, value_size, keys, values, count, &room);
 	if (err || !*count) {
 		free(*keys);
 		free(*values);

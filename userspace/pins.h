@@ -3,7 +3,7 @@
  * pins.h - the bottom of the house: pinned objects by name, per-CPU sums, the current network
  * namespace's cookie, and one map dump. Everything that reads or writes the guard's pins (loader,
  * guard state, status, daemon, self-test, sync) comes here; this module includes no other of
- * ours, so no include cycle can pass through it.
+ * ours but util.h, so no include cycle can pass through it.
  */
 #ifndef TG_PINS_H
 #define TG_PINS_H

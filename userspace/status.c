@@ -26,6 +26,7 @@
 #include "status.h"
 #include "sync.h"
 #include "pins.h"
+#include "util.h"
 
 static const char *const stat_names[TG_STAT_COUNT] = {
 	[TG_STAT_EVENTS_RATE_LIMITED] = "events_rate_limited",
@@ -310,7 +311,7 @@ static const char *selftest_label(unsigned int result)
 {
 	static const char *const labels[] = { "never run", "passed", "FAILED", "skipped" };
 
-	return result < sizeof(labels) / sizeof(labels[0]) ? labels[result] : "?";
+	return result < ARRAY_SIZE(labels) ? labels[result] : "?";
 }
 
 static void format_unix_time(unsigned long long t, char *buf, size_t len)

@@ -10,6 +10,7 @@
 
 #include "procs.h"
 #include "tunnels.h"
+#include "util.h"
 
 void tunnels_format_endpoint(int family, const void *ip, unsigned int port, char *buf, size_t len)
 {
@@ -49,7 +50,7 @@ static const char *cached_user(struct user_cache *c, uint32_t uid)
 		if (c->entries[i].uid == uid)
 			return c->entries[i].name;
 	pw = getpwuid(uid);
-	if (c->n == sizeof(c->entries) / sizeof(c->entries[0]))
+	if (c->n == ARRAY_SIZE(c->entries))
 		c->n = 0; /* more distinct uids than slots: start over */
 	c->entries[c->n].uid = uid;
 	snprintf(c->entries[c->n].name, sizeof(c->entries[0].name), "%s", pw ? pw->pw_name : "");
