@@ -75,9 +75,7 @@ int capacity_size_port_owner(struct bpf_map *map, uint32_t want, const char *pin
 	pr_warn("port-owner-max = %s, but the loaded guard's map %s/%s holds %s entries: %s\n",
 		capacity_number(want, a, sizeof(a)), pin_dir, TG_PIN_PORT_OWNER,
 		capacity_number(have, b, sizeof(b)),
-		"a loaded map cannot be resized; run `tunnelguard unload` and `tunnelguard load` "
-		"to apply it (the guard is down in between), or keep the old size; the guard in "
-		"force is unchanged");
+		"a loaded map cannot be resized; run `tunnelguard unload` and `tunnelguard load` to apply it (the guard is down in between), or keep the old size; the guard in force is unchanged");
 	return -EEXIST;
 }
 
@@ -272,22 +270,22 @@ static void assess_ring(const struct capacity_facts *f, time_t now, enum capacit
 		out->exceeded[r] = true;
 		note = next_note(out);
 		if (note)
-			snprintf(note, sizeof(out->notes[0]),
-				 "%s overflowed %llds ago while the daemon (pid %d) "
-				 "read it: %s %s were lost since it started%s",
-				 ring, (long long)(now - at), (int)f->daemon.pid,
-				 capacity_number(daemon, n, sizeof(n)), what,
-				 events ? "" : " (its reconciliation puts the nft sets right)");
+			snprintf(
+				note, sizeof(out->notes[0]),
+				"%s overflowed %llds ago while the daemon (pid %d) read it: %s %s were lost since it started%s",
+				ring, (long long)(now - at), (int)f->daemon.pid,
+				capacity_number(daemon, n, sizeof(n)), what,
+				events ? "" : " (its reconciliation puts the nft sets right)");
 		return;
 	}
 	if (!since_load)
 		return;
 	note = next_note(out);
 	if (note)
-		snprintf(note, sizeof(out->notes[0]),
-			 "%s %s were not sent on %s since load (no daemon was "
-			 "reading, or it fell behind)",
-			 capacity_number(since_load, n, sizeof(n)), what, ring);
+		snprintf(
+			note, sizeof(out->notes[0]),
+			"%s %s were not sent on %s since load (no daemon was reading, or it fell behind)",
+			capacity_number(since_load, n, sizeof(n)), what, ring);
 }
 
 void capacity_assess(const struct capacity_facts *f, time_t now, struct capacity_findings *out)
@@ -305,12 +303,12 @@ void capacity_assess(const struct capacity_facts *f, time_t now, struct capacity
 	} else if (f->full_total) {
 		note = next_note(out);
 		if (note)
-			snprintf(note, sizeof(out->notes[0]),
-				 "port_owner was full %s times since load (it has room now: %s of "
-				 "%s entries)",
-				 capacity_number(f->full_total, a, sizeof(a)),
-				 capacity_number(f->port_owner_entries, b, sizeof(b)),
-				 capacity_number(f->port_owner_max, c, sizeof(c)));
+			snprintf(
+				note, sizeof(out->notes[0]),
+				"port_owner was full %s times since load (it has room now: %s of %s entries)",
+				capacity_number(f->full_total, a, sizeof(a)),
+				capacity_number(f->port_owner_entries, b, sizeof(b)),
+				capacity_number(f->port_owner_max, c, sizeof(c)));
 	}
 	assess_ring(f, now, CAPACITY_EVENTS, out);
 	assess_ring(f, now, CAPACITY_OWNER_EVENTS, out);
@@ -320,18 +318,16 @@ void capacity_assess(const struct capacity_facts *f, time_t now, struct capacity
 		if (note)
 			snprintf(
 				note, sizeof(out->notes[0]),
-				"nftables refused %s element batches for their size even split "
-				"into parts (last %llds ago): the nft sets are incomplete; see the "
-				"daemon's log",
+				"nftables refused %s element batches for their size even split into parts (last %llds ago): the nft sets are incomplete; see the daemon's log",
 				capacity_number(f->daemon.nft_batches_refused, a, sizeof(a)),
 				(long long)(now - f->daemon.nft_refused_at));
 	} else if (f->have_daemon && f->daemon.nft_batches_split) {
 		note = next_note(out);
 		if (note)
-			snprintf(note, sizeof(out->notes[0]),
-				 "nftables refused %s element batches for their size; the daemon "
-				 "sent each in parts",
-				 capacity_number(f->daemon.nft_batches_split, a, sizeof(a)));
+			snprintf(
+				note, sizeof(out->notes[0]),
+				"nftables refused %s element batches for their size; the daemon sent each in parts",
+				capacity_number(f->daemon.nft_batches_split, a, sizeof(a)));
 	}
 }
 

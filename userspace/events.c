@@ -166,8 +166,7 @@ int events_format(const struct tg_event *e, bool json, char *buf, size_t len)
 	user_name(e->owner_uid, owner, sizeof(owner));
 	if (json) {
 		put(&l,
-		    "{\"time\":\"%s\",\"verdict\":\"%s\",\"reason\":\"%s\",\"caller_uid\":%u,"
-		    "\"caller\":",
+		    "{\"time\":\"%s\",\"verdict\":\"%s\",\"reason\":\"%s\",\"caller_uid\":%u,\"caller\":",
 		    when, verdict, reason_name(e->reason), e->caller_uid);
 		put_json_string(&l, caller, sizeof(caller), true);
 		put(&l, ",\"pid\":%u,\"comm\":", e->pid);

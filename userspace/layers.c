@@ -82,9 +82,8 @@ int layers_nft_owner_check(const char *pin_dir)
 	if (err)
 		return err;
 	if (present && owner[0] && strcmp(owner, mine) != 0) {
-		pr_err("table inet " NFT_TABLE_NAME " in this network namespace belongs to the "
-		       "guard of pin dir %s, not %s: there is one table per namespace; use that "
-		       "pin dir, or layers = bpf for this guard\n",
+		pr_err("table inet " NFT_TABLE_NAME
+		       " in this network namespace belongs to the guard of pin dir %s, not %s: there is one table per namespace; use that pin dir, or layers = bpf for this guard\n",
 		       owner, mine);
 		return -EBUSY;
 	}
@@ -130,8 +129,7 @@ static int load_locked(const struct tg_config *cfg, const struct loader_opts *op
 		if (err) {
 			pr_err("the nft layer was not put up: %s; %s\n", strerror(-err),
 			       cfg->layers & TG_LAYER_BPF
-				       ? "the BPF layer is in force with the new config, the nft "
-					 "layer keeps its previous table (if any)"
+				       ? "the BPF layer is in force with the new config, the nft layer keeps its previous table (if any)"
 				       : "nothing was changed");
 			return err;
 		}
@@ -182,8 +180,7 @@ static int unload_locked(const char *pin_dir)
 	} else if (guard_netns_is_here(pin_dir)) {
 		err = nft_remove();
 	} else {
-		pr_err("the guard in %s was loaded from another network namespace: its nft table "
-		       "is there; run unload in that namespace to remove it\n",
+		pr_err("the guard in %s was loaded from another network namespace: its nft table is there; run unload in that namespace to remove it\n",
 		       pin_dir);
 	}
 	ret = loader_unload(pin_dir);

@@ -189,9 +189,7 @@ void loader_test_pause(const char *step)
 static int check_kernel(void)
 {
 	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0) {
-		pr_err("kernel has no BTF (/sys/kernel/btf/vmlinux: %s): tunnelguard needs a "
-		       "kernel "
-		       "built with CONFIG_DEBUG_INFO_BTF=y\n",
+		pr_err("kernel has no BTF (/sys/kernel/btf/vmlinux: %s): tunnelguard needs a kernel built with CONFIG_DEBUG_INFO_BTF=y\n",
 		       strerror(errno));
 		return -ENOTSUP;
 	}
@@ -259,8 +257,7 @@ static int reuse_or_pin_map(struct bpf_map *map, const char *pin_dir, const char
 		err = bpf_map__reuse_fd(map, fd);
 		close(fd);
 		if (err)
-			pr_err("cannot reuse pinned map %s/%s: %s (unload first if the layout "
-			       "changed)\n",
+			pr_err("cannot reuse pinned map %s/%s: %s (unload first if the layout changed)\n",
 			       pin_dir, name, strerror(-err));
 		return err;
 	}
@@ -347,8 +344,7 @@ static void attach_tracers(struct tunnelguard *skel, const char *pin_dir, struct
 		if (!err)
 			err = bpf_link__pin(link, path);
 		if (err) {
-			pr_warn("cannot attach to tracepoint %s: %s; tg_port_owner will follow "
-				"listeners only through the daemon's reconciliation\n",
+			pr_warn("cannot attach to tracepoint %s: %s; tg_port_owner will follow listeners only through the daemon's reconciliation\n",
 				tracers[i].name, strerror(-err));
 			bpf_link__destroy(link);
 			continue;
@@ -368,8 +364,7 @@ static void choose_errno(struct tunnelguard *skel, const struct tg_config *cfg)
 	skel->rodata_config->tg_policy_names = cfg->names;
 	skel->rodata_config->tg_use_set_retval = has_set_retval == 1;
 	if (has_set_retval != 1 && cfg->policy.deny_errno != EPERM_VALUE) {
-		pr_warn("this kernel lacks bpf_set_retval(): refused connects fail with EPERM, not "
-			"ECONNREFUSED\n");
+		pr_warn("this kernel lacks bpf_set_retval(): refused connects fail with EPERM, not ECONNREFUSED\n");
 		skel->rodata_config->tg_policy.deny_errno = EPERM_VALUE;
 	}
 }
@@ -392,9 +387,7 @@ static void warn_ephemeral_reservations(const struct tg_policy *p)
 	for (__u32 i = 0; i < p->n_reservation && i < TG_MAX_RESERVATIONS; i++) {
 		if (p->reservation[i].last < low || p->reservation[i].first > high)
 			continue;
-		pr_warn("reserved ports %u-%u lie in the ephemeral range %u-%u: the kernel may "
-			"give "
-			"them to any bind(port 0); add them to net.ipv4.ip_local_reserved_ports\n",
+		pr_warn("reserved ports %u-%u lie in the ephemeral range %u-%u: the kernel may give them to any bind(port 0); add them to net.ipv4.ip_local_reserved_ports\n",
 			p->reservation[i].first, p->reservation[i].last, low, high);
 	}
 }
@@ -418,8 +411,7 @@ static int check_same_cgroup(const struct bpf_link_info *info, int cg_fd, const 
 	if (err)
 		return err;
 	if (info->cgroup.cgroup_id != id) {
-		pr_err("the loaded guard is attached to another cgroup than %s: run `tunnelguard "
-		       "unload` first to move it\n",
+		pr_err("the loaded guard is attached to another cgroup than %s: run `tunnelguard unload` first to move it\n",
 		       cgroup);
 		return -EEXIST;
 	}
@@ -558,8 +550,8 @@ static int prove_guard(struct tunnelguard *skel, const struct loader_opts *opts,
 {
 	struct tg_selftest result = { .time_unix = (__u64)time(NULL),
 				      .result = TG_SELFTEST_SKIPPED };
-	char message[512] = "self-test skipped (--no-self-test): nothing proved that the guard "
-			    "refuses a cross-tenant connect";
+	char message[512] =
+		"self-test skipped (--no-self-test): nothing proved that the guard refuses a cross-tenant connect";
 	__u32 key = 0;
 	int err = 0;
 
@@ -665,8 +657,7 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		warn_ephemeral_reservations(&cfg->policy);
 	err = pins_netns_cookie((__u64 *)&skel->rodata_config->tg_netns_cookie);
 	if (err) {
-		pr_err("cannot read this network namespace's cookie: %s (kernel older than "
-		       "5.14?)\n",
+		pr_err("cannot read this network namespace's cookie: %s (kernel older than 5.14?)\n",
 		       strerror(-err));
 		goto cleanup;
 	}
@@ -680,9 +671,7 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	skip_attached_tracers(skel, opts->pin_dir);
 	err = tunnelguard__load(skel);
 	if (err) {
-		pr_err("the kernel refused the BPF programs: %s (run with -vv for the verifier "
-		       "log; "
-		       "does the kernel have cgroup BPF and BTF?)\n",
+		pr_err("the kernel refused the BPF programs: %s (run with -vv for the verifier log; does the kernel have cgroup BPF and BTF?)\n",
 		       strerror(-err));
 		goto cleanup;
 	}
@@ -791,8 +780,7 @@ int loader_unload(const char *pin_dir)
 	closedir(dir);
 	if (rmdir(pin_dir) < 0 && errno != ENOENT) {
 		err = -errno;
-		pr_warn("pin dir %s is not empty after unload: %s (objects not made by tunnelguard "
-			"are left alone)\n",
+		pr_warn("pin dir %s is not empty after unload: %s (objects not made by tunnelguard are left alone)\n",
 			pin_dir, strerror(-err));
 	}
 out:

@@ -39,9 +39,7 @@ int mounts_find_cgroup2(char *buf, size_t len)
 	}
 	endmntent(f);
 	if (err == -ENOENT)
-		pr_err("no cgroup v2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup, "
-		       "or "
-		       "boot with systemd.unified_cgroup_hierarchy=1)\n");
+		pr_err("no cgroup v2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup, or boot with systemd.unified_cgroup_hierarchy=1)\n");
 	return err;
 }
 
@@ -59,8 +57,7 @@ int mounts_check_cgroup_dir(const char *path)
 	/* Quietly: a host with no cgroup2 mount gets its own message below. */
 	if (mounts_find_cgroup2(v2, sizeof(v2)))
 		v2[0] = '\0';
-	pr_err("--cgroup %s is %s, not a cgroup v2 directory: cgroup BPF programs attach only to "
-	       "cgroup v2%s%s\n",
+	pr_err("--cgroup %s is %s, not a cgroup v2 directory: cgroup BPF programs attach only to cgroup v2%s%s\n",
 	       path, st.f_type == CGROUP_SUPER_MAGIC ? "a cgroup v1 directory" : "not a cgroup",
 	       v2[0] ? ", mounted here at " : " (no cgroup2 mount found)", v2);
 	return -ENOTDIR;
@@ -144,8 +141,7 @@ static int mount_bpffs_root(void)
 	}
 	if (mount("bpf", MOUNTS_BPFFS_ROOT, "bpf", 0, "mode=0700") < 0) {
 		err = -errno;
-		pr_err("cannot mount bpffs on %s: %s (are you root? does the kernel have "
-		       "CONFIG_BPF_SYSCALL?)\n",
+		pr_err("cannot mount bpffs on %s: %s (are you root? does the kernel have CONFIG_BPF_SYSCALL?)\n",
 		       MOUNTS_BPFFS_ROOT, strerror(-err));
 		return err;
 	}

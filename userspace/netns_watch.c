@@ -275,8 +275,7 @@ static int write_addrs(struct netns_watch *w, const struct netns_known *k,
 		    bpf_map_delete_elem(w->addrs_fd, &have[i]) < 0 && errno != ENOENT)
 			err = -errno;
 	if (is_full(err))
-		pr_warn("map netns_addrs is full (%d prefixes): network namespace %llu stays "
-			"fail-closed (every destination counts as local)\n",
+		pr_warn("map netns_addrs is full (%d prefixes): network namespace %llu stays fail-closed (every destination counts as local)\n",
 			TG_NETNS_ADDRS_MAX, (unsigned long long)k->cookie);
 cleanup:
 	free(have);
@@ -297,15 +296,13 @@ static void apply_dump(struct netns_watch *w, struct netns_known *k,
 		if (!err)
 			err = -errno;
 		if (is_full(-errno))
-			pr_warn("map netns is full (%d namespaces): network namespace %llu stays "
-				"fail-closed\n",
+			pr_warn("map netns is full (%d namespaces): network namespace %llu stays fail-closed\n",
 				TG_NETNS_MAX, (unsigned long long)k->cookie);
 		info.addrs_known = 0;
 	}
 	k->addrs_known = info.addrs_known;
 	if (err && !k->warned) {
-		pr_warn("cannot learn the local addresses of network namespace %llu: %s; connects "
-			"there fail closed until its next address change\n",
+		pr_warn("cannot learn the local addresses of network namespace %llu: %s; connects there fail closed until its next address change\n",
 			(unsigned long long)k->cookie, strerror(-err));
 		k->warned = true;
 	} else if (!err && k->warned) {
@@ -340,8 +337,7 @@ static void track(struct netns_watch *w, struct netns_probe *p)
 
 	if (w->n_known >= TG_NETNS_MAX) {
 		if (!w->full_warned)
-			pr_warn("already following %d network namespaces: namespace %llu stays "
-				"fail-closed\n",
+			pr_warn("already following %d network namespaces: namespace %llu stays fail-closed\n",
 				TG_NETNS_MAX, (unsigned long long)p->cookie);
 		w->full_warned = true;
 		return;

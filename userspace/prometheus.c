@@ -21,16 +21,13 @@ static const struct {
 	const char *help;
 } stats[TG_STAT_COUNT] = {
 	[TG_STAT_EVENTS_RATE_LIMITED] = { "tunnelguard_events_rate_limited_total",
-					  "Refusal events not sent because the caller uid exceeded "
-					  "its event rate (the connect counters stay exact)." },
+					  "Refusal events not sent because the caller uid exceeded its event rate (the connect counters stay exact)." },
 	[TG_STAT_EVENTS_LOST] = { "tunnelguard_events_lost_total",
 				  "Refusal events not sent because the ring buffer was full." },
 	[TG_STAT_PORT_OWNER_FULL] = { "tunnelguard_port_owner_full_total",
-				      "Listeners not recorded because the port_owner map was "
-				      "full." },
+				      "Listeners not recorded because the port_owner map was full." },
 	[TG_STAT_OWNER_EVENTS_LOST] = { "tunnelguard_owner_events_lost_total",
-					"Listener changes not sent to the daemon (none running, or "
-					"it fell behind); its reconciliation covers them." },
+					"Listener changes not sent to the daemon (none running, or it fell behind); its reconciliation covers them." },
 };
 
 /* Label values of enum tg_stage. */
@@ -103,8 +100,7 @@ static void gauge(FILE *out, const char *name, const char *help, unsigned long l
 static void print_info(FILE *out, const struct guard_state *st)
 {
 	family(out, "tunnelguard_info", "gauge",
-	       "Version of this tunnelguard and the mode, policy and refusal errno the loaded "
-	       "programs run (labels absent when nothing is loaded); always 1.");
+	       "Version of this tunnelguard and the mode, policy and refusal errno the loaded programs run (labels absent when nothing is loaded); always 1.");
 	fputs("tunnelguard_info{version=\"", out);
 	prometheus_label_value(out, TG_VERSION);
 	if (st->loaded && st->have_config) {
@@ -131,14 +127,12 @@ static void print_tunnels(FILE *out, const struct status_report *r)
 	size_t i, start;
 
 	gauge(out, "tunnelguard_tunnels_known",
-	      "Whether the live listeners could be read through sock_diag (1); when 0, "
-	      "tunnelguard_tunnels is absent.",
+	      "Whether the live listeners could be read through sock_diag (1); when 0, tunnelguard_tunnels is absent.",
 	      r->tunnels_known);
 	if (!r->tunnels_known)
 		return;
 	family(out, "tunnelguard_tunnels", "gauge",
-	       "Live TCP listeners owned by each tenant uid (an ssh -R on 127.0.0.1 and ::1 is "
-	       "2); uids without one are absent.");
+	       "Live TCP listeners owned by each tenant uid (an ssh -R on 127.0.0.1 and ::1 is 2); uids without one are absent.");
 	if (!r->tunnels.count)
 		return;
 	/* A copy, since the report is const and its tunnels are in port order. */
@@ -165,26 +159,22 @@ static void print_tunnels(FILE *out, const struct status_report *r)
 static void print_layers(FILE *out, const struct status_report *r)
 {
 	family(out, "tunnelguard_layer_up", "gauge",
-	       "Whether a layer is in force: bpf (the pinned connect and bind hooks) or nft "
-	       "(table inet tunnelguard).");
+	       "Whether a layer is in force: bpf (the pinned connect and bind hooks) or nft (table inet tunnelguard).");
 	fprintf(out, "tunnelguard_layer_up{layer=\"bpf\"} %d\n", r->guard.loaded ? 1 : 0);
 	fprintf(out, "tunnelguard_layer_up{layer=\"nft\"} %d\n", r->nft.present ? 1 : 0);
 	family(out, "tunnelguard_layer_configured", "gauge",
-	       "Whether the loaded guard's config names a layer (layers = bpf, nft or both), so that "
-	       "a layer down can be told from one never asked for.");
+	       "Whether the loaded guard's config names a layer (layers = bpf, nft or both), so that a layer down can be told from one never asked for.");
 	fprintf(out, "tunnelguard_layer_configured{layer=\"bpf\"} %d\n",
 		r->layers & TG_LAYER_BPF ? 1 : 0);
 	fprintf(out, "tunnelguard_layer_configured{layer=\"nft\"} %d\n",
 		r->layers & TG_LAYER_NFT ? 1 : 0);
 	gauge(out, "tunnelguard_nft_drift_checked",
-	      "Whether the nft table could be read here (1); 0 outside the guard's network "
-	      "namespace.",
+	      "Whether the nft table could be read here (1); 0 outside the guard's network namespace.",
 	      r->nft_checked);
 	if (!r->nft.present)
 		return;
 	family(out, "tunnelguard_nft_resets_total", "counter",
-	       "Tenants' connection openings the nft layer reset (or logged, in audit mode), by "
-	       "rule.");
+	       "Tenants' connection openings the nft layer reset (or logged, in audit mode), by rule.");
 	fprintf(out, "tunnelguard_nft_resets_total{rule=\"tenant_to_tenant\"} %llu\n",
 		(unsigned long long)r->nft.other_tenant.packets);
 	fprintf(out, "tunnelguard_nft_resets_total{rule=\"tenant_to_service\"} %llu\n",
@@ -204,13 +194,10 @@ static void print_capacity(FILE *out, const struct status_report *r)
 		      "Listeners the port_owner map holds now.", c->port_owner_entries);
 	if (c->untracked_known)
 		gauge(out, "tunnelguard_listeners_untracked",
-		      "Live listeners the full port_owner map cannot hold (the nft sets are filled "
-		      "from sock_diag for them; raise port-owner-max).",
+		      "Live listeners the full port_owner map cannot hold (the nft sets are filled from sock_diag for them; raise port-owner-max).",
 		      c->untracked);
 	family(out, "tunnelguard_capacity_exceeded", "gauge",
-	       "Whether a fixed-size part of the guard is exceeded now (1): port_owner full, a "
-	       "ring buffer that overflowed while the daemon read it, or an nft batch refused for "
-	       "its size even in parts (the last two for 10 minutes).");
+	       "Whether a fixed-size part of the guard is exceeded now (1): port_owner full, a ring buffer that overflowed while the daemon read it, or an nft batch refused for its size even in parts (the last two for 10 minutes).");
 	for (int i = 0; i < CAPACITY_COUNT; i++)
 		fprintf(out, "tunnelguard_capacity_exceeded{resource=\"%s\"} %d\n",
 			capacity_resource_name(i), r->findings.exceeded[i] ? 1 : 0);
@@ -223,12 +210,10 @@ static void print_capacity(FILE *out, const struct status_report *r)
 	fprintf(out, "tunnelguard_daemon_lost_total{ring=\"owner_events\"} %llu\n",
 		c->daemon.owner_events_lost);
 	family(out, "tunnelguard_nft_batches_split_total", "counter",
-	       "nft element batches the kernel refused for their size, sent again in parts, since "
-	       "the daemon started.");
+	       "nft element batches the kernel refused for their size, sent again in parts, since the daemon started.");
 	fprintf(out, "tunnelguard_nft_batches_split_total %llu\n", c->daemon.nft_batches_split);
 	family(out, "tunnelguard_nft_batches_refused_total", "counter",
-	       "Parts of split nft batches refused even so (the sets were incomplete), since the "
-	       "daemon started.");
+	       "Parts of split nft batches refused even so (the sets were incomplete), since the daemon started.");
 	fprintf(out, "tunnelguard_nft_batches_refused_total %llu\n", c->daemon.nft_batches_refused);
 }
 
@@ -243,15 +228,13 @@ void prometheus_print(FILE *out, const struct status_report *r)
 	if (!status_loaded(r))
 		return;
 	gauge(out, "tunnelguard_complete",
-	      "Whether every layer the guard was loaded with is whole (0: degraded, `tunnelguard "
-	      "load` repairs it).",
+	      "Whether every layer the guard was loaded with is whole (0: degraded, `tunnelguard load` repairs it).",
 	      status_complete(r));
 	print_layers(out, r);
 	if (!st->loaded)
 		return;
 	gauge(out, "tunnelguard_selftest_ok",
-	      "Whether the last load's self-test proved the guard refuses (1); 0 when it failed, "
-	      "was skipped, never ran, or proved other programs than the links run.",
+	      "Whether the last load's self-test proved the guard refuses (1); 0 when it failed, was skipped, never ran, or proved other programs than the links run.",
 	      st->selftest.result == TG_SELFTEST_PASSED && !st->selftest_stale);
 	gauge(out, "tunnelguard_selftest_timestamp_seconds",
 	      "When the last load's self-test ran, in seconds since the epoch; 0 when never.",
@@ -260,29 +243,24 @@ void prometheus_print(FILE *out, const struct status_report *r)
 	      "Whether drift could be checked (1); 0 outside the guard's network namespace.",
 	      r->drift_checked);
 	gauge(out, "tunnelguard_drift_entries",
-	      "Entries where the port_owner map or the nft sets disagree with the live "
-	      "listeners.",
+	      "Entries where the port_owner map or the nft sets disagree with the live listeners.",
 	      r->drift_count);
 	print_tunnels(out, r);
 	print_capacity(out, r);
 	family(out, "tunnelguard_connects_total", "counter",
-	       "Tenant TCP connects since load, by decision (non-tenant connects are not "
-	       "counted; allow_not_tcp also counts tenants' binds of non-stream sockets).");
+	       "Tenant TCP connects since load, by decision (non-tenant connects are not counted; allow_not_tcp also counts tenants' binds of non-stream sockets).");
 	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)
 		if (!tg_reason_is_bind(i))
 			fprintf(out, "tunnelguard_connects_total{reason=\"%s\"} %llu\n",
 				reason_name(i), st->counters[i]);
 	family(out, "tunnelguard_binds_total", "counter",
-	       "Tenant TCP binds since load, by decision, ports the kernel picked for bind(port 0) "
-	       "included (non-tenant binds are not counted).");
+	       "Tenant TCP binds since load, by decision, ports the kernel picked for bind(port 0) included (non-tenant binds are not counted).");
 	for (i = TG_ALLOW_NOT_TENANT + 1; i < TG_REASON_COUNT; i++)
 		if (tg_reason_is_bind(i))
 			fprintf(out, "tunnelguard_binds_total{reason=\"%s\"} %llu\n",
 				reason_name(i), st->counters[i]);
 	family(out, "tunnelguard_refusals_by_stage_total", "counter",
-	       "Tenant connects and binds refused (or recorded, in audit mode), by where: at the "
-	       "connect() or bind() call, where the SYN met the listener, or after a bind to port "
-	       "0.");
+	       "Tenant connects and binds refused (or recorded, in audit mode), by where: at the connect() or bind() call, where the SYN met the listener, or after a bind to port 0.");
 	for (i = 0; i < TG_STAGE_COUNT; i++)
 		fprintf(out, "tunnelguard_refusals_by_stage_total{stage=\"%s\"} %llu\n",
 			stage_names[i], st->stages[i]);

@@ -30,8 +30,8 @@ static const struct {
 				      "port reserved for nobody (bind-policy reserved-only)" },
 	[TG_AUDIT_BIND_RESERVED] = { "audit_bind_reserved",
 				     "audit: port reserved for another tenant" },
-	[TG_AUDIT_BIND_UNRESERVED] = { "audit_bind_unreserved", "audit: port reserved for nobody "
-								"(bind-policy reserved-only)" },
+	[TG_AUDIT_BIND_UNRESERVED] = { "audit_bind_unreserved",
+				       "audit: port reserved for nobody (bind-policy reserved-only)" },
 };
 
 const char *reason_name(unsigned int reason)

@@ -159,14 +159,10 @@ int reserved_ports_apply(const struct tg_policy *p)
 	else if (added < 0)
 		err = added;
 	if (err)
-		pr_warn("cannot add the reserved ports to net.ipv4.ip_local_reserved_ports: %s; "
-			"the "
-			"kernel may give them to another tenant's listen() without bind(), whose "
-			"listener then gets no connection (tg_syn_in); add them by hand\n",
+		pr_warn("cannot add the reserved ports to net.ipv4.ip_local_reserved_ports: %s; the kernel may give them to another tenant's listen() without bind(), whose listener then gets no connection (tg_syn_in); add them by hand\n",
 			strerror(-err));
 	else if (added > 0) /* a host setting changed: said at the default level */
-		pr_warn("net.ipv4.ip_local_reserved_ports is now %s: the kernel no longer picks "
-			"the reserved ports for bind(port 0) or listen() without bind()\n",
+		pr_warn("net.ipv4.ip_local_reserved_ports is now %s: the kernel no longer picks the reserved ports for bind(port 0) or listen() without bind()\n",
 			merged);
 	free(current);
 	free(merged);

@@ -191,14 +191,13 @@ static void describe_failure(int report_fd, const char *cgroup, uint32_t owner, 
 		snprintf(what, sizeof(what), "join the cgroup %s", cgroup);
 		break;
 	case STEP_NETNS:
-		snprintf(what, sizeof(what),
-			 "make a network namespace of its own (needs "
-			 "CAP_SYS_ADMIN; use --no-self-test where there is none)");
+		snprintf(
+			what, sizeof(what),
+			"make a network namespace of its own (needs CAP_SYS_ADMIN; use --no-self-test where there is none)");
 		break;
 	case STEP_LOOPBACK:
 		snprintf(what, sizeof(what),
-			 "bring up lo in its network namespace (needs "
-			 "CAP_NET_ADMIN)");
+			 "bring up lo in its network namespace (needs CAP_NET_ADMIN)");
 		break;
 	case STEP_LISTEN:
 		snprintf(what, sizeof(what), "listen on 127.0.0.1 as uid %u", owner);
@@ -229,9 +228,9 @@ int selftest_run(const struct tg_policy *policy, unsigned int deny_errno, const 
 	out->time_unix = (uint64_t)time(NULL);
 	if (pick_probe(policy, want, &owner, &caller, &port) < 0) {
 		out->result = TG_SELFTEST_SKIPPED;
-		snprintf(message, len,
-			 "self-test skipped: the policy has fewer than two tenant uids, or lets "
-			 "every tenant reach every other's ports");
+		snprintf(
+			message, len,
+			"self-test skipped: the policy has fewer than two tenant uids, or lets every tenant reach every other's ports");
 		return 0;
 	}
 	err = pins_sum_percpu(pin_dir, TG_PIN_COUNTERS, before, TG_REASON_COUNT);
@@ -275,9 +274,9 @@ int selftest_run(const struct tg_policy *policy, unsigned int deny_errno, const 
 		return 0;
 	}
 	out->result = TG_SELFTEST_FAILED;
-	snprintf(message, len,
-		 "self-test FAILED: uid %u's connect to uid %u's listener gave %s and the %s "
-		 "counter did not rise: the guard does not hold here",
-		 caller, owner, got ? strerror(got) : "success", audit ? "audit" : "deny");
+	snprintf(
+		message, len,
+		"self-test FAILED: uid %u's connect to uid %u's listener gave %s and the %s counter did not rise: the guard does not hold here",
+		caller, owner, got ? strerror(got) : "success", audit ? "audit" : "deny");
 	return -EPERM;
 }

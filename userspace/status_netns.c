@@ -128,8 +128,8 @@ void status_print_namespaces_text(FILE *out, const struct guard_state *st, const
 		if (s->known)
 			fprintf(out, " (%zu local prefixes)", s->known->prefixes);
 		else
-			fprintf(out, " (not followed: connects there count every destination "
-				     "as local)");
+			fprintf(out,
+				" (not followed: connects there count every destination as local)");
 		if (s->view && s->view->err)
 			fprintf(out, ", tunnels unknown (%s)\n", strerror(-s->view->err));
 		else
