@@ -2,9 +2,10 @@
 /*
  * diag.c - the kernel's live TCP listeners, from NETLINK_SOCK_DIAG (inet_diag) over libmnl.
  *
- * diag_build_request() builds a dump request on a buffer, diag_parse() checks and parses one
- * buffer of the reply, and diag_dump_family() is the only code that owns a socket. The reply is
- * hostile input as far as the parser is concerned: every length is checked before it is used.
+ * diag_build_request() builds a dump request on a buffer, diag_parse() parses one buffer of the
+ * reply through nlreply_run() (which checks it first), and nlreply_dump() owns the socket. The
+ * reply is hostile input as far as the parser is concerned: every length is checked before it is
+ * used.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -104,39 +105,19 @@ static int diag_msg_cb(const struct nlmsghdr *nlh, void *data)
  * Parse one buffer of the reply to the dump with sequence number seq sent from portid (0 and 0
  * accept any). On error, out is left as it was.
  */
-static int diag_parse(const void *buf, size_t len, uint32_t seq, uint32_t portid,
-		      struct diag_list *out)
+static int diag_parse(const void *buf, size_t len, uint32_t seq, uint32_t portid, void *arg)
 {
-	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = {
-		[NLMSG_ERROR] = nlreply_error_cb,
-		[NLMSG_DONE] = nlreply_done_cb,
-	};
-	struct diag_parse_ctx ctx = { .out = out };
+	struct diag_parse_ctx ctx = { .out = arg };
 	size_t count;
 	int ret;
 
-	if (!out || (!buf && len))
+	if (!ctx.out)
 		return -EINVAL;
-	/* Headers are read in place, so the buffer must be aligned as the kernel's is. */
-	if ((uintptr_t)buf % NLMSG_ALIGNTO)
-		return -EINVAL;
-	if (len > INT_MAX)
-		return -EMSGSIZE;
-	ret = nlreply_check_framing(buf, len, SOCK_DIAG_BY_FAMILY);
-	if (ret)
-		return ret;
-
-	count = out->count;
-	errno = 0;
-	ret = mnl_cb_run2(buf, len, seq, portid, diag_msg_cb, &ctx, ctl_cb, MNL_ARRAY_SIZE(ctl_cb));
-	if (ret == MNL_CB_STOP)
-		return 0;
-	if (ret > MNL_CB_STOP)
-		return 1;
-	out->count = count;
-	if (ctx.status.err)
-		return ctx.status.err;
-	return errno ? -errno : -EBADMSG;
+	count = ctx.out->count;
+	ret = nlreply_run(buf, len, SOCK_DIAG_BY_FAMILY, seq, portid, diag_msg_cb, &ctx.status);
+	if (ret < 0)
+		ctx.out->count = count;
+	return ret;
 }
 
 int diag_parse_reply(const void *buf, size_t len, struct diag_list *out)
@@ -161,46 +142,10 @@ static struct nlmsghdr *diag_build_request(void *buf, uint8_t family, uint32_t s
 	return nlh;
 }
 
-/* One dump on a fresh socket, so that a dump started over never reads the tail of the last. */
 static int diag_dump_family(void *buf, uint8_t family, struct diag_list *out)
 {
-	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
-	uint32_t seq, portid;
-	ssize_t n;
-	int ret;
-
-	nl = mnl_socket_open(NETLINK_SOCK_DIAG);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto cleanup;
-	}
-	portid = mnl_socket_get_portid(nl);
-	seq = (uint32_t)time(NULL);
-	nlh = diag_build_request(buf, family, seq);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto cleanup;
-	}
-	do {
-		n = mnl_socket_recvfrom(nl, buf, DIAG_RECV_BUF_SIZE);
-		if (n < 0) {
-			ret = -errno;
-			goto cleanup;
-		}
-		/* A reply that ends without NLMSG_DONE is cut short. */
-		if (n == 0) {
-			ret = -EBADMSG;
-			goto cleanup;
-		}
-		ret = diag_parse(buf, n, seq, portid, out);
-	} while (ret == 1);
-
-cleanup:
-	mnl_socket_close(nl);
-	return ret;
+	return nlreply_dump(NETLINK_SOCK_DIAG, diag_build_request(buf, family, 0), buf,
+			    DIAG_RECV_BUF_SIZE, diag_parse, out);
 }
 
 int diag_dump_listeners(struct diag_list *out)

@@ -2,8 +2,8 @@
 /*
  * local_addrs.c - the prefixes this host delivers locally, from an RTM_GETROUTE dump over libmnl.
  *
- * local_addrs_build_request() builds the dump request on a buffer, local_addrs_parse() checks
- * and parses one buffer of the reply, and local_addrs_dump_once() is the only code that owns a
+ * local_addrs_build_request() builds the dump request on a buffer, local_addrs_parse() parses
+ * one buffer of the reply through nlreply_run() (which checks it first), and nlreply_dump() owns a
  * socket. Every length in the reply is checked before it is used.
  */
 #include <arpa/inet.h>
@@ -119,40 +119,19 @@ static int local_addrs_msg_cb(const struct nlmsghdr *nlh, void *data)
  * Parse one buffer of the reply to the dump with sequence number seq sent from portid (0 and 0
  * accept any). On error, out is left as it was.
  */
-static int local_addrs_parse(const void *buf, size_t len, uint32_t seq, uint32_t portid,
-			     struct local_addr_list *out)
+static int local_addrs_parse(const void *buf, size_t len, uint32_t seq, uint32_t portid, void *arg)
 {
-	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = {
-		[NLMSG_ERROR] = nlreply_error_cb,
-		[NLMSG_DONE] = nlreply_done_cb,
-	};
-	struct local_addrs_parse_ctx ctx = { .out = out };
+	struct local_addrs_parse_ctx ctx = { .out = arg };
 	size_t count;
 	int ret;
 
-	if (!out || (!buf && len))
+	if (!ctx.out)
 		return -EINVAL;
-	/* Headers are read in place, so the buffer must be aligned as the kernel's is. */
-	if ((uintptr_t)buf % NLMSG_ALIGNTO)
-		return -EINVAL;
-	if (len > INT_MAX)
-		return -EMSGSIZE;
-	ret = nlreply_check_framing(buf, len, RTM_NEWROUTE);
-	if (ret)
-		return ret;
-
-	count = out->count;
-	errno = 0;
-	ret = mnl_cb_run2(buf, len, seq, portid, local_addrs_msg_cb, &ctx, ctl_cb,
-			  MNL_ARRAY_SIZE(ctl_cb));
-	if (ret == MNL_CB_STOP)
-		return 0;
-	if (ret > MNL_CB_STOP)
-		return 1;
-	out->count = count;
-	if (ctx.status.err)
-		return ctx.status.err;
-	return errno ? -errno : -EBADMSG;
+	count = ctx.out->count;
+	ret = nlreply_run(buf, len, RTM_NEWROUTE, seq, portid, local_addrs_msg_cb, &ctx.status);
+	if (ret < 0)
+		ctx.out->count = count;
+	return ret;
 }
 
 int local_addrs_parse_reply(const void *buf, size_t len, struct local_addr_list *out)
@@ -178,46 +157,10 @@ static struct nlmsghdr *local_addrs_build_request(void *buf, uint32_t seq)
 	return nlh;
 }
 
-/* One dump on a fresh socket, so that a dump started over never reads the tail of the last. */
 static int local_addrs_dump_once(void *buf, struct local_addr_list *out)
 {
-	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
-	uint32_t seq, portid;
-	ssize_t n;
-	int ret;
-
-	nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto cleanup;
-	}
-	portid = mnl_socket_get_portid(nl);
-	seq = (uint32_t)time(NULL);
-	nlh = local_addrs_build_request(buf, seq);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto cleanup;
-	}
-	do {
-		n = mnl_socket_recvfrom(nl, buf, LOCAL_ADDRS_RECV_BUF_SIZE);
-		if (n < 0) {
-			ret = -errno;
-			goto cleanup;
-		}
-		/* A reply that ends without NLMSG_DONE is cut short. */
-		if (n == 0) {
-			ret = -EBADMSG;
-			goto cleanup;
-		}
-		ret = local_addrs_parse(buf, n, seq, portid, out);
-	} while (ret == 1);
-
-cleanup:
-	mnl_socket_close(nl);
-	return ret;
+	return nlreply_dump(NETLINK_ROUTE, local_addrs_build_request(buf, 0), buf,
+			    LOCAL_ADDRS_RECV_BUF_SIZE, local_addrs_parse, out);
 }
 
 int local_addrs_dump(struct local_addr_list *out)

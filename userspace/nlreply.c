@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
@@ -73,4 +76,73 @@ int nlreply_done_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_STOP;
 	ctx->err = status < 0 && status >= -NLREPLY_MAX_ERRNO ? status : -EBADMSG;
 	return MNL_CB_ERROR;
+}
+
+int nlreply_run(const void *buf, size_t len, uint16_t data_type, uint32_t seq, uint32_t portid,
+		mnl_cb_t msg_cb, struct nlreply_status *status)
+{
+	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = {
+		[NLMSG_ERROR] = nlreply_error_cb,
+		[NLMSG_DONE] = nlreply_done_cb,
+	};
+	int ret;
+
+	if (!buf && len)
+		return -EINVAL;
+	/* Headers are read in place, so the buffer must be aligned as the kernel's is. */
+	if ((uintptr_t)buf % NLMSG_ALIGNTO)
+		return -EINVAL;
+	if (len > INT_MAX)
+		return -EMSGSIZE;
+	ret = nlreply_check_framing(buf, len, data_type);
+	if (ret)
+		return ret;
+	status->err = 0;
+	errno = 0;
+	ret = mnl_cb_run2(buf, len, seq, portid, msg_cb, status, ctl_cb, MNL_ARRAY_SIZE(ctl_cb));
+	if (ret == MNL_CB_STOP)
+		return 0;
+	if (ret > MNL_CB_STOP)
+		return 1;
+	if (status->err)
+		return status->err;
+	return errno ? -errno : -EBADMSG;
+}
+
+int nlreply_dump(int protocol, struct nlmsghdr *req, void *buf, size_t buf_size,
+		 nlreply_parse_fn parse, void *arg)
+{
+	struct mnl_socket *nl = mnl_socket_open(protocol);
+	uint32_t portid, seq = (uint32_t)time(NULL);
+	ssize_t n;
+	int ret;
+
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		goto cleanup;
+	}
+	portid = mnl_socket_get_portid(nl);
+	req->nlmsg_seq = seq; /* req may lie in buf, which the reply overwrites */
+	if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0) {
+		ret = -errno;
+		goto cleanup;
+	}
+	do {
+		n = mnl_socket_recvfrom(nl, buf, buf_size);
+		if (n < 0) {
+			ret = -errno;
+			goto cleanup;
+		}
+		/* A reply that ends without NLMSG_DONE is cut short. */
+		if (n == 0) {
+			ret = -EBADMSG;
+			goto cleanup;
+		}
+		ret = parse(buf, (size_t)n, seq, portid, arg);
+	} while (ret == 1);
+cleanup:
+	mnl_socket_close(nl);
+	return ret;
 }
