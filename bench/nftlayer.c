@@ -73,7 +73,7 @@ int nftlayer_set_active(struct nftlayer *l, bool active)
 	}
 cleanup:
 	if (err)
-		fprintf(stderr, "tg-bench: cannot %s table inet " TG_NFT_TABLE_NAME ": %s\n",
+		fprintf(stderr, "tg-bench: cannot %s table inet tunnelguard: %s\n",
 			active ? "wake" : "make dormant", why[0] ? why : strerror(-err));
 	if (b)
 		mnl_nlmsg_batch_stop(b);

@@ -190,8 +190,7 @@ static bool reconcile_nft(struct nft_handle *nft, const struct daemon_opts *opts
 	if (err == -ENOENT) {
 		err = nft_apply(nft, in->policy, owners, n);
 		if (!err)
-			pr_warn("drift repaired: table inet " TG_NFT_TABLE_NAME
-				" was missing; put back with the loaded policy and %zu listeners\n",
+			pr_warn("drift repaired: table inet tunnelguard was missing; put back with the loaded policy and %zu listeners\n",
 				n);
 	}
 	free(owners);

@@ -64,8 +64,7 @@ static int apply_nft(struct nft_handle *nft, const struct tg_config *cfg)
 		err = nft_apply(nft, &cfg->policy, owners, n);
 	free(owners);
 	if (!err)
-		pr_info("nft layer in force: table inet " TG_NFT_TABLE_NAME " with %zu listeners\n",
-			n);
+		pr_info("nft layer in force: table inet tunnelguard with %zu listeners\n", n);
 	return err;
 }
 
@@ -84,9 +83,7 @@ int layers_nft_owner_check(const char *pin_dir)
 	if (err)
 		return err;
 	if (present && owner[0] && strcmp(owner, mine) != 0) {
-		pr_err("table inet " TG_NFT_TABLE_NAME " in this network namespace belongs to the "
-		       "guard of pin dir %s, not %s: there is one table per namespace; use that "
-		       "pin dir, or layers = bpf for this guard\n",
+		pr_err("table inet tunnelguard in this network namespace belongs to the guard of pin dir %s, not %s: there is one table per namespace; use that pin dir, or layers = bpf for this guard\n",
 		       owner, mine);
 		return -EBUSY;
 	}

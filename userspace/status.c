@@ -408,9 +408,7 @@ static void print_nft_text(FILE *out, const struct status_report *r)
 		return;
 	}
 	fprintf(out,
-		"  nft layer:   table inet " TG_NFT_TABLE_NAME
-		": %zu tenant listeners on %zu ports, "
-		"%zu service listeners on %zu ports\n",
+		"  nft layer:   table inet tunnelguard: %zu tenant listeners on %zu ports, %zu service listeners on %zu ports\n",
 		r->nft.n_owners - count_service_owners(&r->nft), r->nft.n_tunnel_ports,
 		count_service_owners(&r->nft), r->nft.n_service_ports);
 }
@@ -448,13 +446,11 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 	if (!status_loaded(r)) {
 		if (r->nft_foreign_owner[0])
 			fprintf(out,
-				"tunnelguard: not loaded (pin dir %s; this namespace's table "
-				"inet " TG_NFT_TABLE_NAME " belongs to the guard of pin dir %s)\n",
+				"tunnelguard: not loaded (pin dir %s; this namespace's table inet tunnelguard belongs to the guard of pin dir %s)\n",
 				pin_dir, foreign);
 		else
 			fprintf(out,
-				"tunnelguard: not loaded (pin dir %s, no table inet " TG_NFT_TABLE_NAME
-				")\n",
+				"tunnelguard: not loaded (pin dir %s, no table inet tunnelguard)\n",
 				pin_dir);
 		if (mounts_is_bpffs(MOUNTS_BPFFS_ROOT) != 1)
 			fprintf(out,
@@ -482,8 +478,8 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 			"interrupted: run `tunnelguard load`)\n",
 			st->inconsistent);
 	if (r->nft_missing)
-		fprintf(out, "  missing:     table inet " TG_NFT_TABLE_NAME
-			     " (run `tunnelguard load`; the daemon puts it back)\n");
+		fprintf(out,
+			"  missing:     table inet tunnelguard (run `tunnelguard load`; the daemon puts it back)\n");
 	if (st->loaded) {
 		fprintf(out, "  pin dir:     %s\n", pin_dir);
 		fprintf(out, "  cgroup:      %s (id %llu)\n",

@@ -2,11 +2,9 @@
 /*
  * nft/io.c - the only code that owns a socket: queries, the cached batch socket, sending a batch.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,19 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
-#include <libnftnl/expr.h>
-#include <libnftnl/gen.h>
 #include <libnftnl/object.h>
-#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
-#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
 
 #include "log.h"
 #include "nft.h"
@@ -339,8 +330,7 @@ int nft_batch_send(struct nft_handle *h, struct mnl_nlmsg_batch *b, char *why, s
 		err = -EPROTO;
 		if (why && why_len)
 			snprintf(why, why_len,
-				 "nftables acknowledged %zu of the %zu messages of "
-				 "the batch",
+				 "nftables acknowledged %zu of the %zu messages of the batch",
 				 acked, expected);
 	}
 cleanup:
@@ -369,8 +359,7 @@ int nft_build_and_send_logged(struct nft_handle *h, size_t size, uint32_t genid,
 		if (!err)
 			err = nft_put_end(b, &seq);
 		if (err)
-			pr_err("cannot build the nftables batch for table inet " TG_NFT_TABLE_NAME
-			       ": %s\n",
+			pr_err("cannot build the nftables batch for table inet tunnelguard: %s\n",
 			       strerror(-err));
 		else
 			err = nft_batch_send(h, b, why, sizeof(why));

@@ -2,33 +2,10 @@
 /*
  * nft/ops.c - the public operations: apply, remove, read, and the changes of the owner sets.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
-#include <libnftnl/expr.h>
-#include <libnftnl/gen.h>
-#include <libnftnl/object.h>
-#include <libnftnl/rule.h>
-#include <libnftnl/set.h>
-#include <libnftnl/table.h>
-#include <libnftnl/udata.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
 
 #include "log.h"
 #include "nft.h"
@@ -74,13 +51,13 @@ int nft_apply(struct nft_handle *h, const struct tg_policy *policy, const struct
 		return -EINVAL;
 	err = nft_content_from_owners(owners, n, &content);
 	if (err) {
-		pr_err("cannot build table inet " TG_NFT_TABLE_NAME ": %s\n", strerror(-err));
+		pr_err("cannot build table inet tunnelguard: %s\n", strerror(-err));
 		return err;
 	}
 	/* Carry the counters over; a read failure only costs them. */
 	nl = nft_socket();
 	if (!nl) {
-		err = socket_error("write table inet " TG_NFT_TABLE_NAME);
+		err = socket_error("write table inet tunnelguard");
 		goto cleanup;
 	}
 	if (nft_read_state(h, nl, false, &old, &genid) == 0) {
@@ -115,7 +92,7 @@ int nft_table_present(struct nft_handle *h, bool *present, char *guard_id, size_
 	int err;
 
 	if (!nl)
-		return socket_error("read table inet " TG_NFT_TABLE_NAME);
+		return socket_error("read table inet tunnelguard");
 	err = nft_read_state(h, nl, false, &st, &genid);
 	mnl_socket_close(nl);
 	*present = !err && st.present;
@@ -136,11 +113,11 @@ int nft_read(struct nft_handle *h, struct nft_state *out)
 	memset(out, 0, sizeof(*out));
 	nl = nft_socket();
 	if (!nl)
-		return socket_error("read table inet " TG_NFT_TABLE_NAME);
+		return socket_error("read table inet tunnelguard");
 	err = nft_read_state(h, nl, true, out, &genid);
 	mnl_socket_close(nl);
 	if (err)
-		pr_err("cannot read table inet " TG_NFT_TABLE_NAME ": %s%s\n", strerror(-err),
+		pr_err("cannot read table inet tunnelguard: %s%s\n", strerror(-err),
 		       root_hint(err));
 	return err;
 }
@@ -335,8 +312,7 @@ static int send_split(struct nft_handle *h, const struct nft_state *add,
 	int err, first_err = 0;
 
 	h->batches_split++;
-	pr_warn("nftables refused a batch of %zu element changes for its size: sending it in "
-		"parts of at most %d\n",
+	pr_warn("nftables refused a batch of %zu element changes for its size: sending it in parts of at most %d\n",
 		add->n_owners + add->n_tunnel_ports + add->n_service_ports + del->n_owners +
 			del->n_tunnel_ports + del->n_service_ports,
 		TG_NFT_SPLIT_ELEMS);
@@ -378,17 +354,16 @@ static int change_owners(struct nft_handle *h, const struct nft_owner *owners, s
 		uint32_t genid = 0;
 
 		if (!nl)
-			return socket_error("change table inet " TG_NFT_TABLE_NAME);
+			return socket_error("change table inet tunnelguard");
 		err = nft_read_state(h, nl, true, &have, &genid);
 		mnl_socket_close(nl);
 		if (err)
-			pr_err("cannot read table inet " TG_NFT_TABLE_NAME ": %s%s\n",
-			       strerror(-err), root_hint(err));
+			pr_err("cannot read table inet tunnelguard: %s%s\n", strerror(-err),
+			       root_hint(err));
 		if (!err && !have.present) {
 			/* For a drift check, absence is an answer; the caller words it. */
 			if (!dry_run)
-				pr_err("table inet " TG_NFT_TABLE_NAME
-				       " is not there (run tunnelguard load)\n");
+				pr_err("table inet tunnelguard is not there (run tunnelguard load)\n");
 			err = -ENOENT;
 		}
 		if (!err)
@@ -411,8 +386,7 @@ static int change_owners(struct nft_handle *h, const struct nft_owner *owners, s
 		nft_state_free(&minus);
 	}
 	if (err == -ERESTART)
-		pr_err("table inet " TG_NFT_TABLE_NAME
-		       " kept changing under the update; gave up\n");
+		pr_err("table inet tunnelguard kept changing under the update; gave up\n");
 	return err;
 }
 

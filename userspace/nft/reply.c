@@ -5,33 +5,19 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
-#include <libnftnl/expr.h>
 #include <libnftnl/gen.h>
 #include <libnftnl/object.h>
-#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
 
-#include "log.h"
 #include "nft.h"
 #include "internal.h"
 #include "nlreply.h"
@@ -148,14 +134,14 @@ static void describe_msg(const struct nlmsghdr *nlh, uint32_t offset, char *out,
 	uint16_t type;
 
 	if (!nlh) {
-		snprintf(out, len, "apply a batch to table inet " TG_NFT_TABLE_NAME);
+		snprintf(out, len, "apply a batch to table inet tunnelguard");
 		return;
 	}
 	type = nlh->nlmsg_type;
 	if (type == NFNL_MSG_BATCH_BEGIN || type == NFNL_MSG_BATCH_END ||
 	    NFNL_SUBSYS_ID(type) != NFNL_SUBSYS_NFTABLES ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*nfg)) {
-		snprintf(out, len, "apply the batch to table inet " TG_NFT_TABLE_NAME);
+		snprintf(out, len, "apply the batch to table inet tunnelguard");
 		return;
 	}
 	nfg = mnl_nlmsg_get_payload(nlh);

@@ -4,33 +4,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
-#include <libnftnl/gen.h>
-#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
-#include <libnftnl/set.h>
-#include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
 
-#include "log.h"
 #include "nft.h"
 #include "internal.h"
 
@@ -352,10 +333,10 @@ int nft_put_rules(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_poli
 				  : "tenant to another tenant's tunnel");
 	if (err || p->policy != TG_POLICY_STRICT)
 		return err;
-	return put_deny_rule(b, seq, audit, SET_SERVICE_PORTS, TG_NFT_COUNTER_SERVICE,
-			     audit ? "audit: tenant to a hub service, policy strict (logged, "
-				     "not reset)"
-				   : "tenant to a hub service (policy strict)");
+	return put_deny_rule(
+		b, seq, audit, SET_SERVICE_PORTS, TG_NFT_COUNTER_SERVICE,
+		audit ? "audit: tenant to a hub service, policy strict (logged, not reset)"
+		      : "tenant to a hub service (policy strict)");
 }
 
 int nft_put_chain(struct mnl_nlmsg_batch *b, uint32_t *seq)
