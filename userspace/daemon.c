@@ -295,20 +295,18 @@ static bool check_capacity(struct daemon *d, bool reconciled)
 		if (owner_lost) {
 			d->cap.owner_events_lost += owner_lost;
 			d->cap.owner_events_lost_at = t;
-			pr_warn("ring buffer %s or %s overflowed: %s listener changes were lost; "
-				"%s\n",
+			pr_warn("ring buffer %s or %s overflowed: %s listener changes were lost; %s\n",
 				TG_PIN_OWNER_EVENTS, TG_PIN_NETNS_EVENTS,
 				capacity_number(owner_lost, n, sizeof(n)),
-				"the nft sets are filled from sock_diag until the next "
-				"reconciliation");
+				"the nft sets are filled from sock_diag until the next reconciliation");
 		}
 		changed |= lost || owner_lost;
 	}
 	/* A listener the map could not take sends no event: poll sock_diag for the nft sets. */
 	if (full || owner_lost) {
 		if (!d->fallback)
-			pr_info("%s\n", "port_owner or its events cannot carry every listener: the "
-					"nft sets follow sock_diag polls");
+			pr_info("%s\n",
+				"port_owner or its events cannot carry every listener: the nft sets follow sock_diag polls");
 		reconcile_now = !d->fallback && !reconciled;
 		d->fallback = true;
 	} else if (reconciled && d->fallback != (d->port_owner_untracked > 0)) {
@@ -358,8 +356,7 @@ static void reconcile(struct daemon *d, bool wait)
 		fd = loader_open_pin(d->opts->pin_dir, TG_PIN_PORT_OWNER);
 		if (fd >= 0 && sync_port_owners(fd, false, &r) == 0) {
 			if (r.added || r.removed || r.changed)
-				pr_warn("drift repaired: port_owner %zu added, %zu removed, %zu "
-					"changed\n",
+				pr_warn("drift repaired: port_owner %zu added, %zu removed, %zu changed\n",
 					r.added, r.removed, r.changed);
 			note_untracked(d, r.untracked);
 		}
@@ -453,9 +450,7 @@ static int open_rings(struct daemon *d)
 	int err;
 
 	if (!guard_in_my_netns(&d->intent.st)) {
-		pr_err("the guard in %s was loaded from another network namespace: run the daemon "
-		       "there, or its reconciliation would fill port_owner with this one's "
-		       "listeners\n",
+		pr_err("the guard in %s was loaded from another network namespace: run the daemon there, or its reconciliation would fill port_owner with this one's listeners\n",
 		       d->opts->pin_dir);
 		return -EXDEV;
 	}
@@ -482,8 +477,7 @@ static int open_rings(struct daemon *d)
 	/* Without it connects in other namespaces fail closed: worse service, not a hole. */
 	err = netns_watch_open(&d->netns, d->opts->pin_dir);
 	if (err) {
-		pr_warn("cannot follow other network namespaces' addresses from %s: %s; connects "
-			"there treat every destination as local\n",
+		pr_warn("cannot follow other network namespaces' addresses from %s: %s; connects there treat every destination as local\n",
 			d->opts->pin_dir, strerror(-err));
 		return 0;
 	}

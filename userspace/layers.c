@@ -130,8 +130,7 @@ static int load_locked(struct nft_handle *nft, const struct tg_config *cfg,
 		if (err) {
 			pr_err("the nft layer was not put up: %s; %s\n", strerror(-err),
 			       cfg->layers & TG_LAYER_BPF
-				       ? "the BPF layer is in force with the new config, the nft "
-					 "layer keeps its previous table (if any)"
+				       ? "the BPF layer is in force with the new config, the nft layer keeps its previous table (if any)"
 				       : "nothing was changed");
 			return err;
 		}
@@ -189,8 +188,7 @@ static int unload_locked(const char *pin_dir)
 		err = nft_remove(&nft);
 		nft_handle_close(&nft);
 	} else {
-		pr_err("the guard in %s was loaded from another network namespace: its nft table "
-		       "is there; run unload in that namespace to remove it\n",
+		pr_err("the guard in %s was loaded from another network namespace: its nft table is there; run unload in that namespace to remove it\n",
 		       pin_dir);
 	}
 	ret = loader_unload(pin_dir);

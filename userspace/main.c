@@ -309,9 +309,8 @@ static int check_option_scope(const struct cli *cli)
 		return usage_error("%s needs --uid UID and --port PORT (or --bind PORT)",
 				   cli->command);
 	if (cli->bind && cli->addr)
-		return usage_error("%s",
-				   "--addr is for --port: a reservation holds a port on every "
-				   "address");
+		return usage_error(
+			"%s", "--addr is for --port: a reservation holds a port on every address");
 	return 0;
 }
 
@@ -436,9 +435,7 @@ static int cmd_events(const struct cli *cli)
 
 	lock_fd = events_lock(cli->pin_dir, &holder);
 	if (lock_fd == -EWOULDBLOCK) {
-		pr_err("a tunnelguard daemon (pid %d) is reading the events of %s: they are in "
-		       "its "
-		       "output (journalctl -u tunnelguard-daemon)\n",
+		pr_err("a tunnelguard daemon (pid %d) is reading the events of %s: they are in its output (journalctl -u tunnelguard-daemon)\n",
 		       holder, cli->pin_dir);
 		return 1;
 	}
@@ -524,9 +521,7 @@ int main(int argc, char **argv)
 		if (err)
 			return err;
 		if (commands[i].needs_root && geteuid() != 0) {
-			pr_err("%s needs root (CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN): run it "
-			       "with "
-			       "sudo\n",
+			pr_err("%s needs root (CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN): run it with sudo\n",
 			       cli.command);
 			return 1;
 		}

@@ -433,8 +433,7 @@ int owner_feed_rebuild(struct owner_feed *f, const struct tg_policy *policy,
 	free(mo);
 	f->index_stale = err < 0;
 	if (err < 0) {
-		pr_warn("cannot index the listeners of map tg_port_owner: %s (the next event "
-			"retries)\n",
+		pr_warn("cannot index the listeners of map tg_port_owner: %s (the next event retries)\n",
 			strerror(-err));
 		return err;
 	}
@@ -527,8 +526,7 @@ int owner_feed_apply(struct owner_feed *f, const struct tg_policy *policy,
 		f->applied += c.n_add + c.n_del;
 out:
 	if (err < 0)
-		pr_warn("nft sets not updated from %zu listener changes: %s (the reconciliation "
-			"repairs them)\n",
+		pr_warn("nft sets not updated from %zu listener changes: %s (the reconciliation repairs them)\n",
 			read, strerror(-err));
 	f->n_pending = 0;
 	owner_changes_free(&c);

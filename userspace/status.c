@@ -128,14 +128,12 @@ static void note_nft_drift(void *ctx, const char *what, const char *set, uint32_
 		snprintf(line, sizeof(c->report->drift[0]), "nft set %s lacks %s", set, where);
 	else if (pair)
 		snprintf(line, sizeof(c->report->drift[0]),
-			 "nft set %s holds uid %u port %u, which no longer "
-			 "listens",
-			 set, uid, port);
+			 "nft set %s holds uid %u port %u, which no longer listens", set, uid,
+			 port);
 	else
 		snprintf(line, sizeof(c->report->drift[0]),
-			 "nft set %s holds port %u, where nothing that "
-			 "belongs there listens",
-			 set, port);
+			 "nft set %s holds port %u, where nothing that belongs there listens", set,
+			 port);
 }
 
 /* The third view: the nft sets against the live listeners (sock_diag). */
@@ -393,16 +391,15 @@ static void print_nft_text(FILE *out, const struct status_report *r)
 	char foreign[ESCAPE_SIZE(sizeof(r->nft_foreign_owner))];
 
 	if (!r->nft_checked) {
-		fprintf(out, "  nft layer:   not checked: run status in the network namespace the "
-			     "guard was loaded from\n");
+		fprintf(out,
+			"  nft layer:   not checked: run status in the network namespace the guard was loaded from\n");
 		return;
 	}
 	if (!r->nft.present) {
 		fprintf(out, "  nft layer:   %s%s%s\n",
 			r->layers & TG_LAYER_NFT ? "MISSING" : "not loaded (layers = bpf)",
 			r->nft_foreign_owner[0]
-				? "; this namespace's table belongs to the guard of "
-				  "pin dir "
+				? "; this namespace's table belongs to the guard of pin dir "
 				: "",
 			escape_text(foreign, sizeof(foreign), r->nft_foreign_owner));
 		return;
@@ -469,13 +466,11 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		fprintf(out, "  missing:     %s (run `tunnelguard load` to repair)\n", st->missing);
 	if (st->detached[0] && st->loaded)
 		fprintf(out,
-			"  detached:    %s: the link is gone and its hook enforces nothing until "
-			"`tunnelguard load` attaches it again\n",
+			"  detached:    %s: the link is gone and its hook enforces nothing until `tunnelguard load` attaches it again\n",
 			st->detached);
 	if (st->inconsistent[0])
 		fprintf(out,
-			"  interrupted: %s do not match the programs in force (a load was "
-			"interrupted: run `tunnelguard load`)\n",
+			"  interrupted: %s do not match the programs in force (a load was interrupted: run `tunnelguard load`)\n",
 			st->inconsistent);
 	if (r->nft_missing)
 		fprintf(out,
@@ -486,8 +481,7 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 			st->cgroup[0] ? escape_text(cgroup, sizeof(cgroup), st->cgroup) : "?",
 			st->cgroup_id);
 		fprintf(out,
-			"  programs:    connect4 id %u, connect6 id %u, bind4 id %u, bind6 id %u, "
-			"syn_in id %u, post_bind4 id %u, post_bind6 id %u, syn_out id %u\n",
+			"  programs:    connect4 id %u, connect6 id %u, bind4 id %u, bind6 id %u, syn_in id %u, post_bind4 id %u, post_bind6 id %u, syn_out id %u\n",
 			st->prog_id[0], st->prog_id[1], st->prog_id[2], st->prog_id[3],
 			st->prog_id[4], st->prog_id[5], st->prog_id[6], st->prog_id[7]);
 	}
@@ -514,8 +508,7 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 	format_unix_time(st->selftest.time_unix, buf, sizeof(buf));
 	if (st->loaded && st->selftest_stale)
 		fprintf(out,
-			"  self-test:   not run for the running programs (the last record, %s at "
-			"%s, is of other programs)\n",
+			"  self-test:   not run for the running programs (the last record, %s at %s, is of other programs)\n",
 			selftest_label(st->selftest.result), buf);
 	else if (st->loaded)
 		fprintf(out, "  self-test:   %s at %s\n", selftest_label(st->selftest.result), buf);
@@ -538,8 +531,8 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		fprintf(out, "    ... and %zu more tunnels (status --json lists every one)\n",
 			r->tunnels.count - STATUS_MAX_TUNNELS_SHOWN);
 	if (!r->drift_checked)
-		fprintf(out, "  drift:       not checked: run status in the network namespace the "
-			     "guard was loaded from\n");
+		fprintf(out,
+			"  drift:       not checked: run status in the network namespace the guard was loaded from\n");
 	for (i = 0; i < r->drift_count && i < STATUS_MAX_DRIFT; i++)
 		fprintf(out, "  drift: %s\n", r->drift[i]);
 	if (r->drift_count > STATUS_MAX_DRIFT)
@@ -693,9 +686,9 @@ static void print_nft_json(FILE *out, const struct status_report *r)
 	if (r->nft.present)
 		fprintf(out,
 			",\"tenant_listeners\":%zu,\"service_listeners\":%zu,\"tunnel_ports\":%zu,"
-			"\"service_ports\":%zu,\"counters\":{\"tenant_to_tenant\":{\"packets\":%"
-			"llu,"
-			"\"bytes\":%llu},\"tenant_to_service\":{\"packets\":%llu,\"bytes\":%llu}}",
+			"\"service_ports\":%zu,"
+			"\"counters\":{\"tenant_to_tenant\":{\"packets\":%llu,\"bytes\":%llu},"
+			"\"tenant_to_service\":{\"packets\":%llu,\"bytes\":%llu}}",
 			r->nft.n_owners - count_service_owners(&r->nft),
 			count_service_owners(&r->nft), r->nft.n_tunnel_ports,
 			r->nft.n_service_ports, (unsigned long long)r->nft.other_tenant.packets,
