@@ -42,10 +42,11 @@ endif
 
 all: $(OUTPUT)/tunnelguard
 
-LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
+# userspace/nft/ holds the parts of the nft layer; its objects go to $(OUTPUT)/obj/nft/.
+LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c userspace/nft/*.c))
 LIB_OBJS := $(patsubst userspace/%.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
 SHARED_HDRS := $(wildcard include/*.h)
-USER_HDRS := $(wildcard userspace/*.h)
+USER_HDRS := $(wildcard userspace/*.h userspace/nft/*.h)
 
 $(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -70,6 +71,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 
 $(OUTPUT)/obj/%.o: userspace/%.c $(SHARED_HDRS) $(USER_HDRS) $(OUTPUT)/tunnelguard.skel.h | $(OUTPUT)/obj
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(OUTPUT)/libtunnelguard.a: $(LIB_OBJS)

@@ -18,8 +18,8 @@
 #include "nftlayer.h"
 #include "util.h"
 
-/* A batch of three small messages; nft_batch_start() wants room for one NFT_MSG_MAX beyond. */
-#define SWITCH_BATCH_SIZE (NFT_MSG_MAX + 4096)
+/* A batch of three small messages; nft_batch_start() wants room for one TG_NFT_MSG_MAX beyond. */
+#define SWITCH_BATCH_SIZE (TG_NFT_MSG_MAX + 4096)
 
 static void record(uint32_t *samples, unsigned int *n, uint64_t start)
 {
@@ -40,7 +40,7 @@ int nftlayer_set_active(struct nftlayer *l, bool active)
 	char why[256] = "";
 	int err = -ENOMEM;
 
-	if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TABLE_NAME) < 0)
+	if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, TG_NFT_TABLE_NAME) < 0)
 		goto cleanup;
 	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, active ? 0 : NFT_TABLE_F_DORMANT);
 	b = nft_batch_start(buf, sizeof(buf));
@@ -63,7 +63,7 @@ int nftlayer_set_active(struct nftlayer *l, bool active)
 	seq++;
 	err = nft_put_end(b, &seq);
 	if (!err)
-		err = nft_batch_send(b, why, sizeof(why));
+		err = nft_batch_send(&l->handle, b, why, sizeof(why));
 	if (!err) {
 		if (active != l->active)
 			record(l->change_us, &l->nchange, start);
@@ -73,7 +73,7 @@ int nftlayer_set_active(struct nftlayer *l, bool active)
 	}
 cleanup:
 	if (err)
-		fprintf(stderr, "tg-bench: cannot %s table inet " NFT_TABLE_NAME ": %s\n",
+		fprintf(stderr, "tg-bench: cannot %s table inet tunnelguard: %s\n",
 			active ? "wake" : "make dormant", why[0] ? why : strerror(-err));
 	if (b)
 		mnl_nlmsg_batch_stop(b);
@@ -136,7 +136,7 @@ int nftlayer_has_owner(struct nftlayer *l, uint32_t uid, uint16_t port, bool *pr
 	/* `meta skuid . tcp dport`: uid in host order, port in network order, each in 4 bytes. */
 	memcpy(key, &uid, sizeof(uid));
 	memcpy(key + 4, &be, sizeof(be));
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE_NAME);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, TG_NFT_TABLE_NAME);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, "owned");
 	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
 	nftnl_set_elem_add(s, e);
@@ -162,6 +162,7 @@ void nftlayer_close(struct nftlayer *l)
 	if (l->nl)
 		mnl_socket_close(l->nl);
 	l->nl = NULL;
+	nft_handle_close(&l->handle);
 }
 
 static double sys_ms(void)
@@ -173,12 +174,12 @@ static double sys_ms(void)
 	return (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
 }
 
-int nftlayer_time_apply(const struct tg_policy *policy, const struct nft_owner *owners, size_t n,
-			struct nft_timing *out)
+int nftlayer_time_apply(struct nftlayer *l, const struct tg_policy *policy,
+			const struct nft_owner *owners, size_t n, struct nft_timing *out)
 {
 	double s0 = sys_ms();
 	uint64_t t0 = now_ns();
-	int err = nft_apply(policy, owners, n);
+	int err = nft_apply(&l->handle, policy, owners, n);
 
 	out->wall_ms = (double)(now_ns() - t0) / 1e6;
 	out->sys_ms = sys_ms() - s0;
@@ -188,12 +189,12 @@ int nftlayer_time_apply(const struct tg_policy *policy, const struct nft_owner *
 	return err;
 }
 
-int nftlayer_time_update(const struct nft_owner *add, size_t nadd, const struct nft_owner *del,
-			 size_t ndel, struct nft_timing *out)
+int nftlayer_time_update(struct nftlayer *l, const struct nft_owner *add, size_t nadd,
+			 const struct nft_owner *del, size_t ndel, struct nft_timing *out)
 {
 	double s0 = sys_ms();
 	uint64_t t0 = now_ns();
-	int err = nft_update_owners(add, nadd, del, ndel);
+	int err = nft_update_owners(&l->handle, add, nadd, del, ndel);
 
 	out->wall_ms = (double)(now_ns() - t0) / 1e6;
 	out->sys_ms = sys_ms() - s0;

@@ -36,6 +36,8 @@ struct nftlayer {
 	unsigned int nchange, nsame;
 	uint32_t change_us[NFTLAYER_MAX_TIMED], same_us[NFTLAYER_MAX_TIMED];
 	struct mnl_socket *nl; /* for element gets; opened on first use */
+	/* For nft.h's calls: zeroed, it acts for no guard, as the benchmark's table is made. */
+	struct nft_handle handle;
 };
 
 /* Set or clear the table's dormant flag, in one batch even when it is already as asked. 0, or
@@ -55,12 +57,12 @@ struct nft_timing {
 /* Time nft_apply(policy, owners, n) (system time from getrusage: the kernel's share that runs
  * in our thread, which is the whole batch; deferred freeing runs in a kworker and is not in
  * it). 0 or -errno. */
-int nftlayer_time_apply(const struct tg_policy *policy, const struct nft_owner *owners, size_t n,
-			struct nft_timing *out);
+int nftlayer_time_apply(struct nftlayer *l, const struct tg_policy *policy,
+			const struct nft_owner *owners, size_t n, struct nft_timing *out);
 
 /* The same for nft_update_owners(add, nadd, del, ndel). */
-int nftlayer_time_update(const struct nft_owner *add, size_t nadd, const struct nft_owner *del,
-			 size_t ndel, struct nft_timing *out);
+int nftlayer_time_update(struct nftlayer *l, const struct nft_owner *add, size_t nadd,
+			 const struct nft_owner *del, size_t ndel, struct nft_timing *out);
 
 /*
  * Owners for a set of n synthetic tunnels: tenant uids first_uid .. first_uid + nuids - 1 in

@@ -106,7 +106,7 @@ static int apply_owners(struct bench *b, struct nft_owner *owners, size_t nlive,
 	int err;
 
 	nftlayer_synthetic_owners(owners, nlive, n, SYNTH_FIRST_UID, SYNTH_UIDS);
-	err = nftlayer_time_apply(&b->cfg.policy, owners, nlive + n, t ? t : &unused);
+	err = nftlayer_time_apply(&b->nft, &b->cfg.policy, owners, nlive + n, t ? t : &unused);
 	b->nft.active = true; /* a new table is hooked */
 	return err ? err : nft_quiet(b);
 }
@@ -118,7 +118,7 @@ static int time_applies(struct bench *b, struct nft_owner *owners, size_t nlive,
 	int err = 0;
 
 	for (r = 0; !err && r < NFT_APPLY_REPEAT && !bench_stop; r++) {
-		err = nft_remove();
+		err = nft_remove(&b->nft.handle);
 		if (!err)
 			err = apply_owners(b, owners, nlive, n, &b->nftres.apply_fresh[i][r]);
 		if (!err)
@@ -138,9 +138,9 @@ static int time_updates(struct bench *b)
 		struct nft_owner o =
 			nft_owner_of(&b->cfg.policy, UPDATE_UID, (uint16_t)(UPDATE_FIRST_PORT + r));
 
-		err = nftlayer_time_update(&o, 1, NULL, 0, &b->nftres.add_one[r]);
+		err = nftlayer_time_update(&b->nft, &o, 1, NULL, 0, &b->nftres.add_one[r]);
 		if (!err)
-			err = nftlayer_time_update(NULL, 0, &o, 1, &b->nftres.del_one[r]);
+			err = nftlayer_time_update(&b->nft, NULL, 0, &o, 1, &b->nftres.del_one[r]);
 	}
 	return err;
 }

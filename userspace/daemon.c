@@ -53,6 +53,7 @@ struct daemon {
 	struct netns_watch netns; /* other namespaces' addresses, open when netns_open */
 	bool netns_open;
 	struct nft_watch watch; /* layers = nft alone: sock_diag polls instead of the tracer */
+	struct nft_handle nft;	/* the nft layer, as the guard of opts->pin_dir */
 	int signal_fd;
 	int epoll_fd;
 	int lock_fd;
@@ -118,7 +119,7 @@ static int read_intent(const struct daemon_opts *opts, struct intent *in)
 }
 
 /* Load when the BPF layer the guard needs is missing or incomplete; otherwise leave it alone. */
-static int ensure_loaded(const struct daemon_opts *opts, struct intent *in)
+static int ensure_loaded(struct nft_handle *nft, const struct daemon_opts *opts, struct intent *in)
 {
 	struct loader_opts lo = {
 		.pin_dir = opts->pin_dir,
@@ -133,7 +134,7 @@ static int ensure_loaded(const struct daemon_opts *opts, struct intent *in)
 	/* An nft-only guard is loaded when its table is there; a partial one is repaired by
 	 * reconcile_nft() from the table's own state. */
 	if (!(in->layers & TG_LAYER_BPF) && !in->st.loaded &&
-	    nft_table_present(&table, NULL, 0) == 0 && table)
+	    nft_table_present(nft, &table, NULL, 0) == 0 && table)
 		return 0;
 	if ((in->layers & TG_LAYER_BPF) && in->st.loaded && in->st.complete)
 		return 0;
@@ -168,8 +169,8 @@ static void log_nft_drift(void *ctx, const char *what, const char *set, uint32_t
  * The nft layer: put the table back if it is gone, else make its sets match the listeners.
  * *listeners receives the sock_diag dump the sets were made from (empty if none was).
  */
-static bool reconcile_nft(const struct daemon_opts *opts, const struct intent *in,
-			  struct diag_list *listeners)
+static bool reconcile_nft(struct nft_handle *nft, const struct daemon_opts *opts,
+			  const struct intent *in, struct diag_list *listeners)
 {
 	size_t logged = 0;
 	struct nft_sync_report r = { .on_drift = log_nft_drift, .ctx = &logged };
@@ -183,15 +184,14 @@ static bool reconcile_nft(const struct daemon_opts *opts, const struct intent *i
 	err = layers_live_owners(in->policy, &owners, &n, listeners);
 	if (err)
 		return false;
-	err = nft_sync_owners(owners, n, false, &r);
+	err = nft_sync_owners(nft, owners, n, false, &r);
 	if (logged > DRIFT_LINES_MAX)
 		pr_warn("drift repaired: ... and %zu more nft set elements (%zu added, %zu removed in all)\n",
 			logged - DRIFT_LINES_MAX, r.added, r.removed);
 	if (err == -ENOENT) {
-		err = nft_apply(in->policy, owners, n);
+		err = nft_apply(nft, in->policy, owners, n);
 		if (!err)
-			pr_warn("drift repaired: table inet " NFT_TABLE_NAME
-				" was missing; put back with the loaded policy and %zu listeners\n",
+			pr_warn("drift repaired: table inet tunnelguard was missing; put back with the loaded policy and %zu listeners\n",
 				n);
 	}
 	free(owners);
@@ -202,7 +202,8 @@ static bool reconcile_nft(const struct daemon_opts *opts, const struct intent *i
 static void pump_feed(struct daemon *d)
 {
 	if (d->rings_open)
-		owner_feed_apply(&d->feed, d->intent.policy, d->intent.layers & TG_LAYER_NFT);
+		owner_feed_apply(&d->feed, d->intent.policy,
+				 d->intent.layers & TG_LAYER_NFT ? &d->nft : NULL);
 }
 
 /* The feed's index: what the nft sync just put into the sets, or (no sync) port_owner. */
@@ -268,7 +269,7 @@ static bool check_capacity(struct daemon *d, bool reconciled)
 	time_t t = time(NULL);
 	char n[32];
 
-	nft_size_refusals(&split, &refused);
+	nft_size_refusals(&d->nft, &split, &refused);
 	if (refused > d->cap.nft_batches_refused)
 		d->cap.nft_refused_at = t;
 	changed |= split != d->cap.nft_batches_split || refused != d->cap.nft_batches_refused;
@@ -349,7 +350,7 @@ static void reconcile(struct daemon *d, bool wait)
 			pr_warn("reconciliation skipped: cannot take the load lock\n");
 		return;
 	}
-	if (ensure_loaded(d->opts, &d->intent))
+	if (ensure_loaded(&d->nft, d->opts, &d->intent))
 		pr_err("the guard is not complete and could not be repaired\n");
 	pump_feed(d);
 	if (d->intent.st.loaded) {
@@ -372,7 +373,7 @@ static void reconcile(struct daemon *d, bool wait)
 		pump_feed(d);
 	}
 	if (d->intent.layers & TG_LAYER_NFT)
-		synced = reconcile_nft(d->opts, &d->intent, &listeners);
+		synced = reconcile_nft(&d->nft, d->opts, &d->intent, &listeners);
 	loader_unlock();
 	rebuild_feed_index(d, &listeners, synced);
 	diag_list_free(&listeners);
@@ -551,7 +552,7 @@ static int setup(struct daemon *d)
 		return d->lock_fd;
 	}
 	take_stats_baseline(d);
-	err = ensure_loaded(d->opts, &d->intent);
+	err = ensure_loaded(&d->nft, d->opts, &d->intent);
 	if (err)
 		return err;
 	sigemptyset(&mask);
@@ -587,7 +588,7 @@ static bool watching(const struct daemon *d)
 static void watch_poll(struct daemon *d)
 {
 	if (layers_nft_owner_check(d->opts->pin_dir) == 0)
-		nft_watch_poll(&d->watch, d->intent.policy);
+		nft_watch_poll(&d->watch, &d->nft, d->intent.policy);
 }
 
 int daemon_run(const struct daemon_opts *opts)
@@ -597,6 +598,7 @@ int daemon_run(const struct daemon_opts *opts)
 	int err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	nft_handle_init(&d.nft, opts->pin_dir);
 	err = setup(&d);
 	if (err)
 		goto cleanup;
@@ -627,7 +629,7 @@ int daemon_run(const struct daemon_opts *opts)
 
 			if (d.rings_open && ev[i].data.fd == owner_feed_fd(&d.feed)) {
 				owner_feed_apply(&d.feed, d.intent.policy,
-						 d.intent.layers & TG_LAYER_NFT);
+						 d.intent.layers & TG_LAYER_NFT ? &d.nft : NULL);
 				continue;
 			}
 			if (d.netns_open && ev[i].data.fd == netns_watch_fd(&d.netns)) {
@@ -677,6 +679,7 @@ cleanup:
 		capacity_state_remove(opts->pin_dir);
 	close_rings(&d);
 	nft_watch_free(&d.watch);
+	nft_handle_close(&d.nft);
 	if (d.signal_fd >= 0)
 		close(d.signal_fd);
 	if (d.epoll_fd >= 0)

@@ -54,36 +54,36 @@ int layers_live_owners(const struct tg_policy *policy, struct nft_owner **owners
 	return 0;
 }
 
-static int apply_nft(const struct tg_config *cfg)
+static int apply_nft(struct nft_handle *nft, const struct tg_config *cfg)
 {
 	struct nft_owner *owners;
 	size_t n;
 	int err = layers_live_owners(&cfg->policy, &owners, &n, NULL);
 
 	if (!err)
-		err = nft_apply(&cfg->policy, owners, n);
+		err = nft_apply(nft, &cfg->policy, owners, n);
 	free(owners);
 	if (!err)
-		pr_info("nft layer in force: table inet " NFT_TABLE_NAME " with %zu listeners\n",
-			n);
+		pr_info("nft layer in force: table inet tunnelguard with %zu listeners\n", n);
 	return err;
 }
 
 int layers_nft_owner_check(const char *pin_dir)
 {
+	struct nft_handle nft;
 	char owner[200];
 	const char *mine;
 	bool present = false;
 	int err;
 
-	nft_set_owner(pin_dir);
-	mine = nft_owner_name();
-	err = nft_table_present(&present, owner, sizeof(owner));
+	nft_handle_init(&nft, pin_dir);
+	mine = nft.guard_id;
+	err = nft_table_present(&nft, &present, owner, sizeof(owner));
+	nft_handle_close(&nft);
 	if (err)
 		return err;
 	if (present && owner[0] && strcmp(owner, mine) != 0) {
-		pr_err("table inet " NFT_TABLE_NAME
-		       " in this network namespace belongs to the guard of pin dir %s, not %s: there is one table per namespace; use that pin dir, or layers = bpf for this guard\n",
+		pr_err("table inet tunnelguard in this network namespace belongs to the guard of pin dir %s, not %s: there is one table per namespace; use that pin dir, or layers = bpf for this guard\n",
 		       owner, mine);
 		return -EBUSY;
 	}
@@ -109,7 +109,8 @@ static bool nft_table_is_ours(const char *pin_dir)
 	return layers_nft_owner_check(pin_dir) == 0 && guard_netns_is_here(pin_dir);
 }
 
-static int load_locked(const struct tg_config *cfg, const struct loader_opts *opts)
+static int load_locked(struct nft_handle *nft, const struct tg_config *cfg,
+		       const struct loader_opts *opts)
 {
 	int err;
 
@@ -125,7 +126,7 @@ static int load_locked(const struct tg_config *cfg, const struct loader_opts *op
 			return err;
 	}
 	if (cfg->layers & TG_LAYER_NFT) {
-		err = apply_nft(cfg);
+		err = apply_nft(nft, cfg);
 		if (err) {
 			pr_err("the nft layer was not put up: %s; %s\n", strerror(-err),
 			       cfg->layers & TG_LAYER_BPF
@@ -135,7 +136,7 @@ static int load_locked(const struct tg_config *cfg, const struct loader_opts *op
 		}
 		loader_test_pause("nft_applied");
 	} else if (nft_table_is_ours(opts->pin_dir)) {
-		err = nft_remove();
+		err = nft_remove(nft);
 		if (err)
 			return err;
 	}
@@ -157,6 +158,7 @@ static int load_locked(const struct tg_config *cfg, const struct loader_opts *op
  */
 int layers_load(const struct tg_config *cfg, const struct loader_opts *opts)
 {
+	struct nft_handle nft;
 	int err;
 
 	if (!(cfg->layers & (TG_LAYER_BPF | TG_LAYER_NFT))) {
@@ -166,7 +168,9 @@ int layers_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	err = loader_lock();
 	if (err)
 		return err;
-	err = load_locked(cfg, opts);
+	nft_handle_init(&nft, opts->pin_dir);
+	err = load_locked(&nft, cfg, opts);
+	nft_handle_close(&nft);
 	loader_unlock();
 	return err;
 }
@@ -178,7 +182,11 @@ static int unload_locked(const char *pin_dir)
 	if (layers_nft_owner_check(pin_dir) != 0) {
 		/* another guard's table: left alone, the check said why */
 	} else if (guard_netns_is_here(pin_dir)) {
-		err = nft_remove();
+		struct nft_handle nft;
+
+		nft_handle_init(&nft, pin_dir);
+		err = nft_remove(&nft);
+		nft_handle_close(&nft);
 	} else {
 		pr_err("the guard in %s was loaded from another network namespace: its nft table is there; run unload in that namespace to remove it\n",
 		       pin_dir);

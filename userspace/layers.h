@@ -34,9 +34,9 @@ int layers_live_owners(const struct tg_policy *policy, struct nft_owner **owners
 		       struct diag_list *listeners);
 
 /*
- * Act for the guard of pin_dir in the nft layer (nft_set_owner), and check that table inet
- * tunnelguard of this namespace, if any, is its own (or was made without an owner). 0, -EBUSY
- * (printed) when another guard's, or -errno.
+ * Check that table inet tunnelguard of this namespace, if any, is the guard of pin_dir's own
+ * (its guard id, nft.h, is pin_dir) or was made for no guard. 0, -EBUSY (printed) when another
+ * guard's, or -errno.
  */
 int layers_nft_owner_check(const char *pin_dir);
 

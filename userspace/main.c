@@ -367,7 +367,7 @@ static int cmd_load(const struct cli *cli)
 		printf("tunnelguard: guard in force, layers %s (pin dir %s)\n",
 		       layers_name(cfg.layers), cli->pin_dir);
 	else
-		printf("tunnelguard: guard in force, layers nft (table inet " NFT_TABLE_NAME ")\n");
+		printf("tunnelguard: guard in force, layers nft (table inet tunnelguard)\n");
 	return 0;
 }
 

@@ -52,17 +52,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "tg_policy.h"
 
 struct mnl_nlmsg_batch;
+struct mnl_socket;
 
-#define NFT_TABLE_NAME "tunnelguard" /* in family inet */
+#define TG_NFT_TABLE_NAME "tunnelguard" /* in family inet */
 
 /* Most distinct listener owners the layer takes: as many as the largest port_owner map
  * (CFG_PORT_OWNER_MAX_HIGHEST); an input list may hold each several times (one per address). */
-#define NFT_MAX_OWNERS (1u << 22)
-#define NFT_MAX_INPUT  (4 * (size_t)NFT_MAX_OWNERS)
+#define TG_NFT_MAX_OWNERS (1u << 22)
+#define TG_NFT_MAX_INPUT  (4 * (size_t)TG_NFT_MAX_OWNERS)
 
 /*
  * The owner of local TCP listeners on a port, e.g. tenant 2001's `ssh -R 8001:...`:
@@ -124,10 +126,45 @@ struct nft_state {
 	size_t n_service_ports;
 	struct nft_counter other_tenant;
 	struct nft_counter service;
-	char owner[200]; /* pin dir of the guard that made the table (its comment), or "" */
+	char guard_id[200]; /* pin dir of the guard that made the table (its comment), or "" */
 	struct nft_bound *tenant_bounds; /* set tenant_uids, sorted (nft_read() only) */
 	size_t n_tenant_bounds;
 };
+
+/*
+ * One guard's way into the nft layer, passed to every call that talks to the kernel:
+ *	struct nft_handle nft;
+ *	nft_handle_init(&nft, "/sys/fs/bpf/tunnelguard");
+ *	nft_apply(&nft, &policy, owners, n);
+ *	nft_handle_close(&nft);
+ * guard_id names the guard it acts for (a guard is known by its pin dir): nft_apply() writes it
+ * into the table's comment ("tunnelguard: policy isolate, mode enforce, pin dir
+ * /sys/fs/bpf/tunnelguard"), so that a second guard in the same network namespace (one table per
+ * namespace) can see the table is not its own. It is not an "owner" in the nft_owner sense (the
+ * uid of a listener).
+ *
+ * The handle keeps the socket batches go through open across batches: closing a netfilter socket
+ * makes the kernel finish freeing the last transaction's deleted elements first (an RCU grace
+ * period, 4-16 ms here), which would hold up the daemon's next event. A forked child or an
+ * unshare() gets a socket of its own. It also counts the batches refused for their size.
+ */
+struct nft_handle {
+	char guard_id[192];	     /* normalised pin dir (no trailing slash), "" for none */
+	struct mnl_socket *batch_nl; /* NULL until the first batch */
+	pid_t batch_nl_pid;
+	dev_t batch_nl_netns_dev;
+	ino_t batch_nl_netns_ino;
+	uint32_t seq;			  /* last sequence number handed out, 0: none yet */
+	unsigned long long batches_split; /* see nft_size_refusals() */
+	unsigned long long batches_refused;
+};
+
+/* Act for the guard of pin_dir (NULL or "": no guard); trailing slashes are dropped. Opens
+ * nothing. A zeroed handle is the same as one initialised for no guard. */
+void nft_handle_init(struct nft_handle *h, const char *pin_dir);
+
+/* Close the handle's socket, if any. The handle may be initialised again. */
+void nft_handle_close(struct nft_handle *h);
 
 /* Is uid in the table's set tenant_uids (the tenants the nft rules restrict)? */
 bool nft_state_is_tenant(const struct nft_state *s, uint32_t uid);
@@ -140,12 +177,13 @@ size_t nft_state_tenant_ranges(const struct nft_state *s, struct tg_uid_range *o
  * Create table inet tunnelguard, or replace it whole, for the policy and the listeners' owners:
  * one batch deletes the table if it exists and builds the new one, so a batch the kernel
  * refuses leaves the previous table in force. Counters carry over. Example, the table above:
- *	nft_apply(&policy, (struct nft_owner[]){ { 2001, 8001, true }, { 2001, 8001, true },
+ *	nft_apply(h, &policy, (struct nft_owner[]){ { 2001, 8001, true }, { 2001, 8001, true },
  *		  { 0, 22, false } }, 3)
  * 0, or -errno (the failing object is logged: "cannot add set owned to table inet
  * tunnelguard: File exists").
  */
-int nft_apply(const struct tg_policy *policy, const struct nft_owner *owners, size_t n);
+int nft_apply(struct nft_handle *h, const struct tg_policy *policy, const struct nft_owner *owners,
+	      size_t n);
 
 /*
  * Change the owner sets in one batch of element additions and deletions (no rebuild). add:
@@ -154,11 +192,11 @@ int nft_apply(const struct tg_policy *policy, const struct nft_owner *owners, si
  * the sets first (about 0.3 s of CPU at 50,000 owners); additions alone are one small batch.
  * Adding a present owner or deleting an absent one changes nothing. Example, tenant 2003
  * starts `ssh -R 8003:...`:
- *	nft_update_owners(&(struct nft_owner){ 2003, 8003, true }, 1, NULL, 0)
+ *	nft_update_owners(h, &(struct nft_owner){ 2003, 8003, true }, 1, NULL, 0)
  * 0, -ENOENT when the table is absent, or -errno.
  */
-int nft_update_owners(const struct nft_owner *add, size_t nadd, const struct nft_owner *del,
-		      size_t ndel);
+int nft_update_owners(struct nft_handle *h, const struct nft_owner *add, size_t nadd,
+		      const struct nft_owner *del, size_t ndel);
 
 /*
  * Delete owners without reading the sets, for a caller that knows what they hold (the daemon's
@@ -166,13 +204,13 @@ int nft_update_owners(const struct nft_owner *add, size_t nadd, const struct nft
  * and the port of each owner of last (owners of del that were the last of their kind on their
  * port) from tunnel_ports or service_ports; the other ports of del stay. When the kernel refuses
  * the batch (ENOENT: an element was not there, so the caller's view was off), nothing changed
- * and nft_update_owners(NULL, 0, del, ndel) decides from the sets instead. Example, tenant
+ * and nft_update_owners(h, NULL, 0, del, ndel) decides from the sets instead. Example, tenant
  * 2001's last listener on 8001 closes while 2002 still listens on 127.0.0.2:8001:
- *	nft_delete_owners(&(struct nft_owner){ 2001, 8001, true }, 1, NULL, 0)
+ *	nft_delete_owners(h, &(struct nft_owner){ 2001, 8001, true }, 1, NULL, 0)
  * deletes 2001 . 8001 from owned and keeps tcp . 8001 in tunnel_ports. 0 or -errno.
  */
-int nft_delete_owners(const struct nft_owner *del, size_t ndel, const struct nft_owner *last,
-		      size_t nlast);
+int nft_delete_owners(struct nft_handle *h, const struct nft_owner *del, size_t ndel,
+		      const struct nft_owner *last, size_t nlast);
 
 /* Called for each disagreement nft_sync_owners() finds: "missing" (the set lacks it) or
  * "stale" (the set has it, no listener does). uid is 0 for tunnel_ports and service_ports. */
@@ -193,7 +231,7 @@ struct nft_sync_report {
  *	on_drift(ctx, "missing", "owned", 2001, 8001)
  * 0, -ENOENT when the table is absent (logged unless dry_run), or -errno.
  */
-int nft_sync_owners(const struct nft_owner *owners, size_t n, bool dry_run,
+int nft_sync_owners(struct nft_handle *h, const struct nft_owner *owners, size_t n, bool dry_run,
 		    struct nft_sync_report *report);
 
 /* The dry run of nft_sync_owners() against a table already read with nft_read(), so that a
@@ -205,32 +243,22 @@ int nft_compare_owners(const struct nft_state *have, const struct nft_owner *own
  * An element change the kernel refuses for its size (nft_refused_for_size(): EMSGSIZE, ENOBUFS,
  * E2BIG, ERANGE) is sent again in parts of at most 8192 elements (halved while still refused,
  * down to 16), in an order that never lets more through than the end state. How many batches
- * were split, and how many parts were refused even so (the sets are then incomplete), since
- * this process started.
+ * were split, and how many parts were refused even so (the sets are then incomplete), through
+ * handle h since it was initialised.
  */
-void nft_size_refusals(unsigned long long *split, unsigned long long *refused);
+void nft_size_refusals(const struct nft_handle *h, unsigned long long *split,
+		       unsigned long long *refused);
 bool nft_refused_for_size(int err);
 
 /* Delete table inet tunnelguard, and nothing else. An absent table is not an error. 0/-errno. */
-int nft_remove(void);
+int nft_remove(struct nft_handle *h);
 
-/* Does table inet tunnelguard exist (one cheap query, no elements), and whose is it (owner, may
- * be NULL: the pin dir in its comment, "" for none)? 0 or -errno. */
-int nft_table_present(bool *present, char *owner, size_t owner_len);
-
-/*
- * The guard this process acts for, by its pin dir: nft_apply() names it in the table's comment
- * ("tunnelguard: policy isolate, mode enforce, pin dir /sys/fs/bpf/tunnelguard"), so that a
- * second guard in the same network namespace (one table per namespace) can see the table is not
- * its own. Trailing slashes are dropped.
- */
-void nft_set_owner(const char *pin_dir);
-
-/* The owner as nft_set_owner() stored it (normalised, at most 191 bytes). */
-const char *nft_owner_name(void);
+/* Does table inet tunnelguard exist (one cheap query, no elements), and which guard made it
+ * (guard_id, may be NULL: the pin dir in its comment, "" for none)? 0 or -errno. */
+int nft_table_present(struct nft_handle *h, bool *present, char *guard_id, size_t guard_id_len);
 
 /* Read the table: out->present false and the rest empty when it is absent. 0 or -errno. */
-int nft_read(struct nft_state *out);
+int nft_read(struct nft_handle *h, struct nft_state *out);
 
 void nft_state_free(struct nft_state *state);
 
@@ -243,10 +271,10 @@ void nft_state_free(struct nft_state *state);
  */
 
 /* Largest single message a builder writes; a batch buffer must be larger than this. */
-#define NFT_MSG_MAX 65536
+#define TG_NFT_MSG_MAX 65536
 
-/* A batch on buf[0..size): messages are accepted while they end before size - NFT_MSG_MAX.
- * NULL with errno EINVAL when size <= NFT_MSG_MAX. Free with mnl_nlmsg_batch_stop(). */
+/* A batch on buf[0..size): messages are accepted while they end before size - TG_NFT_MSG_MAX.
+ * NULL with errno EINVAL when size <= TG_NFT_MSG_MAX. Free with mnl_nlmsg_batch_stop(). */
 struct mnl_nlmsg_batch *nft_batch_start(void *buf, size_t size);
 
 /* Buffer size nft_apply() uses for a table with these contents. */
@@ -257,9 +285,9 @@ int nft_put_begin(struct mnl_nlmsg_batch *b, uint32_t *seq, uint32_t genid);
 int nft_put_end(struct mnl_nlmsg_batch *b, uint32_t *seq);
 
 /* Delete-if-exists and create the table with its sets, counters (starting at content's), chain
- * and rules, and content's owner elements. */
+ * and rules, and content's owner elements; guard_id (may be NULL or "") goes into its comment. */
 int nft_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_policy *policy,
-		  const struct nft_state *content);
+		  const struct nft_state *content, const char *guard_id);
 
 /* Delete-if-exists the table. */
 int nft_put_remove(struct mnl_nlmsg_batch *b, uint32_t *seq);
@@ -270,7 +298,7 @@ int nft_put_elements(struct mnl_nlmsg_batch *b, uint32_t *seq, bool add,
 
 /*
  * The contents of the owner sets for a list of owners: deduplicated, sorted, ports derived.
- * Counters and present are zero. 0, -E2BIG beyond NFT_MAX_OWNERS, or -ENOMEM.
+ * Counters and present are zero. 0, -E2BIG beyond TG_NFT_MAX_OWNERS, or -ENOMEM.
  */
 int nft_content_from_owners(const struct nft_owner *owners, size_t n, struct nft_state *out);
 
@@ -291,7 +319,7 @@ int nft_content_diff(const struct nft_state *have, const struct nft_state *want,
  * otherwise -errno of the first failure, with why[] naming it, e.g. "cannot add set owned to
  * table inet tunnelguard: File exists".
  */
-int nft_batch_send(struct mnl_nlmsg_batch *b, char *why, size_t why_len);
+int nft_batch_send(struct nft_handle *h, struct mnl_nlmsg_batch *b, char *why, size_t why_len);
 
 /*
  * Check one buffer of acknowledgements to a batch (batch[0..batch_len), as sent). Counts the

@@ -76,7 +76,7 @@ static void set_period(struct nft_watch *w, long long took_us)
 	w->period_ms = (unsigned int)ms;
 }
 
-int nft_watch_poll(struct nft_watch *w, const struct tg_policy *policy)
+int nft_watch_poll(struct nft_watch *w, struct nft_handle *nft, const struct tg_policy *policy)
 {
 	struct nft_owner *now = NULL, *add = NULL, *del = NULL, *last = NULL;
 	size_t nn = 0, nadd = 0, ndel = 0, nlast = 0, room;
@@ -89,7 +89,7 @@ int nft_watch_poll(struct nft_watch *w, const struct tg_policy *policy)
 		goto out;
 	nn = sort_unique(now, nn);
 	if (!w->primed) {
-		err = nn ? nft_update_owners(now, nn, NULL, 0) : 0;
+		err = nn ? nft_update_owners(nft, now, nn, NULL, 0) : 0;
 		goto keep;
 	}
 	room = (nn > w->n_pairs ? nn : w->n_pairs) + 1;
@@ -102,9 +102,9 @@ int nft_watch_poll(struct nft_watch *w, const struct tg_policy *policy)
 	}
 	nft_watch_diff(w->pairs, w->n_pairs, now, nn, add, &nadd, del, &ndel, last, &nlast);
 	if (nadd)
-		err = nft_update_owners(add, nadd, NULL, 0);
+		err = nft_update_owners(nft, add, nadd, NULL, 0);
 	if (!err && ndel)
-		err = nft_delete_owners(del, ndel, last, nlast);
+		err = nft_delete_owners(nft, del, ndel, last, nlast);
 	if (!err && (nadd || ndel))
 		pr_info("nft sets follow the listeners: %zu owners added, %zu deleted\n", nadd,
 			ndel);

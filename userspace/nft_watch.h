@@ -32,9 +32,10 @@ struct nft_watch {
 /*
  * One poll: dump the listeners, and push what changed since the last poll into the sets. An
  * unprimed watch (after nft_watch_reset()) first adds every live owner (adding a present element
- * changes nothing), which is what the sets must hold at least. 0 or -errno.
+ * changes nothing), which is what the sets must hold at least. The sets are changed through nft.
+ * 0 or -errno.
  */
-int nft_watch_poll(struct nft_watch *w, const struct tg_policy *policy);
+int nft_watch_poll(struct nft_watch *w, struct nft_handle *nft, const struct tg_policy *policy);
 
 /* Forget the last poll: the reconciliation just rewrote the sets. */
 void nft_watch_reset(struct nft_watch *w);

@@ -433,8 +433,7 @@ int owner_feed_rebuild(struct owner_feed *f, const struct tg_policy *policy,
 	free(mo);
 	f->index_stale = err < 0;
 	if (err < 0) {
-		pr_warn("cannot index the listeners of map tg_port_owner: %s (the next event "
-			"retries)\n",
+		pr_warn("cannot index the listeners of map tg_port_owner: %s (the next event retries)\n",
 			strerror(-err));
 		return err;
 	}
@@ -488,7 +487,8 @@ static bool port_owner_live(void *ctx, const struct tg_port_key *key, uint32_t u
 	return bpf_map_lookup_elem(f->port_owner_fd, key, &owner) == 0 && owner.uid == uid;
 }
 
-int owner_feed_apply(struct owner_feed *f, const struct tg_policy *policy, bool to_nft)
+int owner_feed_apply(struct owner_feed *f, const struct tg_policy *policy,
+		     struct nft_handle *to_nft)
 {
 	struct owner_changes c = {};
 	unsigned long long lost;
@@ -512,7 +512,7 @@ int owner_feed_apply(struct owner_feed *f, const struct tg_policy *policy, bool 
 	err = owner_feed_changes(&f->index, f->pending, read, policy, port_owner_live, f, &c);
 	if (err || !to_nft)
 		goto out;
-	err = c.n_add ? nft_update_owners(c.add, c.n_add, NULL, 0) : 0;
+	err = c.n_add ? nft_update_owners(to_nft, c.add, c.n_add, NULL, 0) : 0;
 	/* A full port_owner lacks some listeners: the map cannot say a pair is gone, so a
 	 * deletion could open a port another listener of it still holds. */
 	if (f->adds_only)
@@ -521,13 +521,12 @@ int owner_feed_apply(struct owner_feed *f, const struct tg_policy *policy, bool 
 	if (!err && c.n_del && f->index_stale)
 		err = -EAGAIN;
 	if (!err && c.n_del)
-		err = nft_delete_owners(c.del, c.n_del, c.last, c.n_last);
+		err = nft_delete_owners(to_nft, c.del, c.n_del, c.last, c.n_last);
 	if (!err)
 		f->applied += c.n_add + c.n_del;
 out:
 	if (err < 0)
-		pr_warn("nft sets not updated from %zu listener changes: %s (the reconciliation "
-			"repairs them)\n",
+		pr_warn("nft sets not updated from %zu listener changes: %s (the reconciliation repairs them)\n",
 			read, strerror(-err));
 	f->n_pending = 0;
 	owner_changes_free(&c);

@@ -133,12 +133,14 @@ int owner_feed_rebuild(struct owner_feed *f, const struct tg_policy *policy,
 		       bool from_map);
 
 /*
- * Read what is there and, with to_nft (the guard has an nft layer), apply it to the nft sets:
+ * Read what is there and, with to_nft (the guard's nft handle when it has an nft layer, else
+ * NULL), apply it to the nft sets:
  * additions in one batch, then deletions of pairs none of whose listeners remain in tg_port_owner
  * (nft_delete_owners(): no read of the sets). Owners are classified by policy. Number of events
  * read, or -errno (events are then dropped: reconciliation repairs).
  */
-int owner_feed_apply(struct owner_feed *f, const struct tg_policy *policy, bool to_nft);
+int owner_feed_apply(struct owner_feed *f, const struct tg_policy *policy,
+		     struct nft_handle *to_nft);
 
 void owner_feed_close(struct owner_feed *f);
 

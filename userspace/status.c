@@ -222,6 +222,7 @@ int status_collect_view(const char *pin_dir, enum status_view view, struct statu
 {
 	struct tunnels_job tunnels = {};
 	struct diag_list listeners = {};
+	struct nft_handle nft;
 	char *line;
 	int err;
 
@@ -231,12 +232,13 @@ int status_collect_view(const char *pin_dir, enum status_view view, struct statu
 		return err;
 	/* The table lives in the namespace load ran in; this one's table is not the guard's. */
 	r->nft_checked = !r->guard.loaded || guard_in_my_netns(&r->guard);
-	if (r->nft_checked && nft_read(&r->nft))
+	nft_handle_init(&nft, pin_dir);
+	if (r->nft_checked && nft_read(&nft, &r->nft))
 		r->nft_checked = false;
-	nft_set_owner(pin_dir);
-	if (r->nft.present && r->nft.owner[0] && strcmp(r->nft.owner, nft_owner_name()) != 0) {
+	nft_handle_close(&nft);
+	if (r->nft.present && r->nft.guard_id[0] && strcmp(r->nft.guard_id, nft.guard_id) != 0) {
 		/* One table per namespace, and this one is another guard's. */
-		snprintf(r->nft_foreign_owner, sizeof(r->nft_foreign_owner), "%s", r->nft.owner);
+		snprintf(r->nft_foreign_owner, sizeof(r->nft_foreign_owner), "%s", r->nft.guard_id);
 		nft_state_free(&r->nft);
 	}
 	if (!status_loaded(r))
@@ -404,8 +406,7 @@ static void print_nft_text(FILE *out, const struct status_report *r)
 		return;
 	}
 	fprintf(out,
-		"  nft layer:   table inet " NFT_TABLE_NAME
-		": %zu tenant listeners on %zu ports, %zu service listeners on %zu ports\n",
+		"  nft layer:   table inet tunnelguard: %zu tenant listeners on %zu ports, %zu service listeners on %zu ports\n",
 		r->nft.n_owners - count_service_owners(&r->nft), r->nft.n_tunnel_ports,
 		count_service_owners(&r->nft), r->nft.n_service_ports);
 }
@@ -443,13 +444,11 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 	if (!status_loaded(r)) {
 		if (r->nft_foreign_owner[0])
 			fprintf(out,
-				"tunnelguard: not loaded (pin dir %s; this namespace's table inet " NFT_TABLE_NAME
-				" belongs to the guard of pin dir %s)\n",
+				"tunnelguard: not loaded (pin dir %s; this namespace's table inet tunnelguard belongs to the guard of pin dir %s)\n",
 				pin_dir, foreign);
 		else
 			fprintf(out,
-				"tunnelguard: not loaded (pin dir %s, no table inet " NFT_TABLE_NAME
-				")\n",
+				"tunnelguard: not loaded (pin dir %s, no table inet tunnelguard)\n",
 				pin_dir);
 		if (mounts_is_bpffs(MOUNTS_BPFFS_ROOT) != 1)
 			fprintf(out,
@@ -475,8 +474,8 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 			"  interrupted: %s do not match the programs in force (a load was interrupted: run `tunnelguard load`)\n",
 			st->inconsistent);
 	if (r->nft_missing)
-		fprintf(out, "  missing:     table inet " NFT_TABLE_NAME
-			     " (run `tunnelguard load`; the daemon puts it back)\n");
+		fprintf(out,
+			"  missing:     table inet tunnelguard (run `tunnelguard load`; the daemon puts it back)\n");
 	if (st->loaded) {
 		fprintf(out, "  pin dir:     %s\n", pin_dir);
 		fprintf(out, "  cgroup:      %s (id %llu)\n",
@@ -682,7 +681,10 @@ static void print_nft_json(FILE *out, const struct status_report *r)
 	json_name(out, r->nft_foreign_owner);
 	if (r->nft.present)
 		fprintf(out,
-			",\"tenant_listeners\":%zu,\"service_listeners\":%zu,\"tunnel_ports\":%zu,\"service_ports\":%zu,\"counters\":{\"tenant_to_tenant\":{\"packets\":%llu,\"bytes\":%llu},\"tenant_to_service\":{\"packets\":%llu,\"bytes\":%llu}}",
+			",\"tenant_listeners\":%zu,\"service_listeners\":%zu,\"tunnel_ports\":%zu,"
+			"\"service_ports\":%zu,"
+			"\"counters\":{\"tenant_to_tenant\":{\"packets\":%llu,\"bytes\":%llu},"
+			"\"tenant_to_service\":{\"packets\":%llu,\"bytes\":%llu}}",
 			r->nft.n_owners - count_service_owners(&r->nft),
 			count_service_owners(&r->nft), r->nft.n_tunnel_ports,
 			r->nft.n_service_ports, (unsigned long long)r->nft.other_tenant.packets,

@@ -48,6 +48,9 @@ static const struct tg_policy isolate = {
 	.allow_port = { { 8053, 8053 } },
 };
 
+/* The nft layer as no guard: the tables these tests make name no pin dir. */
+static struct nft_handle nft_h;
+
 static void setup(void)
 {
 	static const uid_t uids[] = { TENANT_A, TENANT_B, TENANT_C, SERVICE };
@@ -60,7 +63,8 @@ static void setup(void)
 			       uids[i]);
 	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
 	cr_assert_eq(fx_link_up("lo"), 0, "cannot bring lo up in the test netns");
-	if (nft_remove() != 0)
+	nft_handle_init(&nft_h, NULL);
+	if (nft_remove(&nft_h) != 0)
 		cr_skip_test("nf_tables is not usable in a network namespace here");
 }
 
@@ -100,6 +104,7 @@ static void teardown(void)
 
 		listener_stop(&l);
 	}
+	nft_handle_close(&nft_h);
 }
 
 static void drop_to(uid_t uid)
@@ -197,7 +202,7 @@ static struct nft_state read_state(void)
 {
 	struct nft_state st;
 
-	cr_assert_eq(nft_read(&st), 0, "nft_read failed");
+	cr_assert_eq(nft_read(&nft_h, &st), 0, "nft_read failed");
 	return st;
 }
 
@@ -251,7 +256,7 @@ Test(nft, resets_tenant_to_tenant_over_ipv4_and_ipv6, .init = setup, .fini = tea
 
 	/* Without the table every connect works: the cases below are the nft layer's doing. */
 	cr_assert_eq(connect_as(TENANT_B, AF_INET, "127.0.0.1", 8001), 0);
-	cr_assert_eq(nft_apply(&isolate, owners, sizeof(owners) / sizeof(owners[0])), 0);
+	cr_assert_eq(nft_apply(&nft_h, &isolate, owners, sizeof(owners) / sizeof(owners[0])), 0);
 	st = read_state();
 	cr_expect(st.present);
 	cr_expect_eq(st.n_owners, 4, "owners: %zu", st.n_owners);
@@ -271,7 +276,7 @@ Test(nft, resets_tenant_to_tenant_over_ipv4_and_ipv6, .init = setup, .fini = tea
 	struct tg_policy strict = isolate;
 
 	strict.policy = TG_POLICY_STRICT;
-	cr_assert_eq(nft_apply(&strict, owners, sizeof(owners) / sizeof(owners[0])), 0);
+	cr_assert_eq(nft_apply(&nft_h, &strict, owners, sizeof(owners) / sizeof(owners[0])), 0);
 	cr_expect_eq(connect_as(TENANT_B, AF_INET, "127.0.0.1", 8022), ECONNREFUSED,
 		     "strict: B to a hub service");
 	cr_expect_eq(connect_as(TENANT_B, AF_INET, "127.0.0.1", 8053), 0, "strict: allow-port");
@@ -295,7 +300,7 @@ Test(nft, audit_counts_and_does_not_reset, .init = setup, .fini = teardown)
 	struct nft_state st;
 
 	audit.mode = TG_MODE_AUDIT;
-	cr_assert_eq(nft_apply(&audit, owners, 1), 0);
+	cr_assert_eq(nft_apply(&nft_h, &audit, owners, 1), 0);
 	cr_expect_eq(connect_as(TENANT_B, AF_INET, "127.0.0.1", 8001), 0, "audit must not reset");
 	cr_expect_eq(connect_as(TENANT_B, AF_INET6, "::ffff:127.0.0.1", 8001), 0);
 	st = read_state();
@@ -310,21 +315,29 @@ Test(nft, update_owners_follows_listeners, .init = setup, .fini = teardown)
 	struct fx_listener a, c, svc;
 	struct nft_state st;
 
-	cr_assert_eq(nft_apply(&isolate, NULL, 0), 0);
+	cr_assert_eq(nft_apply(&nft_h, &isolate, NULL, 0), 0);
 	a = listen_as(TENANT_A, "127.0.0.1", 8001, false);
 	cr_expect_eq(connect_as(TENANT_B, AF_INET, "127.0.0.1", 8001), 0, "not yet told");
 
-	cr_assert_eq(nft_update_owners(&(struct nft_owner){ TENANT_A, 8001, true }, 1, NULL, 0), 0);
+	cr_assert_eq(
+		nft_update_owners(&nft_h, &(struct nft_owner){ TENANT_A, 8001, true }, 1, NULL, 0),
+		0);
 	cr_expect_eq(connect_as(TENANT_B, AF_INET, "127.0.0.1", 8001), ECONNREFUSED);
 	cr_expect_eq(connect_as(TENANT_A, AF_INET, "127.0.0.1", 8001), 0);
 	/* Adding again is a no-op, not an error. */
-	cr_assert_eq(nft_update_owners(&(struct nft_owner){ TENANT_A, 8001, true }, 1, NULL, 0), 0);
+	cr_assert_eq(
+		nft_update_owners(&nft_h, &(struct nft_owner){ TENANT_A, 8001, true }, 1, NULL, 0),
+		0);
 
 	/* C on the same port at another address: 8001 stays a tunnel port when A leaves. */
 	c = listen_as(TENANT_C, "::1", 8001, true);
-	cr_assert_eq(nft_update_owners(&(struct nft_owner){ TENANT_C, 8001, true }, 1, NULL, 0), 0);
+	cr_assert_eq(
+		nft_update_owners(&nft_h, &(struct nft_owner){ TENANT_C, 8001, true }, 1, NULL, 0),
+		0);
 	listener_stop(&a);
-	cr_assert_eq(nft_update_owners(NULL, 0, &(struct nft_owner){ TENANT_A, 8001, true }, 1), 0);
+	cr_assert_eq(
+		nft_update_owners(&nft_h, NULL, 0, &(struct nft_owner){ TENANT_A, 8001, true }, 1),
+		0);
 	st = read_state();
 	cr_expect(!has_owner(&st, TENANT_A, 8001, true), "A's pair stayed");
 	cr_expect(has_owner(&st, TENANT_C, 8001, true), "C's pair went");
@@ -338,7 +351,7 @@ Test(nft, update_owners_follows_listeners, .init = setup, .fini = teardown)
 	/* C leaves; a hub service takes the port, in one batch. */
 	listener_stop(&c);
 	svc = listen_as(0, "127.0.0.1", 8001, false);
-	cr_assert_eq(nft_update_owners(&(struct nft_owner){ 0, 8001, false }, 1,
+	cr_assert_eq(nft_update_owners(&nft_h, &(struct nft_owner){ 0, 8001, false }, 1,
 				       &(struct nft_owner){ TENANT_C, 8001, true }, 1),
 		     0);
 	st = read_state();
@@ -349,12 +362,15 @@ Test(nft, update_owners_follows_listeners, .init = setup, .fini = teardown)
 	nft_state_free(&st);
 	cr_expect_eq(connect_as(TENANT_B, AF_INET, "127.0.0.1", 8001), 0, "isolate: service open");
 	/* Deleting an absent owner changes nothing. */
-	cr_expect_eq(nft_update_owners(NULL, 0, &(struct nft_owner){ TENANT_B, 9999, true }, 1), 0);
+	cr_expect_eq(
+		nft_update_owners(&nft_h, NULL, 0, &(struct nft_owner){ TENANT_B, 9999, true }, 1),
+		0);
 	listener_stop(&svc);
 
-	cr_assert_eq(nft_remove(), 0);
-	cr_expect_eq(nft_update_owners(NULL, 0, &(struct nft_owner){ TENANT_A, 8001, true }, 1),
-		     -ENOENT, "update without a table");
+	cr_assert_eq(nft_remove(&nft_h), 0);
+	cr_expect_eq(
+		nft_update_owners(&nft_h, NULL, 0, &(struct nft_owner){ TENANT_A, 8001, true }, 1),
+		-ENOENT, "update without a table");
 }
 
 /*
@@ -369,9 +385,9 @@ Test(nft, blind_deletion_falls_back_when_an_element_is_missing, .init = setup, .
 	const struct nft_owner a1 = { TENANT_A, 8001, true }, c1 = { TENANT_C, 8001, true };
 	struct nft_state st;
 
-	cr_assert_eq(nft_apply(&isolate, owners, 3), 0);
+	cr_assert_eq(nft_apply(&nft_h, &isolate, owners, 3), 0);
 	/* A hand-made hole: tcp . 8001 is gone from tunnel_ports while C still owns 8001. */
-	cr_assert_eq(nft_delete_owners(NULL, 0, &c1, 1), 0);
+	cr_assert_eq(nft_delete_owners(&nft_h, NULL, 0, &c1, 1), 0);
 	st = read_state();
 	cr_assert(!has_port(st.tunnel_ports, st.n_tunnel_ports, 8001));
 	cr_expect_eq(st.n_owners, 3, "a port-only deletion took an owner");
@@ -379,7 +395,7 @@ Test(nft, blind_deletion_falls_back_when_an_element_is_missing, .init = setup, .
 
 	/* The caller thinks A was the last on 8001: tcp . 8001 is missing, so the blind batch is
 	 * refused, and the exact path deletes A's pair and puts 8001 back for C. */
-	cr_assert_eq(nft_delete_owners(&a1, 1, &a1, 1), 0);
+	cr_assert_eq(nft_delete_owners(&nft_h, &a1, 1, &a1, 1), 0);
 	st = read_state();
 	cr_expect(!has_owner(&st, TENANT_A, 8001, true), "A's pair stayed");
 	cr_expect(has_owner(&st, TENANT_C, 8001, true), "C's pair went");
@@ -388,17 +404,18 @@ Test(nft, blind_deletion_falls_back_when_an_element_is_missing, .init = setup, .
 	nft_state_free(&st);
 
 	/* A right view goes through blind: C's pair and its port. */
-	cr_assert_eq(nft_delete_owners(&c1, 1, &c1, 1), 0);
+	cr_assert_eq(nft_delete_owners(&nft_h, &c1, 1, &c1, 1), 0);
 	st = read_state();
 	cr_expect_eq(st.n_owners, 1);
 	cr_expect_eq(st.n_tunnel_ports, 1);
 	cr_expect(has_port(st.tunnel_ports, st.n_tunnel_ports, 8002));
 	nft_state_free(&st);
 	/* Deleting an absent pair: refused blind, a no-op exactly. */
-	cr_expect_eq(nft_delete_owners(&c1, 1, NULL, 0), 0);
+	cr_expect_eq(nft_delete_owners(&nft_h, &c1, 1, NULL, 0), 0);
 
-	cr_assert_eq(nft_remove(), 0);
-	cr_expect_eq(nft_delete_owners(&a1, 1, NULL, 0), -ENOENT, "deletion without a table");
+	cr_assert_eq(nft_remove(&nft_h), 0);
+	cr_expect_eq(nft_delete_owners(&nft_h, &a1, 1, NULL, 0), -ENOENT,
+		     "deletion without a table");
 }
 
 Test(nft, remove_leaves_every_other_table, .init = setup, .fini = teardown)
@@ -414,12 +431,13 @@ Test(nft, remove_leaves_every_other_table, .init = setup, .fini = teardown)
 		       before, sizeof(before)),
 		0, "cannot set up table ip keepme: %s", before);
 	cr_assert_eq(fx_run("nft list tables 2>&1", before, sizeof(before)), 0);
-	cr_assert_eq(nft_apply(&isolate, &(struct nft_owner){ TENANT_A, 8001, true }, 1), 0);
+	cr_assert_eq(nft_apply(&nft_h, &isolate, &(struct nft_owner){ TENANT_A, 8001, true }, 1),
+		     0);
 	cr_assert_eq(fx_run("nft list tables 2>&1", during, sizeof(during)), 0);
 	cr_expect_str_eq(during, "table ip keepme\ntable inet tunnelguard\n");
 	cr_assert_eq(fx_run("nft list table ip keepme 2>&1", during, sizeof(during)), 0);
 
-	cr_assert_eq(nft_remove(), 0);
+	cr_assert_eq(nft_remove(&nft_h), 0);
 	cr_assert_eq(fx_run("nft list tables 2>&1", after, sizeof(after)), 0);
 	cr_expect_str_eq(after, before, "nft list tables changed:\nbefore:\n%s\nafter:\n%s", before,
 			 after);
@@ -428,7 +446,7 @@ Test(nft, remove_leaves_every_other_table, .init = setup, .fini = teardown)
 	st = read_state();
 	cr_expect(!st.present);
 	nft_state_free(&st);
-	cr_expect_eq(nft_remove(), 0, "removing an absent table is not an error");
+	cr_expect_eq(nft_remove(&nft_h), 0, "removing an absent table is not an error");
 }
 
 Test(nft, listing_reads_as_nft_syntax, .init = setup, .fini = teardown)
@@ -449,7 +467,8 @@ Test(nft, listing_reads_as_nft_syntax, .init = setup, .fini = teardown)
 	static char out[16384];
 
 	need_nft_cli();
-	cr_assert_eq(nft_apply(&isolate, &(struct nft_owner){ TENANT_A, 8001, true }, 1), 0);
+	cr_assert_eq(nft_apply(&nft_h, &isolate, &(struct nft_owner){ TENANT_A, 8001, true }, 1),
+		     0);
 	cr_assert_eq(fx_run("nft list table inet tunnelguard 2>&1", out, sizeof(out)), 0, "%s",
 		     out);
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
@@ -462,7 +481,7 @@ static void put_duplicate_set(struct mnl_nlmsg_batch *b, uint32_t *seq)
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nlmsghdr *nlh;
 
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE_NAME);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, TG_NFT_TABLE_NAME);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, "owned");
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, 24 << 6 | 13);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
@@ -481,7 +500,7 @@ static void put_bad_element(struct mnl_nlmsg_batch *b, uint32_t *seq)
 	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
 	struct nlmsghdr *nlh;
 
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE_NAME);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, TG_NFT_TABLE_NAME);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, "owned");
 	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, "abc", 3);
 	nftnl_set_elem_add(s, e);
@@ -511,11 +530,11 @@ Test(nft, refused_batch_keeps_the_previous_table, .init = setup, .fini = teardow
 	static const struct nft_owner new_owners[] = { { TENANT_C, 8003, true } };
 	struct fx_listener a = listen_as(TENANT_A, "127.0.0.1", 8001, false);
 	char before[16384], after[16384];
-	size_t size = 16 * NFT_MSG_MAX;
+	size_t size = 16 * TG_NFT_MSG_MAX;
 	void *buf = malloc(size);
 
 	need_nft_cli();
-	cr_assert_eq(nft_apply(&isolate, old_owners, 1), 0);
+	cr_assert_eq(nft_apply(&nft_h, &isolate, old_owners, 1), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct refused_case *c = &cases[i];
 		struct tg_policy strict = isolate;
@@ -531,10 +550,10 @@ Test(nft, refused_batch_keeps_the_previous_table, .init = setup, .fini = teardow
 		strict.policy = TG_POLICY_STRICT;
 		cr_assert_eq(nft_content_from_owners(new_owners, 1, &content), 0);
 		cr_assert_eq(nft_put_begin(b, &seq, 0), 0);
-		cr_assert_eq(nft_put_table(b, &seq, &strict, &content), 0);
+		cr_assert_eq(nft_put_table(b, &seq, &strict, &content, NULL), 0);
 		c->inject(b, &seq);
 		cr_assert_eq(nft_put_end(b, &seq), 0);
-		err = nft_batch_send(b, why, sizeof(why));
+		err = nft_batch_send(&nft_h, b, why, sizeof(why));
 		cr_expect_eq(err, c->expect_err, "%s: send gave %d (%s)", c->name, err, why);
 		cr_expect_str_eq(why, c->expect_why, "%s", c->name);
 		mnl_nlmsg_batch_stop(b);
@@ -574,13 +593,13 @@ Test(nft, sync_reports_and_repairs_a_hand_deleted_element, .init = setup, .fini 
 	char out[1024];
 
 	need_nft_cli();
-	cr_assert_eq(nft_apply(&isolate, owners, 2), 0);
+	cr_assert_eq(nft_apply(&nft_h, &isolate, owners, 2), 0);
 	cr_assert_eq(fx_run("nft delete element inet tunnelguard owned '{ 2001 . 8001 }' 2>&1 && "
 			    "nft add element inet tunnelguard tunnel_ports '{ tcp . 9000 }' 2>&1",
 			    out, sizeof(out)),
 		     0, "hand edit failed: %s", out);
 
-	cr_assert_eq(nft_sync_owners(owners, 2, true, &r), 0);
+	cr_assert_eq(nft_sync_owners(&nft_h, owners, 2, true, &r), 0);
 	cr_expect_eq(r.added, 1);
 	cr_expect_eq(r.removed, 1);
 	cr_assert_eq(log.n, 2);
@@ -591,10 +610,10 @@ Test(nft, sync_reports_and_repairs_a_hand_deleted_element, .init = setup, .fini 
 	nft_state_free(&st);
 
 	memset(&r, 0, sizeof(r));
-	cr_assert_eq(nft_sync_owners(owners, 2, false, &r), 0);
+	cr_assert_eq(nft_sync_owners(&nft_h, owners, 2, false, &r), 0);
 	cr_expect_eq(r.added + r.removed, 2);
 	memset(&r, 0, sizeof(r));
-	cr_assert_eq(nft_sync_owners(owners, 2, true, &r), 0);
+	cr_assert_eq(nft_sync_owners(&nft_h, owners, 2, true, &r), 0);
 	cr_expect_eq(r.added + r.removed, 0, "drift left after repair");
 	st = read_state();
 	cr_expect(has_owner(&st, TENANT_A, 8001, true));

@@ -26,8 +26,8 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define NFT_TYPE(t)   ((uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | (t)))
-#define BATCH_SIZE    (8 * NFT_MSG_MAX)
-/* More than the 1024 elements nft.c puts in one message. */
+#define BATCH_SIZE    (8 * TG_NFT_MSG_MAX)
+/* More than the 1024 elements nft/build.c puts in one message. */
 #define NFT_ELEMS_PER_MSG_TEST 1100
 
 /* A batch on an aligned heap buffer. */
@@ -79,7 +79,7 @@ static void build_apply(struct built *t, const struct tg_policy *p, const struct
 
 	cr_assert_eq(nft_content_from_owners(o, n, &c), 0);
 	cr_assert_eq(nft_put_begin(t->b, &t->seq, 0), 0);
-	cr_assert_eq(nft_put_table(t->b, &t->seq, p, &c), 0);
+	cr_assert_eq(nft_put_table(t->b, &t->seq, p, &c, NULL), 0);
 	cr_assert_eq(nft_put_end(t->b, &t->seq), 0);
 	nft_state_free(&c);
 }
@@ -463,7 +463,7 @@ Test(nft_build, element_batches_split_at_1024_and_delete_with_delsetelem)
 
 Test(nft_build, full_buffer_is_an_error_not_an_overflow)
 {
-	size_t n = 50000, small = NFT_MSG_MAX + 8192;
+	size_t n = 50000, small = TG_NFT_MSG_MAX + 8192;
 	struct nft_owner *o = calloc(n, sizeof(*o));
 	uint8_t *buf = malloc(small + 4096);
 	struct mnl_nlmsg_batch *b;
@@ -481,9 +481,9 @@ Test(nft_build, full_buffer_is_an_error_not_an_overflow)
 	b = nft_batch_start(buf, small);
 	cr_assert_not_null(b);
 	cr_assert_eq(nft_put_begin(b, &seq, 0), 0);
-	err = nft_put_table(b, &seq, &example, &c);
+	err = nft_put_table(b, &seq, &example, &c, NULL);
 	cr_expect_eq(err, -EMSGSIZE, "50,000 owners in %zu bytes gave %d", small, err);
-	cr_expect_leq(mnl_nlmsg_batch_size(b), small - NFT_MSG_MAX);
+	cr_expect_leq(mnl_nlmsg_batch_size(b), small - TG_NFT_MSG_MAX);
 	for (size_t i = 0; i < 4096; i++)
 		cr_assert_eq(buf[small + i], 0xa5, "byte %zu past the buffer was written", i);
 	mnl_nlmsg_batch_stop(b);
@@ -491,12 +491,12 @@ Test(nft_build, full_buffer_is_an_error_not_an_overflow)
 	/* The size nft_apply() uses is enough. */
 	built_start(&t, nft_batch_size(&c));
 	cr_assert_eq(nft_put_begin(t.b, &t.seq, 0), 0);
-	cr_expect_eq(nft_put_table(t.b, &t.seq, &example, &c), 0);
+	cr_expect_eq(nft_put_table(t.b, &t.seq, &example, &c, NULL), 0);
 	cr_expect_eq(nft_put_end(t.b, &t.seq), 0);
 	built_free(&t);
 
 	errno = 0;
-	cr_expect_null(nft_batch_start(buf, NFT_MSG_MAX), "a buffer must exceed one message");
+	cr_expect_null(nft_batch_start(buf, TG_NFT_MSG_MAX), "a buffer must exceed one message");
 	cr_expect_eq(errno, EINVAL);
 	nft_state_free(&c);
 	free(buf);
@@ -519,16 +519,16 @@ Test(nft_build, owner_of_follows_the_policy)
 
 Test(nft_build, owner_count_is_bounded)
 {
-	struct nft_owner *o = calloc(NFT_MAX_OWNERS + 1, sizeof(*o));
+	struct nft_owner *o = calloc(TG_NFT_MAX_OWNERS + 1, sizeof(*o));
 	struct nft_state c;
 
 	cr_assert_not_null(o);
-	for (size_t i = 0; i <= NFT_MAX_OWNERS; i++)
+	for (size_t i = 0; i <= TG_NFT_MAX_OWNERS; i++)
 		o[i] = (struct nft_owner){ .uid = 2001 + (uint32_t)(i >> 16),
 					   .port = (uint16_t)i,
 					   .tenant = true };
-	cr_expect_eq(nft_content_from_owners(o, NFT_MAX_OWNERS + 1, &c), -E2BIG,
-		     "one distinct owner more than NFT_MAX_OWNERS");
+	cr_expect_eq(nft_content_from_owners(o, TG_NFT_MAX_OWNERS + 1, &c), -E2BIG,
+		     "one distinct owner more than TG_NFT_MAX_OWNERS");
 	cr_expect_eq(nft_content_from_owners(NULL, 3, &c), -EINVAL);
 	free(o);
 }
@@ -537,7 +537,7 @@ Test(nft_build, owner_count_is_bounded)
  * addresses each) once made every sync fail with E2BIG while port_owner was full. */
 Test(nft_build, repeated_owners_count_once)
 {
-	size_t n = (size_t)NFT_MAX_OWNERS + 1000;
+	size_t n = (size_t)TG_NFT_MAX_OWNERS + 1000;
 	struct nft_owner *o = calloc(n, sizeof(*o));
 	struct nft_state c;
 
@@ -567,7 +567,8 @@ Test(nft_build, invalid_policy_is_refused)
 	bad[3].tenant[0] = (struct tg_uid_range){ 3000, 2000 };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		built_start(&t, BATCH_SIZE);
-		cr_expect_eq(nft_put_table(t.b, &t.seq, &bad[i], &c), -EINVAL, "policy %zu", i);
+		cr_expect_eq(nft_put_table(t.b, &t.seq, &bad[i], &c, NULL), -EINVAL, "policy %zu",
+			     i);
 		built_free(&t);
 	}
 }
@@ -787,7 +788,7 @@ static void put_dump(struct canned *c, const char *name, const uint8_t (*keys)[8
 						     NFPROTO_INET, NLM_F_MULTI, 1);
 	struct nlattr *list, *elem, *key;
 
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, NFT_TABLE_NAME);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, TG_NFT_TABLE_NAME);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name);
 	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 	for (size_t i = 0; i < n; i++) {

@@ -368,6 +368,6 @@ Test(owner_feed, blind_deletion_takes_only_the_last_ports)
 	cr_expect_eq(c.n_owners + c.n_tunnel_ports + c.n_service_ports, 0);
 	nft_state_free(&c);
 	/* Nothing to delete is no batch, and no fallback. */
-	cr_expect_eq(nft_delete_owners(NULL, 0, NULL, 0), 0);
-	cr_expect_eq(nft_delete_owners(NULL, 1, NULL, 0), -EINVAL);
+	cr_expect_eq(nft_delete_owners(&(struct nft_handle){}, NULL, 0, NULL, 0), 0);
+	cr_expect_eq(nft_delete_owners(&(struct nft_handle){}, NULL, 1, NULL, 0), -EINVAL);
 }
