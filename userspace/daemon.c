@@ -21,6 +21,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "diag.h"
+#include "drift.h"
 #include "events.h"
 #include "guard.h"
 #include "layers.h"
@@ -153,15 +154,15 @@ static int ensure_loaded(const struct daemon_opts *opts, struct intent *in)
 static void log_nft_drift(void *ctx, const char *what, const char *set, uint32_t uid, uint16_t port)
 {
 	size_t *logged = ctx;
+	/* nft.h still names the kind; anything but missing is stale there. */
+	const char *done = drift_kind_of(what) == DRIFT_MISSING ? "lacked" : "held a stale";
 
 	if ((*logged)++ >= DRIFT_LINES_MAX)
 		return;
 	if (strcmp(set, "owned") == 0 || strcmp(set, "services") == 0)
-		pr_warn("drift repaired: nft set %s %s uid %u port %u\n", set,
-			what[0] == 'm' ? "lacked" : "held a stale", uid, port);
+		pr_warn("drift repaired: nft set %s %s uid %u port %u\n", set, done, uid, port);
 	else
-		pr_warn("drift repaired: nft set %s %s port %u\n", set,
-			what[0] == 'm' ? "lacked" : "held a stale", port);
+		pr_warn("drift repaired: nft set %s %s port %u\n", set, done, port);
 }
 
 /*

@@ -17,6 +17,7 @@
 #include "tg_maps.h"
 
 #include "config.h"
+#include "drift.h"
 #include "escape.h"
 #include "layers.h"
 #include "quote.h"
@@ -77,17 +78,18 @@ static char *next_drift(struct status_report *r)
 	return r->drift_count++ < STATUS_MAX_DRIFT ? r->drift[r->drift_count - 1] : NULL;
 }
 
-static void note_drift(void *ctx, const char *what, const struct tg_port_key *key, unsigned int uid)
+static void note_drift(void *ctx, enum drift_kind kind, const struct tg_port_key *key,
+		       unsigned int uid)
 {
 	struct status_report *r = ctx;
 	char where[INET6_ADDRSTRLEN + 16];
 
 	port_key_endpoint(key, where, sizeof(where));
 	if (r->drift_count < STATUS_MAX_DRIFT) {
-		if (strcmp(what, "stale") == 0)
+		if (kind == DRIFT_STALE)
 			snprintf(r->drift[r->drift_count], sizeof(r->drift[0]),
 				 "port_owner holds %s uid %u, which no longer listens", where, uid);
-		else if (strcmp(what, "missing") == 0)
+		else if (kind == DRIFT_MISSING)
 			snprintf(r->drift[r->drift_count], sizeof(r->drift[0]),
 				 "port_owner lacks %s uid %u", where, uid);
 		else
@@ -109,6 +111,7 @@ static void note_nft_drift(void *ctx, const char *what, const char *set, uint32_
 	struct nft_drift_ctx *c = ctx;
 	char where[INET6_ADDRSTRLEN + 16];
 	bool pair = strcmp(set, "owned") == 0 || strcmp(set, "services") == 0;
+	enum drift_kind kind = drift_kind_of(what); /* nft.h still names the kind */
 	char *line = next_drift(c->report);
 
 	if (!line)
@@ -122,10 +125,10 @@ static void note_nft_drift(void *ctx, const char *what, const char *set, uint32_
 			break;
 		}
 	}
-	if (strcmp(what, "missing") == 0 && pair)
+	if (kind == DRIFT_MISSING && pair)
 		snprintf(line, sizeof(c->report->drift[0]), "nft set %s lacks %s uid %u", set,
 			 where, uid);
-	else if (strcmp(what, "missing") == 0)
+	else if (kind == DRIFT_MISSING)
 		snprintf(line, sizeof(c->report->drift[0]), "nft set %s lacks %s", set, where);
 	else if (pair)
 		snprintf(line, sizeof(c->report->drift[0]),

@@ -259,7 +259,7 @@ int sync_port_owners_from(int map_fd, bool dry_run, struct sync_report *report,
 	const struct owner_entry *have;
 	struct tg_port_key key;
 	const struct diag_listener *l, *l2;
-	const char *what;
+	enum drift_kind kind;
 	size_t count = 0, map_max = 0;
 	int err;
 
@@ -285,7 +285,7 @@ int sync_port_owners_from(int map_fd, bool dry_run, struct sync_report *report,
 			continue;
 		report->removed++;
 		if (report->on_drift)
-			report->on_drift(report->ctx, "stale", &entries[i].key, entries[i].uid);
+			report->on_drift(report->ctx, DRIFT_STALE, &entries[i].key, entries[i].uid);
 		if (!dry_run && bpf_map_delete_elem(map_fd, &entries[i].key) < 0 && errno != ENOENT)
 			err = -errno;
 	}
@@ -304,10 +304,10 @@ int sync_port_owners_from(int map_fd, bool dry_run, struct sync_report *report,
 			continue;
 		} else if (!have) {
 			report->added++;
-			what = "missing";
+			kind = DRIFT_MISSING;
 		} else if (have->uid != l->uid) {
 			report->changed++;
-			what = "wrong owner";
+			kind = DRIFT_WRONG_OWNER;
 		} else {
 			continue;
 		}
@@ -322,7 +322,7 @@ int sync_port_owners_from(int map_fd, bool dry_run, struct sync_report *report,
 			}
 		}
 		if (report->on_drift)
-			report->on_drift(report->ctx, what, &key, l->uid);
+			report->on_drift(report->ctx, kind, &key, l->uid);
 	}
 	if (err)
 		pr_err("cannot update map tg_port_owner: %s\n", strerror(-err));

@@ -12,11 +12,12 @@
 #include <stddef.h>
 
 #include "diag.h"
+#include "drift.h"
 #include "local_addrs.h"
 #include "tg_maps.h"
 
-/* What a sync found; what is "missing", "stale" or "wrong owner", with the live uid. */
-typedef void (*sync_drift_fn)(void *ctx, const char *what, const struct tg_port_key *key,
+/* What a sync found: its kind (drift.h) and key, with the live uid (the map's when stale). */
+typedef void (*sync_drift_fn)(void *ctx, enum drift_kind kind, const struct tg_port_key *key,
 			      unsigned int uid);
 
 struct sync_report {
