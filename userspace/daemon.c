@@ -203,7 +203,7 @@ static bool reconcile_nft(const struct daemon_opts *opts, const struct intent *i
 static void pump_feed(struct daemon *d)
 {
 	if (d->rings_open)
-		owner_feed_apply(&d->feed, d->intent.policy, d->intent.layers & TG_LAYER_NFT);
+		owner_events_to_nft(&d->feed, d->intent.policy, d->intent.layers & TG_LAYER_NFT);
 }
 
 /* The feed's index: what the nft sync just put into the sets, or (no sync) port_owner. */
@@ -355,7 +355,7 @@ static void reconcile(struct daemon *d, bool wait)
 	pump_feed(d);
 	if (d->intent.st.loaded) {
 		fd = pins_open(d->opts->pin_dir, TG_PIN_PORT_OWNER);
-		if (fd >= 0 && sync_port_owners(fd, false, &r) == 0) {
+		if (fd >= 0 && sync_port_owner_from_diag(fd, false, &r) == 0) {
 			if (r.added || r.removed || r.changed)
 				pr_warn("drift repaired: port_owner %zu added, %zu removed, %zu changed\n",
 					r.added, r.removed, r.changed);
@@ -365,7 +365,8 @@ static void reconcile(struct daemon *d, bool wait)
 			close(fd);
 		pump_feed(d);
 		fd = pins_open(d->opts->pin_dir, TG_PIN_LOCAL_ADDRS);
-		if (fd >= 0 && sync_local_addrs(fd, false, &r) == 0 && (r.added || r.removed))
+		if (fd >= 0 && sync_local_addrs_from_routes(fd, false, &r) == 0 &&
+		    (r.added || r.removed))
 			pr_info("local addresses changed: %zu added, %zu removed\n", r.added,
 				r.removed);
 		if (fd >= 0)
@@ -588,7 +589,7 @@ static bool watching(const struct daemon *d)
 static void watch_poll(struct daemon *d)
 {
 	if (layers_nft_owner_check(d->opts->pin_dir) == 0)
-		nft_watch_poll(&d->watch, d->intent.policy);
+		nft_watch_diag_to_nft(&d->watch, d->intent.policy);
 }
 
 int daemon_run(const struct daemon_opts *opts)
@@ -627,8 +628,8 @@ int daemon_run(const struct daemon_opts *opts)
 			struct signalfd_siginfo si;
 
 			if (d.rings_open && ev[i].data.fd == owner_feed_fd(&d.feed)) {
-				owner_feed_apply(&d.feed, d.intent.policy,
-						 d.intent.layers & TG_LAYER_NFT);
+				owner_events_to_nft(&d.feed, d.intent.policy,
+						    d.intent.layers & TG_LAYER_NFT);
 				continue;
 			}
 			if (d.netns_open && ev[i].data.fd == netns_watch_fd(&d.netns)) {

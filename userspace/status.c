@@ -174,7 +174,7 @@ static void collect_drift(const char *pin_dir, struct status_report *r,
 
 	if (fd < 0)
 		return; /* reported as a missing pin */
-	if (sync_port_owners_from(fd, true, &report, listeners, NULL) == 0) {
+	if (sync_port_owner_from_listeners(fd, true, &report, listeners, NULL) == 0) {
 		r->capacity.port_owner_known = r->capacity.port_owner_max != 0;
 		r->capacity.port_owner_entries = report.entries;
 		r->capacity.untracked_known = true;
