@@ -16,6 +16,15 @@ struct cfg_out {
 	size_t pos;
 };
 
+/* An empty string in buf to append to; without a buffer, one that drops everything. */
+static struct cfg_out out_open(char *buf, size_t len)
+{
+	if (!buf || !len)
+		return (struct cfg_out){ NULL, 0, 0 };
+	buf[0] = '\0';
+	return (struct cfg_out){ buf, len, 0 };
+}
+
 static void out_printf(struct cfg_out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -46,22 +55,16 @@ static void out_range(struct cfg_out *o, unsigned int i, __u32 first, __u32 last
 
 void cfg_format_uid_ranges(const struct tg_uid_range *r, unsigned int n, char *buf, size_t len)
 {
-	struct cfg_out o = { buf, len, 0 };
+	struct cfg_out o = out_open(buf, len);
 
-	if (!buf || !len)
-		return;
-	buf[0] = '\0';
 	for (unsigned int i = 0; i < n; i++)
 		out_range(&o, i, r[i].first, r[i].last);
 }
 
 void cfg_format_port_ranges(const struct tg_port_range *r, unsigned int n, char *buf, size_t len)
 {
-	struct cfg_out o = { buf, len, 0 };
+	struct cfg_out o = out_open(buf, len);
 
-	if (!buf || !len)
-		return;
-	buf[0] = '\0';
 	for (unsigned int i = 0; i < n; i++)
 		out_range(&o, i, r[i].first, r[i].last);
 }

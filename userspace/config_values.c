@@ -214,43 +214,44 @@ static int parse_list(struct cfg_parser *ps, enum cfg_key key, const struct cfg_
 	return 0;
 }
 
-int cfg_parse_uid_list(struct cfg_parser *ps, enum cfg_key key, struct span value,
-		       struct tg_uid_range *out, __u32 *n_out)
+/*
+ * A uid list into uids, or a port list into ports (the other NULL). What the defaults put there
+ * is cleared: the kernel gets the whole array.
+ */
+static int parse_range_list(struct cfg_parser *ps, enum cfg_key key, struct span value,
+			    struct tg_uid_range *uids, struct tg_port_range *ports, __u32 *n_out)
 {
 	struct cfg_range r[TG_MAX_RANGES];
 	unsigned int n;
 	int ret;
 
-	ret = parse_list(ps, key, &uid_kind, value, r, &n);
+	ret = parse_list(ps, key, uids ? &uid_kind : &port_kind, value, r, &n);
 	if (ret)
 		return ret;
-	/* Clear what the defaults put there: the kernel gets the whole array. */
-	memset(out, 0, sizeof(*out) * TG_MAX_RANGES);
+	if (uids)
+		memset(uids, 0, sizeof(*uids) * TG_MAX_RANGES);
+	else
+		memset(ports, 0, sizeof(*ports) * TG_MAX_RANGES);
 	for (unsigned int i = 0; i < n; i++) {
-		out[i].first = r[i].first;
-		out[i].last = r[i].last;
+		if (uids)
+			uids[i] = (struct tg_uid_range){ r[i].first, r[i].last };
+		else
+			ports[i] = (struct tg_port_range){ (__u16)r[i].first, (__u16)r[i].last };
 	}
 	*n_out = n;
 	return 0;
 }
 
+int cfg_parse_uid_list(struct cfg_parser *ps, enum cfg_key key, struct span value,
+		       struct tg_uid_range *out, __u32 *n_out)
+{
+	return parse_range_list(ps, key, value, out, NULL, n_out);
+}
+
 int cfg_parse_port_list(struct cfg_parser *ps, struct span value, struct tg_port_range *out,
 			__u32 *n_out)
 {
-	struct cfg_range r[TG_MAX_RANGES];
-	unsigned int n;
-	int ret;
-
-	ret = parse_list(ps, CFG_KEY_ALLOW_PORTS, &port_kind, value, r, &n);
-	if (ret)
-		return ret;
-	memset(out, 0, sizeof(*out) * TG_MAX_RANGES);
-	for (unsigned int i = 0; i < n; i++) {
-		out[i].first = (__u16)r[i].first;
-		out[i].last = (__u16)r[i].last;
-	}
-	*n_out = n;
-	return 0;
+	return parse_range_list(ps, CFG_KEY_ALLOW_PORTS, value, NULL, out, n_out);
 }
 
 /* "bpf nft", "bpf, nft", "nft": each layer at most once, at least one. */
