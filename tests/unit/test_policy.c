@@ -149,7 +149,7 @@ static const struct decide_case decide_cases[] = {
 	{ "audit, no listener", &audit_strict, NONE(1001, 9001), TG_ALLOW_NO_LISTENER },
 };
 
-Test(policy, decide)
+Test(policy, decide_connect_local)
 {
 	for (size_t i = 0; i < sizeof(decide_cases) / sizeof(decide_cases[0]); i++) {
 		const struct decide_case *c = &decide_cases[i];
@@ -164,7 +164,7 @@ Test(policy, decide)
  * tg_decide_connect(): a remote destination with no listener is out of scope; anything else is
  * judged by tg_decide_connect_local().
  */
-Test(policy, decide_dest)
+Test(policy, decide_connect)
 {
 	static const struct {
 		const char *name;
