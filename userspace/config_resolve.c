@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config_internal.h"
+#include "util.h"
 
 /* Uids that become tenants, gathered before they are merged into policy.tenant. */
 struct uid_set {
@@ -24,15 +25,10 @@ struct uid_set {
 
 static int uid_set_add(struct uid_set *set, __u32 uid)
 {
-	if (set->n == set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 64;
-		__u32 *bigger = realloc(set->uids, cap * sizeof(*bigger));
+	int err = util_grow((void **)&set->uids, &set->cap, set->n + 1, sizeof(*set->uids));
 
-		if (!bigger)
-			return -ENOMEM;
-		set->uids = bigger;
-		set->cap = cap;
-	}
+	if (err)
+		return err;
 	set->uids[set->n++] = uid;
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 
 #include "drift.h"
+#include "util.h"
 
 Test(drift, names_round_trip)
 {
@@ -15,8 +16,8 @@ Test(drift, names_round_trip)
 		{ DRIFT_WRONG_OWNER, "wrong owner" },
 	};
 
-	cr_assert_eq(sizeof(cases) / sizeof(cases[0]), DRIFT_KIND_COUNT, "a kind has no case");
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	cr_assert_eq(ARRAY_SIZE(cases), DRIFT_KIND_COUNT, "a kind has no case");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		cr_assert_str_eq(drift_kind_name(cases[i].kind), cases[i].name, "%s: wrong name",
 				 cases[i].name);
 		cr_assert_eq(drift_kind_of(cases[i].name), cases[i].kind, "%s: wrong kind",
