@@ -104,7 +104,7 @@ static int time_syncs(int map_fd, enum sync_case c, struct portowner_results *ou
 		if (err)
 			break;
 		t = now_ns();
-		err = sync_port_owners(map_fd, c == SYNC_IN_SYNC_DRY, &rep);
+		err = sync_port_owner_from_diag(map_fd, c == SYNC_IN_SYNC_DRY, &rep);
 		us[n++] = elapsed_us(t);
 		drift = rep.added + rep.removed + rep.changed;
 		if (c != SYNC_EMPTY) {
@@ -260,7 +260,7 @@ int portowner_measure(const char *pin_dir, uid_t owner, struct portowner_results
 	err = time_dumps(out);
 	/* Unmeasured: what it repairs is what the tracepoint missed while the listeners came. */
 	if (!err) {
-		err = sync_port_owners(map_fd, false, &rep);
+		err = sync_port_owner_from_diag(map_fd, false, &rep);
 		if (err)
 			fprintf(stderr, "tg-bench: reconciling port_owner failed: %s\n",
 				strerror(-err));

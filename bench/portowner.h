@@ -2,9 +2,9 @@
 /*
  * portowner.h - what keeping the pinned port_owner map right costs, and how soon it is right.
  *
- * Discovery and reconciliation (issue 4): diag_dump_listeners() and sync_port_owners() over the
- * listeners open in the benchmark's network namespace, timed call by call: a map already in sync
- * (dry run, then writing), and an emptied map that the sync refills. Event to map (issue 8,
+ * Discovery and reconciliation (issue 4): diag_dump_listeners() and sync_port_owner_from_diag()
+ * over the listeners open in the benchmark's network namespace, timed call by call: a map already
+ * in sync (dry run, then writing), and an emptied map that the sync refills. Event to map (issue 8,
  * part 4): how long after listen() returns the listener's entry is visible to
  * bpf_map_lookup_elem(), and after close() returns that it is gone, measured in the same thread
  * by looking it up in a tight loop from the moment the call returns.
@@ -32,7 +32,7 @@ enum sync_case {
 struct portowner_results {
 	size_t listeners;		   /* TCP listeners sock_diag reported */
 	struct spread dump_ms;		   /* diag_dump_listeners() */
-	struct spread sync_ms[SYNC_CASES]; /* sync_port_owners() */
+	struct spread sync_ms[SYNC_CASES]; /* sync_port_owner_from_diag() */
 	size_t first_drift;   /* what the unmeasured first sync found: what the tracepoint missed */
 	size_t in_sync_drift; /* drift the in-sync runs found, summed: 0 if nothing moved */
 	size_t empty_added_min, empty_added_max; /* entries each empty-map run added */

@@ -347,7 +347,7 @@ static void add_portowner_rows(struct report *r, const struct portowner_results 
 	for (c = 0; c < SYNC_CASES; c++) {
 		const struct spread *s = &p->sync_ms[c];
 
-		row = report_add(r, "i4", what[c], "userspace, sync_port_owners()");
+		row = report_add(r, "i4", what[c], "userspace, sync_port_owner_from_diag()");
 		row_set(row->value, "%.0f ms median, max %.0f ms (%u runs)", s->p50, s->max, s->n);
 	}
 }
@@ -450,7 +450,7 @@ static void add_preamble(const struct bench *b, struct report *r)
 		"part 3's listeners listening (the others bound, not listening): rows *i4* answer "
 		"issue 4's benchmark item (the # column is otherwise the part of issue 8). "
 		"`diag_dump_listeners()` is timed call by call (up to 200 calls or 5 s, after one "
-		"unmeasured); `sync_port_owners()` on the pinned map (opened from the pin), up "
+		"unmeasured); `sync_port_owner_from_diag()` on the pinned map (opened from the pin), up "
 		"to 7 calls per case (at least 3, 8 s budget): map already in sync, dry run and "
 		"then writing; and map emptied first (untimed), so that the sync adds every "
 		"listener. "

@@ -8,7 +8,7 @@
  *  - a caller that is not a tenant is allowed after one range check and nothing else;
  *  - a tenant's connect on a stream socket is matched to the listener it would reach, in the
  *    caller's network namespace, after undoing the address spellings the kernel rewrites later
- *    (tg_addr.h); the decision is tg_decide() (tg_policy.h), shared with userspace;
+ *    (tg_addr.h); the decision is tg_decide_connect() (tg_policy.h), shared with userspace;
  *  - a refusal returns the configured errno and raises a per-CPU counter; every tenant decision
  *    raises exactly one counter.
  * Not guaranteed: non-stream sockets (UDP, SCTP one-to-many), listeners bound to a device
@@ -376,7 +376,7 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, __u32 uid, const str
 	int local = is_local(d, who.netns_cookie);
 
 	find_listener(ctx, d, &f, local);
-	reason = tg_decide_dest(&tg_policy, &f, local);
+	reason = tg_decide_connect(&tg_policy, &f, local);
 	if (!tg_reason_refuses(reason) && remember_caller(ctx, uid, who.pid, reason) < 0)
 		reason = tg_apply_mode(&tg_policy, TG_DENY_UNKNOWN_OWNER);
 	/* In audit mode a bind onto another tenant's reservation is recorded once the bind is
@@ -837,7 +837,7 @@ int tg_syn_in(struct __sk_buff *skb)
 	}
 	if (conn)
 		bpf_sk_release(conn);
-	reason = tg_decide(&tg_policy, &f);
+	reason = tg_decide_connect_local(&tg_policy, &f);
 	/* connect() counted its verdict already: count here only a refusal, which connect() cannot
 	 * have seen (the SYN would not exist), or an audit record connect() is known not to have
 	 * made, so that each decision still raises exactly one counter. */

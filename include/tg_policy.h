@@ -14,9 +14,14 @@
  *	  .n_tenant = 1, .tenant = { { 2001, 2003 } },
  *	  .n_allow_port = 1, .allow_port = { { 53, 53 } } }
  * and a connect by uid 2002 to 127.0.0.1:8001, where uid 2001 listens, is judged by
- *	tg_decide(&policy, &(struct tg_facts){ .caller_uid = 2002, .port = 8001,
- *		  .listener = TG_LISTENER_FOUND, .owner_uid = 2001 })
+ *	tg_decide_connect(&policy, &(struct tg_facts){ .caller_uid = 2002, .port = 8001,
+ *		  .listener = TG_LISTENER_FOUND, .owner_uid = 2001 }, 1)
  * which returns TG_DENY_OTHER_TENANT.
+ *
+ * One pure function per decision, shared by the kernel program, `tunnelguard check` and the unit
+ * tests: tg_decide_connect() for a connect (the connect hooks and check), tg_decide_bind() for a
+ * bind (the bind hooks and check). tg_decide_connect_local() is the part of the connect decision
+ * for a destination of this host, asked alone where locality is already known (a traced SYN).
  *
  * Port reservations and allow rules. With
  *	[tenant alice]
@@ -271,12 +276,14 @@ static inline enum tg_reason tg_apply_mode(const volatile struct tg_policy *p, e
 }
 
 /*
- * The decision for a connect whose destination is an address of this host. The order is the
+ * The decision for a connect whose destination is an address of this host (the local part of
+ * tg_decide_connect(); a traced SYN asks it alone, its listener being local). The order is the
  * policy: own listener, then allow-ports, then the caller's allow rules, then the owner's kind. A
  * listener we cannot attribute is denied: failing closed is the only safe answer when we cannot
  * tell whose port it is.
  */
-static inline enum tg_reason tg_decide(const volatile struct tg_policy *p, const struct tg_facts *f)
+static inline enum tg_reason tg_decide_connect_local(const volatile struct tg_policy *p,
+						     const struct tg_facts *f)
 {
 	enum tg_reason r;
 
@@ -302,19 +309,19 @@ static inline enum tg_reason tg_decide(const volatile struct tg_policy *p, const
 }
 
 /*
- * The verdict for a connect, given whether its destination is an address of this host. The
+ * The decision for a connect, given whether its destination is an address of this host. The
  * caller reports a listener only when the destination is local or the listener is bound to
  * exactly that address: a wildcard listener matches any address in the kernel's lookup, but a
  * connect to a remote address never reaches it.
  */
-static inline enum tg_reason tg_decide_dest(const volatile struct tg_policy *p,
-					    const struct tg_facts *f, int dest_is_local)
+static inline enum tg_reason tg_decide_connect(const volatile struct tg_policy *p,
+					       const struct tg_facts *f, int dest_is_local)
 {
 	if (!tg_is_tenant(p, f->caller_uid))
 		return TG_ALLOW_NOT_TENANT;
 	if (!dest_is_local && f->listener == TG_LISTENER_NONE)
 		return TG_ALLOW_REMOTE;
-	return tg_decide(p, f);
+	return tg_decide_connect_local(p, f);
 }
 
 /*

@@ -148,7 +148,7 @@ static int judge_one(const struct tg_policy *policy, const struct check_request 
 		f.owner_uid = l->uid;
 		name_owner(res, l->uid);
 	}
-	res->reason = tg_decide_dest(policy, &f, local_dest);
+	res->reason = tg_decide_connect(policy, &f, local_dest);
 	format_dest(&d, res->where, sizeof(res->where));
 	inet_ntop(d.family == TG_AF_INET ? AF_INET : AF_INET6, d.ip, res->addr, sizeof(res->addr));
 	return tg_reason_refuses(res->reason) ? 1 : 0;

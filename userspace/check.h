@@ -18,7 +18,7 @@ struct check_request {
 };
 
 /*
- * Judge a connect by uid to addr:port with tg_decide_dest() against the listeners alive now
+ * Judge a connect by uid to addr:port with tg_decide_connect() against the listeners alive now
  * (sock_diag) and this namespace's local addresses, and print one line per address, naming the
  * network namespace it was judged in (the caller's) by cookie and name (netns_view.h):
  *	deny 127.0.0.1:8001 deny_other_tenant owner=2001(alice) netns=4097(tg-ctr): listener

@@ -26,6 +26,12 @@
  *
  * cfg_parse() is pure (text in, struct out). User and group names are looked up afterwards by
  * cfg_resolve(), at every load and reload, so group membership changes take effect then.
+ *
+ * The files: config_parse.c (the grammar: lines, keys, sections) and config_values.c (one
+ * parser per value) are cfg_parse(), pure, what the unit tests and the fuzzer exercise;
+ * config_resolve.c is cfg_resolve() through NSS; config_load.c reads the file (cfg_load);
+ * config_format.c writes values back as the config would (cfg_format_*, cfg_*_name).
+ * config_internal.h is theirs alone.
  */
 #ifndef TG_CONFIG_H
 #define TG_CONFIG_H

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "diag.h"
+#include "drift.h"
 #include "events.h"
 #include "guard.h"
 #include "layers.h"
@@ -151,18 +152,18 @@ static int ensure_loaded(struct nft_handle *nft, const struct daemon_opts *opts,
 /* Drift lines one reconciliation logs; the rest are counted (100,000 after a full map). */
 #define DRIFT_LINES_MAX 20
 
-static void log_nft_drift(void *ctx, const char *what, const char *set, uint32_t uid, uint16_t port)
+static void log_nft_drift(void *ctx, enum drift_kind kind, const char *set, uint32_t uid,
+			  uint16_t port)
 {
 	size_t *logged = ctx;
+	const char *done = kind == DRIFT_MISSING ? "lacked" : "held a stale";
 
 	if ((*logged)++ >= DRIFT_LINES_MAX)
 		return;
 	if (strcmp(set, "owned") == 0 || strcmp(set, "services") == 0)
-		pr_warn("drift repaired: nft set %s %s uid %u port %u\n", set,
-			what[0] == 'm' ? "lacked" : "held a stale", uid, port);
+		pr_warn("drift repaired: nft set %s %s uid %u port %u\n", set, done, uid, port);
 	else
-		pr_warn("drift repaired: nft set %s %s port %u\n", set,
-			what[0] == 'm' ? "lacked" : "held a stale", port);
+		pr_warn("drift repaired: nft set %s %s port %u\n", set, done, port);
 }
 
 /*
@@ -202,8 +203,8 @@ static bool reconcile_nft(struct nft_handle *nft, const struct daemon_opts *opts
 static void pump_feed(struct daemon *d)
 {
 	if (d->rings_open)
-		owner_feed_apply(&d->feed, d->intent.policy,
-				 d->intent.layers & TG_LAYER_NFT ? &d->nft : NULL);
+		owner_events_to_nft(&d->feed, d->intent.policy,
+				    d->intent.layers & TG_LAYER_NFT ? &d->nft : NULL);
 }
 
 /* The feed's index: what the nft sync just put into the sets, or (no sync) port_owner. */
@@ -355,7 +356,7 @@ static void reconcile(struct daemon *d, bool wait)
 	pump_feed(d);
 	if (d->intent.st.loaded) {
 		fd = pins_open(d->opts->pin_dir, TG_PIN_PORT_OWNER);
-		if (fd >= 0 && sync_port_owners(fd, false, &r) == 0) {
+		if (fd >= 0 && sync_port_owner_from_diag(fd, false, &r) == 0) {
 			if (r.added || r.removed || r.changed)
 				pr_warn("drift repaired: port_owner %zu added, %zu removed, %zu changed\n",
 					r.added, r.removed, r.changed);
@@ -365,7 +366,8 @@ static void reconcile(struct daemon *d, bool wait)
 			close(fd);
 		pump_feed(d);
 		fd = pins_open(d->opts->pin_dir, TG_PIN_LOCAL_ADDRS);
-		if (fd >= 0 && sync_local_addrs(fd, false, &r) == 0 && (r.added || r.removed))
+		if (fd >= 0 && sync_local_addrs_from_routes(fd, false, &r) == 0 &&
+		    (r.added || r.removed))
 			pr_info("local addresses changed: %zu added, %zu removed\n", r.added,
 				r.removed);
 		if (fd >= 0)
@@ -588,7 +590,7 @@ static bool watching(const struct daemon *d)
 static void watch_poll(struct daemon *d)
 {
 	if (layers_nft_owner_check(d->opts->pin_dir) == 0)
-		nft_watch_poll(&d->watch, &d->nft, d->intent.policy);
+		nft_watch_diag_to_nft(&d->watch, &d->nft, d->intent.policy);
 }
 
 int daemon_run(const struct daemon_opts *opts)
@@ -628,8 +630,8 @@ int daemon_run(const struct daemon_opts *opts)
 			struct signalfd_siginfo si;
 
 			if (d.rings_open && ev[i].data.fd == owner_feed_fd(&d.feed)) {
-				owner_feed_apply(&d.feed, d.intent.policy,
-						 d.intent.layers & TG_LAYER_NFT ? &d.nft : NULL);
+				owner_events_to_nft(&d.feed, d.intent.policy,
+						    d.intent.layers & TG_LAYER_NFT ? &d.nft : NULL);
 				continue;
 			}
 			if (d.netns_open && ev[i].data.fd == netns_watch_fd(&d.netns)) {

@@ -294,13 +294,13 @@ static int sync_maps(struct tunnelguard *skel)
 	struct sync_report report = { 0 };
 	int err;
 
-	err = sync_local_addrs(bpf_map__fd(skel->maps.tg_local_addrs), false, &report);
+	err = sync_local_addrs_from_routes(bpf_map__fd(skel->maps.tg_local_addrs), false, &report);
 	if (err) {
 		pr_err("cannot list this host's local addresses: %s\n", strerror(-err));
 		return err;
 	}
 	pr_debug("tg_local_addrs: %zu added, %zu removed\n", report.added, report.removed);
-	err = sync_port_owners(bpf_map__fd(skel->maps.tg_port_owner), false, &report);
+	err = sync_port_owner_from_diag(bpf_map__fd(skel->maps.tg_port_owner), false, &report);
 	if (err) {
 		pr_err("cannot list TCP listeners through sock_diag: %s\n", strerror(-err));
 		return err;

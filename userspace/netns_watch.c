@@ -499,7 +499,8 @@ static void resync_own(struct netns_watch *w)
 {
 	struct sync_report r = { 0 };
 
-	if (sync_local_addrs(w->local_addrs_fd, false, &r) == 0 && (r.added || r.removed))
+	if (sync_local_addrs_from_routes(w->local_addrs_fd, false, &r) == 0 &&
+	    (r.added || r.removed))
 		pr_info("local addresses changed: %zu added, %zu removed\n", r.added, r.removed);
 }
 

@@ -56,6 +56,8 @@
 
 #include "tg_policy.h"
 
+#include "drift.h"
+
 struct mnl_nlmsg_batch;
 struct mnl_socket;
 
@@ -212,9 +214,9 @@ int nft_update_owners(struct nft_handle *h, const struct nft_owner *add, size_t 
 int nft_delete_owners(struct nft_handle *h, const struct nft_owner *del, size_t ndel,
 		      const struct nft_owner *last, size_t nlast);
 
-/* Called for each disagreement nft_sync_owners() finds: "missing" (the set lacks it) or
- * "stale" (the set has it, no listener does). uid is 0 for tunnel_ports and service_ports. */
-typedef void (*nft_drift_fn)(void *ctx, const char *what, const char *set, uint32_t uid,
+/* Called for each disagreement nft_sync_owners() finds: DRIFT_MISSING (the set lacks it) or
+ * DRIFT_STALE (the set has it, no listener does). uid is 0 for tunnel_ports and service_ports. */
+typedef void (*nft_drift_fn)(void *ctx, enum drift_kind kind, const char *set, uint32_t uid,
 			     uint16_t port);
 
 struct nft_sync_report {

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nft_watch.c - sock_diag polls -> the nft sets (nft_watch_diag_to_nft), for a guard without the
+ * BPF listen tracer. See nft_watch.h.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +80,8 @@ static void set_period(struct nft_watch *w, long long took_us)
 	w->period_ms = (unsigned int)ms;
 }
 
-int nft_watch_poll(struct nft_watch *w, struct nft_handle *nft, const struct tg_policy *policy)
+int nft_watch_diag_to_nft(struct nft_watch *w, struct nft_handle *nft,
+			  const struct tg_policy *policy)
 {
 	struct nft_owner *now = NULL, *add = NULL, *del = NULL, *last = NULL;
 	size_t nn = 0, nadd = 0, ndel = 0, nlast = 0, room;

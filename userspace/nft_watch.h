@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * nft_watch.h - following listeners into the nft sets when there is no BPF listen tracer
- * (`layers = nft` alone): the daemon polls sock_diag and sends the difference with its last poll
- * as element batches, so a new tunnel port is in the sets within a poll period (100 ms, longer
- * on a hub where a poll costs more: never more than 5% of the daemon's time) rather than at the
- * next reconciliation.
+ * nft_watch.h - sock_diag polls -> the nft sets (nft_watch_diag_to_nft): following listeners
+ * into the nft sets when there is no BPF listen tracer (`layers = nft` alone): the daemon polls
+ * sock_diag and sends the difference with its last poll as element batches, so a new tunnel port
+ * is in the sets within a poll period (100 ms, longer on a hub where a poll costs more: never more
+ * than 5% of the daemon's time) rather than at the next reconciliation.
  *
  * Example: the last poll saw { 2001 . 8001 }; tenant 2002 starts `ssh -R 8002:...` and 2001's
  * tunnel drops. The next poll sees { 2002 . 8002 } and sends an addition of 2002 . 8002
@@ -35,7 +35,8 @@ struct nft_watch {
  * changes nothing), which is what the sets must hold at least. The sets are changed through nft.
  * 0 or -errno.
  */
-int nft_watch_poll(struct nft_watch *w, struct nft_handle *nft, const struct tg_policy *policy);
+int nft_watch_diag_to_nft(struct nft_watch *w, struct nft_handle *nft,
+			  const struct tg_policy *policy);
 
 /* Forget the last poll: the reconciliation just rewrote the sets. */
 void nft_watch_reset(struct nft_watch *w);

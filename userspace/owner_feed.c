@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * owner_feed.c - the ring buffer tg_owner_events -> the nft sets (owner_events_to_nft), through
+ * an owner index of what the sets hold (pure, for the tests). See owner_feed.h.
+ */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -487,8 +491,8 @@ static bool port_owner_live(void *ctx, const struct tg_port_key *key, uint32_t u
 	return bpf_map_lookup_elem(f->port_owner_fd, key, &owner) == 0 && owner.uid == uid;
 }
 
-int owner_feed_apply(struct owner_feed *f, const struct tg_policy *policy,
-		     struct nft_handle *to_nft)
+int owner_events_to_nft(struct owner_feed *f, const struct tg_policy *policy,
+			struct nft_handle *to_nft)
 {
 	struct owner_changes c = {};
 	unsigned long long lost;

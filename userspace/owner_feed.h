@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * owner_feed.h - the daemon's event-driven path into the nft layer: the listen tracer reports
- * each change to tg_port_owner on the ring buffer tg_owner_events (struct tg_owner_event), and
- * the feed turns a burst of them into one nft element batch, so a new tunnel port is in the
- * nft sets within a ring-buffer wakeup, not a reconciliation period.
+ * owner_feed.h - the daemon's event-driven path into the nft layer, owner events -> nft sets
+ * (owner_events_to_nft): the listen tracer reports each change to tg_port_owner on the ring
+ * buffer tg_owner_events (struct tg_owner_event), and the feed turns a burst of them into one nft
+ * element batch, so a new tunnel port is in the nft sets within a ring-buffer wakeup, not a
+ * reconciliation period.
  *
  * Example: tenant 2001's sshd listens on 127.0.0.1:8001 and [::1]:8001 -> two events with
  * added = 1 -> nft_update_owners({ 2001, 8001, tenant }) once. When one of the two closes, the
@@ -139,8 +140,8 @@ int owner_feed_rebuild(struct owner_feed *f, const struct tg_policy *policy,
  * (nft_delete_owners(): no read of the sets). Owners are classified by policy. Number of events
  * read, or -errno (events are then dropped: reconciliation repairs).
  */
-int owner_feed_apply(struct owner_feed *f, const struct tg_policy *policy,
-		     struct nft_handle *to_nft);
+int owner_events_to_nft(struct owner_feed *f, const struct tg_policy *policy,
+			struct nft_handle *to_nft);
 
 void owner_feed_close(struct owner_feed *f);
 

@@ -47,8 +47,8 @@ static unsigned int pick_tenants(const struct tg_policy *p, uint32_t *out, unsig
 
 /*
  * A port where the policy itself says caller's connect to owner's listener is refused (or, in
- * audit mode, recorded): asked of tg_decide(), so that allow-ports and allow rules are skipped
- * the way the kernel will. 0 when there is none.
+ * audit mode, recorded): asked of tg_decide_connect_local(), so that allow-ports and allow rules
+ * are skipped the way the kernel will. 0 when there is none.
  */
 static uint16_t pick_port(const struct tg_policy *p, uint32_t owner, uint32_t caller,
 			  enum tg_reason want)
@@ -60,7 +60,7 @@ static uint16_t pick_port(const struct tg_policy *p, uint32_t owner, uint32_t ca
 				      .listener = TG_LISTENER_FOUND,
 				      .owner_uid = owner };
 
-		if (tg_decide(p, &f) == want)
+		if (tg_decide_connect_local(p, &f) == want)
 			return port;
 	}
 	return 0;

@@ -17,6 +17,7 @@
 #include "tg_maps.h"
 
 #include "config.h"
+#include "drift.h"
 #include "escape.h"
 #include "layers.h"
 #include "quote.h"
@@ -77,17 +78,18 @@ static char *next_drift(struct status_report *r)
 	return r->drift_count++ < STATUS_MAX_DRIFT ? r->drift[r->drift_count - 1] : NULL;
 }
 
-static void note_drift(void *ctx, const char *what, const struct tg_port_key *key, unsigned int uid)
+static void note_drift(void *ctx, enum drift_kind kind, const struct tg_port_key *key,
+		       unsigned int uid)
 {
 	struct status_report *r = ctx;
 	char where[INET6_ADDRSTRLEN + 16];
 
 	port_key_endpoint(key, where, sizeof(where));
 	if (r->drift_count < STATUS_MAX_DRIFT) {
-		if (strcmp(what, "stale") == 0)
+		if (kind == DRIFT_STALE)
 			snprintf(r->drift[r->drift_count], sizeof(r->drift[0]),
 				 "port_owner holds %s uid %u, which no longer listens", where, uid);
-		else if (strcmp(what, "missing") == 0)
+		else if (kind == DRIFT_MISSING)
 			snprintf(r->drift[r->drift_count], sizeof(r->drift[0]),
 				 "port_owner lacks %s uid %u", where, uid);
 		else
@@ -103,7 +105,7 @@ struct nft_drift_ctx {
 };
 
 /* The nft sets know uid and port; name a live listener of them so the operator can find it. */
-static void note_nft_drift(void *ctx, const char *what, const char *set, uint32_t uid,
+static void note_nft_drift(void *ctx, enum drift_kind kind, const char *set, uint32_t uid,
 			   uint16_t port)
 {
 	struct nft_drift_ctx *c = ctx;
@@ -122,10 +124,10 @@ static void note_nft_drift(void *ctx, const char *what, const char *set, uint32_
 			break;
 		}
 	}
-	if (strcmp(what, "missing") == 0 && pair)
+	if (kind == DRIFT_MISSING && pair)
 		snprintf(line, sizeof(c->report->drift[0]), "nft set %s lacks %s uid %u", set,
 			 where, uid);
-	else if (strcmp(what, "missing") == 0)
+	else if (kind == DRIFT_MISSING)
 		snprintf(line, sizeof(c->report->drift[0]), "nft set %s lacks %s", set, where);
 	else if (pair)
 		snprintf(line, sizeof(c->report->drift[0]),
@@ -171,7 +173,7 @@ static void collect_drift(const char *pin_dir, struct status_report *r,
 
 	if (fd < 0)
 		return; /* reported as a missing pin */
-	if (sync_port_owners_from(fd, true, &report, listeners, NULL) == 0) {
+	if (sync_port_owner_from_listeners(fd, true, &report, listeners, NULL) == 0) {
 		r->capacity.port_owner_known = r->capacity.port_owner_max != 0;
 		r->capacity.port_owner_entries = report.entries;
 		r->capacity.untracked_known = true;

@@ -1,4 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sync.c - two of the paths that write the guard's state, source -> target: sock_diag listeners
+ * -> tg_port_owner (sync_port_owner_from_diag, _from_listeners) and the local routing table ->
+ * tg_local_addrs (sync_local_addrs_from_routes). The other two feed the nft sets: owner_feed.c
+ * (owner events -> nft) and nft_watch.c (sock_diag polls -> nft); nft_sync_owners() (nft.c)
+ * makes the sets match a listener list.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -236,7 +243,7 @@ static int map_max_entries(int map_fd, size_t *max)
 	return 0;
 }
 
-int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
+int sync_port_owner_from_diag(int map_fd, bool dry_run, struct sync_report *report)
 {
 	struct diag_list before = {};
 	int err = diag_dump_listeners(&before);
@@ -244,13 +251,13 @@ int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report)
 	report->added = report->removed = report->changed = 0;
 	report->entries = report->untracked = 0;
 	if (!err)
-		err = sync_port_owners_from(map_fd, dry_run, report, &before, NULL);
+		err = sync_port_owner_from_listeners(map_fd, dry_run, report, &before, NULL);
 	diag_list_free(&before);
 	return err;
 }
 
-int sync_port_owners_from(int map_fd, bool dry_run, struct sync_report *report,
-			  const struct diag_list *before_list, struct diag_list *after_out)
+int sync_port_owner_from_listeners(int map_fd, bool dry_run, struct sync_report *report,
+				   const struct diag_list *before_list, struct diag_list *after_out)
 {
 	const struct diag_list before = *before_list;
 	struct diag_list after = {};
@@ -259,7 +266,7 @@ int sync_port_owners_from(int map_fd, bool dry_run, struct sync_report *report,
 	const struct owner_entry *have;
 	struct tg_port_key key;
 	const struct diag_listener *l, *l2;
-	const char *what;
+	enum drift_kind kind;
 	size_t count = 0, map_max = 0;
 	int err;
 
@@ -285,7 +292,7 @@ int sync_port_owners_from(int map_fd, bool dry_run, struct sync_report *report,
 			continue;
 		report->removed++;
 		if (report->on_drift)
-			report->on_drift(report->ctx, "stale", &entries[i].key, entries[i].uid);
+			report->on_drift(report->ctx, DRIFT_STALE, &entries[i].key, entries[i].uid);
 		if (!dry_run && bpf_map_delete_elem(map_fd, &entries[i].key) < 0 && errno != ENOENT)
 			err = -errno;
 	}
@@ -304,10 +311,10 @@ int sync_port_owners_from(int map_fd, bool dry_run, struct sync_report *report,
 			continue;
 		} else if (!have) {
 			report->added++;
-			what = "missing";
+			kind = DRIFT_MISSING;
 		} else if (have->uid != l->uid) {
 			report->changed++;
-			what = "wrong owner";
+			kind = DRIFT_WRONG_OWNER;
 		} else {
 			continue;
 		}
@@ -322,7 +329,7 @@ int sync_port_owners_from(int map_fd, bool dry_run, struct sync_report *report,
 			}
 		}
 		if (report->on_drift)
-			report->on_drift(report->ctx, what, &key, l->uid);
+			report->on_drift(report->ctx, kind, &key, l->uid);
 	}
 	if (err)
 		pr_err("cannot update map tg_port_owner: %s\n", strerror(-err));
@@ -345,7 +352,7 @@ static bool has_key(const struct local_addr_list *list, const struct tg_lpm_key 
 	return false;
 }
 
-int sync_local_addrs(int map_fd, bool dry_run, struct sync_report *report)
+int sync_local_addrs_from_routes(int map_fd, bool dry_run, struct sync_report *report)
 {
 	struct local_addr_list live = {};
 	struct local_addr_list in_map = {};

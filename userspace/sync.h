@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * sync.h - bringing the guard's maps in line with the kernel's live state: tg_port_owner with
- * the listeners sock_diag reports, tg_local_addrs with the local routing table. The BPF programs
+ * sync.h - bringing the guard's maps in line with the kernel's live state, source -> target:
+ * sock_diag listeners -> tg_port_owner, the local routing table -> tg_local_addrs. The BPF programs
  * keep tg_port_owner current as listeners come and go; these functions are the safety net run at
  * load and periodically by the daemon, and the drift check of `status`.
  */
@@ -12,11 +12,12 @@
 #include <stddef.h>
 
 #include "diag.h"
+#include "drift.h"
 #include "local_addrs.h"
 #include "tg_maps.h"
 
-/* What a sync found; what is "missing", "stale" or "wrong owner", with the live uid. */
-typedef void (*sync_drift_fn)(void *ctx, const char *what, const struct tg_port_key *key,
+/* What a sync found: its kind (drift.h) and key, with the live uid (the map's when stale). */
+typedef void (*sync_drift_fn)(void *ctx, enum drift_kind kind, const struct tg_port_key *key,
 			      unsigned int uid);
 
 struct sync_report {
@@ -41,17 +42,17 @@ void sync_port_key(const struct diag_listener *l, struct tg_port_key *key);
  * have it. With dry_run, nothing is written: the report is the drift. report->on_drift, when set,
  * hears of each disagreement. 0 or -errno.
  */
-int sync_port_owners(int map_fd, bool dry_run, struct sync_report *report);
+int sync_port_owner_from_diag(int map_fd, bool dry_run, struct sync_report *report);
 
 /*
  * The same with the first dump given (before, which the caller keeps) and the second one
  * returned (*after, optional: freed when NULL), so that status lists tunnels and checks the nft
  * sets from the same dumps instead of two more.
  */
-int sync_port_owners_from(int map_fd, bool dry_run, struct sync_report *report,
-			  const struct diag_list *before, struct diag_list *after);
+int sync_port_owner_from_listeners(int map_fd, bool dry_run, struct sync_report *report,
+				   const struct diag_list *before, struct diag_list *after);
 
 /* The same for tg_local_addrs from one dump of the local routing table. 0 or -errno. */
-int sync_local_addrs(int map_fd, bool dry_run, struct sync_report *report);
+int sync_local_addrs_from_routes(int map_fd, bool dry_run, struct sync_report *report);
 
 #endif /* TG_SYNC_H */

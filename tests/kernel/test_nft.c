@@ -574,13 +574,13 @@ struct drift_log {
 	size_t n;
 };
 
-static void on_drift(void *ctx, const char *what, const char *set, uint32_t uid, uint16_t port)
+static void on_drift(void *ctx, enum drift_kind kind, const char *set, uint32_t uid, uint16_t port)
 {
 	struct drift_log *log = ctx;
 
 	if (log->n < 8)
-		snprintf(log->lines[log->n++], sizeof(log->lines[0]), "%s %s %u %u", what, set, uid,
-			 port);
+		snprintf(log->lines[log->n++], sizeof(log->lines[0]), "%s %s %u %u",
+			 drift_kind_name(kind), set, uid, port);
 }
 
 Test(nft, sync_reports_and_repairs_a_hand_deleted_element, .init = setup, .fini = teardown)

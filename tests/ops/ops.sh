@@ -12,7 +12,7 @@
 #               with the fail-closed drop-in: no output at all; and it does fail on a unit
 #               whose binary is missing
 #   man         both man pages render with no groff or man warning, with the expected sections,
-#               every command and option of main.c and every key of config.c documented
+#               every command and option of main.c and every key of config_parse.c documented
 #   completion  the bash completion offers the right words for a table of command lines
 #
 # Exit 0 passes, 77 skips (with a "SKIP: reason" line), anything else fails. TG_BINARY is the
@@ -199,14 +199,14 @@ scenario_man() {
 		grep -qx "$section" "$tmp/tunnelguard.conf.5.txt" || fail "$page5 has no $section section"
 	done
 	# Every command of main.c's table, every long option of its getopt table, every key of
-	# config.c: a new one fails here until it is documented.
+	# config_parse.c: a new one fails here until it is documented.
 	for word in $(grep -o '{ "[a-z]*", cmd_' userspace/main.c | cut -d'"' -f2); do
 		grep -Eq "^       $word( |\$)" "$tmp/tunnelguard.8.txt" || fail "$page8 does not describe command $word"
 	done
 	for word in $(sed -n 's/^\t\t{ "\([a-z-]*\)", [a-z_]*_argument.*/\1/p' userspace/main.c); do
 		grep -q -- "--$word" "$tmp/tunnelguard.8.txt" || fail "$page8 does not document --$word"
 	done
-	for word in $(sed -n 's/^\t\[CFG_KEY_[A-Z_]*\] = "\([a-z-]*\)",/\1/p' userspace/config.c); do
+	for word in $(sed -n 's/^\t\[CFG_KEY_[A-Z_]*\] = "\([a-z-]*\)",/\1/p' userspace/config_parse.c); do
 		grep -q "^       $word = " "$tmp/tunnelguard.conf.5.txt" ||
 			fail "$page5 does not document key $word"
 		grep -q "^#$word =" dist/tunnelguard.conf || fail "the example config lacks key $word"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* test_config.c - cfg_parse, cfg_load and the formatting helpers of userspace/config.c. */
+/* test_config.c - cfg_parse, cfg_load and the formatting helpers (userspace/config*.c). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * What config errors echo (userspace/config.c): bytes from the file and its path are escaped
+ * What config errors echo (userspace/config*.c): bytes from the file and its path are escaped
  * (escape.h), and -c accepts only a regular file, without blocking on a FIFO.
  */
 #include <criterion/criterion.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* test_policy.c - tg_decide() and its helpers in include/tg_policy.h, rule by rule. */
+/* test_policy.c - tg_decide_connect(), tg_decide_bind() and their helpers in tg_policy.h. */
 #include <criterion/criterion.h>
 
 #include "tg_policy.h"
@@ -149,22 +149,22 @@ static const struct decide_case decide_cases[] = {
 	{ "audit, no listener", &audit_strict, NONE(1001, 9001), TG_ALLOW_NO_LISTENER },
 };
 
-Test(policy, decide)
+Test(policy, decide_connect_local)
 {
 	for (size_t i = 0; i < sizeof(decide_cases) / sizeof(decide_cases[0]); i++) {
 		const struct decide_case *c = &decide_cases[i];
-		enum tg_reason got = tg_decide(c->policy, &c->facts);
+		enum tg_reason got = tg_decide_connect_local(c->policy, &c->facts);
 
-		cr_assert_eq(got, c->want, "%s: tg_decide gave reason %d, want %d", c->name, got,
-			     c->want);
+		cr_assert_eq(got, c->want, "%s: tg_decide_connect_local gave reason %d, want %d",
+			     c->name, got, c->want);
 	}
 }
 
 /*
- * tg_decide_dest(): a remote destination with no listener is out of scope; anything else is
- * judged by tg_decide().
+ * tg_decide_connect(): a remote destination with no listener is out of scope; anything else is
+ * judged by tg_decide_connect_local().
  */
-Test(policy, decide_dest)
+Test(policy, decide_connect)
 {
 	static const struct {
 		const char *name;
@@ -194,9 +194,9 @@ Test(policy, decide_dest)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		enum tg_reason got =
-			tg_decide_dest(cases[i].policy, &cases[i].facts, cases[i].local);
+			tg_decide_connect(cases[i].policy, &cases[i].facts, cases[i].local);
 
-		cr_assert_eq(got, cases[i].want, "%s: tg_decide_dest gave %d, want %d",
+		cr_assert_eq(got, cases[i].want, "%s: tg_decide_connect gave %d, want %d",
 			     cases[i].name, got, cases[i].want);
 	}
 }
@@ -216,9 +216,9 @@ Test(policy, audit_never_refuses)
 		enum tg_reason enforced, audited, want;
 
 		p.mode = TG_MODE_ENFORCE;
-		enforced = tg_decide(&p, &c->facts);
+		enforced = tg_decide_connect_local(&p, &c->facts);
 		p.mode = TG_MODE_AUDIT;
-		audited = tg_decide(&p, &c->facts);
+		audited = tg_decide_connect_local(&p, &c->facts);
 		want = tg_reason_refuses(enforced) ? twin[enforced] : enforced;
 		cr_assert_eq(audited, want, "%s: audit gave %d, enforce %d, want %d", c->name,
 			     audited, enforced, want);
@@ -279,7 +279,7 @@ Test(policy, counts_bound_the_lists)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enum tg_reason got = tg_decide(&stale, &cases[i].facts);
+		enum tg_reason got = tg_decide_connect_local(&stale, &cases[i].facts);
 
 		cr_assert_eq(got, cases[i].want, "%s: reason %d, want %d", cases[i].name, got,
 			     cases[i].want);
@@ -451,11 +451,11 @@ Test(policy, grant_counts_bound_the_lists)
 
 	cr_assert_eq(tg_decide_bind(&stale, 1002, 8002, &owner), TG_ALLOW_BIND_OPEN,
 		     "a reservation past n_reservation was read");
-	cr_assert_eq(tg_decide(&stale, &(struct tg_facts)FOUND(1002, 8001, 1001)),
+	cr_assert_eq(tg_decide_connect_local(&stale, &(struct tg_facts)FOUND(1002, 8001, 1001)),
 		     TG_DENY_OTHER_TENANT, "an allow rule past n_allow_rule was read");
 }
 
-/* Allow rules in tg_decide: after own listener and allow-ports, before the owner's kind. */
+/* Allow rules in a local connect: after own listener and allow-ports, before the owner's kind. */
 Test(policy, decide_allow_rules)
 {
 	static const struct tg_policy strict_grants = {
@@ -488,10 +488,10 @@ Test(policy, decide_allow_rules)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enum tg_reason got = tg_decide(cases[i].policy, &cases[i].facts);
+		enum tg_reason got = tg_decide_connect_local(cases[i].policy, &cases[i].facts);
 
-		cr_assert_eq(got, cases[i].want, "%s: tg_decide gave %d, want %d", cases[i].name,
-			     got, cases[i].want);
+		cr_assert_eq(got, cases[i].want, "%s: tg_decide_connect_local gave %d, want %d",
+			     cases[i].name, got, cases[i].want);
 	}
 }
 

@@ -142,23 +142,23 @@ static int put_add(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg)
 	return nft_put_elements(b, seq, true, c->add);
 }
 
-static void report_drift(struct nft_sync_report *r, const char *what, const struct nft_state *c)
+static void report_drift(struct nft_sync_report *r, enum drift_kind kind, const struct nft_state *c)
 {
 	if (!r)
 		return;
-	if (what[0] == 'm')
+	if (kind == DRIFT_MISSING)
 		r->added += c->n_owners + c->n_tunnel_ports + c->n_service_ports;
 	else
 		r->removed += c->n_owners + c->n_tunnel_ports + c->n_service_ports;
 	if (!r->on_drift)
 		return;
 	for (size_t i = 0; i < c->n_owners; i++)
-		r->on_drift(r->ctx, what, c->owners[i].tenant ? "owned" : "services",
+		r->on_drift(r->ctx, kind, c->owners[i].tenant ? "owned" : "services",
 			    c->owners[i].uid, c->owners[i].port);
 	for (size_t i = 0; i < c->n_tunnel_ports; i++)
-		r->on_drift(r->ctx, what, "tunnel_ports", 0, c->tunnel_ports[i]);
+		r->on_drift(r->ctx, kind, "tunnel_ports", 0, c->tunnel_ports[i]);
 	for (size_t i = 0; i < c->n_service_ports; i++)
-		r->on_drift(r->ctx, what, "service_ports", 0, c->service_ports[i]);
+		r->on_drift(r->ctx, kind, "service_ports", 0, c->service_ports[i]);
 }
 
 /* Tenant or service, as the table's own set tenant_uids says: the rules judge by that set, so the
@@ -377,8 +377,8 @@ static int change_owners(struct nft_handle *h, const struct nft_owner *owners, s
 		if (nft_refused_for_size(err))
 			err = send_split(h, &plus, &minus);
 		if (!err) {
-			report_drift(report, "missing", &plus);
-			report_drift(report, "stale", &minus);
+			report_drift(report, DRIFT_MISSING, &plus);
+			report_drift(report, DRIFT_STALE, &minus);
 		}
 		nft_state_free(&have);
 		nft_state_free(&want);
@@ -454,8 +454,8 @@ int nft_compare_owners(const struct nft_state *have, const struct nft_owner *own
 	if (!err)
 		err = nft_content_diff(have, &want, &plus, &minus);
 	if (!err) {
-		report_drift(report, "missing", &plus);
-		report_drift(report, "stale", &minus);
+		report_drift(report, DRIFT_MISSING, &plus);
+		report_drift(report, DRIFT_STALE, &minus);
 	}
 	nft_state_free(&want);
 	nft_state_free(&plus);
