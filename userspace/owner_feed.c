@@ -322,94 +322,12 @@ static int read_lost(const struct owner_feed *f, unsigned long long *lost)
 	return err;
 }
 
-static int grow_entries(struct tg_port_key **k, struct tg_port_owner **o, size_t want, size_t *cap)
-{
-	size_t c = *cap ? *cap : 1024;
-	void *nk, *no;
-
-	while (c < want)
-		c *= 2;
-	if (c == *cap)
-		return 0;
-	nk = realloc(*k, c * sizeof(**k));
-	if (nk)
-		*k = nk;
-	no = nk ? realloc(*o, c * sizeof(**o)) : NULL;
-	if (no)
-		*o = no;
-	if (!nk || !no)
-		return -ENOMEM;
-	*cap = c;
-	return 0;
-}
-
-/* Every entry of port_owner, walked key by key (kernels without batch lookups). */
-static int walk_port_owners(int fd, struct tg_port_key **k, struct tg_port_owner **o, size_t *cap,
-			    size_t *n)
-{
-	struct tg_port_key key, next;
-	void *prev = NULL;
-	int err;
-
-	*n = 0;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		err = grow_entries(k, o, *n + 1, cap);
-		if (err)
-			return err;
-		if (bpf_map_lookup_elem(fd, &next, &(*o)[*n]) == 0)
-			(*k)[(*n)++] = next;
-		key = next;
-		prev = &key;
-	}
-	return 0;
-}
-
-/* Every entry of port_owner: a few batch lookups (one syscall per 1024), not two per entry. */
+/* Every entry of port_owner (pins_dump_map(): a batch lookup where it can, not two calls each). */
 static int read_port_owners(int fd, struct tg_port_key **keys, struct tg_port_owner **owners,
 			    size_t *n)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct tg_port_key *k = NULL;
-	struct tg_port_owner *o = NULL;
-	size_t count = 0, cap = 0, chunk = 1024;
-	__u32 token = 0;
-	bool first = true;
-	int err;
-
-	for (;;) {
-		__u32 got = (__u32)chunk;
-
-		err = grow_entries(&k, &o, count + chunk, &cap);
-		if (err)
-			break;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, &k[count], &o[count],
-					   &got, &opts);
-		err = err ? -errno : 0;
-		count += got;
-		if (err == -ENOENT) {
-			err = 0;
-			break;
-		}
-		if (err == -ENOSPC && chunk < TG_PORT_OWNER_MAX) {
-			chunk *= 2; /* a hash bucket held more than chunk entries */
-			continue;
-		}
-		if (err) {
-			/* No batch lookups here (EINVAL, ENOTSUPP): start over key by key. */
-			err = walk_port_owners(fd, &k, &o, &cap, &count);
-			break;
-		}
-		first = false;
-	}
-	if (err) {
-		free(k);
-		free(o);
-		return err;
-	}
-	*keys = k;
-	*owners = o;
-	*n = count;
-	return 0;
+	return pins_dump_map(fd, sizeof(**keys), sizeof(**owners), (void **)keys, (void **)owners,
+			     n);
 }
 
 int owner_feed_rebuild(struct owner_feed *f, const struct tg_policy *policy,

@@ -104,24 +104,30 @@ static int dump_batched(int fd, size_t key_size, size_t value_size, void **keys,
 			size_t *count, struct dump_room *room)
 {
 	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t chunk = DUMP_BATCH;
 	__u64 batch = 0;
 	bool first = true;
 	int err;
 
 	for (;;) {
-		__u32 n = DUMP_BATCH;
+		__u32 n = (__u32)chunk;
 
-		err = reserve(keys, values, room, *count + DUMP_BATCH, key_size, value_size);
+		err = reserve(keys, values, room, *count + chunk, key_size, value_size);
 		if (err)
 			return err;
 		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch,
 					   (char *)*keys + *count * key_size,
 					   (char *)*values + *count * value_size, &n, &opts);
 		err = err < 0 ? -errno : 0;
-		first = false;
+		/* A hash bucket held more entries than chunk: nothing was read, ask for more. */
+		if (err == -ENOSPC && chunk < (1u << 24)) {
+			chunk *= 2;
+			continue;
+		}
 		/* ENOENT: the last batch (n entries of it are valid). */
 		if (err && err != -ENOENT)
 			return err;
+		first = false;
 		*count += n;
 		if (err == -ENOENT)
 			return 0;
@@ -160,8 +166,8 @@ int pins_dump_map(int fd, size_t key_size, size_t value_size, void **keys, void 
 	*keys = *values = NULL;
 	*count = 0;
 	err = dump_batched(fd, key_size, value_size, keys, values, count, &room);
-	/* Kernels or map types without batch operations. */
-	if (err == -EINVAL || err == -ENOTSUPP_KERNEL || err == -EOPNOTSUPP || err == -ENOSPC)
+	/* Kernels or map types (an LPM trie) without batch operations. */
+	if (err == -EINVAL || err == -ENOTSUPP_KERNEL || err == -EOPNOTSUPP)
 		err = dump_key_by_key(fd, key_size, value_size, keys, values, count, &room);
 	if (err || !*count) {
 		free(*keys);

@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 
 #include "log.h"
+#include "pins.h"
 #include "sync.h"
 
 void sync_port_key(const struct diag_listener *l, struct tg_port_key *key)
@@ -91,43 +92,6 @@ static const struct diag_listener *find_listener(const struct keyed_list *list,
 	return hit ? hit->listener : NULL;
 }
 
-/* Every key of a hash or trie map, in a malloc'ed array. */
-static int read_keys(int map_fd, size_t key_size, void **keys, size_t *count)
-{
-	size_t cap = 64, n = 0;
-	char *buf = malloc(cap * key_size), *grown;
-	void *prev = NULL;
-	int err = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (n == cap) {
-			grown = cap < (1u << 24) ? realloc(buf, cap * 2 * key_size) : NULL;
-			if (!grown) {
-				err = -ENOMEM;
-				break;
-			}
-			buf = grown;
-			cap *= 2;
-		}
-		if (bpf_map_get_next_key(map_fd, prev, buf + n * key_size) < 0) {
-			if (errno != ENOENT)
-				err = -errno;
-			break;
-		}
-		prev = buf + n * key_size;
-		n++;
-	}
-	if (err) {
-		free(buf);
-		return err;
-	}
-	*keys = buf;
-	*count = n;
-	return 0;
-}
-
 /* One entry of tg_port_owner as read back. */
 struct owner_entry {
 	struct tg_port_key key;
@@ -140,56 +104,27 @@ static int compare_entries(const void *a, const void *b)
 			    &((const struct owner_entry *)b)->key);
 }
 
-#define BATCH_ENTRIES 4096
-
-/*
- * Every entry of tg_port_owner, sorted by key. A batch lookup reads thousands of entries per
- * system call (10,000 listeners were 20,000 calls one key at a time); kernels without batch
- * operations on hash maps get the key walk.
- */
+/* Every entry of tg_port_owner, sorted by key (pins_dump_map(): a batch lookup where it can). */
 static int read_entries(int map_fd, struct owner_entry **out, size_t *count)
 {
-	struct tg_port_key *keys = calloc(BATCH_ENTRIES, sizeof(*keys));
-	struct tg_port_owner *values = calloc(BATCH_ENTRIES, sizeof(*values));
-	struct owner_entry *entries = NULL, *grown;
-	size_t n = 0, cap = 0;
-	__u32 in_batch = 0, out_batch = 0, got;
-	bool first = true, done = false;
-	int err = 0;
+	struct tg_port_key *keys = NULL;
+	struct tg_port_owner *owners = NULL;
+	struct owner_entry *entries = NULL;
+	size_t n = 0;
+	int err = pins_dump_map(map_fd, sizeof(*keys), sizeof(*owners), (void **)&keys,
+				(void **)&owners, &n);
 
-	if (!keys || !values) {
-		err = -ENOMEM;
-		goto out;
+	if (!err && n) {
+		entries = calloc(n, sizeof(*entries));
+		if (!entries)
+			err = -ENOMEM;
 	}
-	while (!done) {
-		got = BATCH_ENTRIES;
-		if (bpf_map_lookup_batch(map_fd, first ? NULL : &in_batch, &out_batch, keys, values,
-					 &got, NULL) < 0) {
-			if (errno != ENOENT) {
-				err = -errno;
-				goto out;
-			}
-			done = true; /* the last batch: got holds what it read */
-		}
-		first = false;
-		in_batch = out_batch;
-		if (n + got > cap) {
-			cap = (n + got) * 2;
-			grown = realloc(entries, cap * sizeof(*entries));
-			if (!grown) {
-				err = -ENOMEM;
-				goto out;
-			}
-			entries = grown;
-		}
-		for (__u32 i = 0; i < got; i++)
-			entries[n++] = (struct owner_entry){ .key = keys[i], .uid = values[i].uid };
-	}
-	if (n) /* an empty map leaves entries NULL, which qsort() must not get */
+	for (size_t i = 0; !err && i < n; i++)
+		entries[i] = (struct owner_entry){ .key = keys[i], .uid = owners[i].uid };
+	if (!err && n) /* an empty map leaves entries NULL, which qsort() must not get */
 		qsort(entries, n, sizeof(*entries), compare_entries);
-out:
 	free(keys);
-	free(values);
+	free(owners);
 	if (err) {
 		free(entries);
 		return err;
@@ -198,33 +133,6 @@ out:
 	*count = n;
 	return 0;
 }
-
-/* The same from the key walk, where the kernel has no batch lookup for hash maps. */
-static int read_entries_by_key(int map_fd, struct owner_entry **out, size_t *count)
-{
-	struct tg_port_key *keys = NULL;
-	struct owner_entry *entries;
-	struct tg_port_owner owner;
-	size_t n = 0, nkeys = 0;
-	int err = read_keys(map_fd, sizeof(*keys), (void **)&keys, &nkeys);
-
-	if (err)
-		return err;
-	entries = calloc(nkeys + 1, sizeof(*entries));
-	if (!entries) {
-		free(keys);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < nkeys; i++)
-		if (bpf_map_lookup_elem(map_fd, &keys[i], &owner) == 0)
-			entries[n++] = (struct owner_entry){ .key = keys[i], .uid = owner.uid };
-	free(keys);
-	qsort(entries, n, sizeof(*entries), compare_entries);
-	*out = entries;
-	*count = n;
-	return 0;
-}
-
 static int apply_owner(int map_fd, const struct tg_port_key *key, uint32_t uid)
 {
 	struct tg_port_owner owner = { .uid = uid };
@@ -273,8 +181,6 @@ int sync_port_owner_from_listeners(int map_fd, bool dry_run, struct sync_report 
 	report->added = report->removed = report->changed = 0;
 	report->entries = report->untracked = 0;
 	err = read_entries(map_fd, &entries, &count);
-	if (err == -EINVAL || err == -EOPNOTSUPP)
-		err = read_entries_by_key(map_fd, &entries, &count);
 	if (!err)
 		err = diag_dump_listeners(&after);
 	if (!err)
@@ -357,6 +263,7 @@ int sync_local_addrs_from_routes(int map_fd, bool dry_run, struct sync_report *r
 	struct local_addr_list live = {};
 	struct local_addr_list in_map = {};
 	struct tg_lpm_key *keys = NULL;
+	void *values = NULL;
 	size_t count = 0;
 	__u8 one = 1;
 	int err;
@@ -364,7 +271,9 @@ int sync_local_addrs_from_routes(int map_fd, bool dry_run, struct sync_report *r
 	report->added = report->removed = report->changed = 0;
 	err = local_addrs_dump(&live);
 	if (!err)
-		err = read_keys(map_fd, sizeof(*keys), (void **)&keys, &count);
+		err = pins_dump_map(map_fd, sizeof(*keys), sizeof(one), (void **)&keys, &values,
+				    &count);
+	free(values);
 	if (err)
 		goto cleanup;
 	in_map.keys = keys;

@@ -95,7 +95,7 @@ struct nft_range {
 };
 
 struct parse_ctx {
-	int err; /* -errno a callback stopped the run with */
+	int err; /* first, as in struct nlreply_status: -errno a callback stopped the run with */
 	const char *set;
 	struct nft_state *out;
 	uint32_t genid;

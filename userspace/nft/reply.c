@@ -311,29 +311,14 @@ static int error_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_ERROR;
 }
 
-static int done_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct parse_ctx *ctx = data;
-	int status;
-
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(status)) {
-		ctx->err = -EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	memcpy(&status, mnl_nlmsg_get_payload(nlh), sizeof(status));
-	if (status == 0)
-		return MNL_CB_STOP;
-	ctx->err = status < 0 && status >= -TG_NFT_MAX_ERRNO ? status : -EBADMSG;
-	return MNL_CB_ERROR;
-}
-
 /* Run data_cb over one buffer of a reply of data_type. 1 more expected, 0 done, or -errno. */
 int nft_parse_reply(const void *buf, size_t len, uint16_t data_type, mnl_cb_t data_cb,
 		    struct parse_ctx *ctx)
 {
 	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = {
 		[NLMSG_ERROR] = error_cb,
-		[NLMSG_DONE] = done_cb,
+		/* ctx starts with int err, as struct nlreply_status does */
+		[NLMSG_DONE] = nlreply_done_cb,
 	};
 	int ret;
 
