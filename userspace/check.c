@@ -243,9 +243,7 @@ static int find_netns(const char *pin_dir, struct check_netns *ns, FILE *out, bo
 	free(known);
 	if (ns->all_local && !json) /* JSON says it in netns_addrs_known */
 		fprintf(out,
-			"note: the guard does not know the addresses of netns %llu (%s) yet (is "
-			"the "
-			"daemon running?): as in the kernel, every destination counts as local\n",
+			"note: the guard does not know the addresses of netns %llu (%s) yet (is the daemon running?): as in the kernel, every destination counts as local\n",
 			(unsigned long long)ns->cookie, ns->name);
 	return 0;
 }
