@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "prometheus.h"
+#include "status_internal.h"
 #include "reasons.h"
 
 /* Names and help of enum tg_stat; a stat added there without a line here is printed by number. */
@@ -28,13 +29,6 @@ static const struct {
 				      "Listeners not recorded because the port_owner map was full." },
 	[TG_STAT_OWNER_EVENTS_LOST] = { "tunnelguard_owner_events_lost_total",
 					"Listener changes not sent to the daemon (none running, or it fell behind); its reconciliation covers them." },
-};
-
-/* Label values of enum tg_stage. */
-static const char *const stage_names[TG_STAGE_COUNT] = {
-	[TG_STAGE_SYSCALL] = "syscall",
-	[TG_STAGE_SYN] = "syn",
-	[TG_STAGE_POST_BIND] = "post_bind",
 };
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 when s does not start one. */
@@ -263,7 +257,7 @@ void prometheus_print(FILE *out, const struct status_report *r)
 	       "Tenant connects and binds refused (or recorded, in audit mode), by where: at the connect() or bind() call, where the SYN met the listener, or after a bind to port 0.");
 	for (i = 0; i < TG_STAGE_COUNT; i++)
 		fprintf(out, "tunnelguard_refusals_by_stage_total{stage=\"%s\"} %llu\n",
-			stage_names[i], st->stages[i]);
+			status_stage_names[i], st->stages[i]);
 	for (i = 0; i < TG_STAT_COUNT; i++) {
 		char name[64];
 
