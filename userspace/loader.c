@@ -24,6 +24,7 @@
 #include "config.h"
 #include "guard.h"
 #include "loader.h"
+#include "loader_internal.h"
 #include "local_addrs.h"
 #include "selftest.h"
 #include "sync.h"
@@ -33,7 +34,6 @@
 #include "pins.h"
 #include "util.h"
 
-#define LOCK_PATH	   "/run/tunnelguard.lock"
 #define ECONNREFUSED_VALUE 111
 #define EPERM_VALUE	   1
 
@@ -120,72 +120,6 @@ static struct bpf_map *shared_map(struct tunnelguard *skel, size_t i)
 	return maps[i];
 }
 
-/*
- * Serialise loaders, unloaders and the daemon's repairs across processes. layers_load() holds
- * the lock around both layers and calls loader_load() inside, so the lock counts how deep this
- * process holds it: flock() on a second open file would wait for ourselves.
- */
-static int lock_fd = -1;
-static unsigned int lock_depth;
-
-static int take_lock(int how)
-{
-	int fd;
-
-	if (lock_depth) {
-		lock_depth++;
-		return 0;
-	}
-	fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		pr_err("cannot open lock file %s: %s\n", LOCK_PATH, strerror(errno));
-		return -errno;
-	}
-	if (flock(fd, how) < 0) {
-		int err = -errno;
-
-		if (err != -EWOULDBLOCK)
-			pr_err("cannot lock %s: %s\n", LOCK_PATH, strerror(-err));
-		close(fd);
-		return err;
-	}
-	lock_fd = fd;
-	lock_depth = 1;
-	return 0;
-}
-
-int loader_lock(void)
-{
-	return take_lock(LOCK_EX);
-}
-
-int loader_trylock(void)
-{
-	return take_lock(LOCK_EX | LOCK_NB);
-}
-
-void loader_unlock(void)
-{
-	if (lock_depth && --lock_depth == 0) {
-		close(lock_fd);
-		lock_fd = -1;
-	}
-}
-
-/*
- * Test-only: with TG_TEST_PAUSE_AT=<step> in the environment, load stops itself with SIGSTOP at
- * that step boundary so that a test can look at the state there and SIGKILL it
- * (tests/kernel/test_state.c). Compiled in but inert unless the variable is set; it never
- * changes what load does, only when it runs, which a root caller can do anyway.
- */
-void loader_test_pause(const char *step)
-{
-	const char *at = getenv("TG_TEST_PAUSE_AT");
-
-	if (at && strcmp(at, step) == 0)
-		raise(SIGSTOP);
-}
-
 static int check_kernel(void)
 {
 	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0) {
@@ -194,98 +128,6 @@ static int check_kernel(void)
 		return -ENOTSUP;
 	}
 	return 0;
-}
-
-/* Open a pinned object, -ENOENT when it is not there. */
-/* Pin fd as pin_dir/name, replacing an existing pin in one rename() (bpffs refuses dots). */
-static int replace_pin(int fd, const char *pin_dir, const char *name)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-	int err = pins_path(path, sizeof(path), pin_dir, name);
-
-	if (!err && (size_t)snprintf(tmp, sizeof(tmp), "%s_new", path) >= sizeof(tmp))
-		err = -ENAMETOOLONG;
-	if (err)
-		return err;
-	unlink(tmp);
-	if (bpf_obj_pin(fd, tmp) < 0 || rename(tmp, path) < 0) {
-		err = -errno;
-		pr_err("cannot pin %s: %s\n", path, strerror(-err));
-		unlink(tmp);
-		return err;
-	}
-	return 0;
-}
-
-static void unpin(const char *pin_dir, const char *name)
-{
-	char path[PATH_MAX];
-
-	if (!pins_path(path, sizeof(path), pin_dir, name))
-		unlink(path);
-}
-
-/* A record from an older build is no use to this one: drop it, a fresh one is pinned. */
-static int drop_if_other_layout(int fd, struct bpf_map *map, const char *pin_dir, const char *name)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	if (strcmp(name, TG_PIN_SELFTEST) != 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ||
-	    info.value_size == bpf_map__value_size(map))
-		return fd;
-	close(fd);
-	unpin(pin_dir, name);
-	return -ENOENT;
-}
-
-/*
- * Reuse a pinned map, so counters and addresses survive a config swap. A map whose pin was
- * deleted is still held by the programs in force: pin that one again rather than a new empty
- * map, so that repair keeps counters, listeners and addresses.
- */
-static int reuse_or_pin_map(struct bpf_map *map, const char *pin_dir, const char *name, int *pinned)
-{
-	char path[PATH_MAX];
-	int fd = pins_open(pin_dir, name);
-	int err;
-
-	*pinned = 0;
-	if (fd >= 0)
-		fd = drop_if_other_layout(fd, map, pin_dir, name);
-	if (fd >= 0) {
-		err = bpf_map__reuse_fd(map, fd);
-		close(fd);
-		if (err)
-			pr_err("cannot reuse pinned map %s/%s: %s (unload first if the layout changed)\n",
-			       pin_dir, name, strerror(-err));
-		return err;
-	}
-	if (fd != -ENOENT) {
-		pr_err("cannot open pinned map %s/%s: %s\n", pin_dir, name, strerror(-fd));
-		return fd;
-	}
-	err = pins_path(path, sizeof(path), pin_dir, name);
-	if (err)
-		return err;
-	fd = guard_running_map(pin_dir, bpf_map__name(map));
-	if (fd >= 0) {
-		err = bpf_map__reuse_fd(map, fd);
-		if (!err && bpf_obj_pin(fd, path) < 0)
-			err = -errno;
-		close(fd);
-		if (err) {
-			pr_err("cannot pin the map in force as %s: %s\n", path, strerror(-err));
-			return err;
-		}
-		pr_info("pin %s was missing: pinned the map the guard runs with again\n", path);
-		*pinned = 1;
-		return 0;
-	}
-	err = bpf_map__set_pin_path(map, path);
-	if (!err)
-		*pinned = 1; /* libbpf pins it during load */
-	return err;
 }
 
 /* Bring the address trie and the listener map up to date before new programs rely on them. */
@@ -532,15 +374,15 @@ static void roll_back(struct load_state *st, const char *pin_dir)
 	/* The pins describe the programs in force again. */
 	for (i = 0; st->pinned_objects && i < NR_HOOKS; i++) {
 		if (st->old_prog_fd[i] < 0 ||
-		    replace_pin(st->old_prog_fd[i], pin_dir, hooks[i].prog_pin))
-			unpin(pin_dir, hooks[i].prog_pin);
+		    loader_replace_pin(st->old_prog_fd[i], pin_dir, hooks[i].prog_pin))
+			loader_unpin(pin_dir, hooks[i].prog_pin);
 	}
-	if (st->pinned_objects &&
-	    (st->old_config_fd < 0 || replace_pin(st->old_config_fd, pin_dir, TG_PIN_CONFIG)))
-		unpin(pin_dir, TG_PIN_CONFIG);
+	if (st->pinned_objects && (st->old_config_fd < 0 ||
+				   loader_replace_pin(st->old_config_fd, pin_dir, TG_PIN_CONFIG)))
+		loader_unpin(pin_dir, TG_PIN_CONFIG);
 	for (i = 0; i < NR_SHARED_MAPS; i++)
 		if (st->pinned_map[i])
-			unpin(pin_dir, shared_maps[i]);
+			loader_unpin(pin_dir, shared_maps[i]);
 	if (st->created_pin_dir)
 		rmdir(pin_dir);
 }
@@ -598,10 +440,11 @@ static int pin_inspection_objects(struct tunnelguard *skel, const char *pin_dir,
 	st->old_config_fd = pins_open(pin_dir, TG_PIN_CONFIG);
 	st->pinned_objects = 1;
 	for (size_t i = 0; i < NR_HOOKS && !err; i++)
-		err = replace_pin(bpf_program__fd(hook_program(skel, i)), pin_dir,
-				  hooks[i].prog_pin);
+		err = loader_replace_pin(bpf_program__fd(hook_program(skel, i)), pin_dir,
+					 hooks[i].prog_pin);
 	if (!err)
-		err = replace_pin(bpf_map__fd(skel->maps.rodata_config), pin_dir, TG_PIN_CONFIG);
+		err = loader_replace_pin(bpf_map__fd(skel->maps.rodata_config), pin_dir,
+					 TG_PIN_CONFIG);
 	return err;
 }
 
@@ -664,8 +507,8 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	err = capacity_size_port_owner(skel->maps.tg_port_owner, cfg->port_owner_max,
 				       opts->pin_dir);
 	for (i = 0; i < NR_SHARED_MAPS && !err; i++)
-		err = reuse_or_pin_map(shared_map(skel, i), opts->pin_dir, shared_maps[i],
-				       &st.pinned_map[i]);
+		err = loader_reuse_or_pin_map(shared_map(skel, i), opts->pin_dir, shared_maps[i],
+					      &st.pinned_map[i]);
 	if (err)
 		goto cleanup;
 	skip_attached_tracers(skel, opts->pin_dir);
@@ -762,7 +605,7 @@ int loader_unload(const char *pin_dir)
 		close(fd);
 	}
 	for (i = 0; i < ARRAY_SIZE(pin_names); i++)
-		unpin(pin_dir, pin_names[i]);
+		loader_unpin(pin_dir, pin_names[i]);
 	/* Leftovers of an interrupted pin replacement. */
 	dir = opendir(pin_dir);
 	if (!dir) {

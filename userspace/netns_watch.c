@@ -37,6 +37,7 @@
 #include "local_addrs.h"
 #include "log.h"
 #include "guard.h"
+#include "netns_probe.h"
 #include "netns_watch.h"
 #include "reserved_ports.h"
 #include "sync.h"
@@ -61,143 +62,6 @@ int netns_watch_parse_event(const void *data, size_t size, struct tg_netns_event
 	if (out->added > 1 || !out->netns_cookie)
 		return -EBADMSG;
 	return 0;
-}
-
-/* ---- inside a namespace: a thread that enters it ---- */
-
-/* What to do inside one namespace, and what was found there. */
-struct netns_probe {
-	int ns_fd;	      /* in: the namespace (nsfs fd) */
-	__u64 want_cookie;    /* in: 0, or the cookie it must have */
-	bool count;	      /* in: count its TCP listeners; stop there when there are none */
-	bool assume_listener; /* in: a failed count means "one", not "none" */
-	bool follow;	      /* in: subscribe to its address and route events */
-	const struct tg_policy *reserve; /* in, with count: where a tenant listens, put these
-					  * reservations in the namespace's sysctl */
-	bool dump;			 /* in: dump its local routes */
-	__u64 cookie;			 /* out */
-	size_t listeners;		 /* out */
-	struct mnl_socket *nl;		 /* out, with follow */
-	struct local_addr_list addrs;	 /* out, with dump */
-	int err;			 /* out: entering, checking or subscribing failed */
-	int dump_err;			 /* out: the dump failed */
-};
-
-/* A NETLINK_ROUTE socket of the current namespace that hears of address and route changes. */
-static struct mnl_socket *subscribe_here(void)
-{
-	static const int groups[] = { RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE,
-				      RTNLGRP_IPV6_ROUTE };
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	int err = 0;
-
-	if (!nl)
-		return NULL;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		err = errno;
-	for (size_t i = 0; i < ARRAY_SIZE(groups) && !err; i++) {
-		int group = groups[i];
-
-		if (mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
-			err = errno;
-	}
-	if (err) {
-		mnl_socket_close(nl);
-		errno = err;
-		return NULL;
-	}
-	return nl;
-}
-
-static bool tenant_listens(const struct tg_policy *policy, const struct diag_list *list)
-{
-	for (size_t i = 0; i < list->count; i++)
-		if (tg_is_tenant(policy, list->items[i].uid))
-			return true;
-	return false;
-}
-
-static void *probe_thread(void *arg)
-{
-	struct netns_probe *p = arg;
-	struct diag_list list = {};
-	int fd, err;
-
-	if (setns(p->ns_fd, CLONE_NEWNET) < 0) {
-		p->err = -errno;
-		return NULL;
-	}
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0) {
-		p->err = -errno;
-		return NULL;
-	}
-	p->err = pins_socket_netns_cookie(fd, &p->cookie);
-	close(fd);
-	if (p->err)
-		return NULL;
-	/* A pid that exited, or was reused by a task elsewhere. */
-	if (p->want_cookie && p->cookie != p->want_cookie) {
-		p->err = -ESTALE;
-		return NULL;
-	}
-	if (p->count) {
-		err = diag_dump_listeners(&list);
-		p->listeners = err ? (p->assume_listener ? 1 : 0) : list.count;
-		/* Where a tenant listens (it says what failed and what is left); not elsewhere, so
-		 * that a daemon never writes the sysctl of a namespace its tenants do not use. */
-		if (p->reserve && tenant_listens(p->reserve, &list))
-			reserved_ports_apply(p->reserve);
-		diag_list_free(&list);
-		if (!p->listeners)
-			return NULL;
-	}
-	if (p->follow) {
-		p->nl = subscribe_here();
-		if (!p->nl) {
-			p->err = -errno;
-			return NULL;
-		}
-	}
-	if (p->dump)
-		p->dump_err = local_addrs_dump(&p->addrs);
-	return NULL;
-}
-
-/* Run p in its namespace. 0 or -errno (p->err). */
-static int probe_run(struct netns_probe *p)
-{
-	pthread_t thread;
-	int err = pthread_create(&thread, NULL, probe_thread, p);
-
-	if (err) {
-		p->err = -err;
-		return p->err;
-	}
-	pthread_join(thread, NULL);
-	return p->err;
-}
-
-static void probe_free(struct netns_probe *p)
-{
-	if (p->nl)
-		mnl_socket_close(p->nl);
-	p->nl = NULL;
-	local_addrs_free(&p->addrs);
-}
-
-/* Probe the namespace of known socket nl (it holds the namespace). 0 or -errno. */
-static int probe_known(const struct netns_known *k, struct netns_probe *p)
-{
-	int err;
-
-	p->ns_fd = ioctl(mnl_socket_get_fd(k->nl), SIOCGSKNS);
-	if (p->ns_fd < 0)
-		return -errno;
-	p->want_cookie = k->cookie;
-	err = probe_run(p);
-	close(p->ns_fd);
-	return err;
 }
 
 /* ---- the maps ---- */
@@ -440,7 +304,7 @@ static void recount(struct netns_watch *w, size_t index)
 	struct netns_known *k = w->known[index];
 	struct netns_probe p = { .count = true };
 
-	if (probe_known(k, &p))
+	if (probe_known(k->nl, k->cookie, &p))
 		return; /* keep following: the next event tries again */
 	k->listeners = p.listeners;
 	if (!p.listeners)
@@ -451,7 +315,7 @@ static void recount(struct netns_watch *w, size_t index)
 static void resync_known(struct netns_watch *w, struct netns_known *k)
 {
 	struct netns_probe p = { .dump = true };
-	int err = probe_known(k, &p);
+	int err = probe_known(k->nl, k->cookie, &p);
 
 	apply_dump(w, k, &p.addrs, err ? err : p.dump_err);
 	probe_free(&p);
@@ -619,7 +483,7 @@ int netns_watch_open(struct netns_watch *w, const char *pin_dir)
 		goto cleanup;
 	}
 	w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	w->own_nl = subscribe_here();
+	w->own_nl = probe_subscribe_here();
 	if (w->epoll_fd < 0 || !w->own_nl) {
 		err = -errno;
 		goto cleanup;
