@@ -449,6 +449,24 @@ int tg_connect6(struct bpf_sock_addr *ctx)
 }
 
 /*
+ * What a bind hook does with its verdict: count it, report a refusal or an audit record as an
+ * event, and refuse (with BIND_ERRNO where bpf_set_retval() exists) counted by who->stage.
+ */
+static __always_inline int bind_verdict(const struct tg_facts *f, const struct tg_dest *d,
+					enum tg_reason reason, const struct tg_who *who)
+{
+	count(reason);
+	if (tg_reason_refuses(reason) || tg_reason_is_audit(reason))
+		send_event(f, d, reason, who);
+	if (!tg_reason_refuses(reason))
+		return ALLOW;
+	count_stage(who->stage);
+	if (tg_use_set_retval)
+		bpf_set_retval(-BIND_ERRNO);
+	return REFUSE;
+}
+
+/*
  * tg_bind4 and tg_bind6 refuse a tenant's bind() of a port reserved for another tenant (and,
  * under bind-policy reserved-only, of any port not reserved for it), on stream sockets (TCP,
  * MPTCP), whatever the address: tg_decide_bind() looks at the port alone, so 127.0.0.1,
@@ -469,15 +487,7 @@ static __always_inline int judge_bind(__u32 uid, const struct tg_dest *d, __u64 
 	 * fails, e.g. EADDRINUSE, took no port and leaves no record). */
 	if (reason == TG_AUDIT_BIND_RESERVED)
 		return ALLOW;
-	count(reason);
-	if (tg_reason_refuses(reason) || tg_reason_is_audit(reason))
-		send_event(&f, d, reason, &who);
-	if (!tg_reason_refuses(reason))
-		return ALLOW;
-	count_stage(TG_STAGE_SYSCALL);
-	if (tg_use_set_retval)
-		bpf_set_retval(-BIND_ERRNO);
-	return REFUSE;
+	return bind_verdict(&f, d, reason, &who);
 }
 
 SEC("cgroup/bind4")
@@ -540,14 +550,7 @@ static __always_inline int judge_post_bind(struct bpf_sock *sk, struct tg_dest *
 	if (reason != TG_DENY_BIND_RESERVED && reason != TG_AUDIT_BIND_RESERVED)
 		return ALLOW;
 	who.netns_cookie = bpf_get_netns_cookie(sk);
-	count(reason);
-	send_event(&f, d, reason, &who);
-	if (!tg_reason_refuses(reason))
-		return ALLOW;
-	count_stage(TG_STAGE_POST_BIND);
-	if (tg_use_set_retval)
-		bpf_set_retval(-BIND_ERRNO);
-	return REFUSE;
+	return bind_verdict(&f, d, reason, &who);
 }
 
 /* Each entry point reads only its own family's address: the other is not in its context. */
