@@ -687,3 +687,16 @@ void adv_attack_disconnect_then(const struct adv_case *c, const struct adv_targe
 	connect_step(fd, c->family, c->to, t->port, out);
 	close(fd);
 }
+
+struct fx adv_fx;
+
+void adv_setup(void)
+{
+	fx_setup(&adv_fx);
+}
+
+void adv_teardown(void)
+{
+	adv_cleanup();
+	fx_teardown(&adv_fx);
+}

@@ -114,6 +114,12 @@ void adv_cgroup_make(struct fx *fx, const char *rel, char *out, size_t len);
 /* Kill every child still running, remove the cgroups made. Call before fx_teardown(). */
 void adv_cleanup(void);
 
+/* The fixture every adversarial test runs in, and its .init and .fini: fx_setup(), and
+ * adv_cleanup() then fx_teardown(). */
+extern struct fx adv_fx;
+void adv_setup(void);
+void adv_teardown(void);
+
 /* SCM_RIGHTS over a unix socket. 0 or -errno; adv_recv_fd returns the fd or -errno. */
 int adv_send_fd(int unix_fd, int fd);
 int adv_recv_fd(int unix_fd);

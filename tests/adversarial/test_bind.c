@@ -19,19 +19,6 @@
 
 #include "adv.h"
 
-static struct fx fx;
-
-static void setup(void)
-{
-	fx_setup(&fx);
-}
-
-static void teardown(void)
-{
-	adv_cleanup();
-	fx_teardown(&fx);
-}
-
 struct bind_case {
 	const char *name;
 	const char *a_addr; /* A listens here */
@@ -185,7 +172,7 @@ static const struct bind_case reserved_cases[] = {
 
 static void run_bind_cases(const struct bind_case *cases, size_t n, uint16_t base_port)
 {
-	struct adv_who b = { .cgroup = fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
+	struct adv_who b = { .cgroup = adv_fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
 
 	for (size_t i = 0; i < n; i++) {
 		const struct bind_case *c = &cases[i];
@@ -196,26 +183,27 @@ static void run_bind_cases(const struct bind_case *cases, size_t n, uint16_t bas
 
 		cr_assert_eq(adv_listen(&a, TENANT_A, TENANT_A, c->a_addr, arg.port, c->a_flags), 0,
 			     "%s: A's listener", c->name);
-		adv_counts_read(&fx, &before);
+		adv_counts_read(&adv_fx, &before);
 		adv_run(&b, bind_listen_connect, &arg, c->name, &got);
-		adv_counts_read(&fx, &after);
+		adv_counts_read(&adv_fx, &after);
 		adv_stop(&a);
 		adv_expect_steps(c->name, &got, c->expect, c->steps);
 		adv_expect_deltas(c->name, &before, &after, c->delta);
 	}
 }
 
-Test(adversarial, b_cannot_squat_or_share_a_listener, .init = setup, .fini = teardown,
+Test(adversarial, b_cannot_squat_or_share_a_listener, .init = adv_setup, .fini = adv_teardown,
      .timeout = 60)
 {
-	fx_write_config(&fx, ADV_BASE_CONFIG);
-	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
+	fx_write_config(&adv_fx, ADV_BASE_CONFIG);
+	cr_assert_eq(fx_load(&adv_fx), 0, "load failed: %s", adv_fx.output);
 	run_bind_cases(bind_cases, sizeof(bind_cases) / sizeof(bind_cases[0]), 15000);
 }
 
-Test(adversarial, reserved_ports_cannot_be_squatted, .init = setup, .fini = teardown, .timeout = 60)
+Test(adversarial, reserved_ports_cannot_be_squatted, .init = adv_setup, .fini = adv_teardown,
+     .timeout = 60)
 {
-	fx_write_config(&fx, ADV_BASE_CONFIG "[tenant a]\nuser = 2001\nports = 15100-15199\n");
-	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
+	fx_write_config(&adv_fx, ADV_BASE_CONFIG "[tenant a]\nuser = 2001\nports = 15100-15199\n");
+	cr_assert_eq(fx_load(&adv_fx), 0, "load failed: %s", adv_fx.output);
 	run_bind_cases(reserved_cases, sizeof(reserved_cases) / sizeof(reserved_cases[0]), 15100);
 }

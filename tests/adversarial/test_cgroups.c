@@ -19,19 +19,6 @@
 
 #include "adv.h"
 
-static struct fx fx;
-
-static void setup(void)
-{
-	fx_setup(&fx);
-}
-
-static void teardown(void)
-{
-	adv_cleanup();
-	fx_teardown(&fx);
-}
-
 /* clang-format off */
 #define DENY { [TG_DENY_OTHER_TENANT] = 1 }
 /* clang-format on */
@@ -55,15 +42,16 @@ static const struct adv_case nested_cases[] = {
 };
 /* clang-format on */
 
-Test(adversarial, nested_cgroups_are_guarded, .init = setup, .fini = teardown, .timeout = 60)
+Test(adversarial, nested_cgroups_are_guarded, .init = adv_setup, .fini = adv_teardown,
+     .timeout = 60)
 {
 	char path[PATH_MAX * 2];
 
-	adv_cgroup_make(&fx, "n1", path, sizeof(path));
-	adv_cgroup_make(&fx, "n1/n2", path, sizeof(path));
-	fx_write_config(&fx, ADV_BASE_CONFIG);
-	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
-	adv_run_cases(&fx, nested_cases, sizeof(nested_cases) / sizeof(nested_cases[0]), 14000);
+	adv_cgroup_make(&adv_fx, "n1", path, sizeof(path));
+	adv_cgroup_make(&adv_fx, "n1/n2", path, sizeof(path));
+	fx_write_config(&adv_fx, ADV_BASE_CONFIG);
+	cr_assert_eq(fx_load(&adv_fx), 0, "load failed: %s", adv_fx.output);
+	adv_run_cases(&adv_fx, nested_cases, sizeof(nested_cases) / sizeof(nested_cases[0]), 14000);
 }
 
 enum which_port {
@@ -115,11 +103,11 @@ static void connect_to_port(void *arg, struct adv_result *out)
 	close(fd);
 }
 
-Test(adversarial, child_cgroup_programs_cannot_open_a_hole, .init = setup, .fini = teardown,
+Test(adversarial, child_cgroup_programs_cannot_open_a_hole, .init = adv_setup, .fini = adv_teardown,
      .timeout = 60)
 {
-	fx_write_config(&fx, ADV_BASE_CONFIG);
-	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
+	fx_write_config(&adv_fx, ADV_BASE_CONFIG);
+	cr_assert_eq(fx_load(&adv_fx), 0, "load failed: %s", adv_fx.output);
 	for (size_t i = 0; i < sizeof(child_prog_cases) / sizeof(child_prog_cases[0]); i++) {
 		const struct child_prog_case *c = &child_prog_cases[i];
 		uint16_t ports[] = {
@@ -134,7 +122,7 @@ Test(adversarial, child_cgroup_programs_cannot_open_a_hole, .init = setup, .fini
 		int prog, cgroup_fd;
 
 		snprintf(rel, sizeof(rel), "prog%zu", i);
-		adv_cgroup_make(&fx, rel, path, sizeof(path));
+		adv_cgroup_make(&adv_fx, rel, path, sizeof(path));
 		prog = adv_port_rewriter(ports[c->from], ports[c->to]);
 		cr_assert_geq(prog, 0, "%s: cannot load the child's program: %s", c->name,
 			      strerror(-prog));
@@ -147,9 +135,9 @@ Test(adversarial, child_cgroup_programs_cannot_open_a_hole, .init = setup, .fini
 		cr_assert_eq(adv_listen(&a, TENANT_A, TENANT_A, "127.0.0.1", ports[PORT_A], 0), 0);
 		cr_assert_eq(adv_listen(&own, TENANT_B, TENANT_B, "127.0.0.1", ports[PORT_OWN], 0),
 			     0);
-		adv_counts_read(&fx, &before);
+		adv_counts_read(&adv_fx, &before);
 		adv_run(&b, connect_to_port, &dest, c->name, &got);
-		adv_counts_read(&fx, &after);
+		adv_counts_read(&adv_fx, &after);
 		adv_stop(&a);
 		adv_stop(&own);
 		cr_assert_eq(bpf_prog_detach2(prog, cgroup_fd, BPF_CGROUP_INET4_CONNECT), 0,

@@ -20,19 +20,6 @@
 
 #include "adv.h"
 
-static struct fx fx;
-
-static void setup(void)
-{
-	fx_setup(&fx);
-}
-
-static void teardown(void)
-{
-	adv_cleanup();
-	fx_teardown(&fx);
-}
-
 /* clang-format off */
 #define DENY	  { [TG_DENY_OTHER_TENANT] = 1 }
 #define NO_COUNTS { 0 }
@@ -40,8 +27,8 @@ static void teardown(void)
 
 static void load(void)
 {
-	fx_write_config(&fx, ADV_BASE_CONFIG);
-	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
+	fx_write_config(&adv_fx, ADV_BASE_CONFIG);
+	cr_assert_eq(fx_load(&adv_fx), 0, "load failed: %s", adv_fx.output);
 }
 
 /* ------------------------------------------------------------------ SCM_RIGHTS */
@@ -81,8 +68,8 @@ static void receive_and_connect(void *arg, struct adv_result *out)
 	close(fd);
 }
 
-Test(adversarial, passed_sockets_are_judged_by_who_connects, .init = setup, .fini = teardown,
-     .timeout = 60)
+Test(adversarial, passed_sockets_are_judged_by_who_connects, .init = adv_setup,
+     .fini = adv_teardown, .timeout = 60)
 {
 	/* in_cgroup false: the socket is made outside the cgroup the guard is attached to. */
 	/* clang-format off */
@@ -113,10 +100,10 @@ Test(adversarial, passed_sockets_are_judged_by_who_connects, .init = setup, .fin
 
 	load();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct adv_who maker = { .cgroup = cases[i].maker_in_cgroup ? fx.cgroup : NULL,
+		struct adv_who maker = { .cgroup = cases[i].maker_in_cgroup ? adv_fx.cgroup : NULL,
 					 .ruid = cases[i].maker,
 					 .euid = cases[i].maker };
-		struct adv_who connector = { .cgroup = fx.cgroup,
+		struct adv_who connector = { .cgroup = adv_fx.cgroup,
 					     .ruid = cases[i].connector,
 					     .euid = cases[i].connector };
 		struct pass_arg send_arg, recv_arg;
@@ -131,9 +118,9 @@ Test(adversarial, passed_sockets_are_judged_by_who_connects, .init = setup, .fin
 		recv_arg = (struct pass_arg){ .unix_fd = sv[1], .port = 12000 + i };
 		cr_assert_eq(adv_listen(&a, TENANT_A, TENANT_A, "127.0.0.1", recv_arg.port, 0), 0);
 		adv_run(&maker, make_and_send, &send_arg, cases[i].name, &sent);
-		adv_counts_read(&fx, &before);
+		adv_counts_read(&adv_fx, &before);
 		adv_run(&connector, receive_and_connect, &recv_arg, cases[i].name, &got);
-		adv_counts_read(&fx, &after);
+		adv_counts_read(&adv_fx, &after);
 		adv_stop(&a);
 		close(sv[0]);
 		close(sv[1]);
@@ -160,8 +147,8 @@ static void connect_v4(void *arg, struct adv_result *out)
 	close(fd);
 }
 
-Test(adversarial, caller_is_the_real_uid_owner_is_the_fsuid, .init = setup, .fini = teardown,
-     .timeout = 60)
+Test(adversarial, caller_is_the_real_uid_owner_is_the_fsuid, .init = adv_setup,
+     .fini = adv_teardown, .timeout = 60)
 {
 	/* clang-format off */
 	static const struct {
@@ -190,7 +177,7 @@ Test(adversarial, caller_is_the_real_uid_owner_is_the_fsuid, .init = setup, .fin
 
 	load();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct adv_who caller = { .cgroup = fx.cgroup,
+		struct adv_who caller = { .cgroup = adv_fx.cgroup,
 					  .ruid = cases[i].caller_ruid,
 					  .euid = cases[i].caller_euid };
 		uint16_t port = 12100 + i;
@@ -201,9 +188,9 @@ Test(adversarial, caller_is_the_real_uid_owner_is_the_fsuid, .init = setup, .fin
 		cr_assert_eq(adv_listen(&l, cases[i].listener_ruid, cases[i].listener_euid,
 					"127.0.0.1", port, 0),
 			     0, "%s: listener", cases[i].name);
-		adv_counts_read(&fx, &before);
+		adv_counts_read(&adv_fx, &before);
 		adv_run(&caller, connect_v4, &port, cases[i].name, &got);
-		adv_counts_read(&fx, &after);
+		adv_counts_read(&adv_fx, &after);
 		adv_stop(&l);
 		adv_expect_steps(cases[i].name, &got, &cases[i].expect, 1);
 		adv_expect_deltas(cases[i].name, &before, &after, cases[i].delta);
@@ -325,9 +312,10 @@ static void probe_userns(void *arg, struct adv_result *out)
 	out->err[0] = enter_userns(CLONE_NEWNET);
 }
 
-Test(adversarial, user_namespaces_change_nothing, .init = setup, .fini = teardown, .timeout = 60)
+Test(adversarial, user_namespaces_change_nothing, .init = adv_setup, .fini = adv_teardown,
+     .timeout = 60)
 {
-	struct adv_who b = { .cgroup = fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
+	struct adv_who b = { .cgroup = adv_fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
 	struct adv_result probe;
 
 	adv_run(&b, probe_userns, NULL, "user namespace probe", &probe);
@@ -336,5 +324,5 @@ Test(adversarial, user_namespaces_change_nothing, .init = setup, .fini = teardow
 			     "(user.max_user_namespaces, or a distribution switch)",
 			     TENANT_B, strerror(probe.err[0]));
 	load();
-	adv_run_cases(&fx, userns_cases, sizeof(userns_cases) / sizeof(userns_cases[0]), 12200);
+	adv_run_cases(&adv_fx, userns_cases, sizeof(userns_cases) / sizeof(userns_cases[0]), 12200);
 }

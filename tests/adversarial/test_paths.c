@@ -19,19 +19,6 @@
 
 #include "adv.h"
 
-static struct fx fx;
-
-static void setup(void)
-{
-	fx_setup(&fx);
-}
-
-static void teardown(void)
-{
-	adv_cleanup();
-	fx_teardown(&fx);
-}
-
 /* clang-format off */
 #define DENY	  { [TG_DENY_OTHER_TENANT] = 1 }
 #define OWN	  { [TG_ALLOW_OWN] = 1 }
@@ -189,12 +176,13 @@ static void add_veth(void)
 		     0, "cannot create a veth pair in the test netns");
 }
 
-Test(adversarial, syscall_paths_and_spellings, .init = setup, .fini = teardown, .timeout = 120)
+Test(adversarial, syscall_paths_and_spellings, .init = adv_setup, .fini = adv_teardown,
+     .timeout = 120)
 {
 	add_veth();
-	fx_write_config(&fx, ADV_BASE_CONFIG);
-	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
-	adv_run_cases(&fx, path_cases, sizeof(path_cases) / sizeof(path_cases[0]), 10000);
+	fx_write_config(&adv_fx, ADV_BASE_CONFIG);
+	cr_assert_eq(fx_load(&adv_fx), 0, "load failed: %s", adv_fx.output);
+	adv_run_cases(&adv_fx, path_cases, sizeof(path_cases) / sizeof(path_cases[0]), 10000);
 }
 
 struct udp_arg {
@@ -228,7 +216,8 @@ static void udp_sender(void *arg, struct adv_result *out)
  * Out of scope, documented: UDP. A connected UDP socket runs connect4 and is counted as
  * allow_not_tcp; an unconnected sendto() runs no connect hook at all. Both datagrams reach A.
  */
-Test(adversarial, udp_reaches_a_and_is_out_of_scope, .init = setup, .fini = teardown, .timeout = 60)
+Test(adversarial, udp_reaches_a_and_is_out_of_scope, .init = adv_setup, .fini = adv_teardown,
+     .timeout = 60)
 {
 	/* clang-format off */
 	static const struct {
@@ -245,12 +234,12 @@ Test(adversarial, udp_reaches_a_and_is_out_of_scope, .init = setup, .fini = tear
 	};
 	/* clang-format on */
 
-	fx_write_config(&fx, ADV_BASE_CONFIG);
-	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
+	fx_write_config(&adv_fx, ADV_BASE_CONFIG);
+	cr_assert_eq(fx_load(&adv_fx), 0, "load failed: %s", adv_fx.output);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct udp_arg arg = { cases[i].family, cases[i].to, 10300 + i,
 				       cases[i].connected };
-		struct adv_who b = { .cgroup = fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
+		struct adv_who b = { .cgroup = adv_fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
 		unsigned int delta[TG_REASON_COUNT] = { [TG_ALLOW_NOT_TCP] = cases[i].not_tcp };
 		const int ok[] = { 0, 0 };
 		struct adv_counts before, after;
@@ -260,9 +249,9 @@ Test(adversarial, udp_reaches_a_and_is_out_of_scope, .init = setup, .fini = tear
 		cr_assert_eq(adv_listen(&a, TENANT_A, TENANT_A, cases[i].listen, arg.port,
 					ADV_UDP | (cases[i].family == AF_INET6 ? ADV_V6ONLY : 0)),
 			     0, "%s: A's UDP socket", cases[i].name);
-		adv_counts_read(&fx, &before);
+		adv_counts_read(&adv_fx, &before);
 		adv_run(&b, udp_sender, &arg, cases[i].name, &sent);
-		adv_counts_read(&fx, &after);
+		adv_counts_read(&adv_fx, &after);
 		adv_go(&a);
 		adv_finish(&a, cases[i].name, &got);
 		adv_expect_steps(cases[i].name, &sent, ok, cases[i].expect_steps);
@@ -305,12 +294,12 @@ static void find_listener_line(void *arg, struct adv_result *out)
  * can read every listener of its network namespace, with its owner's uid, from /proc/net/tcp and
  * /proc/net/tcp6 (and sock_diag, i.e. `ss -ltne`).
  */
-Test(adversarial, listeners_and_owners_are_visible_to_other_tenants, .init = setup,
-     .fini = teardown, .timeout = 30)
+Test(adversarial, listeners_and_owners_are_visible_to_other_tenants, .init = adv_setup,
+     .fini = adv_teardown, .timeout = 30)
 {
 	static const char *const v4[] = { "tcp", "0100007F:2904", "2001" }; /* 10500 */
 	static const char *const v6[] = { "tcp6", ":2904", "2001" };
-	struct adv_who b = { .cgroup = fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
+	struct adv_who b = { .cgroup = adv_fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
 	struct adv_proc l4, l6;
 	struct adv_result r;
 

@@ -18,19 +18,6 @@
 
 #include "adv.h"
 
-static struct fx fx;
-
-static void setup(void)
-{
-	fx_setup(&fx);
-}
-
-static void teardown(void)
-{
-	adv_cleanup();
-	fx_teardown(&fx);
-}
-
 enum before_load {
 	PRE_PROCESS,	 /* B only exists */
 	PRE_SOCKET,	 /* socket() */
@@ -163,11 +150,12 @@ static const struct timing_case timing_cases[] = {
 };
 /* clang-format on */
 
-Test(adversarial, prepared_before_load_struck_after, .init = setup, .fini = teardown, .timeout = 90)
+Test(adversarial, prepared_before_load_struck_after, .init = adv_setup, .fini = adv_teardown,
+     .timeout = 90)
 {
-	struct adv_who b = { .cgroup = fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
+	struct adv_who b = { .cgroup = adv_fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
 
-	fx_write_config(&fx, ADV_BASE_CONFIG);
+	fx_write_config(&adv_fx, ADV_BASE_CONFIG);
 	for (size_t i = 0; i < sizeof(timing_cases) / sizeof(timing_cases[0]); i++) {
 		const struct timing_case *c = &timing_cases[i];
 		struct timing_arg arg = { .c = c, .port = 13000 + i };
@@ -180,13 +168,14 @@ Test(adversarial, prepared_before_load_struck_after, .init = setup, .fini = tear
 			     0, "%s: A's listener", c->name);
 		attacker = adv_spawn(&b, before_and_after, &arg);
 		cr_assert_eq(adv_wait_ready(&attacker), 0, "%s: B did not get ready", c->name);
-		cr_assert_eq(fx_load(&fx), 0, "%s: load failed: %s", c->name, fx.output);
-		adv_counts_read(&fx, &before);
+		cr_assert_eq(fx_load(&adv_fx), 0, "%s: load failed: %s", c->name, adv_fx.output);
+		adv_counts_read(&adv_fx, &before);
 		adv_go(&attacker);
 		adv_finish(&attacker, c->name, &got);
-		adv_counts_read(&fx, &after);
+		adv_counts_read(&adv_fx, &after);
 		adv_stop(&a);
-		cr_assert_eq(fx_unload(&fx), 0, "%s: unload failed: %s", c->name, fx.output);
+		cr_assert_eq(fx_unload(&adv_fx), 0, "%s: unload failed: %s", c->name,
+			     adv_fx.output);
 		adv_expect_steps(c->name, &got, c->expect, c->steps);
 		adv_expect_deltas(c->name, &before, &after, c->delta);
 	}

@@ -19,19 +19,6 @@
 #include "adv.h"
 #include "uring.h"
 
-static struct fx fx;
-
-static void setup(void)
-{
-	fx_setup(&fx);
-}
-
-static void teardown(void)
-{
-	adv_cleanup();
-	fx_teardown(&fx);
-}
-
 /* clang-format off */
 #define DENY { [TG_DENY_OTHER_TENANT] = 1 }
 #define OWN  { [TG_ALLOW_OWN] = 1 }
@@ -158,9 +145,10 @@ static void probe_uring(void *arg, struct adv_result *out)
 		adv_uring_exit(&r);
 }
 
-Test(adversarial, io_uring_connects_are_refused, .init = setup, .fini = teardown, .timeout = 60)
+Test(adversarial, io_uring_connects_are_refused, .init = adv_setup, .fini = adv_teardown,
+     .timeout = 60)
 {
-	struct adv_who b = { .cgroup = fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
+	struct adv_who b = { .cgroup = adv_fx.cgroup, .ruid = TENANT_B, .euid = TENANT_B };
 	struct adv_result probe;
 	FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "r");
 	int disabled = 0;
@@ -178,9 +166,9 @@ Test(adversarial, io_uring_connects_are_refused, .init = setup, .fini = teardown
 	if (probe.err[0])
 		cr_skip_test("io_uring_setup() as uid %d fails: %s", TENANT_B,
 			     strerror(probe.err[0]));
-	fx_write_config(&fx, ADV_BASE_CONFIG);
-	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
-	adv_run_cases(&fx, uring_cases, sizeof(uring_cases) / sizeof(uring_cases[0]), 11000);
+	fx_write_config(&adv_fx, ADV_BASE_CONFIG);
+	cr_assert_eq(fx_load(&adv_fx), 0, "load failed: %s", adv_fx.output);
+	adv_run_cases(&adv_fx, uring_cases, sizeof(uring_cases) / sizeof(uring_cases[0]), 11000);
 }
 
 /* clang-format off */
@@ -212,7 +200,8 @@ static const struct adv_case mptcp_cases[] = {
 };
 /* clang-format on */
 
-Test(adversarial, mptcp_connects_are_refused, .init = setup, .fini = teardown, .timeout = 60)
+Test(adversarial, mptcp_connects_are_refused, .init = adv_setup, .fini = adv_teardown,
+     .timeout = 60)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
 
@@ -222,7 +211,7 @@ Test(adversarial, mptcp_connects_are_refused, .init = setup, .fini = teardown, .
 			     errno == ENOPROTOOPT ? " (net.mptcp.enabled = 0)" : "");
 	cr_assert_geq(fd, 0, "socket(IPPROTO_MPTCP): %s", strerror(errno));
 	close(fd);
-	fx_write_config(&fx, ADV_BASE_CONFIG);
-	cr_assert_eq(fx_load(&fx), 0, "load failed: %s", fx.output);
-	adv_run_cases(&fx, mptcp_cases, sizeof(mptcp_cases) / sizeof(mptcp_cases[0]), 11100);
+	fx_write_config(&adv_fx, ADV_BASE_CONFIG);
+	cr_assert_eq(fx_load(&adv_fx), 0, "load failed: %s", adv_fx.output);
+	adv_run_cases(&adv_fx, mptcp_cases, sizeof(mptcp_cases) / sizeof(mptcp_cases[0]), 11100);
 }

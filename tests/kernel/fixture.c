@@ -31,8 +31,6 @@
 #include "loader.h"
 #include "mounts.h"
 
-#define CHILD_SETUP_FAILED 250
-
 static const uid_t test_uids[] = { 2001, 2002, 2003, 2999 };
 
 const char *fx_binary(void)
@@ -215,14 +213,14 @@ static int drop_uid(uid_t uid)
 	return 0;
 }
 
-static void drop_to(uid_t uid)
+void fx_drop_to(uid_t uid)
 {
 	if (drop_uid(uid) < 0)
 		_exit(CHILD_SETUP_FAILED);
 }
 
 /* Fill a sockaddr of the given family from text; an IPv4 text for AF_INET6 is v4-mapped. */
-static socklen_t make_addr(int family, const char *addr, uint16_t port, struct sockaddr_storage *ss)
+socklen_t fx_make_addr(int family, const char *addr, uint16_t port, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (family == AF_INET) {
@@ -243,9 +241,9 @@ static void listener_child(uid_t uid, const char *addr, uint16_t port, bool v6on
 {
 	int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
 	struct sockaddr_storage ss;
-	socklen_t len = make_addr(family, addr, port, &ss);
+	socklen_t len = fx_make_addr(family, addr, port, &ss);
 	int one = 1, v6 = v6only, fd;
-	drop_to(uid);
+	fx_drop_to(uid);
 	/* After the uid change: setresuid() clears the parent-death signal. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
@@ -331,7 +329,7 @@ int fx_connect_as(struct fx *fx, uid_t uid, int family, const char *addr, uint16
 	if (pid == 0) {
 		if (fx_enter_as(fx, uid, 0) < 0)
 			_exit(CHILD_SETUP_FAILED);
-		len = make_addr(family, addr, port, &ss);
+		len = fx_make_addr(family, addr, port, &ss);
 		fd = socket(family, SOCK_STREAM, 0);
 		if (fd < 0 || !len)
 			_exit(CHILD_SETUP_FAILED);
@@ -357,7 +355,7 @@ int fx_bind_as(struct fx *fx, uid_t uid, int family, int type, const char *addr,
 	if (pid == 0) {
 		if (fx_enter_as(fx, uid, 0) < 0)
 			_exit(CHILD_SETUP_FAILED);
-		len = make_addr(family, addr, port, &ss);
+		len = fx_make_addr(family, addr, port, &ss);
 		fd = socket(family, type, 0);
 		if (fd < 0 || !len)
 			_exit(CHILD_SETUP_FAILED);
@@ -421,7 +419,7 @@ void fx_connect_many(struct fx *fx, uid_t uid, int family, const char *addr, uin
 		close(pipefd[0]);
 		if (fx_enter_as(fx, uid, 0) < 0)
 			_exit(CHILD_SETUP_FAILED);
-		len = make_addr(family, addr, port, &ss);
+		len = fx_make_addr(family, addr, port, &ss);
 		if (!len)
 			_exit(CHILD_SETUP_FAILED);
 		for (long i = 0; i < count; i++) {
@@ -634,7 +632,7 @@ int fx_run_in(const struct fx_netns *ns, const char *cmd, char *out, size_t len)
 }
 
 /*
- * Fill a sockaddr like make_addr(), and take a scope after '%' ("fe80::1%veth0"), which must be
+ * Fill a sockaddr like fx_make_addr(), and take a scope after '%' ("fe80::1%veth0"), which must be
  * resolved in the namespace where the socket will live.
  */
 static socklen_t make_scoped_addr(int family, const char *addr, uint16_t port,
@@ -646,9 +644,9 @@ static socklen_t make_scoped_addr(int family, const char *addr, uint16_t port,
 	socklen_t len;
 
 	if (!scope)
-		return make_addr(family, addr, port, ss);
+		return fx_make_addr(family, addr, port, ss);
 	snprintf(text, sizeof(text), "%.*s", (int)(scope - addr), addr);
-	len = family == AF_INET6 ? make_addr(family, text, port, ss) : 0;
+	len = family == AF_INET6 ? fx_make_addr(family, text, port, ss) : 0;
 	if (len)
 		in6->sin6_scope_id = if_nametoindex(scope + 1);
 	return len && in6->sin6_scope_id ? len : 0;

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 struct tg_netns_info; /* tg_maps.h */
@@ -105,6 +106,16 @@ unsigned int fx_cgroup_prog_count(struct fx *fx, int attach_type);
 
 /* Run a shell command (in the test's namespace); its stdout in out. Returns the exit status. */
 int fx_run(const char *cmd, char *out, size_t len);
+
+/* A sockaddr of family for addr:port (an IPv4 text for AF_INET6 is v4-mapped); its length, or 0
+ * when addr does not parse. */
+socklen_t fx_make_addr(int family, const char *addr, uint16_t port, struct sockaddr_storage *ss);
+
+/* A forked child that could not set itself up exits with this; no socket call returns it. */
+#define CHILD_SETUP_FAILED 250
+
+/* In a forked child: become uid (groups cleared), or _exit(CHILD_SETUP_FAILED). */
+void fx_drop_to(uid_t uid);
 
 /* The tunnelguard binary under test: $TG_BINARY, else build/tunnelguard. */
 const char *fx_binary(void);

@@ -32,11 +32,10 @@
 
 #include "fixture.h"
 
-#define TENANT_A	   2001
-#define TENANT_B	   2002
-#define TENANT_C	   2003
-#define SERVICE		   2999 /* not a tenant: a hub service account */
-#define CHILD_SETUP_FAILED 250
+#define TENANT_A 2001
+#define TENANT_B 2002
+#define TENANT_C 2003
+#define SERVICE	 2999 /* not a tenant: a hub service account */
 
 static const struct tg_policy isolate = {
 	.mode = TG_MODE_ENFORCE,
@@ -107,29 +106,6 @@ static void teardown(void)
 	nft_handle_close(&nft_h);
 }
 
-static void drop_to(uid_t uid)
-{
-	if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
-		_exit(CHILD_SETUP_FAILED);
-}
-
-static socklen_t make_addr(int family, const char *addr, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		return inet_pton(AF_INET, addr, &in->sin_addr) == 1 ? sizeof(*in) : 0;
-	}
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-	in6->sin6_family = AF_INET6;
-	in6->sin6_port = htons(port);
-	return inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1 ? sizeof(*in6) : 0;
-}
-
 /*
  * connect() as uid (no cgroup: only the nft layer judges), from src_port when non-zero, then
  * wait for the listener's FIN (the test listeners close at once), so that the listener's own
@@ -146,8 +122,8 @@ static int connect_from(uid_t uid, int family, const char *addr, uint16_t port, 
 
 	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		drop_to(uid);
-		len = make_addr(family, addr, port, &ss);
+		fx_drop_to(uid);
+		len = fx_make_addr(family, addr, port, &ss);
 		fd = socket(family, SOCK_STREAM, 0);
 		if (fd < 0 || !len)
 			_exit(CHILD_SETUP_FAILED);
@@ -155,7 +131,7 @@ static int connect_from(uid_t uid, int family, const char *addr, uint16_t port, 
 		if (src_port) {
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 			if (bind(fd, (struct sockaddr *)&src,
-				 make_addr(family, addr, src_port, &src)) < 0)
+				 fx_make_addr(family, addr, src_port, &src)) < 0)
 				_exit(CHILD_SETUP_FAILED);
 		}
 		if (connect(fd, (struct sockaddr *)&ss, len) < 0)

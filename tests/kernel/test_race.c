@@ -191,19 +191,7 @@ static void add(long *counter, long n)
 
 static socklen_t make_addr(const struct race_case *c, struct sockaddr_storage *ss)
 {
-	memset(ss, 0, sizeof(*ss));
-	if (c->family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(PORT);
-		return inet_pton(AF_INET, c->addr, &in->sin_addr) == 1 ? sizeof(*in) : 0;
-	}
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-	in6->sin6_family = AF_INET6;
-	in6->sin6_port = htons(PORT);
-	return inet_pton(AF_INET6, c->addr, &in6->sin6_addr) == 1 ? sizeof(*in6) : 0;
+	return fx_make_addr(c->family, c->addr, PORT, ss);
 }
 
 /* In a child: join the test cgroup, where the guard judges, and become uid. */
