@@ -64,7 +64,7 @@ int capacity_size_port_owner(struct bpf_map *map, uint32_t want, const char *pin
 	if (err == -ENOENT)
 		return bpf_map__set_max_entries(map, want); /* a new map is made at load */
 	if (err) {
-		pr_warn("cannot read pinned map %s/" TG_PIN_PORT_OWNER ": %s\n", pin_dir,
+		pr_warn("cannot read pinned map %s/%s: %s\n", pin_dir, TG_PIN_PORT_OWNER,
 			strerror(-err));
 		return err;
 	}
