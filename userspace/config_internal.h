@@ -44,8 +44,7 @@ struct span {
 	size_t len;
 };
 
-/* Quote at most CFG_QUOTE_MAX bytes of a span in a message: "'%.*s%s'". */
-#define SPAN_FMT "'%.*s%s'"
+/* Quote at most CFG_QUOTE_MAX bytes of a span in a message, written '%.*s%s' in the format. */
 #define SPAN_ARG(s)                                                      \
 	(int)((s).len < CFG_QUOTE_MAX ? (s).len : CFG_QUOTE_MAX), (s).p, \
 		((s).len > CFG_QUOTE_MAX ? "..." : "")

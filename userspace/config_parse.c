@@ -91,20 +91,19 @@ static int parse_section(struct cfg_parser *ps, struct span line)
 	int ret;
 
 	if (line.p[line.len - 1] != ']')
-		return cfg_parse_error(
-			ps, "invalid section header " SPAN_FMT " (expected [tenant NAME])",
-			SPAN_ARG(line));
+		return cfg_parse_error(ps,
+				       "invalid section header '%.*s%s' (expected [tenant NAME])",
+				       SPAN_ARG(line));
 	inner = span_trim((struct span){ line.p + 1, line.len - 2 });
 	if (inner.len < 7 || memcmp(inner.p, "tenant", 6) != 0 || !is_blank(inner.p[6]))
-		return cfg_parse_error(
-			ps, "invalid section header " SPAN_FMT " (expected [tenant NAME])",
-			SPAN_ARG(line));
+		return cfg_parse_error(ps,
+				       "invalid section header '%.*s%s' (expected [tenant NAME])",
+				       SPAN_ARG(line));
 	name = span_trim((struct span){ inner.p + 7, inner.len - 7 });
 	if (!cfg_is_name(name))
 		return cfg_parse_error(
 			ps,
-			"invalid tenant name " SPAN_FMT
-			" (expected at most %d of A-Z a-z 0-9 . _ -, not only digits)",
+			"invalid tenant name '%.*s%s' (expected at most %d of A-Z a-z 0-9 . _ -, not only digits)",
 			SPAN_ARG(name), TG_NAME_LEN - 1);
 	ret = finish_section(ps);
 	if (ret)
@@ -190,7 +189,7 @@ static int parse_line(struct cfg_parser *ps, struct span raw)
 
 	eq = memchr(line.p, '=', line.len);
 	if (!eq)
-		return cfg_parse_error(ps, "no '=' in " SPAN_FMT " (expected 'key = value')",
+		return cfg_parse_error(ps, "no '=' in '%.*s%s' (expected 'key = value')",
 				       SPAN_ARG(line));
 	key = span_trim((struct span){ line.p, (size_t)(eq - line.p) });
 	value = span_trim((struct span){ eq + 1, line.len - (size_t)(eq - line.p) - 1 });
@@ -204,8 +203,7 @@ static int parse_line(struct cfg_parser *ps, struct span raw)
 	if (!ps->section.line && (k == CFG_KEY_COUNT || k >= CFG_KEY_GLOBAL_COUNT))
 		return cfg_parse_error(
 			ps,
-			"unknown key " SPAN_FMT
-			" (valid keys: mode, policy, deny-errno, tenant-uids, exempt-uids, allow-ports, layers, bind-policy, tenant-group, allow, port-owner-max; user and ports belong in a [tenant NAME] section)",
+			"unknown key '%.*s%s' (valid keys: mode, policy, deny-errno, tenant-uids, exempt-uids, allow-ports, layers, bind-policy, tenant-group, allow, port-owner-max; user and ports belong in a [tenant NAME] section)",
 			SPAN_ARG(key));
 	if (ps->section.line && k < CFG_KEY_GLOBAL_COUNT)
 		return cfg_parse_error(
@@ -214,7 +212,7 @@ static int parse_line(struct cfg_parser *ps, struct span raw)
 			cfg_key_names[k], ps->cfg.first_section_line);
 	if (ps->section.line && k == CFG_KEY_COUNT)
 		return cfg_parse_error(
-			ps, "unknown key " SPAN_FMT " in [tenant %s] (valid keys: user, ports)",
+			ps, "unknown key '%.*s%s' in [tenant %s] (valid keys: user, ports)",
 			SPAN_ARG(key), ps->section.name);
 	if (ps->key_line[k] && k != CFG_KEY_ALLOW)
 		return cfg_parse_error(ps, "duplicate key '%s'%s%s%s (first set on line %u)",

@@ -41,9 +41,8 @@ int cfg_parse_choice(struct cfg_parser *ps, enum cfg_key key, struct span value,
 			return 0;
 		}
 	}
-	return cfg_parse_error(ps, "invalid %s " SPAN_FMT " (expected %s or %s)",
-			       cfg_key_names[key], SPAN_ARG(value), choices[0].name,
-			       choices[1].name);
+	return cfg_parse_error(ps, "invalid %s '%.*s%s' (expected %s or %s)", cfg_key_names[key],
+			       SPAN_ARG(value), choices[0].name, choices[1].name);
 }
 
 /*
@@ -138,7 +137,7 @@ static int parse_entry(struct cfg_parser *ps, enum cfg_key key, const struct cfg
 
 invalid:
 	return cfg_parse_error(
-		ps, "%s: invalid entry " SPAN_FMT " (expected a %s or a range A-B, in decimal)",
+		ps, "%s: invalid entry '%.*s%s' (expected a %s or a range A-B, in decimal)",
 		cfg_key_names[key], SPAN_ARG(entry), kind->unit);
 }
 
@@ -273,10 +272,9 @@ int cfg_parse_layers(struct cfg_parser *ps, struct span value, __u32 *out)
 		else if (span_eq(word, "nft"))
 			layer = TG_LAYER_NFT;
 		else
-			return cfg_parse_error(ps,
-					       "layers: unknown layer " SPAN_FMT
-					       " (expected bpf, nft or both)",
-					       SPAN_ARG(word));
+			return cfg_parse_error(
+				ps, "layers: unknown layer '%.*s%s' (expected bpf, nft or both)",
+				SPAN_ARG(word));
 		if (*out & layer)
 			return cfg_parse_error(ps, "layers: %.*s is named twice", (int)word.len,
 					       word.p);
@@ -305,18 +303,17 @@ int cfg_parse_port_owner_max(struct cfg_parser *ps, struct span value, __u32 *ou
 			"port-owner-max: empty (expected a number of listeners, default 262144)");
 	for (size_t i = 0; i < value.len; i++) {
 		if (value.p[i] < '0' || value.p[i] > '9')
-			return cfg_parse_error(ps,
-					       "port-owner-max: " SPAN_FMT
-					       " is not a whole number of listeners",
-					       SPAN_ARG(value));
+			return cfg_parse_error(
+				ps, "port-owner-max: '%.*s%s' is not a whole number of listeners",
+				SPAN_ARG(value));
 		n = n * 10 + (unsigned long long)(value.p[i] - '0');
 		if (n > CFG_PORT_OWNER_MAX_HIGHEST)
 			break;
 	}
 	if (n < CFG_PORT_OWNER_MAX_LOWEST || n > CFG_PORT_OWNER_MAX_HIGHEST)
-		return cfg_parse_error(
-			ps, "port-owner-max: " SPAN_FMT " is out of range (%u to %u)",
-			SPAN_ARG(value), CFG_PORT_OWNER_MAX_LOWEST, CFG_PORT_OWNER_MAX_HIGHEST);
+		return cfg_parse_error(ps, "port-owner-max: '%.*s%s' is out of range (%u to %u)",
+				       SPAN_ARG(value), CFG_PORT_OWNER_MAX_LOWEST,
+				       CFG_PORT_OWNER_MAX_HIGHEST);
 	*out = (__u32)n;
 	return 0;
 }
@@ -363,8 +360,8 @@ int cfg_parse_user(struct cfg_parser *ps, const char *what, struct span user,
 	ref->line = ps->line;
 	if (parse_digits(user, &pos, &v) && pos == user.len) {
 		if (v > CFG_UID_MAX)
-			return cfg_parse_error(ps, "%s: uid " SPAN_FMT " is out of range (1-%u)",
-					       what, SPAN_ARG(user), CFG_UID_MAX);
+			return cfg_parse_error(ps, "%s: uid '%.*s%s' is out of range (1-%u)", what,
+					       SPAN_ARG(user), CFG_UID_MAX);
 		if (v == 0)
 			return cfg_parse_error(ps, "%s: uid 0 is root, which is never restricted",
 					       what);
@@ -374,8 +371,7 @@ int cfg_parse_user(struct cfg_parser *ps, const char *what, struct span user,
 	if (!cfg_is_name(user))
 		return cfg_parse_error(
 			ps,
-			"%s: invalid user " SPAN_FMT
-			" (expected a user name of at most %d of A-Z a-z 0-9 . _ -, or a uid)",
+			"%s: invalid user '%.*s%s' (expected a user name of at most %d of A-Z a-z 0-9 . _ -, or a uid)",
 			what, SPAN_ARG(user), TG_NAME_LEN - 1);
 	cfg_span_copy(ref->name, sizeof(ref->name), user);
 	*uid = CFG_UID_UNRESOLVED;
@@ -438,7 +434,7 @@ int cfg_parse_allow(struct cfg_parser *ps, struct span value)
 
 	if (!colon)
 		return cfg_parse_error(
-			ps, "allow: expected USER:PORTS (e.g. bob:8001-8002), not " SPAN_FMT,
+			ps, "allow: expected USER:PORTS (e.g. bob:8001-8002), not '%.*s%s'",
 			SPAN_ARG(value));
 	user = span_trim((struct span){ value.p, (size_t)(colon - value.p) });
 	ports = span_trim((struct span){ colon + 1, value.len - (size_t)(colon - value.p) - 1 });
@@ -449,8 +445,7 @@ int cfg_parse_allow(struct cfg_parser *ps, struct span value)
 	if (ret)
 		return ret;
 	if (!n)
-		return cfg_parse_error(ps,
-				       "allow: no ports after " SPAN_FMT " (expected USER:PORTS)",
+		return cfg_parse_error(ps, "allow: no ports after '%.*s%s' (expected USER:PORTS)",
 				       SPAN_ARG(user));
 	if (p->n_allow_rule + n > TG_MAX_ALLOW_RULES)
 		return cfg_parse_error(ps, "allow: more than %d allow rules (port ranges) in all",
@@ -484,8 +479,7 @@ int cfg_parse_groups(struct cfg_parser *ps, struct span value)
 		if (!cfg_is_name(name))
 			return cfg_parse_error(
 				ps,
-				"tenant-group: invalid group " SPAN_FMT
-				" (expected a group name of at most %d of A-Z a-z 0-9 . _ -)",
+				"tenant-group: invalid group '%.*s%s' (expected a group name of at most %d of A-Z a-z 0-9 . _ -)",
 				SPAN_ARG(name), TG_NAME_LEN - 1);
 		for (unsigned int i = 0; i < cfg->n_group; i++)
 			if (span_eq(name, cfg->group[i]))

@@ -49,10 +49,14 @@ struct mnl_socket *nft_socket(void)
 	return nl;
 }
 
-/* Send one request and run data_cb over the reply until it is complete. 0 or -errno. */
-static int nft_query(struct mnl_socket *nl, struct nlmsghdr *req, uint16_t data_type,
+/*
+ * Send one request and run data_cb over the reply, made of nf_tables messages of type
+ * reply_msg (NFT_MSG_NEW...), until it is complete. 0 or -errno.
+ */
+static int nft_query(struct mnl_socket *nl, struct nlmsghdr *req, uint16_t reply_msg,
 		     mnl_cb_t data_cb, struct parse_ctx *ctx)
 {
+	uint16_t data_type = NFNL_SUBSYS_NFTABLES << 8 | reply_msg;
 	uint32_t buf[TG_NFT_RECV_BUF_SIZE / sizeof(uint32_t)];
 	ssize_t n;
 	int ret;
@@ -79,13 +83,19 @@ uint32_t nft_next_seq(struct nft_handle *h)
 	return h->seq += 1 << 20;
 }
 
+/* The header of a dump request of msg (NFT_MSG_GET...) for the guard's table family, in buf. */
+static struct nlmsghdr *dump_header(struct nft_handle *h, char *buf, uint16_t msg)
+{
+	return nftnl_nlmsg_build_hdr(buf, msg, TG_NFT_FAMILY, NLM_F_DUMP, nft_next_seq(h));
+}
+
 static int query_genid(struct nft_handle *h, struct mnl_socket *nl, uint32_t *genid)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh =
 		nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, 0, nft_next_seq(h));
 	struct parse_ctx ctx = {};
-	int err = nft_query(nl, nlh, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN, nft_gen_cb, &ctx);
+	int err = nft_query(nl, nlh, NFT_MSG_NEWGEN, nft_gen_cb, &ctx);
 
 	if (!err && !ctx.got)
 		err = -EBADMSG;
@@ -109,7 +119,7 @@ static int query_table(struct nft_handle *h, struct mnl_socket *nl, struct nft_s
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, TG_NFT_FAMILY, 0, nft_next_seq(h));
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
-	err = nft_query(nl, nlh, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWTABLE, nft_table_cb, &ctx);
+	err = nft_query(nl, nlh, NFT_MSG_NEWTABLE, nft_table_cb, &ctx);
 	*present = err == 0 && ctx.got;
 	return err == -ENOENT ? 0 : err;
 }
@@ -127,12 +137,10 @@ static int query_elements(struct nft_handle *h, struct mnl_socket *nl, const cha
 		nftnl_set_free(s);
 		return -ENOMEM;
 	}
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, TG_NFT_FAMILY, NLM_F_DUMP,
-				    nft_next_seq(h));
+	nlh = dump_header(h, buf, NFT_MSG_GETSETELEM);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	return nft_query(nl, nlh, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM, nft_elements_cb,
-			 &ctx);
+	return nft_query(nl, nlh, NFT_MSG_NEWSETELEM, nft_elements_cb, &ctx);
 }
 
 static int query_counters(struct nft_handle *h, struct mnl_socket *nl, struct nft_state *out)
@@ -146,12 +154,10 @@ static int query_counters(struct nft_handle *h, struct mnl_socket *nl, struct nf
 		return -ENOMEM;
 	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, TG_NFT_TABLE_NAME);
 	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, TG_NFT_FAMILY, NLM_F_DUMP,
-				    nft_next_seq(h));
+	nlh = dump_header(h, buf, NFT_MSG_GETOBJ);
 	nftnl_obj_nlmsg_build_payload(nlh, o);
 	nftnl_obj_free(o);
-	return nft_query(nl, nlh, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWOBJ, nft_counters_cb,
-			 &ctx);
+	return nft_query(nl, nlh, NFT_MSG_NEWOBJ, nft_counters_cb, &ctx);
 }
 
 /*
