@@ -284,4 +284,19 @@ enum tg_layer {
 #define TG_PIN_PROG_SYN_OUT    "prog_syn_out"
 #define TG_PIN_TRACED_SYNS     "traced_syns"
 
+/*
+ * Every name a load pins, for code that must walk them all (unload, tests): a new pin goes here
+ * too. Use as an array initializer: static const char *const names[] = { TG_PIN_ALL };
+ */
+#define TG_PIN_ALL                                                                                 \
+	TG_PIN_LINK_CONNECT4, TG_PIN_LINK_CONNECT6, TG_PIN_LINK_BIND4, TG_PIN_LINK_BIND6,          \
+		TG_PIN_LINK_LISTEN, TG_PIN_PROG_CONNECT4, TG_PIN_PROG_CONNECT6, TG_PIN_PROG_BIND4, \
+		TG_PIN_PROG_BIND6, TG_PIN_CONFIG, TG_PIN_COUNTERS, TG_PIN_LOCAL_ADDRS,             \
+		TG_PIN_PORT_OWNER, TG_PIN_EVENTS, TG_PIN_EVENT_RATE, TG_PIN_STATS,                 \
+		TG_PIN_SELFTEST, TG_PIN_OWNER_EVENTS, TG_PIN_LINK_SYN_IN, TG_PIN_PROG_SYN_IN,      \
+		TG_PIN_LINK_POST_BIND4, TG_PIN_LINK_POST_BIND6, TG_PIN_PROG_POST_BIND4,            \
+		TG_PIN_PROG_POST_BIND6, TG_PIN_NETNS, TG_PIN_NETNS_ADDRS, TG_PIN_NETNS_EVENTS,     \
+		TG_PIN_CALLERS, TG_PIN_STAGES, TG_PIN_LINK_SYN_OUT, TG_PIN_PROG_SYN_OUT,           \
+		TG_PIN_TRACED_SYNS
+
 #endif /* TG_MAPS_H */

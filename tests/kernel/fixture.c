@@ -150,21 +150,12 @@ void fx_write_config(struct fx *fx, const char *text)
 	cr_assert_eq(fclose(f), 0, "cannot write %s", fx->config);
 }
 
-int fx_cli(struct fx *fx, ...)
+int fx_run_argv(const char *const *argv, char *out, size_t len, unsigned int timeout_s)
 {
-	const char *argv[32];
-	size_t argc = 0, used = 0;
+	size_t used = 0;
 	int pipefd[2], status;
 	ssize_t n;
-	va_list ap;
 	pid_t pid;
-
-	argv[argc++] = fx_binary();
-	va_start(ap, fx);
-	while (argc < 31 && (argv[argc] = va_arg(ap, const char *)))
-		argc++;
-	va_end(ap);
-	argv[argc] = NULL;
 
 	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
 	pid = fork();
@@ -172,27 +163,44 @@ int fx_cli(struct fx *fx, ...)
 	if (pid == 0) {
 		dup2(pipefd[1], STDOUT_FILENO);
 		dup2(pipefd[1], STDERR_FILENO);
-		execv(argv[0], (char *const *)argv);
+		if (timeout_s)
+			alarm(timeout_s);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	close(pipefd[1]);
 	for (;;) {
 		char drain[4096];
-		size_t room = sizeof(fx->output) - 1 - used;
+		size_t room = len - 1 - used;
 
-		/* Past what output holds, read on and drop: a command cut off by a closed pipe
-		 * would die of SIGPIPE and look like a failure of its own. */
-		n = room ? read(pipefd[0], fx->output + used, room)
+		/* Past what out holds, read on and drop: a command cut off by a closed pipe would
+		 * die of SIGPIPE and look like a failure of its own. */
+		n = room ? read(pipefd[0], out + used, room)
 			 : read(pipefd[0], drain, sizeof(drain));
 		if (n <= 0)
 			break;
 		if (room)
-			used += n;
+			used += (size_t)n;
 	}
-	fx->output[used] = '\0';
+	out[used] = '\0';
 	close(pipefd[0]);
 	cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid: %s", strerror(errno));
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int fx_cli(struct fx *fx, ...)
+{
+	const char *argv[32];
+	size_t argc = 0;
+	va_list ap;
+
+	argv[argc++] = fx_binary();
+	va_start(ap, fx);
+	while (argc < 31 && (argv[argc] = va_arg(ap, const char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	return fx_run_argv(argv, fx->output, sizeof(fx->output), 0);
 }
 
 int fx_load(struct fx *fx)

@@ -117,6 +117,13 @@ socklen_t fx_make_addr(int family, const char *addr, uint16_t port, struct socka
 /* In a forked child: become uid (groups cleared), or _exit(CHILD_SETUP_FAILED). */
 void fx_drop_to(uid_t uid);
 
+/*
+ * Run argv (argv[0] found on PATH) with stdout and stderr into out (len bytes, NUL-terminated;
+ * what does not fit is read and dropped), killed after timeout_s seconds when not 0. Its exit
+ * status, or 128 + the signal that ended it.
+ */
+int fx_run_argv(const char *const *argv, char *out, size_t len, unsigned int timeout_s);
+
 /* The tunnelguard binary under test: $TG_BINARY, else build/tunnelguard. */
 const char *fx_binary(void);
 

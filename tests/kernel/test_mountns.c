@@ -57,28 +57,7 @@ static const char *binary(void)
 /* Run argv with stdout and stderr into output, at most 60 s. Returns the exit status. */
 static int run(const char *const *argv)
 {
-	size_t used = 0;
-	int pipefd[2], status;
-	ssize_t n;
-	pid_t pid;
-
-	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
-	pid = fork();
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		dup2(pipefd[1], STDERR_FILENO);
-		alarm(60);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	while ((n = read(pipefd[0], output + used, sizeof(output) - 1 - used)) > 0)
-		used += n;
-	output[used] = '\0';
-	close(pipefd[0]);
-	cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid: %s", strerror(errno));
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return fx_run_argv(argv, output, sizeof(output), 60);
 }
 
 /* Named namespaces of earlier runs whose test process is gone (a crash skips the fini). */

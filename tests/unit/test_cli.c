@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kernel/fixture.h"
+
 #define NOCONF	  "/nonexistent/tg-test.conf"
 #define NOPINS	  "/nonexistent/tg-test-pins"
 #define MAX_ARGS  16
@@ -34,10 +36,7 @@ static const char *binary(void)
 static int run_cli(const char *const *args)
 {
 	const char *argv[MAX_ARGS + 2] = { binary() };
-	size_t used = 0, argc = 1;
-	int pipefd[2], status;
-	ssize_t n;
-	pid_t pid;
+	size_t argc = 1;
 
 	if (access(binary(), X_OK) < 0)
 		cr_skip_test("no tunnelguard binary at %s (set TG_BINARY)", binary());
@@ -45,23 +44,7 @@ static int run_cli(const char *const *args)
 		argv[argc] = args[argc - 1];
 		argc++;
 	}
-	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
-	pid = fork();
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		dup2(pipefd[1], STDERR_FILENO);
-		alarm(10);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	while ((n = read(pipefd[0], output + used, sizeof(output) - 1 - used)) > 0)
-		used += n;
-	output[used] = '\0';
-	close(pipefd[0]);
-	cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid: %s", strerror(errno));
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return fx_run_argv(argv, output, sizeof(output), 10);
 }
 
 /* Every option of every command that takes effect once, given twice. */
