@@ -130,12 +130,7 @@ static void assert_policy(const char *policy, const char *what)
 
 static bool daemon_ready(void)
 {
-	for (int i = 0; i < 500; i++) {
-		if (fx_count_lines(fx.daemon_err, "daemon running") == 1)
-			return true;
-		usleep(10000);
-	}
-	return false;
+	return fx_daemon_ready(&fx, 5000);
 }
 
 static void daemon_start(void)

@@ -529,6 +529,16 @@ pid_t fx_daemon_start(struct fx *fx, ...)
 	return pid;
 }
 
+bool fx_daemon_ready(const struct fx *fx, int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 10) {
+		if (fx_count_lines(fx->daemon_err, "daemon running") == 1)
+			return true;
+		usleep(10000);
+	}
+	return fx_count_lines(fx->daemon_err, "daemon running") == 1;
+}
+
 int fx_daemon_stop(pid_t pid, int sig)
 {
 	int status;

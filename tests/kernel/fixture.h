@@ -90,6 +90,9 @@ int fx_port_owner(struct fx *fx, const char *addr, uint16_t port, uint32_t *uid)
 bool fx_wait_port_owner(struct fx *fx, const char *addr, uint16_t port, bool want_present,
 			uint32_t *uid, int timeout_ms);
 
+/* Whether the daemon fx_daemon_start() started has said "daemon running", within timeout_ms. */
+bool fx_daemon_ready(const struct fx *fx, int timeout_ms);
+
 /* Start `tunnelguard daemon` with the fixture's config and pin dir and extra arguments (NULL
  * terminated); its stdout goes to fx->daemon_out, stderr to fx->daemon_err. */
 pid_t fx_daemon_start(struct fx *fx, ...) __attribute__((sentinel));

@@ -62,12 +62,7 @@ static long wait_lines(const char *text, long lines, int timeout_ms)
 
 static bool daemon_ready(void)
 {
-	for (int i = 0; i < 300; i++) {
-		if (fx_count_lines(fx.daemon_err, "daemon running") == 1)
-			return true;
-		usleep(10000);
-	}
-	return false;
+	return fx_daemon_ready(&fx, 3000);
 }
 
 Test(port_owner, follows_listeners_within_50ms, .init = setup, .fini = teardown)

@@ -201,12 +201,7 @@ Test(layers, daemon_follows_listeners_into_the_sets_by_events, .init = setup, .f
 	fx_write_config(&fx, "tenant-uids = 2001-2003\n");
 	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
 	daemon = fx_daemon_start(&fx, "--interval", "3600000", NULL);
-	for (int waited = 0; waited < 3000; waited += 10) {
-		if (fx_count_lines(fx.daemon_err, "daemon running") == 1)
-			break;
-		usleep(10000);
-	}
-	cr_assert_eq(fx_count_lines(fx.daemon_err, "daemon running"), 1, "daemon did not start");
+	cr_assert(fx_daemon_ready(&fx, 3000), "daemon did not start");
 	cr_assert(!nft_has_owner(TENANT_A, PORT));
 
 	a4 = fx_listen(TENANT_A, "127.0.0.1", PORT, false);
@@ -237,12 +232,7 @@ static pid_t start_event_daemon(void)
 {
 	pid_t daemon = fx_daemon_start(&fx, "--interval", "3600000", NULL);
 
-	for (int waited = 0; waited < 3000; waited += 10) {
-		if (fx_count_lines(fx.daemon_err, "daemon running") == 1)
-			break;
-		usleep(10000);
-	}
-	cr_assert_eq(fx_count_lines(fx.daemon_err, "daemon running"), 1, "daemon did not start");
+	cr_assert(fx_daemon_ready(&fx, 3000), "daemon did not start");
 	return daemon;
 }
 
@@ -418,12 +408,7 @@ Test(layers, nft_alone_daemon_follows_listeners_by_polling, .init = setup, .fini
 
 	fx_write_config(&fx, "tenant-uids = 2001-2003\nlayers = nft\n");
 	daemon = fx_daemon_start(&fx, "--interval", "3600000", NULL);
-	for (int waited = 0; waited < 3000; waited += 10) {
-		if (fx_count_lines(fx.daemon_err, "daemon running") == 1)
-			break;
-		usleep(10000);
-	}
-	cr_assert_eq(fx_count_lines(fx.daemon_err, "daemon running"), 1, "daemon did not start");
+	cr_assert(fx_daemon_ready(&fx, 3000), "daemon did not start");
 	cr_assert(table_present(), "the daemon did not load the nft-only guard");
 	cr_expect(!bpf_link_pinned());
 

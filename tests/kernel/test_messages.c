@@ -73,12 +73,7 @@ static unsigned long long reported(long *lines)
 
 static bool daemon_ready(void)
 {
-	for (int i = 0; i < 300; i++) {
-		if (fx_count_lines(fx.daemon_err, "daemon running") == 1)
-			return true;
-		usleep(10000);
-	}
-	return false;
+	return fx_daemon_ready(&fx, 3000);
 }
 
 static void burst(long count)

@@ -245,12 +245,7 @@ static bool nw_wait_key(const struct tg_netns_lpm_key *key, bool present)
 
 static bool nw_daemon_ready(void)
 {
-	for (int i = 0; i < 500; i++) {
-		if (fx_count_lines(fx.daemon_err, "daemon running") == 1)
-			return true;
-		usleep(10000);
-	}
-	return false;
+	return fx_daemon_ready(&fx, 5000);
 }
 
 static pid_t daemon_pid = -1;

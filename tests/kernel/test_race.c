@@ -446,12 +446,7 @@ static long listen_drops(void)
 static void start_daemon(const struct race_case *c)
 {
 	daemon_pid = fx_daemon_start(&fx, NULL);
-	for (int waited = 0; waited < 3000; waited += 10) {
-		if (fx_count_lines(fx.daemon_err, "daemon running") == 1)
-			return;
-		usleep(10000);
-	}
-	cr_assert_fail("%s: the daemon did not start", c->name);
+	cr_assert(fx_daemon_ready(&fx, 3000), "%s: the daemon did not start", c->name);
 }
 
 static void log_counts(const struct race_case *c, const char *what, long cycles, long long took_ns,

@@ -71,7 +71,7 @@ static struct fx fx;
 static struct cross_loop loop = { .pid = -1 };
 static struct fx_listener v4 = { .pid = -1 }, v6 = { .pid = -1 };
 static pid_t stopped_load = -1;
-static char *status_out; /* the last run_status() */
+static char status_out[1 << 20]; /* the last run_status() */
 static char load_log[PATH_MAX];
 
 static void setup(void)
@@ -97,8 +97,7 @@ static void teardown(void)
 	if (fx.ready)
 		fx_unload(&fx); /* the nft table too: fx_teardown() removes the BPF layer only */
 	unlink(load_log);
-	free(status_out);
-	status_out = NULL;
+	status_out[0] = '\0';
 	fx_teardown(&fx);
 }
 
@@ -165,46 +164,15 @@ static long long json_number(const char *json, const char *key)
 }
 
 /*
- * status's whole output, however long: the listeners of other namespaces on this machine (other
- * test runs') show in it, and fx_cli()'s buffer would cut it (and SIGPIPE status).
+ * status's output, into a buffer far larger than fx_cli()'s: the listeners of other namespaces
+ * on this machine (other test runs') show in it.
  */
 static int run_status(bool json)
 {
-	char buf[65536];
-	size_t used = 0;
-	int pipefd[2];
-	ssize_t n;
-	pid_t pid;
+	const char *argv[] = { binary(), "status", "--pin-dir", fx.pin_dir, json ? "--json" : NULL,
+			       NULL };
 
-	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
-	pid = fork();
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		dup2(pipefd[1], STDERR_FILENO);
-		if (json)
-			execl(binary(), binary(), "status", "--json", "--pin-dir", fx.pin_dir,
-			      (char *)NULL);
-		else
-			execl(binary(), binary(), "status", "--pin-dir", fx.pin_dir, (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	free(status_out);
-	status_out = NULL;
-	while ((n = read(pipefd[0], buf, sizeof(buf))) > 0) {
-		char *grown = realloc(status_out, used + (size_t)n + 1);
-
-		cr_assert_not_null(grown, "out of memory");
-		status_out = grown;
-		memcpy(status_out + used, buf, (size_t)n);
-		used += (size_t)n;
-		status_out[used] = '\0';
-	}
-	close(pipefd[0]);
-	if (!status_out)
-		status_out = strdup("");
-	return reap(pid);
+	return fx_run_argv(argv, status_out, sizeof(status_out), 0);
 }
 
 static int status_json(void)
