@@ -42,10 +42,8 @@ char LICENSE[] SEC("license") = "GPL";
  */
 #define CONFIG SEC(".rodata.config")
 
-/* Set by the loader before load, frozen after; see struct tg_policy. */
-const volatile struct tg_policy tg_policy CONFIG = {};
-/* Names of the reservations, for `status` only: no program reads them. */
-const volatile struct tg_policy_names tg_policy_names CONFIG = {};
+/* Set by the loader before load, frozen after; see struct tg_settings. */
+const volatile struct tg_settings tg_settings CONFIG = {};
 /* 1 when bpf_set_retval() exists on this kernel: refusals then carry tg_policy.deny_errno. */
 const volatile __u32 tg_use_set_retval CONFIG = 0;
 /* Cookie of the network namespace whose listeners tg_port_owner records (the loader's). */
@@ -53,10 +51,92 @@ const volatile __u64 tg_netns_cookie CONFIG = 0;
 /* enum tg_layer bits of the load: read back by status and the daemon, unused by the programs. */
 const volatile enum tg_layer tg_layers CONFIG = 0;
 /*
- * Unused: it rounds the map's value up to the 8-byte-aligned size of the skeleton's struct (3776
- * bytes), which a `status` of any build checks before reading the pin `config`.
+ * Unused: it rounds the map's value up to the 8-byte-aligned size of the skeleton's struct, which
+ * a `status` of any build checks before reading the pin `config`.
  */
 const volatile __u32 tg_config_pad CONFIG = 0;
+
+/*
+ * The policy maps (tg_maps.h): sized and filled by the loader before the programs run, frozen,
+ * and read-only to the programs; each load makes new ones, swapped in with its programs.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* uid_bitmap_limit / 64, set by the loader */
+	__uint(map_flags, BPF_F_RDONLY_PROG);
+	__type(key, __u32);
+	__type(value, __u64);
+} tg_tenant_uids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_PORT_COUNT);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
+	__type(key, __u32);
+	__type(value, struct tg_port_policy);
+} tg_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* the allow rules' uid-port pairs, set by the loader */
+	__uint(map_flags, BPF_F_RDONLY_PROG | BPF_F_NO_PREALLOC);
+	__type(key, struct tg_allow_key);
+	__type(value, __u8);
+} tg_allow_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* the [tenant] sections, set by the loader */
+	__uint(map_flags, BPF_F_RDONLY_PROG);
+	__type(key, __u32);
+	__type(value, struct tg_tenant_name);
+} tg_tenant_names SEC(".maps");
+
+/* Is uid a restricted tenant? One array lookup (inlined by the verifier) below the bitmap's end. */
+static __always_inline int is_tenant(__u32 uid)
+{
+	__u32 key = uid >> 6;
+	const __u64 *word = NULL;
+
+	if (uid < tg_settings.uid_bitmap_limit)
+		word = bpf_map_lookup_elem(&tg_tenant_uids, &key);
+	return tg_uid_is_tenant(&tg_settings, word, uid);
+}
+
+/* What tg_ports says of port: its reservation and allow-ports flag. */
+static __always_inline const struct tg_port_policy *port_policy(__u16 port)
+{
+	__u32 key = port;
+
+	return bpf_map_lookup_elem(&tg_ports, &key);
+}
+
+/* The uid port is reserved for, 0 when none. */
+static __always_inline __u32 reserved_for(__u16 port)
+{
+	const struct tg_port_policy *pp = port_policy(port);
+
+	return pp ? pp->reserved_for : 0;
+}
+
+/* Does an allow rule grant uid the port? */
+static __always_inline int allow_rule(__u32 uid, __u16 port)
+{
+	struct tg_allow_key key = { .uid = uid, .port = port };
+
+	return bpf_map_lookup_elem(&tg_allow_rules, &key) != NULL;
+}
+
+/* tg_decide_connect(), with the allow rule looked up only when the decision asks for it. */
+static __always_inline enum tg_reason decide_connect(struct tg_facts *f, int local)
+{
+	enum tg_reason reason = tg_decide_connect(&tg_settings, f, local);
+
+	if (reason != TG_NEED_ALLOW_RULE)
+		return reason;
+	f->allow_rule = allow_rule(f->caller_uid, f->port) ? TG_FACT_YES : TG_FACT_NO;
+	return tg_decide_connect(&tg_settings, f, local);
+}
 
 /* Per-CPU decision counters, indexed by enum tg_reason; userspace sums the CPUs. */
 struct {
@@ -368,17 +448,22 @@ static __always_inline int remember_caller(struct bpf_sock_addr *ctx, __u32 uid,
 
 static __always_inline int judge(struct bpf_sock_addr *ctx, __u32 uid, const struct tg_dest *d)
 {
-	struct tg_facts f = { .caller_uid = uid, .port = d->port };
+	struct tg_facts f = { .caller_uid = uid, .port = d->port, .caller_tenant = 1 };
 	struct tg_who who = { .pid = bpf_get_current_pid_tgid() >> 32,
 			      .netns_cookie = bpf_get_netns_cookie(ctx),
 			      .stage = TG_STAGE_SYSCALL };
+	const struct tg_port_policy *pp;
 	enum tg_reason reason;
 	int local = is_local(d, who.netns_cookie);
 
 	find_listener(ctx, d, &f, local);
-	reason = tg_decide_connect(&tg_policy, &f, local);
+	if (f.listener == TG_LISTENER_FOUND && f.owner_uid != uid)
+		f.owner_tenant = is_tenant(f.owner_uid);
+	pp = port_policy(d->port);
+	f.port_open = pp && (pp->flags & TG_PORT_OPEN);
+	reason = decide_connect(&f, local);
 	if (!tg_reason_refuses(reason) && remember_caller(ctx, uid, who.pid, reason) < 0)
-		reason = tg_apply_mode(&tg_policy, TG_DENY_UNKNOWN_OWNER);
+		reason = tg_apply_mode(&tg_settings, TG_DENY_UNKNOWN_OWNER);
 	/* In audit mode a bind onto another tenant's reservation is recorded once the bind is
 	 * done, by tg_post_bind4/6, which also sees the ports the kernel picks (a bind that then
 	 * fails, e.g. EADDRINUSE, took no port and leaves no record). */
@@ -391,7 +476,7 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, __u32 uid, const str
 		return ALLOW;
 	count_stage(TG_STAGE_SYSCALL);
 	if (tg_use_set_retval)
-		bpf_set_retval(-(int)tg_policy.deny_errno);
+		bpf_set_retval(-(int)tg_settings.deny_errno);
 	return REFUSE;
 }
 
@@ -413,7 +498,7 @@ int tg_connect4(struct bpf_sock_addr *ctx)
 	__u32 uid = caller_uid();
 	struct tg_dest d;
 
-	if (!tg_is_tenant(&tg_policy, uid))
+	if (!is_tenant(uid))
 		return ALLOW;
 	if (ctx->type != SOCK_STREAM) {
 		count(TG_ALLOW_NOT_TCP);
@@ -430,7 +515,7 @@ int tg_connect6(struct bpf_sock_addr *ctx)
 	__u32 daddr[4], bound[4];
 	struct tg_dest d;
 
-	if (!tg_is_tenant(&tg_policy, uid))
+	if (!is_tenant(uid))
 		return ALLOW;
 	if (ctx->type != SOCK_STREAM) {
 		count(TG_ALLOW_NOT_TCP);
@@ -476,12 +561,14 @@ static __always_inline int bind_verdict(const struct tg_facts *f, const struct t
  */
 static __always_inline int judge_bind(__u32 uid, const struct tg_dest *d, __u64 netns_cookie)
 {
-	struct tg_facts f = { .caller_uid = uid, .port = d->port };
-	enum tg_reason reason = tg_decide_bind(&tg_policy, uid, d->port, &f.owner_uid);
+	struct tg_facts f = { .caller_uid = uid, .port = d->port, .caller_tenant = 1 };
+	enum tg_reason reason;
 	struct tg_who who = { .pid = bpf_get_current_pid_tgid() >> 32,
 			      .netns_cookie = netns_cookie,
 			      .stage = TG_STAGE_SYSCALL };
 
+	f.owner_uid = reserved_for(d->port);
+	reason = tg_decide_bind(&tg_settings, 1, uid, d->port, f.owner_uid);
 	/* In audit mode a bind onto another tenant's reservation is recorded once the bind is
 	 * done, by tg_post_bind4/6, which also sees the ports the kernel picks (a bind that then
 	 * fails, e.g. EADDRINUSE, took no port and leaves no record). */
@@ -496,7 +583,7 @@ int tg_bind4(struct bpf_sock_addr *ctx)
 	__u32 uid = caller_uid();
 	struct tg_dest d = { .family = TG_AF_INET };
 
-	if (!tg_is_tenant(&tg_policy, uid))
+	if (!is_tenant(uid))
 		return ALLOW;
 	if (ctx->type != SOCK_STREAM) {
 		count(TG_ALLOW_NOT_TCP);
@@ -513,7 +600,7 @@ int tg_bind6(struct bpf_sock_addr *ctx)
 	__u32 uid = caller_uid();
 	struct tg_dest d = { .family = TG_AF_INET6 };
 
-	if (!tg_is_tenant(&tg_policy, uid))
+	if (!is_tenant(uid))
 		return ALLOW;
 	if (ctx->type != SOCK_STREAM) {
 		count(TG_ALLOW_NOT_TCP);
@@ -546,7 +633,8 @@ static __always_inline int judge_post_bind(struct bpf_sock *sk, struct tg_dest *
 			      .stage = TG_STAGE_POST_BIND };
 	enum tg_reason reason;
 
-	reason = tg_decide_bind(&tg_policy, uid, d->port, &f.owner_uid);
+	f.owner_uid = reserved_for(d->port);
+	reason = tg_decide_bind(&tg_settings, 1, uid, d->port, f.owner_uid);
 	if (reason != TG_DENY_BIND_RESERVED && reason != TG_AUDIT_BIND_RESERVED)
 		return ALLOW;
 	who.netns_cookie = bpf_get_netns_cookie(sk);
@@ -559,7 +647,7 @@ int tg_post_bind4(struct bpf_sock *sk)
 {
 	struct tg_dest d = { .family = TG_AF_INET };
 
-	if (!tg_is_tenant(&tg_policy, caller_uid()) || sk->type != SOCK_STREAM)
+	if (!is_tenant(caller_uid()) || sk->type != SOCK_STREAM)
 		return ALLOW;
 	d.ip[0] = sk->src_ip4;
 	d.port = (__u16)sk->src_port;
@@ -571,7 +659,7 @@ int tg_post_bind6(struct bpf_sock *sk)
 {
 	struct tg_dest d = { .family = TG_AF_INET6 };
 
-	if (!tg_is_tenant(&tg_policy, caller_uid()) || sk->type != SOCK_STREAM)
+	if (!is_tenant(caller_uid()) || sk->type != SOCK_STREAM)
 		return ALLOW;
 	d.ip[0] = sk->src_ip6[0];
 	d.ip[1] = sk->src_ip6[1];
@@ -739,8 +827,8 @@ int tg_syn_out(struct __sk_buff *skb)
 		bpf_get_current_comm(fallback.comm, sizeof(fallback.comm));
 		caller = &fallback;
 	}
-	if (!tg_is_tenant(&tg_policy, caller->caller_uid) && tg_policy.policy != TG_POLICY_STRICT &&
-	    tg_policy.n_reservation == 0)
+	if (!is_tenant(caller->caller_uid) && tg_settings.policy != TG_POLICY_STRICT &&
+	    tg_settings.n_reserved_ports == 0)
 		return ALLOW;
 	syn_key(&key, &t, bpf_get_netns_cookie(skb));
 	if (bpf_map_update_elem(&tg_traced_syns, &key, caller, BPF_ANY) != 0)
@@ -757,7 +845,7 @@ int tg_syn_out(struct __sk_buff *skb)
 static __always_inline int refuse_squatter(struct __sk_buff *skb, const struct syn_tuple *t,
 					   struct tg_facts *f, struct tg_who *who)
 {
-	enum tg_reason reason = tg_apply_mode(&tg_policy, TG_DENY_BIND_RESERVED);
+	enum tg_reason reason = tg_apply_mode(&tg_settings, TG_DENY_BIND_RESERVED);
 	struct tg_dest d = { .family = t->family, .port = f->port };
 	__u32 squatter = f->owner_uid;
 
@@ -796,6 +884,7 @@ int tg_syn_in(struct __sk_buff *skb)
 	struct bpf_sock *listener = skb->sk, *conn;
 	struct tg_caller *caller;
 	enum tg_reason reason, before = TG_ALLOW_NOT_TENANT;
+	const struct tg_port_policy *pp;
 	struct syn_tuple t = {};
 	struct tg_dest d = {};
 	struct tcp_sock *tp;
@@ -810,10 +899,12 @@ int tg_syn_in(struct __sk_buff *skb)
 	f.owner_uid = tp->inet_conn.icsk_inet.sk.sk_uid.val;
 	f.port = bpf_ntohs(t.dport);
 	/* A hub service's listener is open to everyone under isolate: no need to know who. */
-	if (!tg_is_tenant(&tg_policy, f.owner_uid) && tg_policy.policy != TG_POLICY_STRICT)
+	f.owner_tenant = is_tenant(f.owner_uid);
+	if (!f.owner_tenant && tg_settings.policy != TG_POLICY_STRICT)
 		return ALLOW;
 	who.netns_cookie = bpf_get_netns_cookie(skb);
-	if (tg_listener_squats(&tg_policy, f.owner_uid, f.port, &f.caller_uid))
+	f.caller_uid = reserved_for(f.port);
+	if (tg_listener_squats(f.owner_tenant, f.owner_uid, f.caller_uid))
 		return refuse_squatter(skb, &t, &f, &who);
 	conn = lookup_connector(skb, t.family, t.saddr, t.sport, t.daddr, t.dport);
 	if (conn) {
@@ -840,7 +931,14 @@ int tg_syn_in(struct __sk_buff *skb)
 	}
 	if (conn)
 		bpf_sk_release(conn);
-	reason = tg_decide_connect_local(&tg_policy, &f);
+	f.caller_tenant = is_tenant(f.caller_uid);
+	pp = port_policy(f.port);
+	f.port_open = pp && (pp->flags & TG_PORT_OPEN);
+	reason = tg_decide_connect_local(&tg_settings, &f);
+	if (reason == TG_NEED_ALLOW_RULE) {
+		f.allow_rule = allow_rule(f.caller_uid, f.port) ? TG_FACT_YES : TG_FACT_NO;
+		reason = tg_decide_connect_local(&tg_settings, &f);
+	}
 	/* connect() counted its verdict already: count here only a refusal, which connect() cannot
 	 * have seen (the SYN would not exist), or an audit record connect() is known not to have
 	 * made, so that each decision still raises exactly one counter. */

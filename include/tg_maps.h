@@ -141,6 +141,52 @@ struct tg_port_owner {
 
 #define TG_PORT_OWNER_MAX (1 << 18)
 
+/*
+ * The policy maps: created with the programs of every load, filled from the config before the
+ * programs run, then frozen (and read-only to the programs), and swapped in with the programs, so
+ * a decision never reads a mixture of two loads. All lookups are O(1) whatever the number of
+ * tenants.
+ *
+ * tg_tenant_uids: array of __u64, entry uid / 64, bit uid % 64 set when uid is a restricted
+ * tenant (tenant-uids, tenant-group members and [tenant] users, minus exempt-uids), for uids
+ * below tg_settings.uid_bitmap_limit. Example, `tenant-uids = 2001-2003`: entry 31 = 0xe0000.
+ *
+ * tg_ports: array of struct tg_port_policy indexed by port (65536 entries): the reservation and
+ * the allow-ports flag of every port. Example, [tenant alice] (the first section) with
+ * `user = 2001` and `ports = 8001`: tg_ports[8001] = { .reserved_for = 2001, .tenant = 1 }.
+ */
+struct tg_port_policy {
+	__u32 reserved_for; /* uid of the [tenant] that reserved the port, 0: none */
+	__u32 tenant;	    /* its index in tg_tenant_names + 1, 0: none */
+	__u32 flags;	    /* TG_PORT_OPEN: in allow-ports, any tenant may reach it */
+};
+
+#define TG_PORT_OPEN  1U
+#define TG_PORT_COUNT 65536
+
+/*
+ * Key of tg_allow_rules, a hash with one entry per uid and port an `allow = USER:PORTS` grants
+ * (ranges are expanded). Example, `allow = 2002:8001`: { .uid = 2002, .port = 8001 } -> 1.
+ */
+struct tg_allow_key {
+	__u32 uid;
+	__u16 port; /* host byte order */
+	__u16 pad;  /* 0 */
+};
+
+/* Most uid-port pairs all `allow` lines may expand to. */
+#define TG_ALLOW_PAIRS_MAX (1U << 22)
+
+/*
+ * Value of tg_tenant_names (array, index = tg_port_policy.tenant - 1): the [tenant NAME] section,
+ * for status and bpftool; no program reads it. Example: { .name = "alice", .uid = 2001 }.
+ */
+struct tg_tenant_name {
+	char name[TG_NAME_LEN];
+	__u32 uid;
+	__u32 max_tunnels; /* max-tunnels of the section, 0: the global one */
+};
+
 /* Indexes of tg_stats, a per-CPU array of what the guard could not do. */
 enum tg_stat {
 	TG_STAT_EVENTS_RATE_LIMITED = 0, /* events not sent: the caller exceeded its rate */
@@ -283,6 +329,10 @@ enum tg_layer {
 #define TG_PIN_LINK_SYN_OUT    "link_syn_out"
 #define TG_PIN_PROG_SYN_OUT    "prog_syn_out"
 #define TG_PIN_TRACED_SYNS     "traced_syns"
+#define TG_PIN_TENANT_UIDS     "tenant_uids"
+#define TG_PIN_PORTS	       "ports"
+#define TG_PIN_ALLOW_RULES     "allow_rules"
+#define TG_PIN_TENANT_NAMES    "tenant_names"
 
 /*
  * Every name a load pins, for code that must walk them all (unload, tests): a new pin goes here
@@ -297,6 +347,7 @@ enum tg_layer {
 		TG_PIN_LINK_POST_BIND4, TG_PIN_LINK_POST_BIND6, TG_PIN_PROG_POST_BIND4,            \
 		TG_PIN_PROG_POST_BIND6, TG_PIN_NETNS, TG_PIN_NETNS_ADDRS, TG_PIN_NETNS_EVENTS,     \
 		TG_PIN_CALLERS, TG_PIN_STAGES, TG_PIN_LINK_SYN_OUT, TG_PIN_PROG_SYN_OUT,           \
-		TG_PIN_TRACED_SYNS
+		TG_PIN_TRACED_SYNS, TG_PIN_TENANT_UIDS, TG_PIN_PORTS, TG_PIN_ALLOW_RULES,          \
+		TG_PIN_TENANT_NAMES
 
 #endif /* TG_MAPS_H */

@@ -41,11 +41,13 @@
 #include <linux/types.h>
 #endif
 
-/* Upper bound on each list of ranges; a config with more is refused at parse time. */
-#define TG_MAX_RANGES 32
-/* Upper bounds on reserved port ranges (all [tenant] sections) and on allow rules. */
-#define TG_MAX_RESERVATIONS 64
-#define TG_MAX_ALLOW_RULES  64
+/*
+ * Tenant uids at or above this are too high for the membership bitmap (tg_tenant_uids: one bit
+ * per uid below it, 2 MiB at most); they are kept as ranges in the settings, at most
+ * TG_MAX_HIGH_RANGES of them.
+ */
+#define TG_UID_BITMAP_MAX  (1U << 24)
+#define TG_MAX_HIGH_RANGES 32
 
 enum tg_mode {
 	TG_MODE_ENFORCE = 0, /* refuse what the policy denies */
@@ -92,44 +94,32 @@ struct tg_port_grant {
 };
 
 /*
- * The whole load-time policy. The kernel program holds it as `const volatile` rodata that the
- * loader sets before load; it is frozen afterwards, and a new policy is a new program swapped in
- * atomically with bpf_link_update(). Ranges are sorted and do not overlap (the parser checks).
+ * The load-time settings the kernel programs hold as `const volatile` rodata, set by the loader
+ * before load and frozen afterwards. The rest of the policy (who is a tenant, which ports are
+ * reserved or open, the allow rules) is in maps sized from the config (tg_maps.h: tg_tenant_uids,
+ * tg_ports, tg_allow_rules), created with the programs of each load and swapped in with them, so
+ * a decision reads one generation only. Example, for `tenant-uids = 2001-2003`:
+ *	{ .mode = TG_MODE_ENFORCE, .policy = TG_POLICY_ISOLATE, .deny_errno = 111,
+ *	  .uid_bitmap_limit = 2048, .n_high = 0 }
+ * with bits 2001-2003 set in tg_tenant_uids (entry 31, bits 17-19).
  */
-struct tg_policy {
+struct tg_settings {
 	enum tg_mode mode;
 	enum tg_policy_kind policy;
 	__u32 deny_errno; /* errno a refused caller sees: ECONNREFUSED (111) or EPERM (1) */
-	__u32 n_tenant;	  /* used entries of tenant[] */
-	__u32 n_exempt;	  /* used entries of exempt[] */
-	__u32 n_allow_port;
-	struct tg_uid_range tenant[TG_MAX_RANGES];	/* tenant-uids */
-	struct tg_uid_range exempt[TG_MAX_RANGES];	/* exempt-uids: never restricted */
-	struct tg_port_range allow_port[TG_MAX_RANGES]; /* allow-ports: any tenant may reach */
 	enum tg_bind_policy bind_policy;
-	__u32 n_reservation; /* used entries of reservation[] */
-	__u32 n_allow_rule;  /* used entries of allow_rule[] */
-	__u32 pad;
-	/* [tenant] ports: only that uid's tenants may bind them; they never overlap */
-	struct tg_port_grant reservation[TG_MAX_RESERVATIONS];
-	/* allow = USER:PORTS: that uid may connect to those ports whoever listens */
-	struct tg_port_grant allow_rule[TG_MAX_ALLOW_RULES];
+	__u32 uid_bitmap_limit; /* uids below: bit uid % 64 of tg_tenant_uids[uid / 64] */
+	__u32 n_high;		/* used entries of high[] */
+	/* restricted tenant uids at or above uid_bitmap_limit (exempt ones taken out) */
+	struct tg_uid_range high[TG_MAX_HIGH_RANGES];
+	__u32 n_reserved_ports; /* ports reserved by [tenant] sections, 0: none */
+	__u32 max_tunnels;	/* per tenant uid unless tg_tunnel_max says otherwise; 0: no limit */
 };
 
-/* The size of the config map's value depends on it: a change needs an unload, not a swap. */
-_Static_assert(sizeof(struct tg_policy) == 1704, "struct tg_policy changed size");
+_Static_assert(sizeof(struct tg_settings) == 288, "struct tg_settings changed size");
 
 /* Longest [tenant NAME] and user or group name, with its NUL. */
 #define TG_NAME_LEN 32
-
-/*
- * Names for the operator, beside the policy in the programs' rodata (map `config`) so that
- * `status` can say whose reservation is whose; the programs never read them. reservation[i]
- * names the [tenant NAME] section of tg_policy.reservation[i], e.g. "alice".
- */
-struct tg_policy_names {
-	char reservation[TG_MAX_RESERVATIONS][TG_NAME_LEN];
-};
 
 /*
  * Why a connect or a bind was allowed or denied. Each reason has a per-CPU counter in the kernel
@@ -161,6 +151,8 @@ enum tg_reason {
 	TG_AUDIT_BIND_RESERVED = 19,  /* audit mode: would be TG_DENY_BIND_RESERVED */
 	TG_AUDIT_BIND_UNRESERVED = 20, /* audit mode: would be TG_DENY_BIND_UNRESERVED */
 	TG_REASON_COUNT = 21,
+	/* Not a reason, never counted: tg_decide_connect_local() needs tg_facts.allow_rule. */
+	TG_NEED_ALLOW_RULE = 255,
 };
 
 _Static_assert(sizeof(enum tg_reason) == 4, "enum tg_reason must stay 4 bytes");
@@ -177,17 +169,36 @@ enum tg_listener {
 	TG_LISTENER_OWNER_UNKNOWN = 2, /* a listener whose owner could not be read */
 };
 
-/* What the kernel program (or `tunnelguard check`) learned about one connect. */
+/* A fact that costs a map lookup, looked up only when the decision needs it. */
+enum tg_fact {
+	TG_FACT_UNKNOWN = 0, /* not looked up: the decision asks for it (TG_NEED_ALLOW_RULE) */
+	TG_FACT_NO = 1,
+	TG_FACT_YES = 2,
+};
+
+/*
+ * What the kernel program (or `tunnelguard check`) learned about one connect: the listener, and
+ * the answers of the policy maps (tg_maps.h), which the decision is handed as facts so that it
+ * stays pure. Example, uid 2002 connecting to uid 2001's listener on 8001, both tenants, 8001
+ * not in allow-ports:
+ *	{ .caller_uid = 2002, .port = 8001, .listener = TG_LISTENER_FOUND, .owner_uid = 2001,
+ *	  .caller_tenant = 1, .owner_tenant = 1, .port_open = 0, .allow_rule = TG_FACT_UNKNOWN }
+ */
 struct tg_facts {
 	__u32 caller_uid; /* real uid of the connecting task, in the initial user namespace */
 	__u16 port;	  /* destination port, host byte order */
 	__u16 listener;	  /* enum tg_listener */
 	__u32 owner_uid;  /* sk_uid of the listener the connect would reach */
+	__u8 caller_tenant; /* 1: caller_uid is a restricted tenant (tenant, not exempt) */
+	__u8 owner_tenant;  /* 1: owner_uid is one */
+	__u8 port_open;	    /* 1: port is in allow-ports */
+	__u8 allow_rule;    /* enum tg_fact: an allow rule grants caller_uid this port */
 };
 
+/* Is uid in one of the first n ranges of r? For the settings' high[] ranges. */
 static inline int tg_uid_in(const volatile struct tg_uid_range *r, __u32 n, __u32 uid)
 {
-	for (__u32 i = 0; i < TG_MAX_RANGES; i++) {
+	for (__u32 i = 0; i < TG_MAX_HIGH_RANGES; i++) {
 		if (i >= n)
 			break;
 		if (uid >= r[i].first && uid <= r[i].last)
@@ -196,50 +207,18 @@ static inline int tg_uid_in(const volatile struct tg_uid_range *r, __u32 n, __u3
 	return 0;
 }
 
-static inline int tg_port_in(const volatile struct tg_port_range *r, __u32 n, __u16 port)
-{
-	for (__u32 i = 0; i < TG_MAX_RANGES; i++) {
-		if (i >= n)
-			break;
-		if (port >= r[i].first && port <= r[i].last)
-			return 1;
-	}
-	return 0;
-}
-
-/* Index of the reservation that holds port, or -1. Reservations never overlap. */
-static inline int tg_reservation_of(const volatile struct tg_policy *p, __u16 port)
-{
-	for (__u32 i = 0; i < TG_MAX_RESERVATIONS; i++) {
-		if (i >= p->n_reservation)
-			break;
-		if (port >= p->reservation[i].first && port <= p->reservation[i].last)
-			return (int)i;
-	}
-	return -1;
-}
-
-/* Does an allow rule let uid reach port? */
-static inline int tg_allow_rule_in(const volatile struct tg_policy *p, __u32 uid, __u16 port)
-{
-	for (__u32 i = 0; i < TG_MAX_ALLOW_RULES; i++) {
-		if (i >= p->n_allow_rule)
-			break;
-		if (p->allow_rule[i].uid == uid && port >= p->allow_rule[i].first &&
-		    port <= p->allow_rule[i].last)
-			return 1;
-	}
-	return 0;
-}
-
 /*
- * Is uid a restricted tenant? The kernel's fast path: a non-tenant caller is allowed on this
- * answer alone. The pointer is volatile because in the kernel it points at frozen rodata whose
- * value the compiler must not assume.
+ * Is uid a restricted tenant, given word, the tg_tenant_uids entry uid / 64 (NULL when uid is
+ * past the bitmap or the entry could not be read)? The kernel's fast path: a non-tenant caller
+ * is allowed on this answer alone. The settings are volatile because in the kernel they are
+ * frozen rodata whose value the compiler must not assume.
  */
-static inline int tg_is_tenant(const volatile struct tg_policy *p, __u32 uid)
+static inline int tg_uid_is_tenant(const volatile struct tg_settings *s, const __u64 *word,
+				   __u32 uid)
 {
-	return tg_uid_in(p->tenant, p->n_tenant, uid) && !tg_uid_in(p->exempt, p->n_exempt, uid);
+	if (uid < s->uid_bitmap_limit)
+		return word && ((*word >> (uid & 63)) & 1);
+	return tg_uid_in(s->high, s->n_high, uid);
 }
 
 static inline int tg_reason_refuses(enum tg_reason r)
@@ -255,9 +234,9 @@ static inline int tg_reason_is_audit(enum tg_reason r)
 }
 
 /* In audit mode a deny becomes its audit twin: recorded, not refused. */
-static inline enum tg_reason tg_apply_mode(const volatile struct tg_policy *p, enum tg_reason r)
+static inline enum tg_reason tg_apply_mode(const volatile struct tg_settings *s, enum tg_reason r)
 {
-	if (p->mode != TG_MODE_AUDIT)
+	if (s->mode != TG_MODE_AUDIT)
 		return r;
 	switch (r) {
 	case TG_DENY_OTHER_TENANT:
@@ -280,32 +259,36 @@ static inline enum tg_reason tg_apply_mode(const volatile struct tg_policy *p, e
  * tg_decide_connect(); a traced SYN asks it alone, its listener being local). The order is the
  * policy: own listener, then allow-ports, then the caller's allow rules, then the owner's kind. A
  * listener we cannot attribute is denied: failing closed is the only safe answer when we cannot
- * tell whose port it is.
+ * tell whose port it is. Returns TG_NEED_ALLOW_RULE when it needs f->allow_rule and that is
+ * TG_FACT_UNKNOWN: the caller looks the rule up and asks again (the own-port path never needs
+ * the lookup).
  */
-static inline enum tg_reason tg_decide_connect_local(const volatile struct tg_policy *p,
+static inline enum tg_reason tg_decide_connect_local(const volatile struct tg_settings *s,
 						     const struct tg_facts *f)
 {
 	enum tg_reason r;
 
-	if (!tg_is_tenant(p, f->caller_uid))
+	if (!f->caller_tenant)
 		return TG_ALLOW_NOT_TENANT;
 	if (f->listener == TG_LISTENER_NONE)
 		return TG_ALLOW_NO_LISTENER;
 	if (f->listener == TG_LISTENER_FOUND && f->owner_uid == f->caller_uid)
 		return TG_ALLOW_OWN;
-	if (tg_port_in(p->allow_port, p->n_allow_port, f->port))
+	if (f->port_open)
 		return TG_ALLOW_PORT;
-	if (tg_allow_rule_in(p, f->caller_uid, f->port))
+	if (f->allow_rule == TG_FACT_UNKNOWN)
+		return TG_NEED_ALLOW_RULE;
+	if (f->allow_rule == TG_FACT_YES)
 		return TG_ALLOW_RULE;
 	if (f->listener != TG_LISTENER_FOUND)
 		r = TG_DENY_UNKNOWN_OWNER;
-	else if (tg_is_tenant(p, f->owner_uid))
+	else if (f->owner_tenant)
 		r = TG_DENY_OTHER_TENANT;
-	else if (p->policy == TG_POLICY_STRICT)
+	else if (s->policy == TG_POLICY_STRICT)
 		r = TG_DENY_SERVICE;
 	else
 		r = TG_ALLOW_SERVICE;
-	return tg_apply_mode(p, r);
+	return tg_apply_mode(s, r);
 }
 
 /*
@@ -314,66 +297,54 @@ static inline enum tg_reason tg_decide_connect_local(const volatile struct tg_po
  * exactly that address: a wildcard listener matches any address in the kernel's lookup, but a
  * connect to a remote address never reaches it.
  */
-static inline enum tg_reason tg_decide_connect(const volatile struct tg_policy *p,
+static inline enum tg_reason tg_decide_connect(const volatile struct tg_settings *s,
 					       const struct tg_facts *f, int dest_is_local)
 {
-	if (!tg_is_tenant(p, f->caller_uid))
+	if (!f->caller_tenant)
 		return TG_ALLOW_NOT_TENANT;
 	if (!dest_is_local && f->listener == TG_LISTENER_NONE)
 		return TG_ALLOW_REMOTE;
-	return tg_decide_connect_local(p, f);
+	return tg_decide_connect_local(s, f);
 }
 
 /*
- * The decision for a bind() of port (host byte order) by caller_uid, on any address: a
+ * The decision for a bind() of port (host byte order) by a caller, on any address: a
  * reservation holds the port on every address of the host, so that no spelling (127.0.0.2,
- * 0.0.0.0, ::, ::ffff:127.0.0.1, a host address) lets another tenant take it. *owner_uid gets
- * the uid the port is reserved for, 0 when none. Port 0 asks the kernel for an ephemeral port;
- * the kernel's choice is not seen here (README, Limits), so it is allowed.
+ * 0.0.0.0, ::, ::ffff:127.0.0.1, a host address) lets another tenant take it. reserved_for is
+ * the uid the port is reserved for (tg_ports), 0 when none (root is never a tenant). Port 0 asks
+ * the kernel for an ephemeral port, judged by the post-bind hooks once it is known.
  */
-static inline enum tg_reason tg_decide_bind(const volatile struct tg_policy *p, __u32 caller_uid,
-					    __u16 port, __u32 *owner_uid)
+static inline enum tg_reason tg_decide_bind(const volatile struct tg_settings *s,
+					    int caller_tenant, __u32 caller_uid, __u16 port,
+					    __u32 reserved_for)
 {
 	enum tg_reason r;
-	int i;
 
-	*owner_uid = 0;
-	if (!tg_is_tenant(p, caller_uid))
+	if (!caller_tenant)
 		return TG_ALLOW_NOT_TENANT;
 	if (port == 0)
 		return TG_ALLOW_BIND_EPHEMERAL;
-	i = tg_reservation_of(p, port);
-	if (i >= 0 && i < TG_MAX_RESERVATIONS) {
-		*owner_uid = p->reservation[i].uid;
-		if (*owner_uid == caller_uid)
+	if (reserved_for) {
+		if (reserved_for == caller_uid)
 			return TG_ALLOW_BIND_OWN;
 		r = TG_DENY_BIND_RESERVED;
-	} else if (p->bind_policy == TG_BIND_RESERVED_ONLY) {
+	} else if (s->bind_policy == TG_BIND_RESERVED_ONLY) {
 		r = TG_DENY_BIND_UNRESERVED;
 	} else {
 		r = TG_ALLOW_BIND_OPEN;
 	}
-	return tg_apply_mode(p, r);
+	return tg_apply_mode(s, r);
 }
 
 /*
- * Does a listener of owner_uid on port sit on another tenant's reservation? Only listen()
- * without bind() can get a tenant there (the bind hooks refuse every other way); every
- * connection to such a listener is refused, whoever connects. *reserved_for gets the
- * reservation's uid.
+ * Does a listener of owner_uid (owner_tenant: a restricted tenant) on a port reserved for
+ * reserved_for (0: none) sit on another tenant's reservation? Only listen() without bind() can
+ * get a tenant there (the bind hooks refuse every other way); every connection to such a
+ * listener is refused, whoever connects.
  */
-static inline int tg_listener_squats(const volatile struct tg_policy *p, __u32 owner_uid,
-				     __u16 port, __u32 *reserved_for)
+static inline int tg_listener_squats(int owner_tenant, __u32 owner_uid, __u32 reserved_for)
 {
-	int i;
-
-	if (!tg_is_tenant(p, owner_uid))
-		return 0;
-	i = tg_reservation_of(p, port);
-	if (i < 0 || i >= TG_MAX_RESERVATIONS)
-		return 0;
-	*reserved_for = p->reservation[i].uid;
-	return *reserved_for != owner_uid;
+	return owner_tenant && reserved_for && reserved_for != owner_uid;
 }
 
 #endif /* TG_POLICY_H */

@@ -12,6 +12,8 @@
 #include "tg_addr.h"
 #include "tg_policy.h"
 
+#include "policy.h"
+
 #include "check.h"
 #include "diag.h"
 #include "guard.h"
@@ -148,7 +150,7 @@ static int judge_one(const struct tg_policy *policy, const struct check_request 
 		f.owner_uid = l->uid;
 		name_owner(res, l->uid);
 	}
-	res->reason = tg_decide_connect(policy, &f, local_dest);
+	res->reason = policy_decide_connect(policy, &f, local_dest);
 	format_dest(&d, res->where, sizeof(res->where));
 	inet_ntop(d.family == TG_AF_INET ? AF_INET : AF_INET6, d.ip, res->addr, sizeof(res->addr));
 	return tg_reason_refuses(res->reason) ? 1 : 0;
@@ -294,7 +296,7 @@ int check_bind_run(const struct tg_policy *policy, const struct check_request *r
 {
 	__u32 owner_uid = 0;
 	struct check_result res = {
-		.reason = tg_decide_bind(policy, req->uid, req->port, &owner_uid),
+		.reason = policy_decide_bind(policy, req->uid, req->port, &owner_uid),
 	};
 
 	if (owner_uid)

@@ -9,6 +9,8 @@
 
 #include "tg_policy.h"
 
+#include "policy.h"
+
 struct check_request {
 	uint32_t uid;
 	uint16_t port;

@@ -40,8 +40,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "tg_maps.h"
-#include "tg_policy.h"
+#include "policy.h"
 
 #define CFG_DEFAULT_PATH "/etc/tunnelguard/tunnelguard.conf"
 
@@ -60,18 +59,20 @@ struct cfg_user_ref {
 };
 
 struct tg_config {
-	struct tg_policy policy;      /* exactly what the kernel program gets */
-	struct tg_policy_names names; /* [tenant NAME] of each reservation, for status */
-	__u32 layers;		      /* enum tg_layer bits: which walls load puts up */
-	__u32 port_owner_max;	      /* max_entries of tg_port_owner (port-owner-max) */
-	/* who policy.reservation[i] and policy.allow_rule[i] were given to, until resolved */
-	struct cfg_user_ref reservation_user[TG_MAX_RESERVATIONS];
-	struct cfg_user_ref allow_user[TG_MAX_ALLOW_RULES];
+	struct tg_policy policy; /* what load gives the kernel (policy.h); its lists are ours */
+	__u32 layers;		 /* enum tg_layer bits: which walls load puts up */
+	__u32 port_owner_max;	 /* max_entries of tg_port_owner (port-owner-max) */
+	/* who policy.section[i] and policy.allow_rule[i] were given to, until resolved */
+	struct cfg_user_ref *section_user;
+	struct cfg_user_ref *allow_user;
 	unsigned int n_group; /* tenant-group */
 	char group[CFG_MAX_GROUPS][TG_NAME_LEN];
 	unsigned int group_line;
 	unsigned int first_section_line; /* 0 when there is no [tenant] section */
 };
+
+/* Free what a parsed config holds (not cfg itself); cfg is empty afterwards. */
+void cfg_free(struct tg_config *cfg);
 
 /*
  * Where cfg_resolve() looks names up: the host's user database (cfg_system_directory), or a
@@ -101,10 +102,24 @@ struct cfg_error {
 void cfg_defaults(struct tg_config *cfg);
 
 /*
- * Parse the text of a config file (name is for messages). On success fills cfg and returns 0;
- * on the first error fills err and returns -EINVAL, leaving cfg unspecified.
+ * Parse the text of a config file. On success fills cfg (cfg_free() it) and returns 0; on the
+ * first error fills err and returns -EINVAL (or -ENOMEM), leaving cfg empty.
  */
 int cfg_parse(const char *text, size_t len, struct tg_config *cfg, struct cfg_error *err);
+
+/* One file of a config: the main file, then its drop-ins. */
+struct cfg_text {
+	const char *text;
+	size_t len;
+};
+
+/*
+ * Parse a main config text followed by drop-in texts (tenants.d/ *.conf), which may hold only
+ * [tenant] sections. Lines are numbered across the texts, one after another: err->line L is
+ * line L - (lines of the texts before it) of its text (cfg_load prints FILE:LINE so).
+ */
+int cfg_parse_texts(const struct cfg_text *texts, size_t n, struct tg_config *cfg,
+		    struct cfg_error *err);
 
 /*
  * Look up the user and group names of a parsed config: fill the uids of reservations and allow
@@ -120,6 +135,9 @@ int cfg_resolve(struct tg_config *cfg, const struct cfg_directory *dir, struct c
  * when unreadable) and returned as -errno.
  */
 int cfg_load(const char *path, struct tg_config *cfg);
+
+/* The drop-in directory of a config file: "DIR/tenants.d" beside it. */
+#define CFG_DROPIN_DIR "tenants.d"
 
 /* Print ranges as the config would write them ("1000-59999, 60010"); "" when none. */
 void cfg_format_uid_ranges(const struct tg_uid_range *r, unsigned int n, char *buf, size_t len);

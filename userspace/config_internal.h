@@ -61,17 +61,21 @@ struct cfg_section {
 	char name[TG_NAME_LEN];	   /* NAME */
 	struct cfg_user_ref user;  /* user = (defaults to NAME at the header line) */
 	__u32 uid;		   /* the uid given, or CFG_UID_UNRESOLVED for a name */
-	unsigned int first;	   /* its entries in policy.reservation[], from first */
 	unsigned int section_keys; /* key_line[] of section keys is per section */
 };
 
 struct cfg_parser {
 	struct tg_config cfg;
 	struct cfg_error *err;
-	unsigned int line;
+	unsigned int line;		      /* numbered across the texts (cfg_parse_texts) */
 	unsigned int key_line[CFG_KEY_COUNT]; /* line that set each key, 0 while unset */
 	struct cfg_section section;
-	unsigned int reservation_line[TG_MAX_RESERVATIONS]; /* the ports line of each entry */
+	bool in_dropin; /* a drop-in text: [tenant] sections only */
+	unsigned int *reservation_line; /* the ports line of each policy.reservation[] */
+	unsigned int *section_line;	/* the header line of each policy.section[] */
+	size_t cap_reservation, cap_reservation_section, cap_reservation_line;
+	size_t cap_section, cap_section_user, cap_section_line;
+	size_t cap_allow_rule, cap_allow_user;
 };
 
 /*
@@ -123,8 +127,8 @@ extern const struct cfg_choice cfg_bind_policy_choices[2];
 int cfg_parse_choice(struct cfg_parser *ps, enum cfg_key key, struct span value,
 		     const struct cfg_choice choices[2], __u32 *out);
 int cfg_parse_uid_list(struct cfg_parser *ps, enum cfg_key key, struct span value,
-		       struct tg_uid_range *out, __u32 *n_out);
-int cfg_parse_port_list(struct cfg_parser *ps, struct span value, struct tg_port_range *out,
+		       struct tg_uid_range **out, __u32 *n_out);
+int cfg_parse_port_list(struct cfg_parser *ps, struct span value, struct tg_port_range **out,
 			__u32 *n_out);
 int cfg_parse_layers(struct cfg_parser *ps, struct span value, __u32 *out);
 int cfg_parse_port_owner_max(struct cfg_parser *ps, struct span value, __u32 *out);

@@ -12,12 +12,15 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config_internal.h"
 #include "escape.h"
+#include "util.h"
 
-#define CFG_MAX_LINE 4096 /* bytes in one line, not counting its '\n' */
+/* Bytes in one line, not counting its '\n': a tenant-uids list of 100,000 uids fits. */
+#define CFG_MAX_LINE (8 * 1024 * 1024)
 
 const char *const cfg_key_names[CFG_KEY_COUNT] = {
 	[CFG_KEY_MODE] = "mode",
@@ -49,17 +52,29 @@ int cfg_error_set(struct cfg_error *err, unsigned int line, const char *fmt, ...
 	return -EINVAL;
 }
 
+static const struct tg_uid_range default_tenants = { 1000, 59999 };
+
 void cfg_defaults(struct tg_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->policy.mode = TG_MODE_ENFORCE;
 	cfg->policy.policy = TG_POLICY_ISOLATE;
 	cfg->policy.deny_errno = ECONNREFUSED;
-	cfg->policy.n_tenant = 1;
-	cfg->policy.tenant[0].first = 1000;
-	cfg->policy.tenant[0].last = 59999;
+	cfg->policy.tenant = malloc(sizeof(*cfg->policy.tenant));
+	if (cfg->policy.tenant) {
+		cfg->policy.tenant[0] = default_tenants;
+		cfg->policy.n_tenant = 1;
+	}
 	cfg->layers = TG_LAYER_BPF | TG_LAYER_NFT;
 	cfg->port_owner_max = TG_PORT_OWNER_MAX;
+}
+
+void cfg_free(struct tg_config *cfg)
+{
+	policy_free(&cfg->policy);
+	free(cfg->section_user);
+	free(cfg->allow_user);
+	cfg->section_user = cfg->allow_user = NULL;
 }
 
 /* The section being read is complete: give its reservations their user. */
@@ -76,18 +91,20 @@ static int finish_section(struct cfg_parser *ps)
 			ps, "[tenant %s] has no 'ports =' line (which ports are reserved for it?)",
 			sec->name);
 	}
-	for (unsigned int i = sec->first; i < p->n_reservation; i++) {
-		p->reservation[i].uid = sec->uid;
-		ps->cfg.reservation_user[i] = sec->user;
-	}
+	for (__u32 i = p->n_reservation; i > 0 && p->reservation_section[i - 1] == p->n_section - 1;
+	     i--)
+		p->reservation[i - 1].uid = sec->uid;
+	p->section[p->n_section - 1].uid = sec->uid;
+	ps->cfg.section_user[p->n_section - 1] = sec->user;
+	memset(sec, 0, sizeof(*sec));
 	return 0;
 }
 
 /* `[tenant NAME]`: ends the section before it and starts a new one. */
 static int parse_section(struct cfg_parser *ps, struct span line)
 {
+	struct tg_policy *p = &ps->cfg.policy;
 	struct span inner, name;
-	unsigned int prev_line = 0;
 	int ret;
 
 	if (line.p[line.len - 1] != ']')
@@ -108,22 +125,26 @@ static int parse_section(struct cfg_parser *ps, struct span line)
 	ret = finish_section(ps);
 	if (ret)
 		return ret;
-	for (unsigned int i = 0; i < ps->cfg.policy.n_reservation; i++)
-		if (span_eq(name, ps->cfg.names.reservation[i]))
-			prev_line = ps->reservation_line[i];
-	if (prev_line)
-		return cfg_parse_error(ps, "duplicate [tenant %.*s] (its ports are on line %u)",
-				       (int)name.len, name.p, prev_line);
+	if (util_grow((void **)&p->section, &ps->cap_section, p->n_section + 1,
+		      sizeof(*p->section)) ||
+	    util_grow((void **)&ps->cfg.section_user, &ps->cap_section_user, p->n_section + 1,
+		      sizeof(*ps->cfg.section_user)) ||
+	    util_grow((void **)&ps->section_line, &ps->cap_section_line, p->n_section + 1,
+		      sizeof(*ps->section_line)))
+		return cfg_parse_error(ps, "out of memory at [tenant %.*s]", (int)name.len,
+				       name.p);
 	if (!ps->cfg.first_section_line)
 		ps->cfg.first_section_line = ps->line;
-	memset(&ps->section, 0, sizeof(ps->section));
 	ps->section.line = ps->line;
 	cfg_span_copy(ps->section.name, sizeof(ps->section.name), name);
 	/* user defaults to NAME */
 	ret = cfg_parse_user(ps, "user", name, &ps->section.user, &ps->section.uid);
 	if (ret)
 		return ret;
-	ps->section.first = ps->cfg.policy.n_reservation;
+	memset(&p->section[p->n_section], 0, sizeof(p->section[0]));
+	memcpy(p->section[p->n_section].name, ps->section.name, sizeof(ps->section.name));
+	ps->section_line[p->n_section] = ps->line;
+	p->n_section++;
 	ps->key_line[CFG_KEY_USER] = 0;
 	ps->key_line[CFG_KEY_PORTS] = 0;
 	return 0;
@@ -141,11 +162,11 @@ static int parse_value(struct cfg_parser *ps, enum cfg_key key, struct span valu
 	case CFG_KEY_DENY_ERRNO:
 		return cfg_parse_choice(ps, key, value, cfg_errno_choices, &p->deny_errno);
 	case CFG_KEY_TENANT_UIDS:
-		return cfg_parse_uid_list(ps, key, value, p->tenant, &p->n_tenant);
+		return cfg_parse_uid_list(ps, key, value, &p->tenant, &p->n_tenant);
 	case CFG_KEY_EXEMPT_UIDS:
-		return cfg_parse_uid_list(ps, key, value, p->exempt, &p->n_exempt);
+		return cfg_parse_uid_list(ps, key, value, &p->exempt, &p->n_exempt);
 	case CFG_KEY_ALLOW_PORTS:
-		return cfg_parse_port_list(ps, value, p->allow_port, &p->n_allow_port);
+		return cfg_parse_port_list(ps, value, &p->allow_port, &p->n_allow_port);
 	case CFG_KEY_LAYERS:
 		return cfg_parse_layers(ps, value, &ps->cfg.layers);
 	case CFG_KEY_BIND_POLICY:
@@ -200,6 +221,11 @@ static int parse_line(struct cfg_parser *ps, struct span raw)
 		if (span_eq(key, cfg_key_names[k]))
 			break;
 	}
+	if (ps->in_dropin && !ps->section.line)
+		return cfg_parse_error(
+			ps,
+			"'%.*s%s' outside a [tenant NAME] section: a file of tenants.d holds only [tenant] sections (global keys go in the main config)",
+			SPAN_ARG(key));
 	if (!ps->section.line && (k == CFG_KEY_COUNT || k >= CFG_KEY_GLOBAL_COUNT))
 		return cfg_parse_error(
 			ps,
@@ -223,35 +249,170 @@ static int parse_line(struct cfg_parser *ps, struct span raw)
 	return parse_value(ps, (enum cfg_key)k, value);
 }
 
-int cfg_parse(const char *text, size_t len, struct tg_config *cfg, struct cfg_error *err)
+/* Sort order of tg_policy.reservation[] (by first port), with what travels with each entry. */
+struct reservation_entry {
+	struct tg_port_grant grant;
+	__u32 section;
+	unsigned int line;
+};
+
+static int compare_reservation(const void *a, const void *b)
+{
+	const struct reservation_entry *x = a, *y = b;
+
+	if (x->grant.first != y->grant.first)
+		return x->grant.first < y->grant.first ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/*
+ * Reservations sorted by port, as the lookups want them; two that overlap are an error at the
+ * later of their lines, naming the other's section and line.
+ */
+static int check_reservations(struct cfg_parser *ps)
+{
+	struct tg_policy *p = &ps->cfg.policy;
+	struct reservation_entry *e;
+	int ret = 0;
+
+	if (p->n_reservation < 2)
+		return 0;
+	e = calloc(p->n_reservation, sizeof(*e));
+	if (!e)
+		return cfg_parse_error(ps, "out of memory sorting the reserved ports");
+	for (__u32 i = 0; i < p->n_reservation; i++)
+		e[i] = (struct reservation_entry){ p->reservation[i], p->reservation_section[i],
+						   ps->reservation_line[i] };
+	qsort(e, p->n_reservation, sizeof(*e), compare_reservation);
+	for (__u32 i = 1; i < p->n_reservation && !ret; i++) {
+		const struct reservation_entry *a = &e[i - 1], *b = &e[i];
+		char range[24];
+
+		if (b->grant.first > a->grant.last)
+			continue;
+		if (b->line < a->line) {
+			const struct reservation_entry *t = a;
+
+			a = b;
+			b = t;
+		}
+		if (b->grant.first == b->grant.last)
+			snprintf(range, sizeof(range), "%u", b->grant.first);
+		else
+			snprintf(range, sizeof(range), "%u-%u", b->grant.first, b->grant.last);
+		ps->line = b->line;
+		ret = cfg_parse_error(ps, "ports %s overlap [tenant %s] at line %u", range,
+				      p->section[a->section].name, a->line);
+	}
+	for (__u32 i = 0; i < p->n_reservation && !ret; i++) {
+		p->reservation[i] = e[i].grant;
+		p->reservation_section[i] = e[i].section;
+	}
+	free(e);
+	return ret;
+}
+
+static int compare_section_name(const void *a, const void *b, void *arg)
+{
+	const struct tg_tenant_name *sections = arg;
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+	int c = strcmp(sections[x].name, sections[y].name);
+
+	return c ? c : (x < y ? -1 : x > y);
+}
+
+/* Two sections of one name: an error at the second, naming the first's ports line. */
+static int check_section_names(struct cfg_parser *ps)
+{
+	const struct tg_policy *p = &ps->cfg.policy;
+	__u32 *order;
+	int ret = 0;
+
+	if (p->n_section < 2)
+		return 0;
+	order = calloc(p->n_section, sizeof(*order));
+	if (!order)
+		return cfg_parse_error(ps, "out of memory sorting the [tenant] sections");
+	for (__u32 i = 0; i < p->n_section; i++)
+		order[i] = i;
+	qsort_r(order, p->n_section, sizeof(*order), compare_section_name, p->section);
+	for (__u32 i = 1; i < p->n_section && !ret; i++) {
+		__u32 first = order[i - 1], second = order[i];
+		unsigned int ports_line = ps->section_line[first];
+
+		if (strcmp(p->section[first].name, p->section[second].name))
+			continue;
+		for (__u32 r = 0; r < p->n_reservation; r++)
+			if (p->reservation_section[r] == first)
+				ports_line = ps->reservation_line[r];
+		ps->line = ps->section_line[second];
+		ret = cfg_parse_error(ps, "duplicate [tenant %s] (its ports are on line %u)",
+				      p->section[second].name, ports_line);
+	}
+	free(order);
+	return ret;
+}
+
+static int parse_text(struct cfg_parser *ps, const char *text, size_t len)
+{
+	size_t pos = 0;
+	int ret;
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - text) : len;
+
+		ps->line++;
+		ret = parse_line(ps, (struct span){ text + pos, end - pos });
+		if (ret)
+			return ret;
+		pos = end + 1;
+	}
+	/* A text that does not end in a newline still ends its last line. */
+	return finish_section(ps);
+}
+
+int cfg_parse_texts(const struct cfg_text *texts, size_t n, struct tg_config *cfg,
+		    struct cfg_error *err)
 {
 	struct cfg_error dummy;
 	struct cfg_parser ps;
-	size_t pos = 0;
-	int ret;
+	int ret = 0;
 
 	memset(&ps, 0, sizeof(ps));
 	ps.err = err ? err : &dummy;
 	ps.err->line = 0;
 	ps.err->message[0] = '\0';
-	if (!cfg || (!text && len))
-		return cfg_parse_error(&ps, "internal error: cfg_parse called without %s",
-				       cfg ? "text" : "a config to fill");
-
+	if (!cfg)
+		return cfg_parse_error(&ps, "internal error: cfg_parse called without a config");
+	memset(cfg, 0, sizeof(*cfg));
 	cfg_defaults(&ps.cfg);
-	while (pos < len) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - text) : len;
-
-		ps.line++;
-		ret = parse_line(&ps, (struct span){ text + pos, end - pos });
-		if (ret)
-			return ret;
-		pos = end + 1;
+	if (!ps.cfg.policy.tenant)
+		return cfg_parse_error(&ps, "out of memory");
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (!texts[i].text && texts[i].len) {
+			ret = cfg_parse_error(&ps, "internal error: cfg_parse called without text");
+			break;
+		}
+		/* ps.line goes on counting from the text before: cfg_load maps it back. */
+		ps.in_dropin = i > 0;
+		ret = parse_text(&ps, texts[i].text, texts[i].len);
 	}
-	ret = finish_section(&ps);
-	if (ret)
+	ret = ret ?: check_reservations(&ps);
+	ret = ret ?: check_section_names(&ps);
+	free(ps.reservation_line);
+	free(ps.section_line);
+	if (ret) {
+		cfg_free(&ps.cfg);
 		return ret;
+	}
 	*cfg = ps.cfg;
 	return 0;
+}
+
+int cfg_parse(const char *text, size_t len, struct tg_config *cfg, struct cfg_error *err)
+{
+	const struct cfg_text one = { text, len };
+
+	return cfg_parse_texts(&one, 1, cfg, err);
 }

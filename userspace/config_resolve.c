@@ -54,10 +54,11 @@ static int compare_ranges(const void *a, const void *b)
 }
 
 /* policy.tenant plus set, sorted, with overlapping and adjacent ranges joined. */
-static int merge_tenants(struct tg_policy *p, const struct uid_set *set, unsigned int *needed)
+static int merge_tenants(struct tg_policy *p, const struct uid_set *set)
 {
 	size_t n = p->n_tenant + set->n, out = 0;
 	struct cfg_range *r = calloc(n ? n : 1, sizeof(*r));
+	struct tg_uid_range *merged;
 
 	if (!r)
 		return -ENOMEM;
@@ -74,14 +75,53 @@ static int merge_tenants(struct tg_policy *p, const struct uid_set *set, unsigne
 		}
 		r[out++] = r[i];
 	}
-	*needed = (unsigned int)out;
-	if (out <= TG_MAX_RANGES) {
-		memset(p->tenant, 0, sizeof(p->tenant));
-		for (size_t i = 0; i < out; i++)
-			p->tenant[i] = (struct tg_uid_range){ r[i].first, r[i].last };
-		p->n_tenant = (__u32)out;
+	merged = calloc(out ? out : 1, sizeof(*merged));
+	if (!merged) {
+		free(r);
+		return -ENOMEM;
 	}
+	for (size_t i = 0; i < out; i++)
+		merged[i] = (struct tg_uid_range){ r[i].first, r[i].last };
+	free(p->tenant);
+	p->tenant = merged;
+	p->n_tenant = (__u32)out;
 	free(r);
+	return 0;
+}
+
+/* Allow rules by uid, then port, as policy_allow_rule() looks them up. */
+struct allow_entry {
+	struct tg_port_grant rule;
+	struct cfg_user_ref user;
+};
+
+static int compare_allow(const void *a, const void *b)
+{
+	const struct allow_entry *x = a, *y = b;
+
+	if (x->rule.uid != y->rule.uid)
+		return x->rule.uid < y->rule.uid ? -1 : 1;
+	return x->rule.first < y->rule.first ? -1 : x->rule.first > y->rule.first;
+}
+
+static int sort_allow_rules(struct tg_config *cfg)
+{
+	struct tg_policy *p = &cfg->policy;
+	struct allow_entry *e;
+
+	if (p->n_allow_rule < 2)
+		return 0;
+	e = calloc(p->n_allow_rule, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	for (__u32 i = 0; i < p->n_allow_rule; i++)
+		e[i] = (struct allow_entry){ p->allow_rule[i], cfg->allow_user[i] };
+	qsort(e, p->n_allow_rule, sizeof(*e), compare_allow);
+	for (__u32 i = 0; i < p->n_allow_rule; i++) {
+		p->allow_rule[i] = e[i].rule;
+		cfg->allow_user[i] = e[i].user;
+	}
+	free(e);
 	return 0;
 }
 
@@ -113,19 +153,20 @@ int cfg_resolve(struct tg_config *cfg, const struct cfg_directory *dir, struct c
 {
 	struct tg_policy *p = &cfg->policy;
 	struct uid_set set = { 0 };
-	unsigned int needed = 0;
 	char what[TG_NAME_LEN + 16];
+	struct tg_settings settings;
 	int ret = 0;
 
 	err->line = 0;
 	err->message[0] = '\0';
-	for (__u32 i = 0; i < p->n_reservation && !ret; i++) {
-		snprintf(what, sizeof(what), "[tenant %s]", cfg->names.reservation[i]);
-		ret = resolve_user(dir, what, &cfg->reservation_user[i], &p->reservation[i].uid,
-				   err);
+	for (__u32 i = 0; i < p->n_section && !ret; i++) {
+		snprintf(what, sizeof(what), "[tenant %s]", p->section[i].name);
+		ret = resolve_user(dir, what, &cfg->section_user[i], &p->section[i].uid, err);
 		if (!ret)
-			ret = uid_set_add(&set, p->reservation[i].uid) ? -ENOMEM : 0;
+			ret = uid_set_add(&set, p->section[i].uid) ? -ENOMEM : 0;
 	}
+	for (__u32 i = 0; i < p->n_reservation && !ret; i++)
+		p->reservation[i].uid = p->section[p->reservation_section[i]].uid;
 	for (__u32 i = 0; i < p->n_allow_rule && !ret; i++)
 		ret = resolve_user(dir, "allow", &cfg->allow_user[i], &p->allow_rule[i].uid, err);
 	for (unsigned int g = 0; g < cfg->n_group && !ret; g++) {
@@ -147,13 +188,21 @@ int cfg_resolve(struct tg_config *cfg, const struct cfg_directory *dir, struct c
 				"tenant-group: cannot list the members of group '%s': %s",
 				cfg->group[g], strerror(-ret));
 	}
-	if (!ret && merge_tenants(p, &set, &needed))
+	if (!ret && (merge_tenants(p, &set) || sort_allow_rules(cfg)))
 		ret = -ENOMEM;
-	if (!ret && needed > TG_MAX_RANGES)
+	if (!ret) {
+		ret = policy_settings(p, &settings);
+		if (ret == -E2BIG)
+			ret = cfg_error_set(
+				err, cfg->n_group ? cfg->group_line : cfg->first_section_line,
+				"tenant uids at or above %u make more than %d ranges (below it any number is fine): widen tenant-uids to cover them",
+				TG_UID_BITMAP_MAX, TG_MAX_HIGH_RANGES);
+	}
+	if (!ret && policy_allow_pairs(p) > TG_ALLOW_PAIRS_MAX)
 		ret = cfg_error_set(
-			err, cfg->n_group ? cfg->group_line : cfg->first_section_line,
-			"tenant-uids, [tenant] users and tenant-group members make %u uid ranges, more than %d: widen tenant-uids to cover them",
-			needed, TG_MAX_RANGES);
+			err, 0,
+			"allow rules grant %zu uid-port pairs in all, more than %u: grant ranges to fewer users, or use allow-ports",
+			policy_allow_pairs(p), TG_ALLOW_PAIRS_MAX);
 	if (ret == -ENOMEM)
 		cfg_error_set(err, 0, "out of memory resolving user and group names");
 	free(set.uids);

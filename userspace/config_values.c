@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config_internal.h"
+#include "util.h"
 
 const struct cfg_choice cfg_mode_choices[] = {
 	{ "enforce", TG_MODE_ENFORCE },
@@ -149,33 +151,27 @@ static void format_range(char *buf, size_t len, const struct cfg_range *r)
 		snprintf(buf, len, "%u-%u", r->first, r->last);
 }
 
-/* Insertion sort: lists hold at most TG_MAX_RANGES entries. */
-static void sort_ranges(struct cfg_range *r, unsigned int n)
+static int compare_range(const void *a, const void *b)
 {
-	for (unsigned int i = 1; i < n; i++) {
-		struct cfg_range cur = r[i];
-		unsigned int j = i;
+	const struct cfg_range *x = a, *y = b;
 
-		while (j > 0 && (r[j - 1].first > cur.first ||
-				 (r[j - 1].first == cur.first && r[j - 1].last > cur.last))) {
-			r[j] = r[j - 1];
-			j--;
-		}
-		r[j] = cur;
-	}
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return x->last < y->last ? -1 : x->last > y->last;
 }
 
 /*
- * A comma-separated list of entries; an empty value is an empty list. The result is sorted and
- * checked for overlaps, since the kernel's range walk assumes neither.
+ * A comma-separated list of entries; an empty value is an empty list. The result (*out, malloc'd,
+ * NULL when empty) is sorted and checked for overlaps, since the lookups assume neither.
  */
 static int parse_list(struct cfg_parser *ps, enum cfg_key key, const struct cfg_list_kind *kind,
-		      struct span value, struct cfg_range *out, unsigned int *n_out)
+		      struct span value, struct cfg_range **out, size_t *n_out)
 {
-	unsigned int n = 0;
-	size_t pos = 0;
-	int ret;
+	struct cfg_range *r = NULL;
+	size_t n = 0, cap = 0, pos = 0;
+	int ret = 0;
 
+	*out = NULL;
 	*n_out = 0;
 	if (!value.len)
 		return 0;
@@ -184,73 +180,87 @@ static int parse_list(struct cfg_parser *ps, enum cfg_key key, const struct cfg_
 		size_t end = comma ? (size_t)(comma - value.p) : value.len;
 		struct span entry = span_trim((struct span){ value.p + pos, end - pos });
 
-		if (!entry.len)
-			return cfg_parse_error(ps, "%s: empty entry (stray comma?)",
-					       cfg_key_names[key]);
-		if (n == TG_MAX_RANGES)
-			return cfg_parse_error(ps, "%s: more than %d entries", cfg_key_names[key],
-					       TG_MAX_RANGES);
-		ret = parse_entry(ps, key, kind, entry, &out[n]);
+		if (!entry.len) {
+			ret = cfg_parse_error(ps, "%s: empty entry (stray comma?)",
+					      cfg_key_names[key]);
+			goto fail;
+		}
+		if (util_grow((void **)&r, &cap, n + 1, sizeof(*r))) {
+			ret = cfg_parse_error(ps, "%s: out of memory", cfg_key_names[key]);
+			goto fail;
+		}
+		ret = parse_entry(ps, key, kind, entry, &r[n]);
 		if (ret)
-			return ret;
+			goto fail;
 		n++;
 		if (!comma)
 			break;
 		pos = end + 1;
 	}
 
-	sort_ranges(out, n);
-	for (unsigned int i = 1; i < n; i++) {
+	qsort(r, n, sizeof(*r), compare_range);
+	for (size_t i = 1; i < n; i++) {
 		char a[24], b[24];
 
-		if (out[i].first > out[i - 1].last)
+		if (r[i].first > r[i - 1].last)
 			continue;
-		format_range(a, sizeof(a), &out[i - 1]);
-		format_range(b, sizeof(b), &out[i]);
-		return cfg_parse_error(ps, "%s: %s overlaps %s", cfg_key_names[key], a, b);
+		format_range(a, sizeof(a), &r[i - 1]);
+		format_range(b, sizeof(b), &r[i]);
+		ret = cfg_parse_error(ps, "%s: %s overlaps %s", cfg_key_names[key], a, b);
+		goto fail;
 	}
+	*out = r;
 	*n_out = n;
 	return 0;
-}
-
-/*
- * A uid list into uids, or a port list into ports (the other NULL). What the defaults put there
- * is cleared: the kernel gets the whole array.
- */
-static int parse_range_list(struct cfg_parser *ps, enum cfg_key key, struct span value,
-			    struct tg_uid_range *uids, struct tg_port_range *ports, __u32 *n_out)
-{
-	struct cfg_range r[TG_MAX_RANGES];
-	unsigned int n;
-	int ret;
-
-	ret = parse_list(ps, key, uids ? &uid_kind : &port_kind, value, r, &n);
-	if (ret)
-		return ret;
-	if (uids)
-		memset(uids, 0, sizeof(*uids) * TG_MAX_RANGES);
-	else
-		memset(ports, 0, sizeof(*ports) * TG_MAX_RANGES);
-	for (unsigned int i = 0; i < n; i++) {
-		if (uids)
-			uids[i] = (struct tg_uid_range){ r[i].first, r[i].last };
-		else
-			ports[i] = (struct tg_port_range){ (__u16)r[i].first, (__u16)r[i].last };
-	}
-	*n_out = n;
-	return 0;
+fail:
+	free(r);
+	return ret;
 }
 
 int cfg_parse_uid_list(struct cfg_parser *ps, enum cfg_key key, struct span value,
-		       struct tg_uid_range *out, __u32 *n_out)
+		       struct tg_uid_range **out, __u32 *n_out)
 {
-	return parse_range_list(ps, key, value, out, NULL, n_out);
+	struct tg_uid_range *uids = NULL;
+	struct cfg_range *r;
+	size_t n;
+	int ret = parse_list(ps, key, &uid_kind, value, &r, &n);
+
+	if (ret)
+		return ret;
+	if (n && !(uids = calloc(n, sizeof(*uids)))) {
+		free(r);
+		return cfg_parse_error(ps, "%s: out of memory", cfg_key_names[key]);
+	}
+	for (size_t i = 0; i < n; i++)
+		uids[i] = (struct tg_uid_range){ r[i].first, r[i].last };
+	free(r);
+	free(*out);
+	*out = uids;
+	*n_out = (__u32)n;
+	return 0;
 }
 
-int cfg_parse_port_list(struct cfg_parser *ps, struct span value, struct tg_port_range *out,
+int cfg_parse_port_list(struct cfg_parser *ps, struct span value, struct tg_port_range **out,
 			__u32 *n_out)
 {
-	return parse_range_list(ps, CFG_KEY_ALLOW_PORTS, value, NULL, out, n_out);
+	struct tg_port_range *ports = NULL;
+	struct cfg_range *r;
+	size_t n;
+	int ret = parse_list(ps, CFG_KEY_ALLOW_PORTS, &port_kind, value, &r, &n);
+
+	if (ret)
+		return ret;
+	if (n && !(ports = calloc(n, sizeof(*ports)))) {
+		free(r);
+		return cfg_parse_error(ps, "allow-ports: out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		ports[i] = (struct tg_port_range){ (__u16)r[i].first, (__u16)r[i].last };
+	free(r);
+	free(*out);
+	*out = ports;
+	*n_out = (__u32)n;
+	return 0;
 }
 
 /* "bpf nft", "bpf, nft", "nft": each layer at most once, at least one. */
@@ -378,45 +388,42 @@ int cfg_parse_user(struct cfg_parser *ps, const char *what, struct span user,
 	return 0;
 }
 
-/* `ports =` of a [tenant] section: reserved for that tenant alone, on every address. */
+/*
+ * `ports =` of a [tenant] section: reserved for that tenant alone, on every address. Overlaps
+ * between sections are found once the whole config is read (cfg_check_reservations), so that
+ * tens of thousands of sections cost a sort, not a scan per line.
+ */
 int cfg_parse_reserved_ports(struct cfg_parser *ps, struct span value)
 {
 	struct tg_policy *p = &ps->cfg.policy;
-	struct cfg_range r[TG_MAX_RANGES];
-	unsigned int n;
+	struct cfg_range *r;
+	size_t n;
 	int ret;
 
-	ret = parse_list(ps, CFG_KEY_PORTS, &port_kind, value, r, &n);
+	ret = parse_list(ps, CFG_KEY_PORTS, &port_kind, value, &r, &n);
 	if (ret)
 		return ret;
 	if (!n)
 		return cfg_parse_error(ps,
 				       "ports: empty (which ports are reserved for [tenant %s]?)",
 				       ps->section.name);
-	for (unsigned int i = 0; i < n; i++) {
-		char range[24];
-
-		format_range(range, sizeof(range), &r[i]);
-		for (unsigned int j = 0; j < p->n_reservation; j++) {
-			if (r[i].first > p->reservation[j].last ||
-			    r[i].last < p->reservation[j].first)
-				continue;
-			return cfg_parse_error(ps, "ports %s overlap [tenant %s] at line %u", range,
-					       ps->cfg.names.reservation[j],
-					       ps->reservation_line[j]);
-		}
-		if (p->n_reservation == TG_MAX_RESERVATIONS)
-			return cfg_parse_error(
-				ps,
-				"ports: more than %d reserved port ranges in all [tenant] sections",
-				TG_MAX_RESERVATIONS);
-		p->reservation[p->n_reservation].first = (__u16)r[i].first;
-		p->reservation[p->n_reservation].last = (__u16)r[i].last;
-		snprintf(ps->cfg.names.reservation[p->n_reservation], TG_NAME_LEN, "%s",
-			 ps->section.name);
+	if (util_grow((void **)&p->reservation, &ps->cap_reservation, p->n_reservation + n,
+		      sizeof(*p->reservation)) ||
+	    util_grow((void **)&p->reservation_section, &ps->cap_reservation_section,
+		      p->n_reservation + n, sizeof(*p->reservation_section)) ||
+	    util_grow((void **)&ps->reservation_line, &ps->cap_reservation_line,
+		      p->n_reservation + n, sizeof(*ps->reservation_line))) {
+		free(r);
+		return cfg_parse_error(ps, "ports: out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		p->reservation[p->n_reservation] =
+			(struct tg_port_grant){ ps->section.uid, (__u16)r[i].first, (__u16)r[i].last };
+		p->reservation_section[p->n_reservation] = p->n_section - 1;
 		ps->reservation_line[p->n_reservation] = ps->line;
 		p->n_reservation++;
 	}
+	free(r);
 	return 0;
 }
 
@@ -425,10 +432,10 @@ int cfg_parse_allow(struct cfg_parser *ps, struct span value)
 {
 	struct tg_policy *p = &ps->cfg.policy;
 	const char *colon = memchr(value.p, ':', value.len);
-	struct cfg_range r[TG_MAX_RANGES];
 	struct cfg_user_ref ref;
 	struct span user, ports;
-	unsigned int n;
+	struct cfg_range *r;
+	size_t n;
 	__u32 uid;
 	int ret;
 
@@ -441,21 +448,26 @@ int cfg_parse_allow(struct cfg_parser *ps, struct span value)
 	ret = cfg_parse_user(ps, "allow", user, &ref, &uid);
 	if (ret)
 		return ret;
-	ret = parse_list(ps, CFG_KEY_ALLOW, &port_kind, ports, r, &n);
+	ret = parse_list(ps, CFG_KEY_ALLOW, &port_kind, ports, &r, &n);
 	if (ret)
 		return ret;
 	if (!n)
 		return cfg_parse_error(ps, "allow: no ports after '%.*s%s' (expected USER:PORTS)",
 				       SPAN_ARG(user));
-	if (p->n_allow_rule + n > TG_MAX_ALLOW_RULES)
-		return cfg_parse_error(ps, "allow: more than %d allow rules (port ranges) in all",
-				       TG_MAX_ALLOW_RULES);
-	for (unsigned int i = 0; i < n; i++) {
+	if (util_grow((void **)&p->allow_rule, &ps->cap_allow_rule, p->n_allow_rule + n,
+		      sizeof(*p->allow_rule)) ||
+	    util_grow((void **)&ps->cfg.allow_user, &ps->cap_allow_user, p->n_allow_rule + n,
+		      sizeof(*ps->cfg.allow_user))) {
+		free(r);
+		return cfg_parse_error(ps, "allow: out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
 		p->allow_rule[p->n_allow_rule] =
 			(struct tg_port_grant){ uid, (__u16)r[i].first, (__u16)r[i].last };
 		ps->cfg.allow_user[p->n_allow_rule] = ref;
 		p->n_allow_rule++;
 	}
+	free(r);
 	return 0;
 }
 

@@ -99,9 +99,14 @@ static void notify_ready(void)
 
 static int read_intent(const struct daemon_opts *opts, struct intent *in)
 {
-	int err = guard_read(opts->pin_dir, &in->st);
+	int err;
 
+	/* The previous read's (or a zeroed state, the first time). */
+	guard_free(&in->st);
+	if (in->have_cfg)
+		cfg_free(&in->cfg);
 	in->have_cfg = false;
+	err = guard_read(opts->pin_dir, &in->st);
 	if (err) {
 		pr_err("cannot read pin dir %s: %s\n", opts->pin_dir, strerror(-err));
 		return err;

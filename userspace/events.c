@@ -20,6 +20,8 @@
 #include "tg_maps.h"
 #include "tg_policy.h"
 
+#include "policy.h"
+
 #include "events.h"
 #include "quote.h"
 #include "reasons.h"

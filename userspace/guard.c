@@ -10,12 +10,15 @@
 #include <bpf/libbpf.h>
 
 #include "tg_policy.h"
+
+#include "policy.h"
 #include "tg_maps.h"
 #include "tunnelguard.skel.h"
 
 #include "guard.h"
 #include "mounts.h"
 #include "pins.h"
+#include "policy_maps.h"
 #include "util.h"
 
 /* The cgroup hooks in the order of guard_state.prog_id, and the tracer link last. */
@@ -185,9 +188,7 @@ static bool read_rodata(struct guard_state *st, int fd)
 	if (value && bpf_map_lookup_elem(fd, &key, value) == 0) {
 		const struct tunnelguard__rodata_config *rodata = value;
 
-		st->have_config = true;
-		st->policy = rodata->tg_policy;
-		st->names = rodata->tg_policy_names;
+		st->settings = rodata->tg_settings;
 		st->use_set_retval = rodata->tg_use_set_retval;
 		st->netns_cookie = rodata->tg_netns_cookie;
 		st->layers = rodata->tg_layers;
@@ -197,14 +198,48 @@ static bool read_rodata(struct guard_state *st, int fd)
 	return ok;
 }
 
+/* The policy maps of one load, by their kernel names, in policy_map_fds order. */
+static const char *const policy_map_names[] = { "tg_tenant_uids", "tg_ports", "tg_allow_rules",
+						"tg_tenant_names" };
+static const char *const policy_map_pins[] = { TG_PIN_TENANT_UIDS, TG_PIN_PORTS,
+					       TG_PIN_ALLOW_RULES, TG_PIN_TENANT_NAMES };
+
 /*
- * The policy status shows is read from the program each link runs (its .rodata.config map), not
- * from the config pin: the kernel's own view cannot be stale, whatever instant a load was killed
- * at. The pins are then checked against it. Only with no link left does the config pin speak.
+ * The policy the settings in st go with, from the maps of program prog_id (or, when 0, from the
+ * pins): the same load's maps, as the kernel decides with them.
+ */
+static bool read_policy_maps(struct guard_state *st, unsigned int prog_id, const char *pin_dir)
+{
+	int fd[ARRAY_SIZE(policy_map_names)];
+	bool ok = true;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fd); i++) {
+		fd[i] = prog_id ? prog_map_fd(prog_id, policy_map_names[i])
+				: pins_open(pin_dir, policy_map_pins[i]);
+		ok &= fd[i] >= 0;
+	}
+	if (ok) {
+		struct policy_map_fds fds = { fd[0], fd[1], fd[2], fd[3] };
+
+		policy_free(&st->policy);
+		ok = policy_maps_read(&fds, &st->settings, &st->policy) == 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(fd); i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	return ok;
+}
+
+/*
+ * The policy status shows is read from the program each link runs (its .rodata.config map and
+ * its policy maps), not from the pins: the kernel's own view cannot be stale, whatever instant a
+ * load was killed at. The pins are then checked against it. Only with no link left do the pins
+ * speak.
  */
 static void read_config(struct guard_state *st, const char *pin_dir)
 {
-	unsigned int running = 0, pinned = 0;
+	unsigned int running = 0, running_prog = 0, pinned = 0;
+	bool from_pin = false;
 	int fd;
 
 	for (int i = 0; i < NR_GUARD_HOOKS; i++) {
@@ -220,6 +255,7 @@ static void read_config(struct guard_state *st, const char *pin_dir)
 		}
 		if (!running && read_rodata(st, fd)) {
 			running = id;
+			running_prog = st->prog_id[i];
 			st->config_from_programs = true;
 		} else if (running && id != running && !strstr(st->inconsistent, "programs")) {
 			note_inconsistent(st, "programs");
@@ -229,13 +265,22 @@ static void read_config(struct guard_state *st, const char *pin_dir)
 	fd = pins_open(pin_dir, TG_PIN_CONFIG);
 	if (fd < 0) {
 		note_missing(st, TG_PIN_CONFIG);
-		return;
+	} else {
+		if (!running)
+			from_pin = read_rodata(st, fd);
+		else if (obj_id(fd, &pinned) == 0 && pinned != running)
+			note_inconsistent(st, TG_PIN_CONFIG);
+		close(fd);
 	}
-	if (!running)
-		read_rodata(st, fd);
-	else if (obj_id(fd, &pinned) == 0 && pinned != running)
-		note_inconsistent(st, TG_PIN_CONFIG);
-	close(fd);
+	if (running || from_pin)
+		st->have_config = read_policy_maps(st, running_prog, pin_dir);
+	for (size_t i = 0; i < ARRAY_SIZE(policy_map_pins); i++) {
+		fd = pins_open(pin_dir, policy_map_pins[i]);
+		if (fd < 0)
+			note_missing(st, policy_map_pins[i]);
+		else
+			close(fd);
+	}
 }
 
 /* Each prog_* pin must be the program its link runs. */
@@ -321,7 +366,12 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 
 unsigned int guard_effective_errno(const struct guard_state *st)
 {
-	return st->use_set_retval ? st->policy.deny_errno : 1 /* EPERM */;
+	return st->use_set_retval ? st->settings.deny_errno : 1 /* EPERM */;
+}
+
+void guard_free(struct guard_state *st)
+{
+	policy_free(&st->policy);
 }
 
 bool guard_in_my_netns(const struct guard_state *st)

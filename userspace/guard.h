@@ -9,6 +9,8 @@
 #include "tg_policy.h"
 #include "tg_maps.h"
 
+#include "policy.h"
+
 struct guard_state {
 	bool loaded;	    /* at least one link is pinned */
 	bool complete;	    /* every object tunnelguard pins is there and describes what runs */
@@ -24,8 +26,8 @@ struct guard_state {
 	char cgroup[PATH_MAX]; /* attach cgroup path, or "" when it cannot be found */
 	bool have_config;
 	bool config_from_programs;    /* read from the programs the links run, not the config pin */
-	struct tg_policy policy;      /* the policy the kernel programs run */
-	struct tg_policy_names names; /* names of its reservations */
+	struct tg_settings settings; /* the programs' rodata settings */
+	struct tg_policy policy;     /* read back from their policy maps (guard_free() it) */
 	unsigned int use_set_retval;  /* 0: refusals are EPERM whatever the config says */
 	unsigned long long netns_cookie; /* network namespace whose listeners port_owner follows */
 	unsigned int layers;		 /* enum tg_layer bits the load was asked for */
@@ -36,8 +38,14 @@ struct guard_state {
 	unsigned long long stages[TG_STAGE_COUNT]; /* refusals by enum tg_stage */
 };
 
-/* Fill st from pin_dir. 0 (also when nothing is loaded: st->loaded false) or -errno. */
+/*
+ * Fill st from pin_dir. 0 (also when nothing is loaded: st->loaded false) or -errno. st holds
+ * memory either way: guard_free() it.
+ */
 int guard_read(const char *pin_dir, struct guard_state *st);
+
+/* Free what guard_read() put in st. */
+void guard_free(struct guard_state *st);
 
 /* The program the link pinned as pin_dir/link_pin runs: an fd, or -errno. */
 int guard_link_prog_fd(const char *pin_dir, const char *link_pin);

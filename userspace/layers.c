@@ -97,10 +97,15 @@ int layers_nft_owner_check(const char *pin_dir)
 static bool guard_netns_is_here(const char *pin_dir)
 {
 	struct guard_state st;
+	bool here;
 
-	if (guard_read(pin_dir, &st) || !st.have_config)
+	if (guard_read(pin_dir, &st) || !st.have_config) {
+		guard_free(&st);
 		return true;
-	return guard_in_my_netns(&st);
+	}
+	here = guard_in_my_netns(&st);
+	guard_free(&st);
+	return here;
 }
 
 /* Nor is a table another guard of this namespace made (the check says so). */

@@ -17,6 +17,8 @@
 #include <bpf/libbpf.h>
 
 #include "tg_policy.h"
+
+#include "policy.h"
 #include "tg_maps.h"
 #include "tunnelguard.skel.h"
 
@@ -30,6 +32,7 @@
 #include "sync.h"
 #include "log.h"
 #include "mounts.h"
+#include "policy_maps.h"
 #include "reserved_ports.h"
 #include "pins.h"
 #include "util.h"
@@ -78,16 +81,35 @@ static const struct hook tracers[] = {
 #define NR_TRACERS (ARRAY_SIZE(tracers))
 
 /* What one load changed, so that a failure can put everything back. */
+#define NR_LOAD_MAPS 5
+
 struct load_state {
 	struct bpf_link *link[NR_HOOKS]; /* our link object for each hook */
 	int old_prog_fd[NR_HOOKS];	/* program a swapped link ran before, -1 if attached anew */
-	int old_config_fd;		/* the config pin before this load, -1 if none */
+	int old_load_map_fd[NR_LOAD_MAPS]; /* the load_maps[] pins before this load, -1: none */
 	int pinned_objects;		/* 1 once the new programs and config are pinned */
 	int attached[NR_HOOKS];		/* 1 when this load created and pinned the link */
 	int pinned_map[NR_SHARED_MAPS]; /* 1 when this load pinned a new map */
 	struct bpf_link *tracer_link[NR_TRACERS]; /* tracers this load attached and pinned */
 	int created_pin_dir;
 };
+
+/*
+ * The maps each load makes anew and pins by name, replacing the previous load's: the programs'
+ * settings and the policy maps. In the order of load_map().
+ */
+static const char *const load_maps[] = { TG_PIN_CONFIG, TG_PIN_TENANT_UIDS, TG_PIN_PORTS,
+					  TG_PIN_ALLOW_RULES, TG_PIN_TENANT_NAMES };
+
+static struct bpf_map *load_map(struct tunnelguard *skel, size_t i)
+{
+	struct bpf_map *maps[NR_LOAD_MAPS] = {
+		skel->maps.rodata_config,  skel->maps.tg_tenant_uids, skel->maps.tg_ports,
+		skel->maps.tg_allow_rules, skel->maps.tg_tenant_names,
+	};
+
+	return maps[i];
+}
 
 /* In the order of hooks[]. */
 static struct bpf_program *hook_program(struct tunnelguard *skel, size_t i)
@@ -195,20 +217,38 @@ static void attach_tracers(struct tunnelguard *skel, const char *pin_dir, struct
 	}
 }
 
-/* Fall back to EPERM where bpf_set_retval() is missing (kernels before 5.18). */
-static void choose_errno(struct tunnelguard *skel, const struct tg_config *cfg)
+/*
+ * The programs' settings, and the sizes of their policy maps, from the config. Falls back to EPERM
+ * where bpf_set_retval() is missing (kernels before 5.18).
+ */
+static int choose_settings(struct tunnelguard *skel, const struct tg_config *cfg)
 {
 	int has_set_retval =
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_set_retval, NULL);
+	struct tg_settings s;
+	int err = policy_settings(&cfg->policy, &s);
 
-	skel->rodata_config->tg_policy = cfg->policy;
+	if (err) {
+		pr_err("cannot turn the config into the programs' settings: %s\n", strerror(-err));
+		return err;
+	}
+	err = policy_maps_size(&(struct policy_map_set){ .tenant_uids = skel->maps.tg_tenant_uids,
+							  .ports = skel->maps.tg_ports,
+							  .allow_rules = skel->maps.tg_allow_rules,
+							  .tenant_names = skel->maps.tg_tenant_names },
+			       &cfg->policy, &s);
+	if (err) {
+		pr_err("cannot size the policy maps: %s\n", strerror(-err));
+		return err;
+	}
+	skel->rodata_config->tg_settings = s;
 	skel->rodata_config->tg_layers = cfg->layers;
-	skel->rodata_config->tg_policy_names = cfg->names;
 	skel->rodata_config->tg_use_set_retval = has_set_retval == 1;
 	if (has_set_retval != 1 && cfg->policy.deny_errno != EPERM_VALUE) {
 		pr_warn("this kernel lacks bpf_set_retval(): refused connects fail with EPERM, not ECONNREFUSED\n");
-		skel->rodata_config->tg_policy.deny_errno = EPERM_VALUE;
+		skel->rodata_config->tg_settings.deny_errno = EPERM_VALUE;
 	}
+	return 0;
 }
 
 /*
@@ -226,7 +266,7 @@ static void warn_ephemeral_reservations(const struct tg_policy *p)
 	if (fscanf(f, "%u %u", &low, &high) != 2)
 		low = high = 0;
 	fclose(f);
-	for (__u32 i = 0; i < p->n_reservation && i < TG_MAX_RESERVATIONS; i++) {
+	for (__u32 i = 0; i < p->n_reservation; i++) {
 		if (p->reservation[i].last < low || p->reservation[i].first > high)
 			continue;
 		pr_warn("reserved ports %u-%u lie in the ephemeral range %u-%u: the kernel may give them to any bind(port 0); add them to net.ipv4.ip_local_reserved_ports\n",
@@ -377,9 +417,11 @@ static void roll_back(struct load_state *st, const char *pin_dir)
 		    loader_replace_pin(st->old_prog_fd[i], pin_dir, hooks[i].prog_pin))
 			loader_unpin(pin_dir, hooks[i].prog_pin);
 	}
-	if (st->pinned_objects && (st->old_config_fd < 0 ||
-				   loader_replace_pin(st->old_config_fd, pin_dir, TG_PIN_CONFIG)))
-		loader_unpin(pin_dir, TG_PIN_CONFIG);
+	for (i = 0; st->pinned_objects && i < NR_LOAD_MAPS; i++) {
+		if (st->old_load_map_fd[i] < 0 ||
+		    loader_replace_pin(st->old_load_map_fd[i], pin_dir, load_maps[i]))
+			loader_unpin(pin_dir, load_maps[i]);
+	}
 	for (i = 0; i < NR_SHARED_MAPS; i++)
 		if (st->pinned_map[i])
 			loader_unpin(pin_dir, shared_maps[i]);
@@ -388,7 +430,8 @@ static void roll_back(struct load_state *st, const char *pin_dir)
 }
 
 /* Prove the new guard refuses before reporting success; the result is kept for status. */
-static int prove_guard(struct tunnelguard *skel, const struct loader_opts *opts, const char *cgroup)
+static int prove_guard(struct tunnelguard *skel, const struct tg_policy *policy,
+		       const struct loader_opts *opts, const char *cgroup)
 {
 	struct tg_selftest result = { .time_unix = (__u64)time(NULL),
 				      .result = TG_SELFTEST_SKIPPED };
@@ -398,9 +441,9 @@ static int prove_guard(struct tunnelguard *skel, const struct loader_opts *opts,
 	int err = 0;
 
 	if (!opts->no_self_test)
-		err = selftest_run((const struct tg_policy *)&skel->rodata_config->tg_policy,
+		err = selftest_run(policy,
 				   skel->rodata_config->tg_use_set_retval
-					   ? skel->rodata_config->tg_policy.deny_errno
+					   ? skel->rodata_config->tg_settings.deny_errno
 					   : EPERM_VALUE,
 				   cgroup, opts->pin_dir, &result, message, sizeof(message));
 	/* The record names the programs it proved: status shows it only while they run. */
@@ -437,14 +480,14 @@ static int pin_inspection_objects(struct tunnelguard *skel, const char *pin_dir,
 	/* What runs now, to put the pins back if this load fails. */
 	for (size_t i = 0; i < NR_HOOKS; i++)
 		st->old_prog_fd[i] = guard_link_prog_fd(pin_dir, hooks[i].link_pin);
-	st->old_config_fd = pins_open(pin_dir, TG_PIN_CONFIG);
+	for (size_t i = 0; i < NR_LOAD_MAPS; i++)
+		st->old_load_map_fd[i] = pins_open(pin_dir, load_maps[i]);
 	st->pinned_objects = 1;
 	for (size_t i = 0; i < NR_HOOKS && !err; i++)
 		err = loader_replace_pin(bpf_program__fd(hook_program(skel, i)), pin_dir,
 					 hooks[i].prog_pin);
-	if (!err)
-		err = loader_replace_pin(bpf_map__fd(skel->maps.rodata_config), pin_dir,
-					 TG_PIN_CONFIG);
+	for (size_t i = 0; i < NR_LOAD_MAPS && !err; i++)
+		err = loader_replace_pin(bpf_map__fd(load_map(skel, i)), pin_dir, load_maps[i]);
 	return err;
 }
 
@@ -457,7 +500,8 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	int cg_fd = -1, err;
 	size_t i;
 
-	st.old_config_fd = -1;
+	for (i = 0; i < NR_LOAD_MAPS; i++)
+		st.old_load_map_fd[i] = -1;
 	for (i = 0; i < NR_HOOKS; i++)
 		st.old_prog_fd[i] = -1;
 	/* Pins in a bpffs private to this mount namespace would die with this process. */
@@ -495,7 +539,9 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		pr_err("cannot open the embedded BPF object: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	choose_errno(skel, cfg);
+	err = choose_settings(skel, cfg);
+	if (err)
+		goto cleanup;
 	if (reserved_ports_apply(&cfg->policy) || cfg->policy.mode == TG_MODE_AUDIT)
 		warn_ephemeral_reservations(&cfg->policy);
 	err = pins_netns_cookie((__u64 *)&skel->rodata_config->tg_netns_cookie);
@@ -518,6 +564,14 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		       strerror(-err));
 		goto cleanup;
 	}
+	err = policy_maps_fill(&(struct policy_map_fds){
+				       .tenant_uids = bpf_map__fd(skel->maps.tg_tenant_uids),
+				       .ports = bpf_map__fd(skel->maps.tg_ports),
+				       .allow_rules = bpf_map__fd(skel->maps.tg_allow_rules),
+				       .tenant_names = bpf_map__fd(skel->maps.tg_tenant_names) },
+			       &cfg->policy, (const struct tg_settings *)&skel->rodata_config->tg_settings);
+	if (err)
+		goto cleanup;
 	loader_test_pause("programs_loaded");
 	/* The trie must be complete before a new program can consult it. */
 	attach_tracers(skel, opts->pin_dir, &st);
@@ -539,7 +593,7 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		snprintf(step, sizeof(step), "hook_%s", hooks[i].name);
 		loader_test_pause(step);
 	}
-	err = prove_guard(skel, opts, cgroup);
+	err = prove_guard(skel, &cfg->policy, opts, cgroup);
 	if (err) {
 		pr_err("load rolled back: the previous state stays\n");
 		goto cleanup;
@@ -555,8 +609,9 @@ cleanup:
 		if (st.old_prog_fd[i] >= 0)
 			close(st.old_prog_fd[i]);
 	}
-	if (st.old_config_fd >= 0)
-		close(st.old_config_fd);
+	for (i = 0; i < NR_LOAD_MAPS; i++)
+		if (st.old_load_map_fd[i] >= 0)
+			close(st.old_load_map_fd[i]);
 	for (i = 0; i < NR_TRACERS; i++)
 		bpf_link__destroy(st.tracer_link[i]);
 	tunnelguard__destroy(skel);

@@ -466,10 +466,13 @@ static int check_policy(const struct cli *cli, struct tg_config *cfg)
 {
 	struct guard_state st;
 
+	memset(cfg, 0, sizeof(*cfg));
 	if (!cli->config && guard_read(cli->pin_dir, &st) == 0 && st.have_config) {
-		cfg->policy = st.policy;
+		cfg->policy = st.policy; /* cfg takes the policy's lists over */
 		return 0;
 	}
+	if (!cli->config)
+		guard_free(&st);
 	return cfg_load(cli->config, cfg);
 }
 
@@ -488,8 +491,10 @@ static int cmd_check(const struct cli *cli)
 	if (check_policy(cli, &cfg))
 		return EXIT_USAGE;
 	if (cli->bind)
-		return check_bind_run(&cfg.policy, &req, stdout);
-	verdict = check_run(&cfg.policy, &req, stdout);
+		verdict = check_bind_run(&cfg.policy, &req, stdout);
+	else
+		verdict = check_run(&cfg.policy, &req, stdout);
+	cfg_free(&cfg);
 	if (verdict == -EINVAL)
 		return EXIT_USAGE;
 	return verdict < 0 ? EXIT_USAGE : verdict;

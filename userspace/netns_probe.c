@@ -47,7 +47,7 @@ struct mnl_socket *probe_subscribe_here(void)
 static bool tenant_listens(const struct tg_policy *policy, const struct diag_list *list)
 {
 	for (size_t i = 0; i < list->count; i++)
-		if (tg_is_tenant(policy, list->items[i].uid))
+		if (policy_is_tenant(policy, list->items[i].uid))
 			return true;
 	return false;
 }

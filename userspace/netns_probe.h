@@ -14,6 +14,8 @@
 
 #include "tg_policy.h"
 
+#include "policy.h"
+
 #include "local_addrs.h"
 
 struct mnl_socket;

@@ -279,6 +279,7 @@ static void learn(struct netns_watch *w, const struct tg_netns_event *ev)
 	if (p.ns_fd < 0) {
 		pr_debug("network namespace %llu: %s: %s (the next listener retries)\n",
 			 (unsigned long long)ev->netns_cookie, path, strerror(errno));
+		guard_free(&st);
 		return;
 	}
 	err = probe_run(&p);
@@ -292,6 +293,7 @@ static void learn(struct netns_watch *w, const struct tg_netns_event *ev)
 	else if (p.nl)
 		track(w, &p);
 	probe_free(&p);
+	guard_free(&st);
 }
 
 /*
@@ -419,6 +421,7 @@ static void scan_proc(struct netns_watch *w, __u64 own_cookie)
 	}
 	closedir(dir);
 	free(seen);
+	guard_free(&guard);
 }
 
 /* Entries a previous daemon left for namespaces that have no listener now, or are gone. */

@@ -56,6 +56,8 @@
 
 #include "tg_policy.h"
 
+#include "policy.h"
+
 #include "drift.h"
 
 struct mnl_nlmsg_batch;
@@ -72,13 +74,13 @@ struct mnl_socket;
  * The owner of local TCP listeners on a port, e.g. tenant 2001's `ssh -R 8001:...`:
  *	{ .uid = 2001, .port = 8001, .tenant = true }
  * From a tg_port_owner entry: { .uid = owner.uid, .port = key.port,
- * .tenant = tg_is_tenant(policy, owner.uid) }; the address is not part of it, and one entry
+ * .tenant = policy_is_tenant(policy, owner.uid) }; the address is not part of it, and one entry
  * stands for every listener of that uid on that port. Duplicates are allowed in input.
  */
 struct nft_owner {
 	uint32_t uid;
 	uint16_t port; /* host byte order */
-	bool tenant;   /* tg_is_tenant(): its port is a tunnel, not a hub service */
+	bool tenant;   /* policy_is_tenant(): its port is a tunnel, not a hub service */
 };
 
 /* The owner entry of a listener of uid on port, e.g. from a tg_port_owner entry:
@@ -87,7 +89,7 @@ struct nft_owner {
 static inline struct nft_owner nft_owner_of(const struct tg_policy *policy, uint32_t uid,
 					    uint16_t port)
 {
-	return (struct nft_owner){ .uid = uid, .port = port, .tenant = tg_is_tenant(policy, uid) };
+	return (struct nft_owner){ .uid = uid, .port = port, .tenant = policy_is_tenant(policy, uid) };
 }
 
 /* One boundary of the interval set tenant_uids as the kernel stores it: a range [a, b] is a
@@ -126,6 +128,8 @@ struct nft_state {
 	size_t n_tunnel_ports;
 	uint16_t *service_ports;
 	size_t n_service_ports;
+	/* uid and port ranges and allow rules of the policy a batch writes (sizes the batch) */
+	size_t n_policy_ranges;
 	struct nft_counter other_tenant;
 	struct nft_counter service;
 	char guard_id[200]; /* pin dir of the guard that made the table (its comment), or "" */

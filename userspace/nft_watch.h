@@ -19,6 +19,8 @@
 #include "nft.h"
 #include "tg_policy.h"
 
+#include "policy.h"
+
 #define NFT_WATCH_MIN_PERIOD_MS 100
 
 struct nft_watch {

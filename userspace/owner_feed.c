@@ -347,10 +347,10 @@ int owner_feed_rebuild(struct owner_feed *f, const struct tg_policy *policy,
 	owner_index_clear(&f->index);
 	for (size_t i = 0; !err && i < nmap; i++)
 		err = owner_index_add(&f->index, &mk[i], mo[i].uid,
-				      tg_is_tenant(policy, mo[i].uid));
+				      policy_is_tenant(policy, mo[i].uid));
 	/* What the reconciliation put into the sets counts too, in the map or not. */
 	for (size_t i = 0; !err && i < n; i++)
-		err = owner_index_add(&f->index, &keys[i], uids[i], tg_is_tenant(policy, uids[i]));
+		err = owner_index_add(&f->index, &keys[i], uids[i], policy_is_tenant(policy, uids[i]));
 	free(mk);
 	free(mo);
 	f->index_stale = err < 0;

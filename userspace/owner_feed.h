@@ -29,6 +29,8 @@
 #include "tg_maps.h"
 #include "tg_policy.h"
 
+#include "policy.h"
+
 struct ring_buffer;
 
 /*

@@ -5,6 +5,8 @@
 
 #include "tg_policy.h"
 
+#include "policy.h"
+
 /* "deny_other_tenant", "allow_own", ...; "unknown" outside the enum. */
 const char *reason_name(unsigned int reason);
 

@@ -97,7 +97,7 @@ int reserved_ports_merge(const char *current, const struct tg_policy *p, char *o
 		return -ENOMEM;
 	mine = set + NR_PORTS / 8;
 	err = parse_list(current, set);
-	for (__u32 i = 0; !err && i < p->n_reservation && i < TG_MAX_RESERVATIONS; i++)
+	for (__u32 i = 0; !err && i < p->n_reservation; i++)
 		mark(mine, p->reservation[i].first, p->reservation[i].last);
 	for (unsigned int port = 0; !err && port < NR_PORTS; port++) {
 		if (marked(mine, port) && !marked(set, port)) {

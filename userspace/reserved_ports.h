@@ -19,6 +19,8 @@
 
 #include "tg_policy.h"
 
+#include "policy.h"
+
 /*
  * Merge the sysctl's text (a comma-separated list of ports and first-last ranges, as the kernel
  * prints it) with the reservations of p into out, in the same form, sorted and joined. Returns

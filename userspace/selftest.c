@@ -33,12 +33,12 @@ static unsigned int pick_tenants(const struct tg_policy *p, uint32_t *out, unsig
 {
 	unsigned int found = 0;
 
-	for (uint32_t r = 0; r < p->n_tenant && r < TG_MAX_RANGES && found < max; r++) {
+	for (uint32_t r = 0; r < p->n_tenant && found < max; r++) {
 		for (uint64_t uid = p->tenant[r].first; uid <= p->tenant[r].last && found < max;
 		     uid++) {
 			if (uid - p->tenant[r].first > 4096)
 				break; /* a range of exempt uids this long: try the next range */
-			if (tg_is_tenant(p, (uint32_t)uid))
+			if (policy_is_tenant(p, (uint32_t)uid))
 				out[found++] = (uint32_t)uid;
 		}
 	}
@@ -60,7 +60,7 @@ static uint16_t pick_port(const struct tg_policy *p, uint32_t owner, uint32_t ca
 				      .listener = TG_LISTENER_FOUND,
 				      .owner_uid = owner };
 
-		if (tg_decide_connect_local(p, &f) == want)
+		if (policy_decide_connect_local(p, &f) == want)
 			return port;
 	}
 	return 0;

@@ -16,6 +16,8 @@
 #include "tg_maps.h"
 #include "tg_policy.h"
 
+#include "policy.h"
+
 /* Test-only: run the probe in this cgroup instead of the attach cgroup (makes it fail). */
 #define SELFTEST_CGROUP_ENV "TUNNELGUARD_SELFTEST_CGROUP"
 

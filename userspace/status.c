@@ -239,10 +239,14 @@ int status_collect_view(const char *pin_dir, enum status_view view, struct statu
 	} else {
 		/* nft alone: the table's own tenant set is the policy it enforces. */
 		r->layers = TG_LAYER_NFT;
-		r->guard.policy.n_tenant = (__u32)nft_state_tenant_ranges(
-			&r->nft, r->guard.policy.tenant, TG_MAX_RANGES);
-		if (r->guard.policy.n_tenant > TG_MAX_RANGES)
-			r->guard.policy.n_tenant = TG_MAX_RANGES;
+		size_t n = nft_state_tenant_ranges(&r->nft, NULL, 0);
+
+		policy_free(&r->guard.policy);
+		r->guard.policy.tenant = calloc(n ? n : 1, sizeof(*r->guard.policy.tenant));
+		if (!r->guard.policy.tenant)
+			return -ENOMEM;
+		r->guard.policy.n_tenant =
+			(__u32)nft_state_tenant_ranges(&r->nft, r->guard.policy.tenant, n);
 	}
 	r->nft_missing = (r->layers & TG_LAYER_NFT) && r->nft_checked && !r->nft.present;
 	/* One sock_diag dump for the tunnels and both drift checks: at 300,000 listeners each
@@ -285,4 +289,5 @@ void status_free(struct status_report *r)
 {
 	tunnels_free(&r->tunnels);
 	nft_state_free(&r->nft);
+	guard_free(&r->guard);
 }

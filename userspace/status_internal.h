@@ -32,6 +32,19 @@ const char *status_errno_label(unsigned int e);
 const char *status_user_of(unsigned int uid, char *buf, size_t len);
 
 /* The end of the run of reservations that starts at i (one [tenant] section's ranges). */
-unsigned int status_reservation_run(const struct guard_state *st, unsigned int i);
+/*
+ * Reservations in section order (indexes into policy.reservation, malloc'd, NULL without memory):
+ * a [tenant] section's ranges are adjacent in it, by port.
+ */
+__u32 *status_reservations_by_section(const struct tg_policy *p);
+
+/* End of the run of order[] from i that belongs to one section. */
+unsigned int status_reservation_run(const struct tg_policy *p, const __u32 *order, unsigned int i);
+
+/* The [tenant NAME] of reservation (an index into policy.reservation). */
+const char *status_section_name(const struct tg_policy *p, __u32 reservation);
+
+/* How many [tenant] sections status text lists; JSON lists them all. */
+#define STATUS_MAX_SECTIONS_SHOWN 20
 
 #endif /* TG_STATUS_INTERNAL_H */

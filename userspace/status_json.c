@@ -68,40 +68,47 @@ static void json_port_ranges(FILE *out, const struct tg_port_range *r, unsigned 
 	fputc(']', out);
 }
 
-static void json_grant_ports(FILE *out, const struct tg_port_grant *g, unsigned int n)
+static void json_grant_ports(FILE *out, const struct tg_port_grant *g, const __u32 *order,
+			     unsigned int i, unsigned int end)
 {
-	struct tg_port_range r[TG_MAX_RESERVATIONS];
+	fputc('[', out);
+	for (unsigned int k = i; k < end; k++) {
+		const struct tg_port_grant *r = &g[order ? order[k] : k];
 
-	for (unsigned int i = 0; i < n && i < TG_MAX_RESERVATIONS; i++)
-		r[i] = (struct tg_port_range){ g[i].first, g[i].last };
-	json_port_ranges(out, r, n < TG_MAX_RESERVATIONS ? n : TG_MAX_RESERVATIONS);
+		fprintf(out, "%s{\"first\":%u,\"last\":%u}", k > i ? "," : "", r->first, r->last);
+	}
+	fputc(']', out);
 }
 
 static void print_json_grants(FILE *out, const struct guard_state *st)
 {
 	const struct tg_policy *p = &st->policy;
+	__u32 *order = status_reservations_by_section(p);
 	char user[64], name[TG_NAME_LEN + 1];
 	unsigned int i, end;
 
 	fprintf(out, ",\"bind_policy\":\"%s\",\"reservations\":[",
 		cfg_bind_policy_name(p->bind_policy) ?: "?");
-	for (i = 0; i < p->n_reservation && i < TG_MAX_RESERVATIONS; i = end) {
-		end = status_reservation_run(st, i);
-		snprintf(name, sizeof(name), "%.*s", TG_NAME_LEN, st->names.reservation[i]);
+	for (i = 0; order && i < p->n_reservation; i = end) {
+		const struct tg_port_grant *first = &p->reservation[order[i]];
+
+		end = status_reservation_run(p, order, i);
+		snprintf(name, sizeof(name), "%.*s", TG_NAME_LEN, status_section_name(p, order[i]));
 		fputs(i ? ",{\"tenant\":" : "{\"tenant\":", out);
 		quote_json_fputs(out, name);
 		fputs(",\"user\":", out);
-		json_name(out, status_user_of(p->reservation[i].uid, user, sizeof(user)));
-		fprintf(out, ",\"uid\":%u,\"ports\":", p->reservation[i].uid);
-		json_grant_ports(out, &p->reservation[i], end - i);
+		json_name(out, status_user_of(first->uid, user, sizeof(user)));
+		fprintf(out, ",\"uid\":%u,\"ports\":", first->uid);
+		json_grant_ports(out, p->reservation, order, i, end);
 		fputc('}', out);
 	}
+	free(order);
 	fputs("],\"allow_rules\":[", out);
-	for (i = 0; i < p->n_allow_rule && i < TG_MAX_ALLOW_RULES; i++) {
+	for (i = 0; i < p->n_allow_rule; i++) {
 		fputs(i ? ",{\"user\":" : "{\"user\":", out);
 		json_name(out, status_user_of(p->allow_rule[i].uid, user, sizeof(user)));
 		fprintf(out, ",\"uid\":%u,\"ports\":", p->allow_rule[i].uid);
-		json_grant_ports(out, &p->allow_rule[i], 1);
+		json_grant_ports(out, p->allow_rule, NULL, i, i + 1);
 		fputc('}', out);
 	}
 	fputc(']', out);

@@ -8,6 +8,8 @@
 
 #include "tg_policy.h"
 
+#include "policy.h"
+
 #include "netns_view.h"
 #include "netns_watch.h"
 #include "quote.h"
@@ -30,7 +32,7 @@ static const struct diag_listener *next_tunnel(const struct guard_state *st,
 	for (; v && *i < v->listeners.count; (*i)++) {
 		const struct diag_listener *dl = &v->listeners.items[*i];
 
-		if (!tg_is_tenant(&st->policy, dl->uid))
+		if (!policy_is_tenant(&st->policy, dl->uid))
 			continue;
 		(*i)++;
 		tunnels_format_endpoint(dl->family, dl->ip, dl->port, endpoint, len);

@@ -25,34 +25,59 @@
 #include "status_netns.h"
 #include "util.h"
 
-static void grant_ports(const struct tg_port_grant *g, unsigned int n, char *buf, size_t len)
+/* The ports of reservations order[i..end) (or of allow_rule i alone), as the config writes them. */
+static void grant_ports(const struct tg_port_grant *g, const __u32 *order, unsigned int i,
+			unsigned int end, char *buf, size_t len)
 {
-	struct tg_port_range r[TG_MAX_RESERVATIONS];
+	size_t used = 0;
 
-	for (unsigned int i = 0; i < n && i < TG_MAX_RESERVATIONS; i++)
-		r[i] = (struct tg_port_range){ g[i].first, g[i].last };
-	cfg_format_port_ranges(r, n, buf, len);
+	buf[0] = '\0';
+	for (unsigned int k = i; k < end && used < len; k++) {
+		const struct tg_port_grant *r = &g[order ? order[k] : k];
+		int n = r->first == r->last
+				? snprintf(buf + used, len - used, "%s%u", k > i ? ", " : "",
+					   r->first)
+				: snprintf(buf + used, len - used, "%s%u-%u", k > i ? ", " : "",
+					   r->first, r->last);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
 }
 
 static void print_text_grants(FILE *out, const struct guard_state *st)
 {
 	const struct tg_policy *p = &st->policy;
+	__u32 *order = status_reservations_by_section(p);
 	char ports[512], user[64];
-	unsigned int i, end;
+	unsigned int i, end, shown = 0;
 
 	fprintf(out, "  bind policy: %s\n", cfg_bind_policy_name(p->bind_policy) ?: "?");
 	fprintf(out, "  reservations:%s\n", p->n_reservation ? "" : " (none)");
-	for (i = 0; i < p->n_reservation && i < TG_MAX_RESERVATIONS; i = end) {
-		end = status_reservation_run(st, i);
-		grant_ports(&p->reservation[i], end - i, ports, sizeof(ports));
+	for (i = 0; order && i < p->n_reservation; i = end, shown++) {
+		end = status_reservation_run(p, order, i);
+		if (shown == STATUS_MAX_SECTIONS_SHOWN)
+			continue;
+		grant_ports(p->reservation, order, i, end, ports, sizeof(ports));
 		fprintf(out, "    [tenant %.*s] user %s uid %u ports %s\n", TG_NAME_LEN,
-			st->names.reservation[i],
-			status_user_of(p->reservation[i].uid, user, sizeof(user))[0] ? user : "-",
-			p->reservation[i].uid, ports);
+			status_section_name(p, order[i]),
+			status_user_of(p->reservation[order[i]].uid, user, sizeof(user))[0] ? user
+											    : "-",
+			p->reservation[order[i]].uid, ports);
 	}
+	if (shown > STATUS_MAX_SECTIONS_SHOWN)
+		fprintf(out, "    ... and %u more [tenant] sections (status --json lists them all)\n",
+			shown - STATUS_MAX_SECTIONS_SHOWN);
+	free(order);
 	fprintf(out, "  allow rules:%s\n", p->n_allow_rule ? "" : " (none)");
-	for (i = 0; i < p->n_allow_rule && i < TG_MAX_ALLOW_RULES; i++) {
-		grant_ports(&p->allow_rule[i], 1, ports, sizeof(ports));
+	for (i = 0; i < p->n_allow_rule; i++) {
+		if (i == STATUS_MAX_SECTIONS_SHOWN) {
+			fprintf(out, "    ... and %u more (status --json lists them all)\n",
+				p->n_allow_rule - i);
+			break;
+		}
+		grant_ports(p->allow_rule, NULL, i, i + 1, ports, sizeof(ports));
 		fprintf(out, "    user %s uid %u may reach ports %s\n",
 			status_user_of(p->allow_rule[i].uid, user, sizeof(user))[0] ? user : "-",
 			p->allow_rule[i].uid, ports);

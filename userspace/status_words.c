@@ -78,14 +78,45 @@ const char *status_user_of(unsigned int uid, char *buf, size_t len)
 	return buf;
 }
 
-/* Reservations are stored one port range each; a [tenant] section's ranges are adjacent. */
-unsigned int status_reservation_run(const struct guard_state *st, unsigned int i)
+/* Section of reservation i, for sorting. */
+static const struct tg_policy *sort_policy;
+
+static int by_section(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+	__u32 sx = sort_policy->reservation_section[x], sy = sort_policy->reservation_section[y];
+
+	if (sx != sy)
+		return sx < sy ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+__u32 *status_reservations_by_section(const struct tg_policy *p)
+{
+	__u32 *order = calloc(p->n_reservation ? p->n_reservation : 1, sizeof(*order));
+
+	if (!order)
+		return NULL;
+	for (__u32 i = 0; i < p->n_reservation; i++)
+		order[i] = i;
+	sort_policy = p;
+	qsort(order, p->n_reservation, sizeof(*order), by_section);
+	return order;
+}
+
+unsigned int status_reservation_run(const struct tg_policy *p, const __u32 *order, unsigned int i)
 {
 	unsigned int end = i + 1;
 
-	while (end < st->policy.n_reservation && end < TG_MAX_RESERVATIONS &&
-	       st->policy.reservation[end].uid == st->policy.reservation[i].uid &&
-	       strncmp(st->names.reservation[end], st->names.reservation[i], TG_NAME_LEN) == 0)
+	while (end < p->n_reservation &&
+	       p->reservation_section[order[end]] == p->reservation_section[order[i]])
 		end++;
 	return end;
+}
+
+const char *status_section_name(const struct tg_policy *p, __u32 reservation)
+{
+	__u32 s = p->reservation_section[reservation];
+
+	return s < p->n_section ? p->section[s].name : "?";
 }

@@ -88,7 +88,7 @@ int tunnels_from_listeners(const struct tg_policy *policy, const struct diag_lis
 		goto cleanup;
 	}
 	for (size_t i = 0; i < all.count; i++) {
-		if (!tg_is_tenant(policy, all.items[i].uid))
+		if (!policy_is_tenant(policy, all.items[i].uid))
 			continue;
 		out->items[n].listener = all.items[i];
 		snprintf(out->items[n].user, sizeof(out->items[n].user), "%s",

@@ -12,6 +12,8 @@
 #include "diag.h"
 #include "tg_policy.h"
 
+#include "policy.h"
+
 struct tunnel {
 	struct diag_listener listener;
 	pid_t pid;	  /* 0 when no process could be found */

@@ -42,9 +42,9 @@ static const struct tg_policy isolate = {
 	.policy = TG_POLICY_ISOLATE,
 	.deny_errno = 111,
 	.n_tenant = 1,
-	.tenant = { { TENANT_A, TENANT_C } },
+	.tenant = (struct tg_uid_range[]){ { TENANT_A, TENANT_C } },
 	.n_allow_port = 1,
-	.allow_port = { { 8053, 8053 } },
+	.allow_port = (struct tg_port_range[]){ { 8053, 8053 } },
 };
 
 /* The nft layer as no guard: the tables these tests make name no pin dir. */

@@ -60,9 +60,9 @@ static const struct tg_policy example = {
 	.policy = TG_POLICY_ISOLATE,
 	.deny_errno = 111,
 	.n_tenant = 1,
-	.tenant = { { 2001, 2003 } },
+	.tenant = (struct tg_uid_range[]){ { 2001, 2003 } },
 	.n_allow_port = 1,
-	.allow_port = { { 53, 53 } },
+	.allow_port = (struct tg_port_range[]){ { 53, 53 } },
 };
 
 /* Tenant 2001 on 127.0.0.1:8001 and [::1]:8001 (two map entries, one owner), root's sshd. */

@@ -29,7 +29,7 @@ static const struct tg_policy policy = {
 	.policy = TG_POLICY_ISOLATE,
 	.deny_errno = 111,
 	.n_tenant = 1,
-	.tenant = { { 2001, 2003 } },
+	.tenant = (struct tg_uid_range[]){ { 2001, 2003 } },
 };
 
 /* A listener: who, where. ip is "127.0.0.1" or "::1" style. */

@@ -9,9 +9,9 @@
  * 1500 is exempt; 53 and 8000-8099 are allow-ports.
  */
 #define TENANTS                                                                     \
-	.n_tenant = 2, .tenant = { { 1000, 1999 }, { 3000, 3999 } }, .n_exempt = 1, \
-	.exempt = { { 1500, 1500 } }, .n_allow_port = 2,                            \
-	.allow_port = { { 53, 53 }, { 8000, 8099 } }
+	.n_tenant = 2, .tenant = (struct tg_uid_range[]){ { 1000, 1999 }, { 3000, 3999 } }, .n_exempt = 1, \
+	.exempt = (struct tg_uid_range[]){ { 1500, 1500 } }, .n_allow_port = 2,                            \
+	.allow_port = (struct tg_port_range[]){ { 53, 53 }, { 8000, 8099 } }
 
 static const struct tg_policy isolate = {
 	.mode = TG_MODE_ENFORCE, .policy = TG_POLICY_ISOLATE, .deny_errno = 111, TENANTS
@@ -35,9 +35,9 @@ static const struct tg_policy example = {
 	.policy = TG_POLICY_ISOLATE,
 	.deny_errno = 111,
 	.n_tenant = 1,
-	.tenant = { { 2001, 2003 } },
+	.tenant = (struct tg_uid_range[]){ { 2001, 2003 } },
 	.n_allow_port = 1,
-	.allow_port = { { 53, 53 } },
+	.allow_port = (struct tg_port_range[]){ { 53, 53 } },
 };
 
 #define FOUND(caller, p, owner)                                                     \
@@ -262,11 +262,11 @@ Test(policy, counts_bound_the_lists)
 		.mode = TG_MODE_ENFORCE,
 		.policy = TG_POLICY_ISOLATE,
 		.n_tenant = 1,
-		.tenant = { { 1000, 1999 }, { 5000, 5999 } },
+		.tenant = (struct tg_uid_range[]){ { 1000, 1999 }, { 5000, 5999 } },
 		.n_exempt = 0,
-		.exempt = { { 1001, 1001 } },
+		.exempt = (struct tg_uid_range[]){ { 1001, 1001 } },
 		.n_allow_port = 0,
-		.allow_port = { { 1, 65535 } },
+		.allow_port = (struct tg_port_range[]){ { 1, 65535 } },
 	};
 	static const struct {
 		const char *name;
@@ -352,8 +352,8 @@ Test(policy, reasons)
  */
 #define GRANTS                                                                               \
 	.n_reservation = 3,                                                                  \
-	.reservation = { { 1001, 8001, 8010 }, { 1001, 9001, 9001 }, { 3001, 8011, 8011 } }, \
-	.n_allow_rule = 2, .allow_rule = { { 1002, 9101, 9102 }, { 3000, 9001, 9001 } }
+	.reservation = (struct tg_port_grant[]){ { 1001, 8001, 8010 }, { 1001, 9001, 9001 }, { 3001, 8011, 8011 } }, \
+	.n_allow_rule = 2, .allow_rule = (struct tg_port_grant[]){ { 1002, 9101, 9102 }, { 3000, 9001, 9001 } }
 
 static const struct tg_policy open_binds = {
 	.mode = TG_MODE_ENFORCE, .policy = TG_POLICY_ISOLATE, TENANTS, GRANTS
@@ -441,11 +441,11 @@ Test(policy, grant_counts_bound_the_lists)
 	static const struct tg_policy stale = {
 		.bind_policy = TG_BIND_OPEN,
 		.n_tenant = 1,
-		.tenant = { { 1000, 1999 } },
+		.tenant = (struct tg_uid_range[]){ { 1000, 1999 } },
 		.n_reservation = 1,
-		.reservation = { { 1001, 8001, 8001 }, { 1001, 1, 65535 } },
+		.reservation = (struct tg_port_grant[]){ { 1001, 8001, 8001 }, { 1001, 1, 65535 } },
 		.n_allow_rule = 0,
-		.allow_rule = { { 1002, 1, 65535 } },
+		.allow_rule = (struct tg_port_grant[]){ { 1002, 1, 65535 } },
 	};
 	__u32 owner;
 

@@ -23,8 +23,9 @@
 
 size_t nft_batch_size(const struct nft_state *c)
 {
-	/* Interval sets: at most 2 * TG_MAX_RANGES uid pieces and TG_MAX_RANGES port ranges. */
-	size_t elems = c->n_owners + c->n_tunnel_ports + c->n_service_ports + 6 * TG_MAX_RANGES + 4;
+	/* Interval sets: two elements per uid range and port range, one more each. */
+	size_t elems = c->n_owners + c->n_tunnel_ports + c->n_service_ports +
+		       2 * (c->n_policy_ranges + 2);
 	size_t msgs = elems / TG_NFT_ELEMS_PER_MSG + SET_COUNT + 1;
 
 	return TG_NFT_MSG_MAX + TG_NFT_FIXED_BYTES + elems * TG_NFT_ELEM_BYTES + msgs * 256;
@@ -313,52 +314,31 @@ static size_t merge_ranges(struct nft_range *r, size_t n)
 	return out + 1;
 }
 
-/* Tenant uid ranges minus exempt ones, sorted and merged. out holds 2 * TG_MAX_RANGES + 1. */
-static int tenant_ranges(const struct tg_policy *p, struct nft_range *out, size_t *n_out)
+/* Tenant uid ranges minus exempt ones, sorted and merged: *out is malloc'd. */
+static int tenant_ranges(const struct tg_policy *p, struct nft_range **out, size_t *n_out)
 {
-	struct nft_range ex[TG_MAX_RANGES];
-	size_t n = 0, n_ex = 0;
+	struct tg_uid_range *r;
+	size_t n;
+	int err;
 
-	if (p->n_tenant > TG_MAX_RANGES || p->n_exempt > TG_MAX_RANGES)
-		return -EINVAL;
-	for (uint32_t i = 0; i < p->n_tenant; i++) {
+	for (uint32_t i = 0; i < p->n_tenant; i++)
 		if (p->tenant[i].first > p->tenant[i].last)
 			return -EINVAL;
-		out[n++] = (struct nft_range){ p->tenant[i].first, p->tenant[i].last };
-	}
-	for (uint32_t i = 0; i < p->n_exempt; i++) {
+	for (uint32_t i = 0; i < p->n_exempt; i++)
 		if (p->exempt[i].first > p->exempt[i].last)
 			return -EINVAL;
-		ex[n_ex++] = (struct nft_range){ p->exempt[i].first, p->exempt[i].last };
+	err = policy_restricted(p, &r, &n);
+	if (err)
+		return err;
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out) {
+		free(r);
+		return -ENOMEM;
 	}
-	n = merge_ranges(out, n);
-	n_ex = merge_ranges(ex, n_ex);
-	/* Each disjoint exempt range splits at most one tenant range in two. */
-	for (size_t e = 0; e < n_ex; e++) {
-		for (size_t i = 0; i < n; i++) {
-			struct nft_range *r = &out[i];
-
-			if (ex[e].last < r->first || ex[e].first > r->last)
-				continue;
-			if (ex[e].first > r->first && ex[e].last < r->last) {
-				memmove(&out[i + 2], &out[i + 1], (n - i - 1) * sizeof(*out));
-				out[i + 1] = (struct nft_range){ ex[e].last + 1, r->last };
-				r->last = ex[e].first - 1;
-				n++;
-				break;
-			}
-			if (ex[e].first <= r->first && ex[e].last >= r->last) {
-				memmove(r, r + 1, (n - i - 1) * sizeof(*out));
-				n--;
-				i--;
-			} else if (ex[e].first <= r->first) {
-				r->first = ex[e].last + 1;
-			} else {
-				r->last = ex[e].first - 1;
-			}
-		}
-	}
-	*n_out = n;
+	for (size_t i = 0; i < n; i++)
+		(*out)[i] = (struct nft_range){ r[i].first, r[i].last };
+	free(r);
+	*n_out = merge_ranges(*out, n);
 	return 0;
 }
 
@@ -370,14 +350,15 @@ static int tenant_ranges(const struct tg_policy *p, struct nft_range *out, size_
 static int put_intervals(struct mnl_nlmsg_batch *b, uint32_t *seq, enum nft_set_index i,
 			 const struct nft_range *r, size_t n, uint64_t max)
 {
-	struct nft_elem elems[4 * TG_MAX_RANGES + 4];
 	size_t key_len = nft_sets[i].key_len, count = 0;
+	struct nft_elem *elems;
+	int err;
 
 	if (n == 0)
 		return 0;
-	if (n > 2 * TG_MAX_RANGES + 1)
-		return -EINVAL;
-	memset(elems, 0, sizeof(elems));
+	elems = calloc(2 * n + 1, sizeof(*elems));
+	if (!elems)
+		return -ENOMEM;
 	for (size_t k = 0; k < n; k++) {
 		uint64_t keys[2] = { r[k].first, r[k].last + 1 };
 
@@ -398,7 +379,9 @@ static int put_intervals(struct mnl_nlmsg_batch *b, uint32_t *seq, enum nft_set_
 			elems[count++].interval_end = j == 1;
 		}
 	}
-	return put_elems(b, seq, true, i, elems, count, true);
+	err = put_elems(b, seq, true, i, elems, count, true);
+	free(elems);
+	return err;
 }
 
 static int check_policy(const struct tg_policy *p)
@@ -407,13 +390,9 @@ static int check_policy(const struct tg_policy *p)
 		return -EINVAL;
 	if (p->policy != TG_POLICY_ISOLATE && p->policy != TG_POLICY_STRICT)
 		return -EINVAL;
-	if (p->n_allow_port > TG_MAX_RANGES)
-		return -EINVAL;
 	for (uint32_t i = 0; i < p->n_allow_port; i++)
 		if (p->allow_port[i].first > p->allow_port[i].last)
 			return -EINVAL;
-	if (p->n_allow_rule > TG_MAX_ALLOW_RULES)
-		return -EINVAL;
 	for (uint32_t i = 0; i < p->n_allow_rule; i++)
 		if (p->allow_rule[i].first > p->allow_rule[i].last)
 			return -EINVAL;
@@ -423,7 +402,7 @@ static int check_policy(const struct tg_policy *p)
 int nft_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_policy *p,
 		  const struct nft_state *c, const char *guard_id)
 {
-	struct nft_range uids[2 * TG_MAX_RANGES + 1], ports[TG_MAX_RANGES];
+	struct nft_range *uids = NULL, *ports = NULL;
 	size_t n_uids = 0, n_ports = 0;
 	char comment[256]; /* the kernel keeps at most 256 bytes of table userdata */
 	int err;
@@ -432,9 +411,14 @@ int nft_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_poli
 		return -EINVAL;
 	err = check_policy(p);
 	if (!err)
-		err = tenant_ranges(p, uids, &n_uids);
+		err = tenant_ranges(p, &uids, &n_uids);
 	if (err)
 		return err;
+	ports = calloc(p->n_allow_port ? p->n_allow_port : 1, sizeof(*ports));
+	if (!ports) {
+		free(uids);
+		return -ENOMEM;
+	}
 	for (uint32_t i = 0; i < p->n_allow_port; i++)
 		ports[n_ports++] =
 			(struct nft_range){ p->allow_port[i].first, p->allow_port[i].last };
@@ -465,5 +449,7 @@ int nft_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_poli
 		err = nft_put_chain(b, seq);
 	if (!err)
 		err = nft_put_rules(b, seq, p);
+	free(uids);
+	free(ports);
 	return err;
 }
