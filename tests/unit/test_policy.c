@@ -1,17 +1,80 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* test_policy.c - tg_decide_connect(), tg_decide_bind() and their helpers in tg_policy.h. */
+/*
+ * test_policy.c - tg_decide_connect(), tg_decide_bind() and their helpers in tg_policy.h, handed
+ * the facts that policy.c looks up in a userspace struct tg_policy (as the kernel looks them up
+ * in its maps), and policy.c's lookups and settings themselves.
+ */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
 
-#include "tg_policy.h"
+#include "policy.h"
+
+/* The settings the decisions read (scalars only), as the loader gives them to the kernel. */
+static struct tg_settings settings_of(const struct tg_policy *p)
+{
+	struct tg_settings s;
+	int err = policy_settings(p, &s);
+
+	cr_assert_eq(err, 0, "policy_settings: %d", err);
+	return s;
+}
+
+/*
+ * tg_decide_connect_local() for p, as the kernel asks it: first without the allow-rule fact,
+ * then, when it answers TG_NEED_ALLOW_RULE, again with it. policy_decide_connect_local() must
+ * agree.
+ */
+static enum tg_reason decide_local(const struct tg_policy *p, const struct tg_facts *in)
+{
+	struct tg_settings s = settings_of(p);
+	struct tg_facts f = *in, g = *in;
+	enum tg_reason r;
+	__u8 rule;
+
+	policy_facts(p, &f);
+	rule = f.allow_rule;
+	f.allow_rule = TG_FACT_UNKNOWN;
+	r = tg_decide_connect_local(&s, &f);
+	if (r == TG_NEED_ALLOW_RULE) {
+		f.allow_rule = rule;
+		r = tg_decide_connect_local(&s, &f);
+	}
+	cr_assert_neq(r, TG_NEED_ALLOW_RULE, "asked for the allow rule with it known");
+	cr_assert_eq(policy_decide_connect_local(p, &g), r,
+		     "policy_decide_connect_local gave %d, the facts %d",
+		     policy_decide_connect_local(p, &g), r);
+	return r;
+}
+
+static enum tg_reason decide(const struct tg_policy *p, const struct tg_facts *in, int local)
+{
+	struct tg_settings s = settings_of(p);
+	struct tg_facts f = *in, g = *in;
+	enum tg_reason r;
+
+	policy_facts(p, &f);
+	r = tg_decide_connect(&s, &f, local);
+	cr_assert_eq(policy_decide_connect(p, &g, local), r,
+		     "policy_decide_connect gave %d, the facts %d",
+		     policy_decide_connect(p, &g, local), r);
+	return r;
+}
 
 /*
  * Tenants are 1000-1999 and 3000-3999 (two ranges, with service uids 2000-2999 between them);
  * 1500 is exempt; 53 and 8000-8099 are allow-ports.
  */
-#define TENANTS                                                                     \
-	.n_tenant = 2, .tenant = (struct tg_uid_range[]){ { 1000, 1999 }, { 3000, 3999 } }, .n_exempt = 1, \
-	.exempt = (struct tg_uid_range[]){ { 1500, 1500 } }, .n_allow_port = 2,                            \
-	.allow_port = (struct tg_port_range[]){ { 53, 53 }, { 8000, 8099 } }
+#define TENANTS                                                                                \
+	.n_tenant = 2, .tenant = (struct tg_uid_range[]){ { 1000, 1999 }, { 3000, 3999 } },    \
+	.n_exempt = 1, .exempt = (struct tg_uid_range[]){ { 1500, 1500 } }, .n_allow_port = 2, \
+	.allow_port = (struct tg_port_range[])                                                 \
+	{                                                                                      \
+		{ 53, 53 },                                                                    \
+		{                                                                              \
+			8000, 8099                                                             \
+		}                                                                              \
+	}
 
 static const struct tg_policy isolate = {
 	.mode = TG_MODE_ENFORCE, .policy = TG_POLICY_ISOLATE, .deny_errno = 111, TENANTS
@@ -153,7 +216,7 @@ Test(policy, decide_connect_local)
 {
 	for (size_t i = 0; i < sizeof(decide_cases) / sizeof(decide_cases[0]); i++) {
 		const struct decide_case *c = &decide_cases[i];
-		enum tg_reason got = tg_decide_connect_local(c->policy, &c->facts);
+		enum tg_reason got = decide_local(c->policy, &c->facts);
 
 		cr_assert_eq(got, c->want, "%s: tg_decide_connect_local gave reason %d, want %d",
 			     c->name, got, c->want);
@@ -193,8 +256,7 @@ Test(policy, decide_connect)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enum tg_reason got =
-			tg_decide_connect(cases[i].policy, &cases[i].facts, cases[i].local);
+		enum tg_reason got = decide(cases[i].policy, &cases[i].facts, cases[i].local);
 
 		cr_assert_eq(got, cases[i].want, "%s: tg_decide_connect gave %d, want %d",
 			     cases[i].name, got, cases[i].want);
@@ -216,9 +278,9 @@ Test(policy, audit_never_refuses)
 		enum tg_reason enforced, audited, want;
 
 		p.mode = TG_MODE_ENFORCE;
-		enforced = tg_decide_connect_local(&p, &c->facts);
+		enforced = decide_local(&p, &c->facts);
 		p.mode = TG_MODE_AUDIT;
-		audited = tg_decide_connect_local(&p, &c->facts);
+		audited = decide_local(&p, &c->facts);
 		want = tg_reason_refuses(enforced) ? twin[enforced] : enforced;
 		cr_assert_eq(audited, want, "%s: audit gave %d, enforce %d, want %d", c->name,
 			     audited, enforced, want);
@@ -250,15 +312,15 @@ Test(policy, is_tenant)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		cr_assert_eq(tg_is_tenant(&isolate, cases[i].uid), cases[i].want,
-			     "%s: tg_is_tenant(%u) is %d, want %d", cases[i].name, cases[i].uid,
-			     tg_is_tenant(&isolate, cases[i].uid), cases[i].want);
+		cr_assert_eq(policy_is_tenant(&isolate, cases[i].uid), cases[i].want,
+			     "%s: policy_is_tenant(%u) is %d, want %d", cases[i].name, cases[i].uid,
+			     policy_is_tenant(&isolate, cases[i].uid), cases[i].want);
 }
 
 /* Entries past n are never read, even if they would match. */
 Test(policy, counts_bound_the_lists)
 {
-	static const struct tg_policy stale = {
+	const struct tg_policy stale = {
 		.mode = TG_MODE_ENFORCE,
 		.policy = TG_POLICY_ISOLATE,
 		.n_tenant = 1,
@@ -279,7 +341,7 @@ Test(policy, counts_bound_the_lists)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enum tg_reason got = tg_decide_connect_local(&stale, &cases[i].facts);
+		enum tg_reason got = decide_local(&stale, &cases[i].facts);
 
 		cr_assert_eq(got, cases[i].want, "%s: reason %d, want %d", cases[i].name, got,
 			     cases[i].want);
@@ -320,6 +382,8 @@ Test(policy, reasons)
 		{ "TG_AUDIT_BIND_UNRESERVED", TG_AUDIT_BIND_UNRESERVED, 0, 1,
 		  TG_AUDIT_BIND_UNRESERVED },
 	};
+	const struct tg_settings enforce = { .mode = TG_MODE_ENFORCE },
+				 audit = { .mode = TG_MODE_AUDIT };
 	unsigned int seen = 0;
 
 	cr_assert_eq(sizeof(cases) / sizeof(cases[0]), TG_REASON_COUNT,
@@ -335,11 +399,11 @@ Test(policy, reasons)
 		cr_assert_eq(tg_reason_is_audit(r), cases[i].is_audit,
 			     "%s: tg_reason_is_audit is %d, want %d", cases[i].name,
 			     tg_reason_is_audit(r), cases[i].is_audit);
-		cr_assert_eq(tg_apply_mode(&audit_isolate, r), cases[i].audit_twin,
+		cr_assert_eq(tg_apply_mode(&audit, r), cases[i].audit_twin,
 			     "%s: audit mode gives %d, want %d", cases[i].name,
-			     tg_apply_mode(&audit_isolate, r), cases[i].audit_twin);
-		cr_assert_eq(tg_apply_mode(&isolate, r), r, "%s: enforce mode changed it to %d",
-			     cases[i].name, tg_apply_mode(&isolate, r));
+			     tg_apply_mode(&audit, r), cases[i].audit_twin);
+		cr_assert_eq(tg_apply_mode(&enforce, r), r, "%s: enforce mode changed it to %d",
+			     cases[i].name, tg_apply_mode(&enforce, r));
 	}
 	cr_assert_eq(seen, (1u << TG_REASON_COUNT) - 1, "reasons: not every reason covered (%#x)",
 		     seen);
@@ -348,12 +412,21 @@ Test(policy, reasons)
 /*
  * Reservations and allow rules. Tenants 1000-1999 and 3000-3999 as above; 1001 holds 8001-8010
  * and 9001, 3001 holds 8011; 1002 may reach 9101-9102 and 3000 may reach 9001 (allow-ports are
- * 53 and 8000-8099, so rules are tested outside them).
+ * 53 and 8000-8099, so rules are tested outside them). Reservations are sorted by first port,
+ * allow rules by uid, as the parser leaves them.
  */
-#define GRANTS                                                                               \
-	.n_reservation = 3,                                                                  \
-	.reservation = (struct tg_port_grant[]){ { 1001, 8001, 8010 }, { 1001, 9001, 9001 }, { 3001, 8011, 8011 } }, \
-	.n_allow_rule = 2, .allow_rule = (struct tg_port_grant[]){ { 1002, 9101, 9102 }, { 3000, 9001, 9001 } }
+#define GRANTS                                                           \
+	.n_reservation = 3,                                              \
+	.reservation = (struct tg_port_grant[]){ { 1001, 8001, 8010 },   \
+						 { 3001, 8011, 8011 },   \
+						 { 1001, 9001, 9001 } }, \
+	.n_allow_rule = 2, .allow_rule = (struct tg_port_grant[])        \
+	{                                                                \
+		{ 1002, 9101, 9102 },                                    \
+		{                                                        \
+			3000, 9001, 9001                                 \
+		}                                                        \
+	}
 
 static const struct tg_policy open_binds = {
 	.mode = TG_MODE_ENFORCE, .policy = TG_POLICY_ISOLATE, TENANTS, GRANTS
@@ -424,9 +497,16 @@ Test(policy, decide_bind)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct tg_policy *p = cases[i].policy;
+		struct tg_settings s = settings_of(p);
 		__u32 owner = 12345;
-		enum tg_reason got =
-			tg_decide_bind(cases[i].policy, cases[i].caller, cases[i].port, &owner);
+		enum tg_reason got = policy_decide_bind(p, cases[i].caller, cases[i].port, &owner);
+		enum tg_reason direct =
+			tg_decide_bind(&s, policy_is_tenant(p, cases[i].caller), cases[i].caller,
+				       cases[i].port, policy_port(p, cases[i].port).reserved_for);
+
+		cr_assert_eq(direct, got, "%s: tg_decide_bind on the facts gave %d, policy %d",
+			     cases[i].name, direct, got);
 
 		cr_assert_eq(got, cases[i].want, "%s: tg_decide_bind gave %d, want %d",
 			     cases[i].name, got, cases[i].want);
@@ -438,7 +518,7 @@ Test(policy, decide_bind)
 /* Reservations and allow rules past their counts are never read. */
 Test(policy, grant_counts_bound_the_lists)
 {
-	static const struct tg_policy stale = {
+	const struct tg_policy stale = {
 		.bind_policy = TG_BIND_OPEN,
 		.n_tenant = 1,
 		.tenant = (struct tg_uid_range[]){ { 1000, 1999 } },
@@ -449,22 +529,22 @@ Test(policy, grant_counts_bound_the_lists)
 	};
 	__u32 owner;
 
-	cr_assert_eq(tg_decide_bind(&stale, 1002, 8002, &owner), TG_ALLOW_BIND_OPEN,
+	cr_assert_eq(policy_decide_bind(&stale, 1002, 8002, &owner), TG_ALLOW_BIND_OPEN,
 		     "a reservation past n_reservation was read");
-	cr_assert_eq(tg_decide_connect_local(&stale, &(struct tg_facts)FOUND(1002, 8001, 1001)),
+	cr_assert_eq(decide_local(&stale, &(struct tg_facts)FOUND(1002, 8001, 1001)),
 		     TG_DENY_OTHER_TENANT, "an allow rule past n_allow_rule was read");
 }
 
 /* Allow rules in a local connect: after own listener and allow-ports, before the owner's kind. */
 Test(policy, decide_allow_rules)
 {
-	static const struct tg_policy strict_grants = {
+	const struct tg_policy strict_grants = {
 		.mode = TG_MODE_ENFORCE, .policy = TG_POLICY_STRICT, TENANTS, GRANTS
 	};
-	static const struct tg_policy audit_grants = {
+	const struct tg_policy audit_grants = {
 		.mode = TG_MODE_AUDIT, .policy = TG_POLICY_ISOLATE, TENANTS, GRANTS
 	};
-	static const struct decide_case cases[] = {
+	const struct decide_case cases[] = {
 		{ "rule, first port", &open_binds, FOUND(1002, 9101, 1001), TG_ALLOW_RULE },
 		{ "rule, last port", &open_binds, FOUND(1002, 9102, 1001), TG_ALLOW_RULE },
 		{ "port past the rule", &open_binds, FOUND(1002, 9103, 1001),
@@ -488,7 +568,7 @@ Test(policy, decide_allow_rules)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enum tg_reason got = tg_decide_connect_local(cases[i].policy, &cases[i].facts);
+		enum tg_reason got = decide_local(cases[i].policy, &cases[i].facts);
 
 		cr_assert_eq(got, cases[i].want, "%s: tg_decide_connect_local gave %d, want %d",
 			     cases[i].name, got, cases[i].want);
@@ -515,9 +595,10 @@ Test(policy, listener_squats)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		__u32 reserved_for = 12345;
-		int got = tg_listener_squats(cases[i].policy, cases[i].owner, cases[i].port,
-					     &reserved_for);
+		const struct tg_policy *p = cases[i].policy;
+		__u32 reserved_for = policy_port(p, cases[i].port).reserved_for;
+		int got = tg_listener_squats(policy_is_tenant(p, cases[i].owner), cases[i].owner,
+					     reserved_for);
 
 		cr_assert_eq(got, cases[i].want, "%s: tg_listener_squats gave %d, want %d",
 			     cases[i].name, got, cases[i].want);
