@@ -62,6 +62,7 @@ Test(config, defaults)
 	memset(&cfg, 0xa5, sizeof(cfg));
 	cfg_defaults(&cfg);
 	assert_policy_eq("cfg_defaults", &cfg.policy, &default_policy);
+	cfg_free(&cfg);
 }
 
 struct good_case {
@@ -275,6 +276,7 @@ Test(config, layers)
 			     "'%s': %s", cases[i].text, err.message);
 		cr_expect_eq(cfg.layers, cases[i].want, "'%s': layers %u, expected %u",
 			     cases[i].text, cfg.layers, cases[i].want);
+		cfg_free(&cfg);
 	}
 }
 
@@ -291,6 +293,7 @@ Test(config, parse_good)
 		cr_assert_eq(ret, 0, "%s: cfg_parse returned %d, line %u: %s", c->name, ret,
 			     err.line, err.message);
 		assert_policy_eq(c->name, &cfg.policy, &c->want);
+		cfg_free(&cfg);
 	}
 }
 
@@ -487,6 +490,7 @@ Test(config, parse_without_error_struct)
 	cr_assert_eq(cfg_parse("mode = audit\n", 13, &cfg, NULL), 0,
 		     "NULL err: good text must parse");
 	cr_assert_eq(cfg.policy.mode, TG_MODE_AUDIT, "NULL err: mode %u", cfg.policy.mode);
+	cfg_free(&cfg);
 }
 
 /* The temp file and directory of the cfg_load tests; cleanup_temp() removes them on every path. */
@@ -689,6 +693,7 @@ Test(config, load_default_path_absent)
 	cr_assert_eq(ret, 0, "default path: cfg_load returned %d (%s)", ret, out);
 	cr_assert_str_empty(out, "default path: stderr \"%s\", want nothing", out);
 	assert_policy_eq("default path", &cfg.policy, &default_policy);
+	cfg_free(&cfg);
 }
 
 struct format_case {
@@ -811,6 +816,8 @@ Test(config, format_round_trip)
 			     "case %zu: reparse of \"%s\": line %u: %s", i, text, err.line,
 			     err.message);
 		assert_policy_eq(texts[i], &again.policy, &cfg.policy);
+		cfg_free(&cfg);
+		cfg_free(&again);
 	}
 }
 
@@ -883,11 +890,12 @@ Test(config, port_owner_max)
 		ret = cfg_parse(cases[i].text, strlen(cases[i].text), &cfg, &err);
 		cr_assert_eq(ret, cases[i].ret, "'%s': returned %d (%s), expected %d",
 			     cases[i].text, ret, err.message, cases[i].ret);
-		if (ret == 0)
+		if (ret == 0) {
 			cr_expect_eq(cfg.port_owner_max, cases[i].want,
 				     "'%s': port_owner_max %u, expected %u", cases[i].text,
 				     cfg.port_owner_max, cases[i].want);
-		else
+			cfg_free(&cfg);
+		} else
 			cr_expect(strstr(err.message, cases[i].message) != NULL,
 				  "'%s': message '%s' lacks '%s'", cases[i].text, err.message,
 				  cases[i].message);

@@ -99,9 +99,11 @@ Test(config_tenants, defaults_have_none)
 		     cfg.policy.bind_policy);
 	cr_assert_eq(cfg.policy.n_reservation + cfg.policy.n_allow_rule + cfg.n_group, 0,
 		     "defaults reserve nothing");
+	cfg_free(&cfg);
 	parse_ok("open", "bind-policy = open\ntenant-group =\n", &cfg);
 	cr_assert_eq(cfg.policy.bind_policy, TG_BIND_OPEN, "bind-policy = open");
 	cr_assert_eq(cfg.n_group, 0, "empty tenant-group");
+	cfg_free(&cfg);
 }
 
 /* The old cap (64 reserved port ranges in all) is gone: 1,000 sections with a port each load. */
@@ -345,6 +347,7 @@ Test(config_tenants, resolve_keeps_covered_uids)
 	cr_assert_eq(cfg_resolve(&cfg, &fake_directory, &err), 0, "cfg_resolve: %s", err.message);
 	cfg_format_uid_ranges(cfg.policy.tenant, cfg.policy.n_tenant, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "1000-59999", "the default range already covers them: \"%s\"", buf);
+	cfg_free(&cfg);
 }
 
 struct resolve_bad_case {
