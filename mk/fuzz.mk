@@ -26,7 +26,7 @@ FUZZ_LDLIBS  := $(shell pkg-config --libs libmnl 2>/dev/null)
 
 # Each target and the userspace files it needs.
 FUZZ_TARGETS	       := config diag local_addrs
-FUZZ_USER_config       := config_parse config_values config_format escape
+FUZZ_USER_config       := config_parse config_values config_format escape policy util
 FUZZ_USER_diag	       := diag nlreply util
 FUZZ_USER_local_addrs  := local_addrs nlreply util
 FUZZ_ARGS_config       := -dict=tests/fuzz/config.dict -max_len=8192
@@ -39,7 +39,7 @@ FUZZ_RUNTIME = $(shell $(FUZZ_CC) -print-file-name=libclang_rt.fuzzer-$(shell un
 FUZZ_CLANG_MAJOR = $(shell $(FUZZ_CC) -dumpversion | cut -d. -f1)
 
 SAN_OUTPUT ?= $(OUTPUT)/asan
-SAN_SUITES ?= @(config|config_messages|escape|config_tenants|policy|addr|diag|local_addrs|nft_build|prometheus|owner_feed|nft_watch|capacity_report|reserved_ports|quote|events|log|status_state|drift)/*
+SAN_SUITES ?= @(config|config_messages|escape|config_tenants|config_scale|policy|addr|diag|local_addrs|nft_build|prometheus|owner_feed|nft_watch|capacity_report|reserved_ports|quote|events|log|status_state|drift)/*
 
 .PHONY: fuzz fuzz-build fuzz-runtime fuzz-corpus test-sanitize memcheck
 

@@ -304,9 +304,11 @@ static int check_reservations(struct cfg_parser *ps)
 		ret = cfg_parse_error(ps, "ports %s overlap [tenant %s] at line %u", range,
 				      p->section[a->section].name, a->line);
 	}
+	/* reservation_line travels too: check_section_names() reads it by the sorted index. */
 	for (__u32 i = 0; i < p->n_reservation && !ret; i++) {
 		p->reservation[i] = e[i].grant;
 		p->reservation_section[i] = e[i].section;
+		ps->reservation_line[i] = e[i].line;
 	}
 	free(e);
 	return ret;

@@ -86,6 +86,18 @@ static void gen_configs(void)
 		{ "bad-port.conf", "allow-ports = 0, 65536\n" },
 		{ "bad-key.conf", "tenant_uids = 1000\n" },
 		{ "bad-huge.conf", "exempt-uids = 99999999999999999999\n" },
+		/* Issue 16: sections, reservations and allow rules in any number. */
+		{ "sections.conf", "tenant-uids = 2001-2003\nbind-policy = reserved-only\n"
+				   "tenant-group = tunnels\nallow = bob:8001-8002, 8005\n"
+				   "allow = 2003:9001\n[tenant alice]\nports = 8005-8010, 8001\n"
+				   "[tenant carol]\nuser = 2003\nports = 9001\n"
+				   "[tenant web.team]\nports = 7000\nuser = www-data\n" },
+		{ "many-sections.conf", "[tenant t1]\nports = 1\n[tenant t2]\nports = 2\n"
+					"[tenant t3]\nports = 3\n[tenant t4]\nports = 4\n"
+					"[tenant t5]\nports = 5-9\n[tenant t6]\nports = 10\n" },
+		{ "bad-overlap-sections.conf", "[tenant a]\nports = 8001-8010\n"
+					       "[tenant b]\nports = 9000, 8005-8020\n" },
+		{ "bad-duplicate-section.conf", "[tenant a]\nports = 1\n[tenant a]\nports = 2\n" },
 	};
 
 	for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++)

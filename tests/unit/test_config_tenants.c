@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -55,22 +56,26 @@ Test(config_tenants, sections_and_rules)
 	parse_ok("sections", text, &cfg);
 	cr_assert_eq(p->bind_policy, TG_BIND_RESERVED_ONLY, "bind_policy %u", p->bind_policy);
 	cr_assert_eq(p->n_reservation, 4, "n_reservation %u", p->n_reservation);
-	assert_grant("sections", "reservation", 0, &p->reservation[0], UNRESOLVED, 8001, 8001);
-	assert_grant("sections", "reservation", 1, &p->reservation[1], UNRESOLVED, 8005, 8010);
-	assert_grant("sections", "reservation", 2, &p->reservation[2], 2003, 9001, 9001);
-	assert_grant("sections", "reservation", 3, &p->reservation[3], UNRESOLVED, 7000, 7000);
-	cr_assert_str_eq(cfg.names.reservation[0], "alice");
-	cr_assert_str_eq(cfg.names.reservation[1], "alice");
-	cr_assert_str_eq(cfg.names.reservation[2], "carol");
-	cr_assert_str_eq(cfg.names.reservation[3], "web.team");
+	/* Sorted by first port across sections, each with the index of its section. */
+	assert_grant("sections", "reservation", 0, &p->reservation[0], UNRESOLVED, 7000, 7000);
+	assert_grant("sections", "reservation", 1, &p->reservation[1], UNRESOLVED, 8001, 8001);
+	assert_grant("sections", "reservation", 2, &p->reservation[2], UNRESOLVED, 8005, 8010);
+	assert_grant("sections", "reservation", 3, &p->reservation[3], 2003, 9001, 9001);
+	cr_assert_eq(p->n_section, 3, "n_section %u", p->n_section);
+	cr_assert_str_eq(p->section[0].name, "alice");
+	cr_assert_str_eq(p->section[1].name, "carol");
+	cr_assert_str_eq(p->section[2].name, "web.team");
+	cr_assert_eq(p->section[1].uid, 2003, "carol's uid %u", p->section[1].uid);
+	cr_assert_str_eq(p->section[p->reservation_section[0]].name, "web.team");
+	cr_assert_str_eq(p->section[p->reservation_section[1]].name, "alice");
+	cr_assert_str_eq(p->section[p->reservation_section[2]].name, "alice");
+	cr_assert_str_eq(p->section[p->reservation_section[3]].name, "carol");
 	/* user defaults to the section name, at the header's line */
-	cr_assert_str_eq(cfg.reservation_user[0].name, "alice");
-	cr_assert_eq(cfg.reservation_user[0].line, 7, "alice's user line %u",
-		     cfg.reservation_user[0].line);
-	cr_assert_str_eq(cfg.reservation_user[2].name, "", "a uid needs no lookup");
-	cr_assert_str_eq(cfg.reservation_user[3].name, "www-data");
-	cr_assert_eq(cfg.reservation_user[3].line, 14, "www-data line %u",
-		     cfg.reservation_user[3].line);
+	cr_assert_str_eq(cfg.section_user[0].name, "alice");
+	cr_assert_eq(cfg.section_user[0].line, 7, "alice's user line %u", cfg.section_user[0].line);
+	cr_assert_str_eq(cfg.section_user[1].name, "", "a uid needs no lookup");
+	cr_assert_str_eq(cfg.section_user[2].name, "www-data");
+	cr_assert_eq(cfg.section_user[2].line, 14, "www-data line %u", cfg.section_user[2].line);
 	cr_assert_eq(p->n_allow_rule, 3, "n_allow_rule %u", p->n_allow_rule);
 	assert_grant("sections", "allow_rule", 0, &p->allow_rule[0], UNRESOLVED, 8001, 8002);
 	assert_grant("sections", "allow_rule", 1, &p->allow_rule[1], UNRESOLVED, 8005, 8005);
@@ -82,11 +87,7 @@ Test(config_tenants, sections_and_rules)
 	cr_assert_str_eq(cfg.group[1], "partners");
 	cr_assert_eq(cfg.group_line, 3, "group line %u", cfg.group_line);
 	cr_assert_eq(cfg.first_section_line, 7, "first section line %u", cfg.first_section_line);
-	/* The lists the kernel reads are zero past their counts. */
-	for (unsigned int i = p->n_reservation; i < TG_MAX_RESERVATIONS; i++)
-		assert_grant("sections", "unused reservation", i, &p->reservation[i], 0, 0, 0);
-	for (unsigned int i = p->n_allow_rule; i < TG_MAX_ALLOW_RULES; i++)
-		assert_grant("sections", "unused allow_rule", i, &p->allow_rule[i], 0, 0, 0);
+	cfg_free(&cfg);
 }
 
 Test(config_tenants, defaults_have_none)
@@ -98,31 +99,32 @@ Test(config_tenants, defaults_have_none)
 		     cfg.policy.bind_policy);
 	cr_assert_eq(cfg.policy.n_reservation + cfg.policy.n_allow_rule + cfg.n_group, 0,
 		     "defaults reserve nothing");
+	cfg_free(&cfg);
 	parse_ok("open", "bind-policy = open\ntenant-group =\n", &cfg);
 	cr_assert_eq(cfg.policy.bind_policy, TG_BIND_OPEN, "bind-policy = open");
 	cr_assert_eq(cfg.n_group, 0, "empty tenant-group");
+	cfg_free(&cfg);
 }
 
-/* 64 reservations fit; the 65th is refused. */
-Test(config_tenants, reservation_limit)
+/* The old cap (64 reserved port ranges in all) is gone: 1,000 sections with a port each load. */
+Test(config_tenants, reservations_past_the_old_cap)
 {
-	char text[8192];
-	size_t used = 0;
+	size_t cap = 1000 * 40, used = 0;
+	char *text = malloc(cap);
 	struct cfg_error err = { 0 };
 	struct tg_config cfg;
+	int ret;
 
-	for (int i = 0; i < TG_MAX_RESERVATIONS; i++)
-		used += snprintf(text + used, sizeof(text) - used, "[tenant t%d]\nports = %d\n", i,
-				 10000 + i);
-	cr_assert_eq(cfg_parse(text, used, &cfg, &err), 0, "64 reservations: line %u: %s", err.line,
-		     err.message);
-	cr_assert_eq(cfg.policy.n_reservation, TG_MAX_RESERVATIONS, "n_reservation %u",
-		     cfg.policy.n_reservation);
-	used += snprintf(text + used, sizeof(text) - used, "[tenant last]\nports = 20000\n");
-	cr_assert_eq(cfg_parse(text, used, &cfg, &err), -EINVAL, "65 reservations parsed");
-	cr_assert_eq(err.line, 2 * TG_MAX_RESERVATIONS + 2, "error on line %u", err.line);
-	cr_assert_str_eq(err.message,
-			 "ports: more than 64 reserved port ranges in all [tenant] sections");
+	cr_assert_not_null(text);
+	for (int i = 0; i < 1000; i++)
+		used += (size_t)snprintf(text + used, cap - used, "[tenant t%d]\nports = %d\n", i,
+					 10000 + i);
+	ret = cfg_parse(text, used, &cfg, &err);
+	free(text);
+	cr_assert_eq(ret, 0, "1000 reservations: line %u: %s", err.line, err.message);
+	cr_assert_eq(cfg.policy.n_reservation, 1000, "n_reservation %u", cfg.policy.n_reservation);
+	cr_assert_eq(cfg.policy.n_section, 1000, "n_section %u", cfg.policy.n_section);
+	cfg_free(&cfg);
 }
 
 struct bad_case {
@@ -137,6 +139,12 @@ static const struct bad_case bad_cases[] = {
 	{ "overlap across sections",
 	  TEXT("[tenant alice]\nports = 8001-8010\n\n[tenant bob]\nports = 9000, 8005-8020\n"), 5,
 	  "ports 8005-8020 overlap [tenant alice] at line 2" },
+	{ "overlap across sections, the later starting lower",
+	  TEXT("[tenant alice]\nports = 8005\n[tenant bob]\nports = 8001-8010\n"), 4,
+	  "ports 8001-8010 overlap [tenant alice] at line 2" },
+	{ "duplicate section, its first out of port order",
+	  TEXT("[tenant alice]\nports = 9000\n[tenant bob]\nports = 1\n[tenant alice]\nports = 2\n"),
+	  5, "duplicate [tenant alice] (its ports are on line 2)" },
 	{ "same port twice", TEXT("[tenant alice]\nports = 8001\n[tenant bob]\nports = 8001\n"), 4,
 	  "ports 8001 overlap [tenant alice] at line 2" },
 	{ "overlap inside a section", TEXT("[tenant alice]\nports = 8001-8010, 8010\n"), 2,
@@ -259,9 +267,12 @@ static int fake_group_members(void *ctx, const char *name,
 		ret = add(arg, "bob", 2002);
 		return ret ? ret : add(arg, "dave", 2004);
 	}
-	if (strcmp(name, "many") == 0) {
-		/* every other uid: no two are adjacent, so each needs a range of its own */
-		for (__u32 uid = 5000; uid < 5000 + 2 * 40; uid += 2) {
+	if (strcmp(name, "many") == 0 || strcmp(name, "many-high") == 0) {
+		/* every other uid: no two are adjacent, so each needs a range of its own;
+		 * "many-high" above the uid bitmap, where at most TG_MAX_HIGH_RANGES ranges fit */
+		__u32 base = strcmp(name, "many") == 0 ? 5000 : TG_UID_BITMAP_MAX;
+
+		for (__u32 uid = base; uid < base + 2 * 40; uid += 2) {
 			ret = add(arg, "m", uid);
 			if (ret)
 				return ret;
@@ -305,7 +316,25 @@ Test(config_tenants, resolve_names_and_groups)
 	 * 2002 join into one range. */
 	cfg_format_uid_ranges(p->tenant, p->n_tenant, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "1000-1999, 2001-2002, 2004, 3000", "tenant uids \"%s\"", buf);
-	cr_assert(tg_is_tenant(p, 2004) && !tg_is_tenant(p, 2003), "tg_is_tenant after resolve");
+	cr_assert(policy_is_tenant(p, 2004) && !policy_is_tenant(p, 2003),
+		  "policy_is_tenant after resolve");
+	cfg_free(&cfg);
+}
+
+/* 40 scattered members below the uid bitmap's end (the old cap was 32 ranges): all tenants. */
+Test(config_tenants, resolve_scattered_group)
+{
+	struct cfg_error err = { 0 };
+	struct tg_config cfg;
+
+	parse_ok("scattered", "tenant-uids = 1000\ntenant-group = many\n", &cfg);
+	cr_assert_eq(cfg_resolve(&cfg, &fake_directory, &err), 0, "cfg_resolve: line %u: %s",
+		     err.line, err.message);
+	cr_assert_eq(cfg.policy.n_tenant, 41, "n_tenant %u", cfg.policy.n_tenant);
+	for (__u32 uid = 5000; uid < 5080; uid++)
+		cr_assert_eq(policy_is_tenant(&cfg.policy, uid), uid % 2 == 0,
+			     "policy_is_tenant(%u)", uid);
+	cfg_free(&cfg);
 }
 
 Test(config_tenants, resolve_keeps_covered_uids)
@@ -318,6 +347,7 @@ Test(config_tenants, resolve_keeps_covered_uids)
 	cr_assert_eq(cfg_resolve(&cfg, &fake_directory, &err), 0, "cfg_resolve: %s", err.message);
 	cfg_format_uid_ranges(cfg.policy.tenant, cfg.policy.n_tenant, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "1000-59999", "the default range already covers them: \"%s\"", buf);
+	cfg_free(&cfg);
 }
 
 struct resolve_bad_case {
@@ -345,9 +375,9 @@ static const struct resolve_bad_case resolve_bad_cases[] = {
 	  "tenant-group: group 'admins' has member 'root' (uid 0), which cannot be a tenant" },
 	{ "group lookup fails", "tenant-group = broken\n", 1,
 	  "tenant-group: cannot list the members of group 'broken': Input/output error" },
-	{ "too many tenant ranges", "tenant-uids = 1000\n\ntenant-group = many\n", 3,
-	  "tenant-uids, [tenant] users and tenant-group members make 41 uid ranges, more than "
-	  "32: widen tenant-uids to cover them" },
+	{ "too many tenant ranges above the bitmap",
+	  "tenant-uids = 1000\n\ntenant-group = many-high\n", 3,
+	  "tenant uids at or above 16777216 make more than 32 ranges (below it any number is fine): widen tenant-uids to cover them" },
 };
 
 Test(config_tenants, resolve_bad)
@@ -367,6 +397,7 @@ Test(config_tenants, resolve_bad)
 			     err.line, c->line, err.message);
 		cr_assert_str_eq(err.message, c->message, "%s: message \"%s\"", c->name,
 				 err.message);
+		cfg_free(&cfg);
 	}
 }
 

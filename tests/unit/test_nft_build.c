@@ -356,9 +356,9 @@ Test(nft_build, tenant_uids_are_tenants_minus_exempt_as_intervals)
 		struct built t;
 		size_t n;
 
-		memcpy(p.tenant, c->tenant, sizeof(c->tenant));
+		p.tenant = (struct tg_uid_range *)c->tenant;
 		p.n_tenant = c->n_tenant;
-		memcpy(p.exempt, c->exempt, sizeof(c->exempt));
+		p.exempt = (struct tg_uid_range *)c->exempt;
 		p.n_exempt = c->n_exempt;
 		built_start(&t, BATCH_SIZE);
 		build_apply(&t, &p, NULL, 0);
@@ -509,7 +509,7 @@ Test(nft_build, owner_of_follows_the_policy)
 	struct nft_owner o;
 
 	p.n_exempt = 1;
-	p.exempt[0] = (struct tg_uid_range){ 2002, 2002 };
+	p.exempt = (struct tg_uid_range[]){ { 2002, 2002 } };
 	o = nft_owner_of(&p, 2001, 8001);
 	cr_expect(o.uid == 2001 && o.port == 8001 && o.tenant);
 	cr_expect(!nft_owner_of(&p, 2002, 8002).tenant, "exempt uids own hub services");
@@ -563,14 +563,32 @@ Test(nft_build, invalid_policy_is_refused)
 		bad[i] = example;
 	bad[0].mode = 7;
 	bad[1].policy = 9;
-	bad[2].n_tenant = TG_MAX_RANGES + 1;
-	bad[3].tenant[0] = (struct tg_uid_range){ 3000, 2000 };
+	bad[2].n_exempt = 1;
+	bad[2].exempt = (struct tg_uid_range[]){ { 2500, 2400 } };
+	bad[3].tenant = (struct tg_uid_range[]){ { 3000, 2000 } };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		built_start(&t, BATCH_SIZE);
 		cr_expect_eq(nft_put_table(t.b, &t.seq, &bad[i], &c, NULL), -EINVAL, "policy %zu",
 			     i);
 		built_free(&t);
 	}
+}
+
+/* No cap on tenant ranges any more: 100 scattered ranges (the old cap was 32) are built. */
+Test(nft_build, many_tenant_ranges_are_built)
+{
+	struct tg_policy p = example;
+	struct tg_uid_range r[100];
+	struct nft_state c = {};
+	struct built t;
+
+	for (__u32 i = 0; i < ARRAY_SIZE(r); i++)
+		r[i] = (struct tg_uid_range){ 100000 + 10 * i, 100000 + 10 * i + 4 };
+	p.n_tenant = ARRAY_SIZE(r);
+	p.tenant = r;
+	built_start(&t, BATCH_SIZE);
+	cr_expect_eq(nft_put_table(t.b, &t.seq, &p, &c, NULL), 0, "100 tenant ranges refused");
+	built_free(&t);
 }
 
 Test(nft_build, content_diff_is_exact)

@@ -221,7 +221,7 @@ Test(owner_feed, deletions_follow_the_index_and_the_map)
 			struct tg_port_key k = key_of(&fc->before[i]);
 
 			cr_assert_geq(owner_index_add(&ix, &k, fc->before[i].uid,
-						      tg_is_tenant(&policy, fc->before[i].uid)),
+						      policy_is_tenant(&policy, fc->before[i].uid)),
 				      0);
 		}
 		while (n < MAX_EVENTS && fc->burst[n].s.ip) {

@@ -1,17 +1,80 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* test_policy.c - tg_decide_connect(), tg_decide_bind() and their helpers in tg_policy.h. */
+/*
+ * test_policy.c - tg_decide_connect(), tg_decide_bind() and their helpers in tg_policy.h, handed
+ * the facts that policy.c looks up in a userspace struct tg_policy (as the kernel looks them up
+ * in its maps), and policy.c's lookups and settings themselves.
+ */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
 
-#include "tg_policy.h"
+#include "policy.h"
+
+/* The settings the decisions read (scalars only), as the loader gives them to the kernel. */
+static struct tg_settings settings_of(const struct tg_policy *p)
+{
+	struct tg_settings s;
+	int err = policy_settings(p, &s);
+
+	cr_assert_eq(err, 0, "policy_settings: %d", err);
+	return s;
+}
+
+/*
+ * tg_decide_connect_local() for p, as the kernel asks it: first without the allow-rule fact,
+ * then, when it answers TG_NEED_ALLOW_RULE, again with it. policy_decide_connect_local() must
+ * agree.
+ */
+static enum tg_reason decide_local(const struct tg_policy *p, const struct tg_facts *in)
+{
+	struct tg_settings s = settings_of(p);
+	struct tg_facts f = *in, g = *in;
+	enum tg_reason r;
+	__u8 rule;
+
+	policy_facts(p, &f);
+	rule = f.allow_rule;
+	f.allow_rule = TG_FACT_UNKNOWN;
+	r = tg_decide_connect_local(&s, &f);
+	if (r == TG_NEED_ALLOW_RULE) {
+		f.allow_rule = rule;
+		r = tg_decide_connect_local(&s, &f);
+	}
+	cr_assert_neq(r, TG_NEED_ALLOW_RULE, "asked for the allow rule with it known");
+	cr_assert_eq(policy_decide_connect_local(p, &g), r,
+		     "policy_decide_connect_local gave %d, the facts %d",
+		     policy_decide_connect_local(p, &g), r);
+	return r;
+}
+
+static enum tg_reason decide(const struct tg_policy *p, const struct tg_facts *in, int local)
+{
+	struct tg_settings s = settings_of(p);
+	struct tg_facts f = *in, g = *in;
+	enum tg_reason r;
+
+	policy_facts(p, &f);
+	r = tg_decide_connect(&s, &f, local);
+	cr_assert_eq(policy_decide_connect(p, &g, local), r,
+		     "policy_decide_connect gave %d, the facts %d",
+		     policy_decide_connect(p, &g, local), r);
+	return r;
+}
 
 /*
  * Tenants are 1000-1999 and 3000-3999 (two ranges, with service uids 2000-2999 between them);
  * 1500 is exempt; 53 and 8000-8099 are allow-ports.
  */
-#define TENANTS                                                                     \
-	.n_tenant = 2, .tenant = (struct tg_uid_range[]){ { 1000, 1999 }, { 3000, 3999 } }, .n_exempt = 1, \
-	.exempt = (struct tg_uid_range[]){ { 1500, 1500 } }, .n_allow_port = 2,                            \
-	.allow_port = (struct tg_port_range[]){ { 53, 53 }, { 8000, 8099 } }
+#define TENANTS                                                                                \
+	.n_tenant = 2, .tenant = (struct tg_uid_range[]){ { 1000, 1999 }, { 3000, 3999 } },    \
+	.n_exempt = 1, .exempt = (struct tg_uid_range[]){ { 1500, 1500 } }, .n_allow_port = 2, \
+	.allow_port = (struct tg_port_range[])                                                 \
+	{                                                                                      \
+		{ 53, 53 },                                                                    \
+		{                                                                              \
+			8000, 8099                                                             \
+		}                                                                              \
+	}
 
 static const struct tg_policy isolate = {
 	.mode = TG_MODE_ENFORCE, .policy = TG_POLICY_ISOLATE, .deny_errno = 111, TENANTS
@@ -153,7 +216,7 @@ Test(policy, decide_connect_local)
 {
 	for (size_t i = 0; i < sizeof(decide_cases) / sizeof(decide_cases[0]); i++) {
 		const struct decide_case *c = &decide_cases[i];
-		enum tg_reason got = tg_decide_connect_local(c->policy, &c->facts);
+		enum tg_reason got = decide_local(c->policy, &c->facts);
 
 		cr_assert_eq(got, c->want, "%s: tg_decide_connect_local gave reason %d, want %d",
 			     c->name, got, c->want);
@@ -193,8 +256,7 @@ Test(policy, decide_connect)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enum tg_reason got =
-			tg_decide_connect(cases[i].policy, &cases[i].facts, cases[i].local);
+		enum tg_reason got = decide(cases[i].policy, &cases[i].facts, cases[i].local);
 
 		cr_assert_eq(got, cases[i].want, "%s: tg_decide_connect gave %d, want %d",
 			     cases[i].name, got, cases[i].want);
@@ -216,9 +278,9 @@ Test(policy, audit_never_refuses)
 		enum tg_reason enforced, audited, want;
 
 		p.mode = TG_MODE_ENFORCE;
-		enforced = tg_decide_connect_local(&p, &c->facts);
+		enforced = decide_local(&p, &c->facts);
 		p.mode = TG_MODE_AUDIT;
-		audited = tg_decide_connect_local(&p, &c->facts);
+		audited = decide_local(&p, &c->facts);
 		want = tg_reason_refuses(enforced) ? twin[enforced] : enforced;
 		cr_assert_eq(audited, want, "%s: audit gave %d, enforce %d, want %d", c->name,
 			     audited, enforced, want);
@@ -250,15 +312,15 @@ Test(policy, is_tenant)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		cr_assert_eq(tg_is_tenant(&isolate, cases[i].uid), cases[i].want,
-			     "%s: tg_is_tenant(%u) is %d, want %d", cases[i].name, cases[i].uid,
-			     tg_is_tenant(&isolate, cases[i].uid), cases[i].want);
+		cr_assert_eq(policy_is_tenant(&isolate, cases[i].uid), cases[i].want,
+			     "%s: policy_is_tenant(%u) is %d, want %d", cases[i].name, cases[i].uid,
+			     policy_is_tenant(&isolate, cases[i].uid), cases[i].want);
 }
 
 /* Entries past n are never read, even if they would match. */
 Test(policy, counts_bound_the_lists)
 {
-	static const struct tg_policy stale = {
+	const struct tg_policy stale = {
 		.mode = TG_MODE_ENFORCE,
 		.policy = TG_POLICY_ISOLATE,
 		.n_tenant = 1,
@@ -279,7 +341,7 @@ Test(policy, counts_bound_the_lists)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enum tg_reason got = tg_decide_connect_local(&stale, &cases[i].facts);
+		enum tg_reason got = decide_local(&stale, &cases[i].facts);
 
 		cr_assert_eq(got, cases[i].want, "%s: reason %d, want %d", cases[i].name, got,
 			     cases[i].want);
@@ -320,6 +382,8 @@ Test(policy, reasons)
 		{ "TG_AUDIT_BIND_UNRESERVED", TG_AUDIT_BIND_UNRESERVED, 0, 1,
 		  TG_AUDIT_BIND_UNRESERVED },
 	};
+	const struct tg_settings enforce = { .mode = TG_MODE_ENFORCE },
+				 audit = { .mode = TG_MODE_AUDIT };
 	unsigned int seen = 0;
 
 	cr_assert_eq(sizeof(cases) / sizeof(cases[0]), TG_REASON_COUNT,
@@ -335,11 +399,11 @@ Test(policy, reasons)
 		cr_assert_eq(tg_reason_is_audit(r), cases[i].is_audit,
 			     "%s: tg_reason_is_audit is %d, want %d", cases[i].name,
 			     tg_reason_is_audit(r), cases[i].is_audit);
-		cr_assert_eq(tg_apply_mode(&audit_isolate, r), cases[i].audit_twin,
+		cr_assert_eq(tg_apply_mode(&audit, r), cases[i].audit_twin,
 			     "%s: audit mode gives %d, want %d", cases[i].name,
-			     tg_apply_mode(&audit_isolate, r), cases[i].audit_twin);
-		cr_assert_eq(tg_apply_mode(&isolate, r), r, "%s: enforce mode changed it to %d",
-			     cases[i].name, tg_apply_mode(&isolate, r));
+			     tg_apply_mode(&audit, r), cases[i].audit_twin);
+		cr_assert_eq(tg_apply_mode(&enforce, r), r, "%s: enforce mode changed it to %d",
+			     cases[i].name, tg_apply_mode(&enforce, r));
 	}
 	cr_assert_eq(seen, (1u << TG_REASON_COUNT) - 1, "reasons: not every reason covered (%#x)",
 		     seen);
@@ -348,12 +412,21 @@ Test(policy, reasons)
 /*
  * Reservations and allow rules. Tenants 1000-1999 and 3000-3999 as above; 1001 holds 8001-8010
  * and 9001, 3001 holds 8011; 1002 may reach 9101-9102 and 3000 may reach 9001 (allow-ports are
- * 53 and 8000-8099, so rules are tested outside them).
+ * 53 and 8000-8099, so rules are tested outside them). Reservations are sorted by first port,
+ * allow rules by uid, as the parser leaves them.
  */
-#define GRANTS                                                                               \
-	.n_reservation = 3,                                                                  \
-	.reservation = (struct tg_port_grant[]){ { 1001, 8001, 8010 }, { 1001, 9001, 9001 }, { 3001, 8011, 8011 } }, \
-	.n_allow_rule = 2, .allow_rule = (struct tg_port_grant[]){ { 1002, 9101, 9102 }, { 3000, 9001, 9001 } }
+#define GRANTS                                                           \
+	.n_reservation = 3,                                              \
+	.reservation = (struct tg_port_grant[]){ { 1001, 8001, 8010 },   \
+						 { 3001, 8011, 8011 },   \
+						 { 1001, 9001, 9001 } }, \
+	.n_allow_rule = 2, .allow_rule = (struct tg_port_grant[])        \
+	{                                                                \
+		{ 1002, 9101, 9102 },                                    \
+		{                                                        \
+			3000, 9001, 9001                                 \
+		}                                                        \
+	}
 
 static const struct tg_policy open_binds = {
 	.mode = TG_MODE_ENFORCE, .policy = TG_POLICY_ISOLATE, TENANTS, GRANTS
@@ -424,9 +497,16 @@ Test(policy, decide_bind)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct tg_policy *p = cases[i].policy;
+		struct tg_settings s = settings_of(p);
 		__u32 owner = 12345;
-		enum tg_reason got =
-			tg_decide_bind(cases[i].policy, cases[i].caller, cases[i].port, &owner);
+		enum tg_reason got = policy_decide_bind(p, cases[i].caller, cases[i].port, &owner);
+		enum tg_reason direct =
+			tg_decide_bind(&s, policy_is_tenant(p, cases[i].caller), cases[i].caller,
+				       cases[i].port, policy_port(p, cases[i].port).reserved_for);
+
+		cr_assert_eq(direct, got, "%s: tg_decide_bind on the facts gave %d, policy %d",
+			     cases[i].name, direct, got);
 
 		cr_assert_eq(got, cases[i].want, "%s: tg_decide_bind gave %d, want %d",
 			     cases[i].name, got, cases[i].want);
@@ -438,7 +518,7 @@ Test(policy, decide_bind)
 /* Reservations and allow rules past their counts are never read. */
 Test(policy, grant_counts_bound_the_lists)
 {
-	static const struct tg_policy stale = {
+	const struct tg_policy stale = {
 		.bind_policy = TG_BIND_OPEN,
 		.n_tenant = 1,
 		.tenant = (struct tg_uid_range[]){ { 1000, 1999 } },
@@ -449,22 +529,22 @@ Test(policy, grant_counts_bound_the_lists)
 	};
 	__u32 owner;
 
-	cr_assert_eq(tg_decide_bind(&stale, 1002, 8002, &owner), TG_ALLOW_BIND_OPEN,
+	cr_assert_eq(policy_decide_bind(&stale, 1002, 8002, &owner), TG_ALLOW_BIND_OPEN,
 		     "a reservation past n_reservation was read");
-	cr_assert_eq(tg_decide_connect_local(&stale, &(struct tg_facts)FOUND(1002, 8001, 1001)),
+	cr_assert_eq(decide_local(&stale, &(struct tg_facts)FOUND(1002, 8001, 1001)),
 		     TG_DENY_OTHER_TENANT, "an allow rule past n_allow_rule was read");
 }
 
 /* Allow rules in a local connect: after own listener and allow-ports, before the owner's kind. */
 Test(policy, decide_allow_rules)
 {
-	static const struct tg_policy strict_grants = {
+	const struct tg_policy strict_grants = {
 		.mode = TG_MODE_ENFORCE, .policy = TG_POLICY_STRICT, TENANTS, GRANTS
 	};
-	static const struct tg_policy audit_grants = {
+	const struct tg_policy audit_grants = {
 		.mode = TG_MODE_AUDIT, .policy = TG_POLICY_ISOLATE, TENANTS, GRANTS
 	};
-	static const struct decide_case cases[] = {
+	const struct decide_case cases[] = {
 		{ "rule, first port", &open_binds, FOUND(1002, 9101, 1001), TG_ALLOW_RULE },
 		{ "rule, last port", &open_binds, FOUND(1002, 9102, 1001), TG_ALLOW_RULE },
 		{ "port past the rule", &open_binds, FOUND(1002, 9103, 1001),
@@ -488,7 +568,7 @@ Test(policy, decide_allow_rules)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enum tg_reason got = tg_decide_connect_local(cases[i].policy, &cases[i].facts);
+		enum tg_reason got = decide_local(cases[i].policy, &cases[i].facts);
 
 		cr_assert_eq(got, cases[i].want, "%s: tg_decide_connect_local gave %d, want %d",
 			     cases[i].name, got, cases[i].want);
@@ -515,9 +595,10 @@ Test(policy, listener_squats)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		__u32 reserved_for = 12345;
-		int got = tg_listener_squats(cases[i].policy, cases[i].owner, cases[i].port,
-					     &reserved_for);
+		const struct tg_policy *p = cases[i].policy;
+		__u32 reserved_for = policy_port(p, cases[i].port).reserved_for;
+		int got = tg_listener_squats(policy_is_tenant(p, cases[i].owner), cases[i].owner,
+					     reserved_for);
 
 		cr_assert_eq(got, cases[i].want, "%s: tg_listener_squats gave %d, want %d",
 			     cases[i].name, got, cases[i].want);
@@ -526,4 +607,505 @@ Test(policy, listener_squats)
 				     "%s: reserved for %u, want %u", cases[i].name, reserved_for,
 				     cases[i].want_reserved_for);
 	}
+}
+
+/*
+ * TG_NEED_ALLOW_RULE: the kernel asks without the allow-rule fact (a map lookup) and looks it up
+ * only when the decision says it needs it. Every path that does not reach the rule must answer
+ * without it; every path that does must ask, in audit mode too, and never as a counted reason.
+ */
+Test(policy, need_allow_rule_protocol)
+{
+	const struct tg_settings isolate_s = { .mode = TG_MODE_ENFORCE,
+					       .policy = TG_POLICY_ISOLATE },
+				 strict_s = { .mode = TG_MODE_ENFORCE, .policy = TG_POLICY_STRICT },
+				 audit_s = { .mode = TG_MODE_AUDIT, .policy = TG_POLICY_STRICT };
+	/* caller 1001 (a tenant), the rest varies */
+#define FACTS(listener_, owner_, owner_tenant_, open_, rule_)                                     \
+	{                                                                                         \
+		.caller_uid = 1001, .port = 9001, .listener = (listener_), .owner_uid = (owner_), \
+		.caller_tenant = 1, .owner_tenant = (owner_tenant_), .port_open = (open_),        \
+		.allow_rule = (rule_)                                                             \
+	}
+	const struct {
+		const char *name;
+		const struct tg_settings *s;
+		struct tg_facts f;
+		enum tg_reason want;
+	} cases[] = {
+		{ "other tenant, rule unknown", &isolate_s,
+		  FACTS(TG_LISTENER_FOUND, 1002, 1, 0, TG_FACT_UNKNOWN), TG_NEED_ALLOW_RULE },
+		{ "other tenant, no rule", &isolate_s,
+		  FACTS(TG_LISTENER_FOUND, 1002, 1, 0, TG_FACT_NO), TG_DENY_OTHER_TENANT },
+		{ "other tenant, rule", &isolate_s,
+		  FACTS(TG_LISTENER_FOUND, 1002, 1, 0, TG_FACT_YES), TG_ALLOW_RULE },
+		{ "service owner, isolate, rule unknown", &isolate_s,
+		  FACTS(TG_LISTENER_FOUND, 0, 0, 0, TG_FACT_UNKNOWN), TG_NEED_ALLOW_RULE },
+		{ "service owner, isolate, no rule", &isolate_s,
+		  FACTS(TG_LISTENER_FOUND, 0, 0, 0, TG_FACT_NO), TG_ALLOW_SERVICE },
+		{ "service owner, strict, rule unknown", &strict_s,
+		  FACTS(TG_LISTENER_FOUND, 0, 0, 0, TG_FACT_UNKNOWN), TG_NEED_ALLOW_RULE },
+		{ "service owner, strict, no rule", &strict_s,
+		  FACTS(TG_LISTENER_FOUND, 0, 0, 0, TG_FACT_NO), TG_DENY_SERVICE },
+		{ "unknown owner, rule unknown", &strict_s,
+		  FACTS(TG_LISTENER_OWNER_UNKNOWN, 0, 0, 0, TG_FACT_UNKNOWN), TG_NEED_ALLOW_RULE },
+		{ "unknown owner, no rule", &strict_s,
+		  FACTS(TG_LISTENER_OWNER_UNKNOWN, 0, 0, 0, TG_FACT_NO), TG_DENY_UNKNOWN_OWNER },
+		{ "audit asks too", &audit_s, FACTS(TG_LISTENER_FOUND, 1002, 1, 0, TG_FACT_UNKNOWN),
+		  TG_NEED_ALLOW_RULE },
+		{ "audit, no rule", &audit_s, FACTS(TG_LISTENER_FOUND, 1002, 1, 0, TG_FACT_NO),
+		  TG_AUDIT_OTHER_TENANT },
+		/* Answered before the rule: never asks. */
+		{ "own listener never asks", &strict_s,
+		  FACTS(TG_LISTENER_FOUND, 1001, 1, 0, TG_FACT_UNKNOWN), TG_ALLOW_OWN },
+		{ "allow-port never asks", &strict_s,
+		  FACTS(TG_LISTENER_FOUND, 1002, 1, 1, TG_FACT_UNKNOWN), TG_ALLOW_PORT },
+		{ "no listener never asks", &strict_s,
+		  FACTS(TG_LISTENER_NONE, 0, 0, 0, TG_FACT_UNKNOWN), TG_ALLOW_NO_LISTENER },
+	};
+#undef FACTS
+	struct tg_facts f;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum tg_reason got = tg_decide_connect_local(cases[i].s, &cases[i].f);
+
+		cr_assert_eq(got, cases[i].want, "%s: gave %d, want %d", cases[i].name, got,
+			     cases[i].want);
+	}
+	/* A non-tenant caller never asks, whatever else is unknown. */
+	f = (struct tg_facts){ .caller_uid = 2500,
+			       .port = 9001,
+			       .listener = TG_LISTENER_FOUND,
+			       .owner_uid = 1002,
+			       .owner_tenant = 1 };
+	cr_assert_eq(tg_decide_connect_local(&strict_s, &f), TG_ALLOW_NOT_TENANT);
+	cr_assert_eq(tg_decide_connect(&strict_s, &f, 1), TG_ALLOW_NOT_TENANT);
+	/* tg_decide_connect passes the question on for a local destination ... */
+	f.caller_tenant = 1;
+	cr_assert_eq(tg_decide_connect(&strict_s, &f, 1), TG_NEED_ALLOW_RULE);
+	cr_assert_eq(tg_decide_connect(&strict_s, &f, 0), TG_NEED_ALLOW_RULE,
+		     "a listener bound to a remote address is judged as local");
+	/* ... and never asks for a remote one with no listener. */
+	f.listener = TG_LISTENER_NONE;
+	cr_assert_eq(tg_decide_connect(&strict_s, &f, 0), TG_ALLOW_REMOTE);
+	/* Not a reason: no counter, neither a refusal nor an audit. */
+	cr_assert_geq(TG_NEED_ALLOW_RULE, TG_REASON_COUNT);
+	cr_assert_not(tg_reason_refuses(TG_NEED_ALLOW_RULE));
+	cr_assert_not(tg_reason_is_audit(TG_NEED_ALLOW_RULE));
+	cr_assert_not(tg_reason_is_bind(TG_NEED_ALLOW_RULE));
+	cr_assert_eq(tg_apply_mode(&audit_s, TG_NEED_ALLOW_RULE), TG_NEED_ALLOW_RULE);
+}
+
+/* policy_facts() always settles the allow-rule fact: the decision never has to ask again. */
+Test(policy, facts_settle_the_allow_rule)
+{
+	struct tg_facts f = FOUND(1002, 9101, 1001);
+
+	f.allow_rule = TG_FACT_UNKNOWN;
+	policy_facts(&open_binds, &f);
+	cr_assert_eq(f.allow_rule, TG_FACT_YES, "1002 may reach 9101");
+	cr_assert(f.caller_tenant && f.owner_tenant && !f.port_open, "facts %d %d %d",
+		  f.caller_tenant, f.owner_tenant, f.port_open);
+	f = (struct tg_facts)FOUND(1002, 9103, 1001);
+	policy_facts(&open_binds, &f);
+	cr_assert_eq(f.allow_rule, TG_FACT_NO, "9103 is past the rule");
+	f = (struct tg_facts)UNKNOWN(1002, 53);
+	f.owner_uid = 1001; /* garbage: an unknown owner is never a tenant */
+	policy_facts(&open_binds, &f);
+	cr_assert(!f.owner_tenant && f.port_open, "unknown owner: owner_tenant %d, port_open %d",
+		  f.owner_tenant, f.port_open);
+}
+
+static void assert_ranges(const char *name, const struct tg_uid_range *got, size_t n,
+			  const struct tg_uid_range *want, size_t n_want)
+{
+	cr_assert_eq(n, n_want, "%s: %zu ranges, want %zu", name, n, n_want);
+	for (size_t i = 0; i < n; i++)
+		cr_assert(got[i].first == want[i].first && got[i].last == want[i].last,
+			  "%s: range %zu is %u-%u, want %u-%u", name, i, got[i].first, got[i].last,
+			  want[i].first, want[i].last);
+}
+
+/* policy_restricted(): tenant ranges minus exempt ones, split where an exempt range falls. */
+Test(policy, restricted_splits_at_exemptions)
+{
+	static const struct {
+		const char *name;
+		struct tg_uid_range tenant[3];
+		__u32 n_tenant;
+		struct tg_uid_range exempt[4];
+		__u32 n_exempt;
+		struct tg_uid_range want[5];
+		size_t n_want;
+	} cases[] = {
+		{ "no exemptions",
+		  { { 1000, 1999 }, { 3000, 3999 } },
+		  2,
+		  {},
+		  0,
+		  { { 1000, 1999 }, { 3000, 3999 } },
+		  2 },
+		{ "one uid inside",
+		  { { 1000, 1999 } },
+		  1,
+		  { { 1500, 1500 } },
+		  1,
+		  { { 1000, 1499 }, { 1501, 1999 } },
+		  2 },
+		{ "edges of a range",
+		  { { 1000, 1999 } },
+		  1,
+		  { { 1000, 1000 }, { 1999, 1999 } },
+		  2,
+		  { { 1001, 1998 } },
+		  1 },
+		{ "three cuts in one range",
+		  { { 1, 100 } },
+		  1,
+		  { { 10, 10 }, { 20, 20 }, { 30, 30 } },
+		  3,
+		  { { 1, 9 }, { 11, 19 }, { 21, 29 }, { 31, 100 } },
+		  4 },
+		{ "one exemption across two ranges",
+		  { { 1000, 1999 }, { 3000, 3999 } },
+		  2,
+		  { { 1900, 3100 } },
+		  1,
+		  { { 1000, 1899 }, { 3101, 3999 } },
+		  2 },
+		{ "exemptions outside and overlapping the start",
+		  { { 1000, 1999 } },
+		  1,
+		  { { 1, 5 }, { 900, 1000 }, { 5000, 6000 } },
+		  3,
+		  { { 1001, 1999 } },
+		  1 },
+		{ "all exempt", { { 2001, 2003 } }, 1, { { 2000, 2005 } }, 1, {}, 0 },
+		{ "top of the uid space",
+		  { { 5, 4294967294u } },
+		  1,
+		  { { 4294967294u, 4294967294u } },
+		  1,
+		  { { 5, 4294967293u } },
+		  1 },
+		{ "no tenants", {}, 0, { { 1, 10 } }, 1, {}, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tg_policy p = { .n_tenant = cases[i].n_tenant,
+				       .tenant = (struct tg_uid_range *)cases[i].tenant,
+				       .n_exempt = cases[i].n_exempt,
+				       .exempt = (struct tg_uid_range *)cases[i].exempt };
+		struct tg_uid_range *r = NULL;
+		size_t n = 99;
+
+		cr_assert_eq(policy_restricted(&p, &r, &n), 0, "%s", cases[i].name);
+		assert_ranges(cases[i].name, r, n, cases[i].want, cases[i].n_want);
+		/* The restricted ranges say exactly who policy_is_tenant() restricts. */
+		for (size_t k = 0; k < n; k++)
+			cr_assert(policy_is_tenant(&p, r[k].first) &&
+					  policy_is_tenant(&p, r[k].last),
+				  "%s: %u-%u not tenants", cases[i].name, r[k].first, r[k].last);
+		free(r);
+	}
+}
+
+/* policy_settings(): scalars, the bitmap's extent rounded up to 64, the ranges above it. */
+Test(policy, settings_bitmap_and_high_ranges)
+{
+	static const struct {
+		const char *name;
+		struct tg_uid_range tenant[3];
+		__u32 n_tenant;
+		struct tg_uid_range exempt[2];
+		__u32 n_exempt;
+		__u32 limit;
+		struct tg_uid_range high[2];
+		__u32 n_high;
+	} cases[] = {
+		{ "no tenants", {}, 0, {}, 0, 0, {}, 0 },
+		{ "2001-2003: 2004 rounds up to 2048", { { 2001, 2003 } }, 1, {}, 0, 2048, {}, 0 },
+		{ "last uid 1023: exactly 1024", { { 1000, 1023 } }, 1, {}, 0, 1024, {}, 0 },
+		{ "last uid 1024: 1088", { { 1000, 1024 } }, 1, {}, 0, 1088, {}, 0 },
+		{ "uid 0 only would be 64", { { 1, 1 } }, 1, {}, 0, 64, {}, 0 },
+		{ "an exempt top lowers the extent",
+		  { { 2001, 2100 } },
+		  1,
+		  { { 2040, 2100 } },
+		  1,
+		  2048,
+		  {},
+		  0 },
+		{ "the highest of several ranges",
+		  { { 10, 20 }, { 5000, 5000 } },
+		  2,
+		  {},
+		  0,
+		  5056,
+		  {},
+		  0 },
+		{ "last uid below the top",
+		  { { 1000, TG_UID_BITMAP_MAX - 1 } },
+		  1,
+		  {},
+		  0,
+		  TG_UID_BITMAP_MAX,
+		  {},
+		  0 },
+		{ "a range across the top is cut there",
+		  { { TG_UID_BITMAP_MAX - 100, TG_UID_BITMAP_MAX + 100 } },
+		  1,
+		  {},
+		  0,
+		  TG_UID_BITMAP_MAX,
+		  { { TG_UID_BITMAP_MAX, TG_UID_BITMAP_MAX + 100 } },
+		  1 },
+		{ "a range above the top",
+		  { { 1000, 1999 }, { 20000000, 20000010 } },
+		  2,
+		  {},
+		  0,
+		  2048,
+		  { { 20000000, 20000010 } },
+		  1 },
+		{ "an exemption splits a high range",
+		  { { TG_UID_BITMAP_MAX, TG_UID_BITMAP_MAX + 100 } },
+		  1,
+		  { { TG_UID_BITMAP_MAX + 50, TG_UID_BITMAP_MAX + 50 } },
+		  1,
+		  0,
+		  { { TG_UID_BITMAP_MAX, TG_UID_BITMAP_MAX + 49 },
+		    { TG_UID_BITMAP_MAX + 51, TG_UID_BITMAP_MAX + 100 } },
+		  2 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tg_policy p = { .mode = TG_MODE_AUDIT,
+				       .policy = TG_POLICY_STRICT,
+				       .deny_errno = 1,
+				       .bind_policy = TG_BIND_RESERVED_ONLY,
+				       .max_tunnels = 7,
+				       .n_tenant = cases[i].n_tenant,
+				       .tenant = (struct tg_uid_range *)cases[i].tenant,
+				       .n_exempt = cases[i].n_exempt,
+				       .exempt = (struct tg_uid_range *)cases[i].exempt };
+		struct tg_settings s;
+
+		memset(&s, 0xa5, sizeof(s));
+		cr_assert_eq(policy_settings(&p, &s), 0, "%s", cases[i].name);
+		cr_assert(s.mode == TG_MODE_AUDIT && s.policy == TG_POLICY_STRICT &&
+				  s.deny_errno == 1 && s.bind_policy == TG_BIND_RESERVED_ONLY &&
+				  s.max_tunnels == 7,
+			  "%s: scalars not copied", cases[i].name);
+		cr_assert_eq(s.uid_bitmap_limit, cases[i].limit, "%s: limit %u, want %u",
+			     cases[i].name, s.uid_bitmap_limit, cases[i].limit);
+		cr_assert_eq(s.uid_bitmap_limit % 64, 0, "%s: limit %u", cases[i].name,
+			     s.uid_bitmap_limit);
+		assert_ranges(cases[i].name, s.high, s.n_high, cases[i].high, cases[i].n_high);
+		cr_assert_eq(s.n_reserved_ports, 0, "%s: %u reserved ports", cases[i].name,
+			     s.n_reserved_ports);
+	}
+}
+
+/* TG_MAX_HIGH_RANGES ranges above the bitmap fit; one more is -E2BIG. Below it, any number. */
+Test(policy, settings_high_range_limit)
+{
+	struct tg_uid_range r[TG_MAX_HIGH_RANGES + 1 + 1000];
+	struct tg_policy p = { .tenant = r };
+	struct tg_settings s;
+	__u32 n = 0;
+
+	/* 1000 scattered ranges below the bitmap's end: no limit there. */
+	for (__u32 i = 0; i < 1000; i++)
+		r[n++] = (struct tg_uid_range){ 100000 + 2 * i, 100000 + 2 * i };
+	for (__u32 i = 0; i < TG_MAX_HIGH_RANGES; i++)
+		r[n++] = (struct tg_uid_range){ TG_UID_BITMAP_MAX + 2 * i,
+						TG_UID_BITMAP_MAX + 2 * i };
+	p.n_tenant = n;
+	cr_assert_eq(policy_settings(&p, &s), 0, "32 high ranges refused");
+	cr_assert_eq(s.n_high, TG_MAX_HIGH_RANGES, "n_high %u", s.n_high);
+	cr_assert_eq(s.uid_bitmap_limit,
+		     100000 + 2 * 999 + 1 + 63 - (100000 + 2 * 999 + 1 + 63) % 64, "limit %u",
+		     s.uid_bitmap_limit);
+	r[n++] = (struct tg_uid_range){ TG_UID_BITMAP_MAX + 2 * TG_MAX_HIGH_RANGES,
+					TG_UID_BITMAP_MAX + 2 * TG_MAX_HIGH_RANGES };
+	p.n_tenant = n;
+	cr_assert_eq(policy_settings(&p, &s), -E2BIG, "33 high ranges accepted");
+	/* Exempting one of the 33 brings the restricted ranges back to 32. */
+	p.n_exempt = 1;
+	p.exempt = &(struct tg_uid_range){ TG_UID_BITMAP_MAX, TG_UID_BITMAP_MAX };
+	cr_assert_eq(policy_settings(&p, &s), 0, "32 restricted high ranges refused");
+	cr_assert_eq(s.n_high, TG_MAX_HIGH_RANGES);
+	cr_assert_eq(s.high[0].first, TG_UID_BITMAP_MAX + 2, "high[0] starts at %u",
+		     s.high[0].first);
+}
+
+Test(policy, settings_count_reserved_ports)
+{
+	const struct tg_policy p = { .n_reservation = 3,
+				     .reservation =
+					     (struct tg_port_grant[]){ { 2001, 1, 1 },
+								       { 2001, 8001, 8010 },
+								       { 2002, 65535, 65535 } } };
+	struct tg_settings s;
+
+	cr_assert_eq(policy_settings(&p, &s), 0);
+	cr_assert_eq(s.n_reserved_ports, 12, "n_reserved_ports %u", s.n_reserved_ports);
+}
+
+/* policy_port(): the reservation and allow-ports flag of a port, at every edge. */
+Test(policy, port_lookup_edges)
+{
+	const struct tg_policy p = {
+		.n_allow_port = 3,
+		.allow_port = (struct tg_port_range[]){ { 1, 1 }, { 150, 160 }, { 65535, 65535 } },
+		.n_section = 4,
+		.n_reservation = 4,
+		.reservation = (struct tg_port_grant[]){ { 2001, 1, 1 },
+							 { 2002, 100, 200 },
+							 { 2003, 201, 201 },
+							 { 2004, 65535, 65535 } },
+		.reservation_section = (__u32[]){ 3, 0, 2, 1 },
+	};
+	static const struct {
+		__u16 port;
+		__u32 reserved_for, tenant, flags;
+	} cases[] = {
+		{ 0, 0, 0, 0 },
+		{ 1, 2001, 4, TG_PORT_OPEN },
+		{ 2, 0, 0, 0 },
+		{ 99, 0, 0, 0 },
+		{ 100, 2002, 1, 0 },
+		{ 149, 2002, 1, 0 },
+		{ 150, 2002, 1, TG_PORT_OPEN },
+		{ 160, 2002, 1, TG_PORT_OPEN },
+		{ 161, 2002, 1, 0 },
+		{ 200, 2002, 1, 0 },
+		{ 201, 2003, 3, 0 },
+		{ 202, 0, 0, 0 },
+		{ 65534, 0, 0, 0 },
+		{ 65535, 2004, 2, TG_PORT_OPEN },
+	};
+	struct tg_policy none = { 0 };
+	struct tg_port_policy got;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = policy_port(&p, cases[i].port);
+		cr_assert(got.reserved_for == cases[i].reserved_for &&
+				  got.tenant == cases[i].tenant && got.flags == cases[i].flags,
+			  "port %u: {%u, %u, %u}, want {%u, %u, %u}", cases[i].port,
+			  got.reserved_for, got.tenant, got.flags, cases[i].reserved_for,
+			  cases[i].tenant, cases[i].flags);
+	}
+	got = policy_port(&none, 1);
+	cr_assert(!got.reserved_for && !got.tenant && !got.flags, "empty policy");
+	/* Without section indexes (a policy read back from an old guard): no tenant index. */
+	none = p;
+	none.reservation_section = NULL;
+	got = policy_port(&none, 201);
+	cr_assert(got.reserved_for == 2003 && got.tenant == 0, "{%u, %u}", got.reserved_for,
+		  got.tenant);
+}
+
+/* policy_port() against a plain scan, over 10,000 reservations: every port of 0-20,005. */
+Test(policy, port_lookup_matches_a_scan)
+{
+	enum { N = 10000 };
+	struct tg_port_grant *g = calloc(N, sizeof(*g));
+	__u32 *sec = calloc(N, sizeof(*sec));
+	struct tg_policy p = { .n_reservation = N, .reservation = g, .reservation_section = sec };
+
+	cr_assert(g && sec);
+	/* Ranges of one or two ports with gaps of one: 1, 3-4, 6, 8-9, ... */
+	for (__u32 i = 0, port = 1; i < N; i++) {
+		__u16 len = i % 2 ? 2 : 1;
+
+		g[i] = (struct tg_port_grant){ 3000 + i, (__u16)port, (__u16)(port + len - 1) };
+		sec[i] = N - 1 - i;
+		port += len + 1;
+	}
+	for (__u32 port = 0; port <= 20005 && port < 65536; port++) {
+		struct tg_port_policy got = policy_port(&p, (__u16)port);
+		__u32 want = 0, want_tenant = 0;
+
+		for (__u32 i = 0; i < N; i++)
+			if (port >= g[i].first && port <= g[i].last) {
+				want = g[i].uid;
+				want_tenant = sec[i] + 1;
+			}
+		cr_assert(got.reserved_for == want && got.tenant == want_tenant,
+			  "port %u: reserved for %u (tenant %u), want %u (%u)", port,
+			  got.reserved_for, got.tenant, want, want_tenant);
+	}
+	free(g);
+	free(sec);
+}
+
+/* policy_allow_rule(): rules by uid then port; the first rule of a uid found at every edge. */
+Test(policy, allow_rule_lookup_edges)
+{
+	const struct tg_policy p = {
+		.n_allow_rule = 6,
+		.allow_rule = (struct tg_port_grant[]){ { 5, 10, 20 },
+							{ 5, 30, 30 },
+							{ 7, 1, 65535 },
+							{ 9, 100, 100 },
+							{ 9, 200, 300 },
+							{ 4294967294u, 1, 1 } },
+	};
+	static const struct {
+		__u32 uid;
+		__u16 port;
+		bool want;
+	} cases[] = {
+		{ 0, 10, false },	  { 4, 10, false },	     { 5, 9, false },
+		{ 5, 10, true },	  { 5, 20, true },	     { 5, 21, false },
+		{ 5, 29, false },	  { 5, 30, true },	     { 5, 31, false },
+		{ 6, 30, false },	  { 7, 0, false },	     { 7, 1, true },
+		{ 7, 65535, true },	  { 8, 100, false },	     { 9, 99, false },
+		{ 9, 100, true },	  { 9, 150, false },	     { 9, 200, true },
+		{ 9, 300, true },	  { 9, 301, false },	     { 10, 100, false },
+		{ 4294967294u, 1, true }, { 4294967294u, 2, false }, { 4294967295u, 1, false },
+	};
+	const struct tg_policy none = { 0 };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_assert_eq(policy_allow_rule(&p, cases[i].uid, cases[i].port), cases[i].want,
+			     "uid %u port %u: want %d", cases[i].uid, cases[i].port, cases[i].want);
+	cr_assert_not(policy_allow_rule(&none, 5, 10), "empty policy");
+	cr_assert_eq(policy_allow_pairs(&p), 11 + 1 + 65535 + 1 + 101 + 1, "pairs %zu",
+		     policy_allow_pairs(&p));
+}
+
+/* policy_allow_rule() against a plain scan: 20,000 rules over 1,000 uids. */
+Test(policy, allow_rule_lookup_matches_a_scan)
+{
+	enum { UIDS = 1000, PER = 20 };
+	struct tg_port_grant *g = calloc(UIDS * PER, sizeof(*g));
+	struct tg_policy p = { .n_allow_rule = UIDS * PER, .allow_rule = g };
+
+	cr_assert_not_null(g);
+	/* uid 1000 + 3k (gaps between uids); uid u's rules: ports 10j+(u%7) .. +1 + (j%3) */
+	for (__u32 u = 0; u < UIDS; u++)
+		for (__u32 j = 0; j < PER; j++) {
+			__u16 first = (__u16)(10 * j + u % 7 + 1);
+
+			g[u * PER + j] = (struct tg_port_grant){ 1000 + 3 * u, first,
+								 (__u16)(first + 1 + j % 3) };
+		}
+	for (__u32 uid = 999; uid < 1000 + 3 * UIDS + 1; uid++)
+		for (__u32 port = 0; port < 10 * PER + 12; port++) {
+			bool want = false;
+
+			if (uid >= 1000 && (uid - 1000) % 3 == 0 && uid < 1000 + 3 * UIDS)
+				for (__u32 j = 0; j < PER; j++) {
+					const struct tg_port_grant *r =
+						&g[(uid - 1000) / 3 * PER + j];
+
+					want |= port >= r->first && port <= r->last;
+				}
+			cr_assert_eq(policy_allow_rule(&p, uid, (__u16)port), want,
+				     "uid %u port %u: want %d", uid, port, want);
+		}
+	free(g);
 }

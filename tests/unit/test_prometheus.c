@@ -302,6 +302,10 @@ static void loaded_report(struct status_report *r)
 	r->guard.policy.mode = TG_MODE_AUDIT;
 	r->guard.policy.policy = TG_POLICY_STRICT;
 	r->guard.policy.deny_errno = 111;
+	/* The programs' rodata says the same as the policy read back from their maps. */
+	r->guard.settings.mode = TG_MODE_AUDIT;
+	r->guard.settings.policy = TG_POLICY_STRICT;
+	r->guard.settings.deny_errno = 111;
 	r->guard.use_set_retval = 0;
 	r->guard.selftest.result = TG_SELFTEST_PASSED;
 	r->guard.selftest.time_unix = 1795000000;
@@ -423,6 +427,7 @@ Test(prometheus, degraded_failed_selftest_no_sock_diag)
 	r.guard.selftest.result = TG_SELFTEST_FAILED;
 	r.guard.use_set_retval = 1;
 	r.guard.policy.mode = TG_MODE_ENFORCE;
+	r.guard.settings.mode = TG_MODE_ENFORCE;
 	r.tunnels_known = false;
 	text = render(&r);
 	cr_expect(has_line(text, "tunnelguard_complete 0"), "%s", text);
