@@ -25,6 +25,13 @@
  * which is also toggled around, shows whether it worked. V_NFT's cgroup has nothing attached;
  * V_BOTH's is V_GUARD's.
  *
+ * Nothing of tunnelguard is attached in the V_BASE and V_NULL slots: the guard's tracer
+ * (tg_listen_state, on a raw tracepoint that runs for every TCP state change of the host) is
+ * detached and attached again between slots like the nft table's hook (tracer.h), with a settle
+ * slot after each change, and it has rows of its own (V_TRACER beside V_EMPTY_TP). The nft layer
+ * has its floor too: V_NFT_EMPTY hooks an empty base chain in a dormant table of our own. In a
+ * block with nft configurations both tables' flags are set before every slot.
+ *
  * Adding a layer: give it a variant here and in variant_names, a cgroup in make_cgroups(), add
  * it in block_init(), and rows in results.c.
  *
@@ -48,6 +55,8 @@
 #include "profile.h"
 #include "progstats.h"
 #include "report.h"
+#include "scale.h"
+#include "tracer.h"
 #include "worker.h"
 
 #define BENCH_MAX_ROUNDS   200
@@ -60,14 +69,18 @@ enum caller {
 };
 
 enum variant {
-	V_BASE,	 /* no guard */
-	V_NULL,	 /* no guard either: the null comparison */
-	V_GUARD, /* tunnelguard's programs (the BPF layer) */
-	V_EMPTY, /* an empty connect4 program: what any program on the hook costs */
-	V_FLOOR, /* empty connect4, ingress and egress programs: the BPF layer's hooks, nothing in
-		    them */
-	V_NFT,	 /* the nft layer alone: table inet tunnelguard hooked, no BPF */
-	V_BOTH,	 /* the BPF layer and the nft layer */
+	V_BASE,	     /* no guard: nothing of tunnelguard attached, tracer included */
+	V_NULL,	     /* no guard either: the null comparison */
+	V_GUARD,     /* the BPF layer: tunnelguard's cgroup programs and its listen tracer */
+	V_EMPTY,     /* an empty connect4 program: what any program on the hook costs */
+	V_FLOOR,     /* empty connect4, ingress and egress programs: the BPF layer's cgroup hooks,
+			nothing in them */
+	V_TRACER,    /* tg_listen_state alone (raw tracepoint inet_sock_set_state), no cgroup
+			program */
+	V_EMPTY_TP,  /* an empty program on the same raw tracepoint: the tracer's floor */
+	V_NFT,	     /* the nft layer alone: table inet tunnelguard hooked, no BPF */
+	V_NFT_EMPTY, /* an empty base chain of the same type, hook and priority: its floor */
+	V_BOTH,	     /* the BPF layer (cgroup programs and tracer) and the nft layer */
 	V_COUNT,
 };
 
@@ -100,27 +113,37 @@ struct block {
 	int first_errno;
 };
 
-/* Per-invocation cost of tg_connect4 and tg_syn_in from kernel BPF stats, beside the empty
- * programs' of the same types. */
+/* The guard's programs a loopback connect+accept+close runs, each beside an empty twin. */
+enum prog_kind {
+	PK_CONNECT4, /* tg_connect4, beside an empty cgroup/connect4 program */
+	PK_SYN_IN,   /* tg_syn_in, beside an empty cgroup_skb/ingress program */
+	PK_SYN_OUT,  /* tg_syn_out, beside an empty cgroup_skb/egress program */
+	PK_LISTEN,   /* tg_listen_state, beside an empty raw tracepoint program */
+	PK_COUNT,
+};
+
+/* One program's figures from kernel BPF stats, round by round and summarized. */
+struct prog_cost {
+	double prog[BENCH_MAX_ROUNDS];	/* run_time_ns / run_cnt of the guard's program */
+	double empty[BENCH_MAX_ROUNDS]; /* the same for its empty twin, on the same slots */
+	double calls[BENCH_MAX_ROUNDS]; /* calls per connect+accept+close */
+	/* Summaries: medians over rounds, and the interquartile range of own. */
+	double prog_ns, empty_ns, own_ns, own_q1, own_q3;
+	double per_connect;	/* median calls per connect */
+	double own_per_connect; /* median over rounds of own per call x calls per connect */
+	bool counts_differ;	/* the program and its twin counted different calls */
+};
+
+/* Per-invocation cost of the guard's programs from kernel BPF stats (part 2). The cgroup_skb
+ * programs run on every packet a socket of the guard's cgroup sends or receives, and the tracer
+ * on every TCP state change of the host, so their figures per call average their early returns
+ * with their real work. */
 struct cost {
 	unsigned int rounds;
-	double prog[BENCH_MAX_ROUNDS];	/* run_time_ns / run_cnt of tg_connect4, per round */
-	double empty[BENCH_MAX_ROUNDS]; /* the same for the empty program, on the same connects */
-	/* Summaries: medians over rounds, and the interquartile range of own. */
-	double prog_ns, empty_ns, own_ns;
-	double own_q1, own_q3;
-	uint64_t calls; /* tg_connect4 calls measured */
-	bool counts_differ;
-	/* tg_syn_in beside the empty cgroup_skb/ingress program, on the same slots. It runs on
-	 * every packet a socket of the guard's cgroup receives (both ends of a loopback connect),
-	 * so the figures per call are averages over its early returns and its SYN path. */
-	double syn[BENCH_MAX_ROUNDS];	    /* run_time_ns / run_cnt of tg_syn_in */
-	double syn_empty[BENCH_MAX_ROUNDS]; /* the same for the empty ingress program */
-	double syn_calls[BENCH_MAX_ROUNDS]; /* tg_syn_in calls per connect */
-	double syn_ns, syn_empty_ns, syn_own_ns, syn_own_q1, syn_own_q3;
-	double syn_per_connect;	    /* median calls per connect */
-	double syn_own_per_connect; /* median over rounds of own per call x calls per connect */
-	bool syn_counts_differ;
+	struct prog_cost p[PK_COUNT];
+	uint64_t calls;			     /* tg_connect4 calls measured */
+	double background[BENCH_MAX_ROUNDS]; /* tracepoint calls per s with the workers idle */
+	double background_per_s;	     /* their median */
 };
 
 /* How the part 3 figures at one listener count compare with those at the smallest count. */
@@ -182,6 +205,7 @@ struct bench {
 	char config_both[PATH_MAX]; /* layers = bpf nft: the guard the rest runs with */
 	struct tg_config cfg;	    /* config_both, parsed: the policy for nft_apply() */
 	struct nftlayer nft;
+	struct tracer tracer;
 	pid_t daemon_pid;
 	int cpus[WORKER_MAX_PAIRS];
 	unsigned int ncpus;
@@ -189,8 +213,7 @@ struct bench {
 	struct empty_prog *empty;
 	struct stats_switch stats;
 	struct listeners listeners;
-	int guard_prog_fd;
-	int guard_syn_fd; /* tg_syn_in */
+	int guard_fd[PK_COUNT]; /* the guard's programs, PK_LISTEN's borrowed from tracer */
 	struct sample_pool {
 		uint32_t *v;
 		size_t n, cap;
@@ -207,6 +230,13 @@ struct bench {
 	/* The nft layer at SCALE_POINTS owner counts: blocks V_BASE, V_NULL, V_NFT, V_BOTH. */
 	struct block nft_scale[SCALE_POINTS][CALLER_COUNT];
 	struct nft_results nftres;
+	/* Part 5: the BPF layer with 10, 1,000 and 100,000 tenants in its config. */
+	size_t tenants[SCALE_POINTS];
+	struct block tenant_scale[SCALE_POINTS][CALLER_COUNT];
+	struct cost cost5[SCALE_POINTS][CALLER_COUNT];
+	char tenant_skipped[SCALE_POINTS][REPORT_VALUE_LEN]; /* "not run: ..." when refused */
+	double tenant_load_ms[SCALE_POINTS];
+	struct scale_results control;	      /* part 4 at 50,000 tenants */
 	struct profile profile[CALLER_COUNT]; /* no extra listeners */
 	struct profile profile_scale;	      /* the tenant, at the largest listener count */
 	double load_ms, swap_ms;
@@ -245,6 +275,17 @@ void cost_summarize(struct cost *c);
 int measure_control_plane(struct bench *b);
 /* Make the nft table dormant if it is not: before anything measured without it. 0 or -errno. */
 int nft_quiet(struct bench *b);
+/* Put the host as v's slots have it (nft tables, tracers), without moving a worker; *changed
+ * tells whether a hook came or went (then a settle slot is due). 0 or -errno. */
+int variant_apply(struct bench *b, enum variant v, bool every_flag, bool *changed);
+/* The guard's tracer back under its pin, as `load` left it: before the CLI, the daemon or
+ * listeners coming and going outside measured slots. 0 or -errno. */
+int guard_as_loaded(struct bench *b);
+/* `tunnelguard load -c config` into the benchmark's pin dir and guard cgroup. 0 or -errno; the
+ * CLI's output in out. */
+int bench_load(struct bench *b, const char *config, double *ms, char *out, size_t out_len);
+/* After a `load`: the programs the guard now runs (a swap replaces them). 0 or -errno. */
+int open_guard_progs(struct bench *b);
 
 /* nftphases.c */
 /* `tunnelguard load` with both layers over the loaded guard: puts up the real table. */
@@ -257,6 +298,13 @@ int nft_measure_scale(struct bench *b, const size_t *counts, size_t npoints);
 int nft_measure_events(struct bench *b);
 void nft_stop_daemon(struct bench *b);
 void progress(const struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* scale.c */
+/* Part 5: the BPF layer's throughput and own cost with 10 to 100,000 tenants in the config. */
+int measure_tenant_scale(struct bench *b, const size_t *counts, size_t npoints);
+/* Part 4 at scale: load, swap, status, check and the daemon's RSS with 50,000 [tenant]
+ * sections, and with 100,000 tenant uids. Last: it leaves its own guard loaded. */
+int measure_control_scale(struct bench *b);
 
 /* results.c */
 void build_report(const struct bench *b, struct report *r);

@@ -39,7 +39,7 @@
 #define UID_SERVICE  3999 /* a hub service: outside tenant-uids */
 #define UID_TENANT   3001 /* the tenant caller; its worker's listeners are its own ports */
 #define TENANT_UIDS  "3001-3004"
-#define TIME_LIMIT_S 720 /* a run that is still going then stops and cleans up */
+#define TIME_LIMIT_S 900 /* a run that is still going then stops and cleans up */
 
 static const uid_t other_tenants[] = { 3002, 3003, 3004 };
 static const size_t scale_points[SCALE_POINTS] = { 10, 1000, 100000 };
@@ -168,6 +168,7 @@ bad:
 static int check_prerequisites(const struct options *opt)
 {
 	static const uid_t uids[] = { UID_SERVICE, UID_TENANT, 3002, 3003, 3004 };
+	const struct passwd *pw;
 	size_t i;
 
 	if (geteuid() != 0) {
@@ -190,6 +191,17 @@ static int check_prerequisites(const struct options *opt)
 				uids[i], getpwuid(uids[i])->pw_name);
 			return -EEXIST;
 		}
+	}
+	setpwent();
+	while ((pw = getpwent()))
+		if (pw->pw_uid >= SCALE_FIRST_UID && pw->pw_uid <= SCALE_LAST_UID)
+			break;
+	endpwent();
+	if (pw) {
+		fprintf(stderr,
+			"tg-bench: uid %u belongs to account %s; the benchmark's synthetic tenants use uids %u-%u and it refuses to run\n",
+			pw->pw_uid, pw->pw_name, SCALE_FIRST_UID, SCALE_LAST_UID);
+		return -EEXIST;
 	}
 	return 0;
 }
@@ -221,6 +233,8 @@ static void sweep_leftovers(void)
 		if (strncmp(de->d_name, BENCH_PREFIX, strlen(BENCH_PREFIX)) != 0)
 			continue;
 		pid = strtol(de->d_name + strlen(BENCH_PREFIX), NULL, 10);
+		if (pid > 0 && !bench_pid_alive(pid))
+			scale_remove_dir((pid_t)pid);
 		for (i = 0; i < sizeof(tmp_suffixes) / sizeof(tmp_suffixes[0]); i++) {
 			snprintf(path, sizeof(path), "/tmp/" BENCH_PREFIX "%ld%s", pid,
 				 tmp_suffixes[i]);
@@ -309,8 +323,9 @@ static int write_config(struct bench *b)
 static int make_cgroups(struct bench *b)
 {
 	static const char *const names[V_COUNT] = {
-		[V_BASE] = "base",   [V_NULL] = "null",	  [V_GUARD] = "guard",
-		[V_EMPTY] = "empty", [V_FLOOR] = "floor", [V_NFT] = "nft",
+		[V_BASE] = "base",	   [V_NULL] = "null",	[V_GUARD] = "guard",
+		[V_EMPTY] = "empty",	   [V_FLOOR] = "floor", [V_TRACER] = "tracer",
+		[V_EMPTY_TP] = "empty-tp", [V_NFT] = "nft",	[V_NFT_EMPTY] = "nft-empty",
 	};
 	int err = cgroups_create(&b->cg);
 	int v;
@@ -359,13 +374,24 @@ static int open_pinned_prog(const struct bench *b, const char *name)
 	return fd;
 }
 
-static int open_guard_prog(struct bench *b)
+int open_guard_progs(struct bench *b)
 {
-	b->guard_prog_fd = open_pinned_prog(b, TG_PIN_PROG_CONNECT4);
-	if (b->guard_prog_fd < 0)
-		return b->guard_prog_fd;
-	b->guard_syn_fd = open_pinned_prog(b, TG_PIN_PROG_SYN_IN);
-	return b->guard_syn_fd < 0 ? b->guard_syn_fd : 0;
+	static const char *const pins[PK_COUNT] = { [PK_CONNECT4] = TG_PIN_PROG_CONNECT4,
+						    [PK_SYN_IN] = TG_PIN_PROG_SYN_IN,
+						    [PK_SYN_OUT] = TG_PIN_PROG_SYN_OUT };
+	int i, fd;
+
+	for (i = 0; i < PK_COUNT; i++) {
+		if (!pins[i])
+			continue;
+		fd = open_pinned_prog(b, pins[i]);
+		if (fd < 0)
+			return fd;
+		if (b->guard_fd[i] >= 0)
+			close(b->guard_fd[i]);
+		b->guard_fd[i] = fd;
+	}
+	return tracer_open(&b->tracer, b->pin_dir);
 }
 
 /*
@@ -378,13 +404,13 @@ static void list_foreign_progs(struct bench *b)
 					      TG_PIN_PROG_BIND4,      TG_PIN_PROG_BIND6,
 					      TG_PIN_PROG_SYN_IN,     TG_PIN_PROG_POST_BIND4,
 					      TG_PIN_PROG_POST_BIND6, TG_PIN_PROG_SYN_OUT };
-	enum { NR_PINNED = sizeof(pinned) / sizeof(pinned[0]), NR_EMPTY = 3 };
-	__u32 id = 0, own[NR_PINNED + NR_EMPTY] = { 0 };
+	enum { NR_PINNED = sizeof(pinned) / sizeof(pinned[0]), NR_EMPTY = 4, NR_TRACER = 1 };
+	__u32 id = 0, own[NR_PINNED + NR_EMPTY + NR_TRACER] = { 0 };
 	size_t used = 0, i;
 	int fd;
 
 	/* The guard's pinned programs and the empty ones are the benchmark's own. */
-	for (i = 0; i < NR_PINNED + NR_EMPTY; i++) {
+	for (i = 0; i < NR_PINNED + NR_EMPTY + NR_TRACER; i++) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 		char path[PATH_MAX];
@@ -393,10 +419,13 @@ static void list_foreign_progs(struct bench *b)
 			if (pins_path(path, sizeof(path), b->pin_dir, pinned[i]))
 				continue;
 			fd = bpf_obj_get(path);
+		} else if (i == NR_PINNED + NR_EMPTY) {
+			fd = dup(b->tracer.guard.prog_fd);
 		} else if (b->empty) {
 			fd = dup(i == NR_PINNED	      ? empty_prog_fd(b->empty)
 				 : i == NR_PINNED + 1 ? empty_prog_ingress_fd(b->empty)
-						      : empty_prog_egress_fd(b->empty));
+				 : i == NR_PINNED + 2 ? empty_prog_egress_fd(b->empty)
+						      : empty_prog_raw_tp_fd(b->empty));
 		} else {
 			continue;
 		}
@@ -444,8 +473,12 @@ static unsigned int count_inherited_progs(const struct bench *b)
 	return count;
 }
 
-/* Part 1: N=1 and N=2, each caller, no guard / null / BPF layer / empty program / nft layer /
- * both layers. */
+/* Part 1: N=1 and N=2, each caller, no guard and null beside every configuration at N=1; at N=2
+ * (to keep `make bench` within 10 minutes) without the floors, which N=1 has measured. */
+#define PART1_N1                                                                             \
+	(1u << V_GUARD | 1u << V_EMPTY | 1u << V_FLOOR | 1u << V_TRACER | 1u << V_EMPTY_TP | \
+	 1u << V_NFT | 1u << V_NFT_EMPTY | 1u << V_BOTH)
+#define PART1_N2 (1u << V_GUARD | 1u << V_TRACER | 1u << V_NFT | 1u << V_BOTH)
 static int measure_part1(struct bench *b)
 {
 	unsigned int n, r;
@@ -456,9 +489,7 @@ static int measure_part1(struct bench *b)
 			struct block *k = &b->part1[n - 1][c];
 
 			progress(b, "part 1: N=%u, %s\n", n, caller_names[c]);
-			block_init(k, c, n, 0,
-				   1u << V_GUARD | 1u << V_EMPTY | 1u << V_FLOOR | 1u << V_NFT |
-					   1u << V_BOTH);
+			block_init(k, c, n, 0, n == 1 ? PART1_N1 : PART1_N2);
 			err = block_warm_up(b, k);
 			for (r = 0; !err && r < b->opt.rounds; r++)
 				err = block_run_round(b, k);
@@ -503,9 +534,10 @@ static int profile_caller(struct bench *b, enum caller c, struct profile *out)
 {
 	struct profile_arg a = { .b = b, .caller = c };
 	struct worker *w = &b->worker[c];
+	bool changed;
 	int err;
 
-	err = nft_quiet(b);
+	err = variant_apply(b, V_GUARD, false, &changed);
 	if (!err)
 		err = variant_enter(b, w, V_GUARD);
 	if (!err)
@@ -540,8 +572,10 @@ static void compute_flatness(struct bench *b, size_t npoints)
 					k->val[r][V_GUARD].m[M_TPUT] / k->val[r][V_BASE].m[M_TPUT];
 				double g0 = k0->val[r][V_GUARD].m[M_TPUT] /
 					    k0->val[r][V_BASE].m[M_TPUT];
-				double own_i = o->prog[r] - o->empty[r];
-				double own_0 = o0->prog[r] - o0->empty[r];
+				double own_i =
+					o->p[PK_CONNECT4].prog[r] - o->p[PK_CONNECT4].empty[r];
+				double own_0 =
+					o0->p[PK_CONNECT4].prog[r] - o0->p[PK_CONNECT4].empty[r];
 
 				ratio[r] = g / g0;
 				own[r] = own_i - own_0;
@@ -568,8 +602,10 @@ static int measure_part3(struct bench *b)
 	for (i = 0; i < SCALE_POINTS && scale_points[i] <= b->opt.max_listeners; i++)
 		b->scale[npoints++] = scale_points[i];
 	progress(b, "part 3: opening %zu listeners\n", b->scale[npoints - 1]);
-	err = listeners_open(&b->listeners, b->scale[npoints - 1], other_tenants,
-			     sizeof(other_tenants) / sizeof(other_tenants[0]));
+	err = guard_as_loaded(b);
+	if (!err)
+		err = listeners_open(&b->listeners, b->scale[npoints - 1], other_tenants,
+				     sizeof(other_tenants) / sizeof(other_tenants[0]));
 	if (err)
 		return err;
 	for (i = 0; i < npoints; i++)
@@ -579,7 +615,9 @@ static int measure_part3(struct bench *b)
 	for (r = 0; r < b->opt.scale_rounds; r++) {
 		for (s = 0; s < npoints; s++) {
 			i = (s + r) % npoints;
-			err = listeners_set_active(&b->listeners, b->scale[i]);
+			err = guard_as_loaded(b); /* tg_listen_state follows the listeners */
+			if (!err)
+				err = listeners_set_active(&b->listeners, b->scale[i]);
 			for (c = 0; !err && c < CALLER_COUNT; c++) {
 				struct block *k = &b->part3[i][c];
 
@@ -595,7 +633,9 @@ static int measure_part3(struct bench *b)
 		}
 	}
 	progress(b, "profile: the tenant at %zu listeners\n", b->scale[npoints - 1]);
-	err = listeners_set_active(&b->listeners, b->scale[npoints - 1]);
+	err = guard_as_loaded(b);
+	if (!err)
+		err = listeners_set_active(&b->listeners, b->scale[npoints - 1]);
 	if (!err)
 		err = profile_caller(b, CALLER_TENANT, &b->profile_scale);
 	if (err)
@@ -622,13 +662,24 @@ static int measure_portowner(struct bench *b)
 
 	progress(b, "port_owner: discovery, reconciliation and event latency at %d listeners\n",
 		 PORTOWNER_LISTENERS);
-	if (b->listeners.n < PORTOWNER_LISTENERS)
+	err = guard_as_loaded(b);
+	if (!err && b->listeners.n < PORTOWNER_LISTENERS)
 		err = listeners_open(&b->listeners, PORTOWNER_LISTENERS, other_tenants, nowners);
 	if (!err)
 		err = listeners_set_active(&b->listeners, PORTOWNER_LISTENERS);
 	if (!err)
 		err = portowner_measure(b->pin_dir, other_tenants[0], &b->portowner);
 	return err;
+}
+
+/* Part 5 at the same counts as part 3 (tenants in the config instead of listeners). */
+static int measure_tenants(struct bench *b)
+{
+	size_t npoints = 0;
+
+	while (npoints < SCALE_POINTS && scale_points[npoints] <= b->opt.max_listeners)
+		npoints++;
+	return measure_tenant_scale(b, scale_points, npoints);
 }
 
 /* Part 3 for the nft layer, at the same counts as part 3 (owners instead of listeners). */
@@ -651,7 +702,9 @@ static int measure(struct bench *b)
 		err = nft_put_up(b);
 	if (err)
 		return err;
-	err = open_guard_prog(b);
+	err = open_guard_progs(b);
+	if (!err)
+		err = nftlayer_make_empty(&b->nft);
 	if (err)
 		return err;
 	b->allow_own_before = read_counter(b, TG_ALLOW_OWN);
@@ -681,6 +734,10 @@ static int measure(struct bench *b)
 	if (!err)
 		err = nft_measure_events(b);
 	b->allow_own_after = read_counter(b, TG_ALLOW_OWN);
+	if (!err)
+		err = measure_tenants(b);
+	if (!err)
+		err = measure_control_scale(b);
 	read_line("/proc/loadavg", b->loadavg_end, sizeof(b->loadavg_end));
 	return err;
 }
@@ -695,14 +752,14 @@ static void cleanup(struct bench *b)
 	nftlayer_close(&b->nft);
 	for (c = 0; c < CALLER_COUNT; c++)
 		worker_stop(&b->worker[c]);
+	tracer_close(&b->tracer);
 	empty_prog_destroy(b->empty);
 	b->empty = NULL;
-	if (b->guard_prog_fd >= 0)
-		close(b->guard_prog_fd);
-	b->guard_prog_fd = -1;
-	if (b->guard_syn_fd >= 0)
-		close(b->guard_syn_fd);
-	b->guard_syn_fd = -1;
+	for (c = 0; c < PK_COUNT; c++) {
+		if (b->guard_fd[c] >= 0)
+			close(b->guard_fd[c]);
+		b->guard_fd[c] = -1;
+	}
 	listeners_close(&b->listeners);
 	if (b->pin_dir[0] && loader_unload(b->pin_dir))
 		fprintf(stderr,
@@ -715,7 +772,8 @@ static void cleanup(struct bench *b)
 	if (b->config_both[0])
 		unlink(b->config_both);
 	snprintf(b->config, sizeof(b->config), "/tmp/" BENCH_PREFIX "%d.perf", getpid());
-	unlink(b->config); /* profile.c's, if a stop came between record and script */
+	unlink(b->config);
+	scale_remove_dir(getpid()); /* profile.c's, if a stop came between record and script */
 	for (c = 0; c < V_COUNT; c++) {
 		free(b->pool[c].v);
 		b->pool[c].v = NULL;
@@ -753,8 +811,8 @@ static int write_results(const struct bench *b)
 
 int main(int argc, char **argv)
 {
-	static struct bench bench = { .guard_prog_fd = -1,
-				      .guard_syn_fd = -1,
+	static struct bench bench = { .guard_fd = { -1, -1, -1, -1 },
+				      .tracer = TRACER_INIT,
 				      .stats = STATS_SWITCH_INIT,
 				      .listeners = LISTENERS_INIT };
 	struct bench *b = &bench;

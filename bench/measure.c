@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -21,8 +22,11 @@ const char *const variant_names[V_COUNT] = {
 	[V_NULL] = "no guard (null)",
 	[V_GUARD] = "BPF layer",
 	[V_EMPTY] = "empty connect4 prog",
-	[V_FLOOR] = "empty progs, all BPF layer hooks",
+	[V_FLOOR] = "empty progs, all BPF layer cgroup hooks",
+	[V_TRACER] = "listen tracer alone",
+	[V_EMPTY_TP] = "empty raw_tp on inet_sock_set_state",
 	[V_NFT] = "nft layer",
+	[V_NFT_EMPTY] = "empty nft output chain",
 	[V_BOTH] = "BPF + nft layers",
 };
 
@@ -116,19 +120,47 @@ static void collect_slot(struct bench *b, struct block *k, enum variant v, struc
 
 int nft_quiet(struct bench *b)
 {
-	return b->nft.active ? nftlayer_set_active(&b->nft, false) : 0;
+	int err = b->nft.active ? nftlayer_set_active(&b->nft, false) : 0;
+
+	if (!err && b->nft.empty_active)
+		err = nftlayer_set_empty_active(&b->nft, false);
+	return err;
+}
+
+int guard_as_loaded(struct bench *b)
+{
+	int err =
+		b->empty ? tracer_set_empty(&b->tracer, empty_prog_raw_tp_fd(b->empty), false) : 0;
+
+	return err < 0 ? err : tracer_pin_back(&b->tracer);
+}
+
+int variant_apply(struct bench *b, enum variant v, bool every_flag, bool *changed)
+{
+	bool nft = v == V_NFT || v == V_BOTH, nft_empty = v == V_NFT_EMPTY;
+	bool tracer = v == V_GUARD || v == V_TRACER || v == V_BOTH;
+	int err = 0, ret;
+
+	*changed = nft != b->nft.active || nft_empty != b->nft.empty_active;
+	if (every_flag || nft != b->nft.active)
+		err = nftlayer_set_active(&b->nft, nft);
+	if (!err && (every_flag || nft_empty != b->nft.empty_active))
+		err = nftlayer_set_empty_active(&b->nft, nft_empty);
+	ret = err ? err : tracer_set(&b->tracer, tracer);
+	*changed = *changed || ret > 0;
+	if (ret >= 0)
+		ret = tracer_set_empty(&b->tracer, empty_prog_raw_tp_fd(b->empty), v == V_EMPTY_TP);
+	*changed = *changed || ret > 0;
+	return ret < 0 ? ret : 0;
 }
 
 static int run_slot(struct bench *b, struct block *k, enum variant v, uint64_t ns)
 {
 	struct worker *w = &b->worker[k->caller];
-	bool want = v == V_NFT || v == V_BOTH, changed = want != b->nft.active;
-	int err = 0;
+	bool changed;
+	int err;
 
-	if (k->nft)
-		err = nftlayer_set_active(&b->nft, want);
-	else if (changed)
-		err = nft_quiet(b);
+	err = variant_apply(b, v, k->nft, &changed);
 	if (!err)
 		err = variant_enter(b, w, v);
 	if (!err && changed)
@@ -210,7 +242,7 @@ void block_init(struct block *k, enum caller c, unsigned int n, size_t listeners
 	for (v = V_NULL + 1; v < V_COUNT; v++)
 		if (extra & (1u << v))
 			k->v[k->nvariants++] = (enum variant)v;
-	k->nft = extra & (1u << V_NFT | 1u << V_BOTH);
+	k->nft = extra & (1u << V_NFT | 1u << V_NFT_EMPTY | 1u << V_BOTH);
 }
 
 int block_warm_up(struct bench *b, struct block *k)
@@ -256,124 +288,177 @@ int block_run_round(struct bench *b, struct block *k)
 	return 0;
 }
 
-/*
- * tg_connect4's and tg_syn_in's ns per call and those of the empty programs of the same types, on
- * the same connects: all four are attached to the guard cgroup while stats are on, and both the
- * connector and the listener it reaches are in that cgroup, so each packet runs both ingress
- * programs and each connect both connect4 programs.
- */
-static int cost_slot(struct bench *b, enum caller c, struct cost *out)
+/* The guard's program of each kind beside its empty twin. */
+static void cost_fds(const struct bench *b, int prog[PK_COUNT], int empty[PK_COUNT])
 {
-	struct prog_run p0, p1, e0, e1, s0, s1, i0, i1;
+	memcpy(prog, b->guard_fd, sizeof(b->guard_fd));
+	prog[PK_LISTEN] = b->tracer.guard.prog_fd;
+	empty[PK_CONNECT4] = empty_prog_fd(b->empty);
+	empty[PK_SYN_IN] = empty_prog_ingress_fd(b->empty);
+	empty[PK_SYN_OUT] = empty_prog_egress_fd(b->empty);
+	empty[PK_LISTEN] = empty_prog_raw_tp_fd(b->empty);
+}
+
+static int read_runs(const int fd[PK_COUNT], struct prog_run out[PK_COUNT])
+{
+	int i, err = 0;
+
+	for (i = 0; !err && i < PK_COUNT; i++)
+		err = prog_run_read(fd[i], &out[i]);
+	return err;
+}
+
+/*
+ * The ns per call of the guard's programs and of their empty twins, on the same connects: all
+ * are attached to the guard cgroup (the tracers to the host) while stats are on, and both the
+ * connector and the listener it reaches are in that cgroup, so each packet runs both ingress or
+ * both egress programs, each connect both connect4 programs and each state change both tracers.
+ * The tracers also run for the host's other sockets: bg_per_ns (calls per ns with the workers
+ * idle, measured just before) is taken off their calls per connect, not off their ns per call.
+ */
+static int cost_slot(struct bench *b, enum caller c, double bg_per_ns, struct cost *out)
+{
+	struct prog_run p0[PK_COUNT], p1[PK_COUNT], e0[PK_COUNT], e1[PK_COUNT];
+	int prog_fd[PK_COUNT], empty_fd[PK_COUNT], i;
 	struct worker *w = &b->worker[c];
-	int efd = empty_prog_fd(b->empty), ifd = empty_prog_ingress_fd(b->empty);
 	unsigned int r = out->rounds;
-	uint64_t connects;
+	uint64_t connects, t0;
 	int err;
 
 	if (r >= BENCH_MAX_ROUNDS)
 		return -E2BIG;
+	cost_fds(b, prog_fd, empty_fd);
 	err = variant_enter(b, w, V_GUARD);
 	if (!err)
 		err = worker_run(w, 1, slot_ns(b)); /* warm-up after the move */
+	t0 = now_ns();
 	if (!err)
-		err = prog_run_read(b->guard_prog_fd, &p0);
+		err = read_runs(prog_fd, p0);
 	if (!err)
-		err = prog_run_read(efd, &e0);
-	if (!err)
-		err = prog_run_read(b->guard_syn_fd, &s0);
-	if (!err)
-		err = prog_run_read(ifd, &i0);
+		err = read_runs(empty_fd, e0);
 	if (!err)
 		err = worker_run(w, 1, cost_slot_ns(b));
 	if (!err)
-		err = prog_run_read(b->guard_prog_fd, &p1);
+		err = read_runs(prog_fd, p1);
 	if (!err)
-		err = prog_run_read(efd, &e1);
-	if (!err)
-		err = prog_run_read(b->guard_syn_fd, &s1);
-	if (!err)
-		err = prog_run_read(ifd, &i1);
+		err = read_runs(empty_fd, e1);
 	if (err)
 		return err;
 	connects = w->shm->conn[0].connects;
-	if (p1.run_cnt == p0.run_cnt || e1.run_cnt == e0.run_cnt || s1.run_cnt == s0.run_cnt ||
-	    i1.run_cnt == i0.run_cnt || !connects) {
-		fprintf(stderr, "tg-bench: BPF stats counted no call: are the programs "
-				"attached?\n");
-		return -ENODATA;
+	for (i = 0; i < PK_COUNT; i++) {
+		struct prog_cost *pc = &out->p[i];
+		uint64_t n = p1[i].run_cnt - p0[i].run_cnt, ne = e1[i].run_cnt - e0[i].run_cnt;
+		double calls = (double)n;
+
+		if (!n || !ne || !connects) {
+			fprintf(stderr,
+				"tg-bench: BPF stats counted no call of program kind %d (0 connect4, 1 syn_in, 2 syn_out, 3 listen_state): are the programs attached?\n",
+				i);
+			return -ENODATA;
+		}
+		if (n != ne)
+			pc->counts_differ = true;
+		if (i == PK_LISTEN)
+			calls -= bg_per_ns * (double)(now_ns() - t0);
+		pc->prog[r] = (double)(p1[i].run_time_ns - p0[i].run_time_ns) / (double)n;
+		pc->empty[r] = (double)(e1[i].run_time_ns - e0[i].run_time_ns) / (double)ne;
+		pc->calls[r] = (calls > 0 ? calls : 0) / (double)connects;
 	}
-	if (p1.run_cnt - p0.run_cnt != e1.run_cnt - e0.run_cnt)
-		out->counts_differ = true;
-	if (s1.run_cnt - s0.run_cnt != i1.run_cnt - i0.run_cnt)
-		out->syn_counts_differ = true;
-	out->prog[r] =
-		(double)(p1.run_time_ns - p0.run_time_ns) / (double)(p1.run_cnt - p0.run_cnt);
-	out->empty[r] =
-		(double)(e1.run_time_ns - e0.run_time_ns) / (double)(e1.run_cnt - e0.run_cnt);
-	out->syn[r] = (double)(s1.run_time_ns - s0.run_time_ns) / (double)(s1.run_cnt - s0.run_cnt);
-	out->syn_empty[r] =
-		(double)(i1.run_time_ns - i0.run_time_ns) / (double)(i1.run_cnt - i0.run_cnt);
-	out->syn_calls[r] = (double)(s1.run_cnt - s0.run_cnt) / (double)connects;
-	out->calls += p1.run_cnt - p0.run_cnt;
+	out->calls += p1[PK_CONNECT4].run_cnt - p0[PK_CONNECT4].run_cnt;
+	out->background[r] = bg_per_ns * 1e9;
 	out->rounds++;
 	return 0;
 }
 
+/* Tracepoint calls per ns of the host with the workers idle (other work, other tests). */
+static int tracer_background(struct bench *b, double *per_ns)
+{
+	const struct timespec idle = { .tv_nsec = (long)(cost_slot_ns(b) / 2) };
+	int fd = empty_prog_raw_tp_fd(b->empty), err;
+	struct prog_run r0, r1;
+	uint64_t t0 = now_ns();
+
+	err = prog_run_read(fd, &r0);
+	if (!err)
+		nanosleep(&idle, NULL);
+	if (!err)
+		err = prog_run_read(fd, &r1);
+	if (!err)
+		*per_ns = (double)(r1.run_cnt - r0.run_cnt) / (double)(now_ns() - t0);
+	return err;
+}
+
 int cost_run_round(struct bench *b, struct cost out[CALLER_COUNT])
 {
+	double bg_per_ns = 0;
+	bool changed;
 	int err, c;
 
-	err = nft_quiet(b);
+	err = variant_apply(b, V_GUARD, false, &changed);
 	if (!err)
 		err = empty_prog_attach(b->empty, 1, b->cgroup[V_GUARD]);
 	if (!err)
 		err = empty_prog_attach_ingress(b->empty, b->cgroup[V_GUARD]);
 	if (!err)
+		err = empty_prog_attach_egress(b->empty, b->cgroup[V_GUARD]);
+	if (!err)
+		err = tracer_set_empty(&b->tracer, empty_prog_raw_tp_fd(b->empty), true);
+	if (err > 0)
+		err = 0;
+	if (!err)
 		err = stats_enable(&b->stats);
+	if (!err)
+		err = tracer_background(b, &bg_per_ns);
 	for (c = 0; !err && c < CALLER_COUNT; c++)
-		err = cost_slot(b, c, &out[c]);
+		err = cost_slot(b, c, bg_per_ns, &out[c]);
 	stats_restore(&b->stats);
+	tracer_set_empty(&b->tracer, empty_prog_raw_tp_fd(b->empty), false);
+	empty_prog_detach_egress(b->empty);
 	empty_prog_detach_ingress(b->empty);
 	empty_prog_detach(b->empty, 1);
 	return err;
 }
 
-void cost_summarize(struct cost *c)
+static void prog_cost_summarize(struct prog_cost *pc, unsigned int rounds)
 {
 	double prog[BENCH_MAX_ROUNDS], empty[BENCH_MAX_ROUNDS], own[BENCH_MAX_ROUNDS];
 	unsigned int r;
 
-	for (r = 0; r < c->rounds; r++) {
-		prog[r] = c->prog[r];
-		empty[r] = c->empty[r];
-		own[r] = c->prog[r] - c->empty[r];
+	for (r = 0; r < rounds; r++) {
+		prog[r] = pc->prog[r];
+		empty[r] = pc->empty[r];
+		own[r] = pc->prog[r] - pc->empty[r];
 	}
-	c->prog_ns = median(prog, c->rounds);
-	c->empty_ns = median(empty, c->rounds);
-	c->own_ns = median(own, c->rounds);
-	c->own_q1 = quantile_sorted(own, c->rounds, 0.25);
-	c->own_q3 = quantile_sorted(own, c->rounds, 0.75);
-
-	for (r = 0; r < c->rounds; r++) {
-		prog[r] = c->syn[r];
-		empty[r] = c->syn_empty[r];
-		own[r] = c->syn[r] - c->syn_empty[r];
+	pc->prog_ns = median(prog, rounds);
+	pc->empty_ns = median(empty, rounds);
+	pc->own_ns = median(own, rounds);
+	pc->own_q1 = quantile_sorted(own, rounds, 0.25);
+	pc->own_q3 = quantile_sorted(own, rounds, 0.75);
+	for (r = 0; r < rounds; r++) {
+		prog[r] = pc->calls[r];
+		own[r] = (pc->prog[r] - pc->empty[r]) * pc->calls[r];
 	}
-	c->syn_ns = median(prog, c->rounds);
-	c->syn_empty_ns = median(empty, c->rounds);
-	c->syn_own_ns = median(own, c->rounds);
-	c->syn_own_q1 = quantile_sorted(own, c->rounds, 0.25);
-	c->syn_own_q3 = quantile_sorted(own, c->rounds, 0.75);
-	for (r = 0; r < c->rounds; r++) {
-		prog[r] = c->syn_calls[r];
-		own[r] = (c->syn[r] - c->syn_empty[r]) * c->syn_calls[r];
-	}
-	c->syn_per_connect = median(prog, c->rounds);
-	c->syn_own_per_connect = median(own, c->rounds);
+	pc->per_connect = median(prog, rounds);
+	pc->own_per_connect = median(own, rounds);
 }
 
-static int run_cli(struct bench *b, const char *verb, const char *config, double *ms)
+void cost_summarize(struct cost *c)
+{
+	double bg[BENCH_MAX_ROUNDS];
+	unsigned int r;
+	int i;
+
+	for (i = 0; i < PK_COUNT; i++)
+		prog_cost_summarize(&c->p[i], c->rounds);
+	for (r = 0; r < c->rounds; r++)
+		bg[r] = c->background[r];
+	c->background_per_s = median(bg, c->rounds);
+}
+
+/* `tunnelguard VERB [-c config]` on the benchmark's pin dir (load: and guard cgroup), its output
+ * in out. 0, the CLI's exit status (> 0), or -errno. */
+static int run_cli_out(struct bench *b, const char *verb, const char *config, double *ms, char *out,
+		       size_t out_len)
 {
 	char *load[] = { (char *)b->opt.tunnelguard,
 			 "load",
@@ -385,18 +470,37 @@ static int run_cli(struct bench *b, const char *verb, const char *config, double
 			 b->cgroup[V_GUARD],
 			 NULL };
 	char *unload[] = { (char *)b->opt.tunnelguard, "unload", "--pin-dir", b->pin_dir, NULL };
-	char out[4096];
 	uint64_t elapsed;
 	int rc;
 
-	rc = run_command(strcmp(verb, "load") == 0 ? load : unload, &elapsed, out, sizeof(out));
+	rc = guard_as_loaded(b);
+	if (rc)
+		return rc;
+	rc = run_command(strcmp(verb, "load") == 0 ? load : unload, &elapsed, out, out_len);
+	if (!rc && ms)
+		*ms = (double)elapsed / 1e6;
+	return rc;
+}
+
+static int run_cli(struct bench *b, const char *verb, const char *config, double *ms)
+{
+	char out[4096];
+	int rc = run_cli_out(b, verb, config, ms, out, sizeof(out));
+
 	if (rc) {
 		fprintf(stderr, "tg-bench: tunnelguard %s failed (%d):\n%s", verb, rc, out);
 		return rc < 0 ? rc : -EIO;
 	}
-	if (ms)
-		*ms = (double)elapsed / 1e6;
 	return 0;
+}
+
+int bench_load(struct bench *b, const char *config, double *ms, char *out, size_t out_len)
+{
+	int rc = run_cli_out(b, "load", config, ms, out, out_len);
+
+	if (rc > 0)
+		return -EIO;
+	return rc;
 }
 
 /* `tunnelguard load` fresh (after an unload) and over a loaded guard; leaves the guard loaded. */

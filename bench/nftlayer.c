@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
@@ -30,7 +31,20 @@ static void record(uint32_t *samples, unsigned int *n, uint64_t start)
 	(*n)++;
 }
 
-int nftlayer_set_active(struct nftlayer *l, bool active)
+/* The header of the batch's next message (its payload is built after it). 0 or -errno. */
+static int put_message(struct mnl_nlmsg_batch *b, uint16_t type, uint16_t flags, uint32_t *seq)
+{
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), type, NFPROTO_INET,
+						     flags | NLM_F_ACK, (*seq)++);
+
+	return nlh ? 0 : -EMSGSIZE;
+}
+
+/*
+ * Set or clear the dormant flag of table inet name, in one batch; *state follows it. The batch
+ * is timed into l's samples like every switch. 0 or -errno with the reason printed.
+ */
+static int set_table(struct nftlayer *l, const char *name, bool active, bool *state)
 {
 	static char buf[SWITCH_BATCH_SIZE];
 	struct nftnl_table *t = nftnl_table_alloc();
@@ -40,7 +54,7 @@ int nftlayer_set_active(struct nftlayer *l, bool active)
 	char why[256] = "";
 	int err = -ENOMEM;
 
-	if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, TG_NFT_TABLE_NAME) < 0)
+	if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, name) < 0)
 		goto cleanup;
 	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, active ? 0 : NFT_TABLE_F_DORMANT);
 	b = nft_batch_start(buf, sizeof(buf));
@@ -65,18 +79,85 @@ int nftlayer_set_active(struct nftlayer *l, bool active)
 	if (!err)
 		err = nft_batch_send(&l->handle, b, why, sizeof(why));
 	if (!err) {
-		if (active != l->active)
+		if (active != *state)
 			record(l->change_us, &l->nchange, start);
 		else
 			record(l->same_us, &l->nsame, start);
-		l->active = active;
+		*state = active;
 	}
 cleanup:
 	if (err)
-		fprintf(stderr, "tg-bench: cannot %s table inet tunnelguard: %s\n",
-			active ? "wake" : "make dormant", why[0] ? why : strerror(-err));
+		fprintf(stderr, "tg-bench: cannot %s table inet %s: %s\n",
+			active ? "wake" : "make dormant", name, why[0] ? why : strerror(-err));
 	if (b)
 		mnl_nlmsg_batch_stop(b);
+	nftnl_table_free(t);
+	return err;
+}
+
+int nftlayer_set_active(struct nftlayer *l, bool active)
+{
+	return set_table(l, TG_NFT_TABLE_NAME, active, &l->active);
+}
+
+int nftlayer_set_empty_active(struct nftlayer *l, bool active)
+{
+	return l->empty_made ? set_table(l, NFTLAYER_EMPTY_TABLE, active, &l->empty_active) : 0;
+}
+
+int nftlayer_make_empty(struct nftlayer *l)
+{
+	static char buf[SWITCH_BATCH_SIZE];
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct mnl_nlmsg_batch *b = NULL;
+	uint32_t seq = (uint32_t)now_ns();
+	char why[256] = "";
+	int err = -ENOMEM;
+
+	if (!t || !c || nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTLAYER_EMPTY_TABLE) < 0 ||
+	    nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFTLAYER_EMPTY_TABLE) < 0 ||
+	    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, "output") < 0 ||
+	    nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, NFTLAYER_EMPTY_CHAIN_TYPE) < 0)
+		goto cleanup;
+	/* Made dormant, as the real table is between its slots. */
+	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, NFT_TABLE_F_DORMANT);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NFTLAYER_EMPTY_CHAIN_HOOK);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, NFTLAYER_EMPTY_CHAIN_PRIO);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	b = nft_batch_start(buf, sizeof(buf));
+	if (!b) {
+		err = -errno;
+		goto cleanup;
+	}
+	err = nft_put_begin(b, &seq, 0);
+	if (!err)
+		err = put_message(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, &seq);
+	if (err)
+		goto cleanup;
+	nftnl_table_nlmsg_build_payload(mnl_nlmsg_batch_current(b), t);
+	if (!mnl_nlmsg_batch_next(b) ||
+	    put_message(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, &seq)) {
+		err = -EMSGSIZE;
+		goto cleanup;
+	}
+	nftnl_chain_nlmsg_build_payload(mnl_nlmsg_batch_current(b), c);
+	if (!mnl_nlmsg_batch_next(b)) {
+		err = -EMSGSIZE;
+		goto cleanup;
+	}
+	err = nft_put_end(b, &seq);
+	if (!err)
+		err = nft_batch_send(&l->handle, b, why, sizeof(why));
+	if (!err)
+		l->empty_made = true;
+cleanup:
+	if (err)
+		fprintf(stderr, "tg-bench: cannot create table inet %s: %s\n", NFTLAYER_EMPTY_TABLE,
+			why[0] ? why : strerror(-err));
+	if (b)
+		mnl_nlmsg_batch_stop(b);
+	nftnl_chain_free(c);
 	nftnl_table_free(t);
 	return err;
 }

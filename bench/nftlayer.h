@@ -12,6 +12,10 @@
  * would take a second to reload). A dormant table costs a packet nothing: the hook is gone. The
  * configurations with the nft layer are the slots in which the flag is clear.
  *
+ * The floor of the layer is a table of our own, inet tg_bench_empty, with one base chain of the
+ * real table's type, hook and priority (userspace/nft/rules.c: filter, output, 0) and no rule:
+ * what any nft output chain costs a packet. It is made dormant and woken the same way.
+ *
  * Example: before a slot of V_NFT, nftlayer_set_active(l, true) sends
  *	BATCH_BEGIN, NEWTABLE inet tunnelguard flags 0, BATCH_END
  * and before a slot of V_BASE nftlayer_set_active(l, false) the same with flags dormant.
@@ -23,14 +27,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linux/netfilter.h>
+
 #include "nft.h"
 
 #define NFTLAYER_MAX_TIMED 8192
 
+/* The empty chain: the same type, hook and priority as table inet tunnelguard's chain. */
+#define NFTLAYER_EMPTY_TABLE	  "tg_bench_empty"
+#define NFTLAYER_EMPTY_CHAIN_TYPE "filter"
+#define NFTLAYER_EMPTY_CHAIN_HOOK NF_INET_LOCAL_OUT
+#define NFTLAYER_EMPTY_CHAIN_PRIO 0
+
 struct mnl_socket;
 
 struct nftlayer {
-	bool active; /* the table's chain is hooked (not dormant) */
+	bool active;	   /* the table's chain is hooked (not dormant) */
+	bool empty_made;   /* table inet tg_bench_empty exists (dormant unless empty_active) */
+	bool empty_active; /* its empty chain is hooked */
 	/* Batches nftlayer_set_active() sent, timed (wall, µs) from build to the last ack: those
 	 * that switched the hooks, and those that found the flag already as asked. */
 	unsigned int nchange, nsame;
@@ -43,6 +57,13 @@ struct nftlayer {
 /* Set or clear the table's dormant flag, in one batch even when it is already as asked. 0, or
  * -errno (-ENOENT: no table), with the reason printed. */
 int nftlayer_set_active(struct nftlayer *l, bool active);
+
+/* Create table inet tg_bench_empty, dormant, with its empty base chain (it dies with the
+ * benchmark's network namespace). 0 or -errno, with the reason printed. */
+int nftlayer_make_empty(struct nftlayer *l);
+
+/* nftlayer_set_active() for the empty chain's table; 0 and nothing sent before it is made. */
+int nftlayer_set_empty_active(struct nftlayer *l, bool active);
 
 /* Is uid . port in set owned? One NFT_MSG_GETSETELEM of that one key (no dump). 0 or -errno. */
 int nftlayer_has_owner(struct nftlayer *l, uint32_t uid, uint16_t port, bool *present);

@@ -187,7 +187,7 @@ int nft_measure_scale(struct bench *b, const size_t *counts, size_t npoints)
 	for (i = 0; i < npoints; i++)
 		for (c = 0; c < CALLER_COUNT; c++)
 			block_init(&b->nft_scale[i][c], c, 1, counts[i],
-				   1u << V_NFT | 1u << V_BOTH);
+				   1u << V_NFT | 1u << V_NFT_EMPTY | 1u << V_BOTH);
 	for (i = 0; !err && i < npoints; i++) {
 		progress(b, "nft layer: %zu owners: nft_apply() timed, then %u rounds\n", counts[i],
 			 rounds);
@@ -417,7 +417,9 @@ int nft_measure_events(struct bench *b)
 	int err;
 
 	progress(b, "nft layer: listen()/close() -> set owned, with `tunnelguard daemon`\n");
-	err = listeners_set_active(&b->listeners, runs[0].listeners);
+	err = guard_as_loaded(b);
+	if (!err)
+		err = listeners_set_active(&b->listeners, runs[0].listeners);
 	if (!err)
 		err = nftlayer_set_active(&b->nft, true);
 	if (!err)

@@ -20,6 +20,7 @@ struct empty_prog {
 	struct tg_bench_empty *skel;
 	struct bpf_link *link[2];
 	struct bpf_link *link_ingress;
+	struct bpf_link *link_egress;
 	struct bpf_link *link_floor[3]; /* connect4, ingress, egress on the floor's cgroup */
 };
 
@@ -162,6 +163,22 @@ int empty_prog_egress_fd(const struct empty_prog *e)
 	return bpf_program__fd(e->skel->progs.empty_skb_out);
 }
 
+int empty_prog_attach_egress(struct empty_prog *e, const char *cgroup)
+{
+	return attach_to(e->skel->progs.empty_skb_out, cgroup, &e->link_egress);
+}
+
+void empty_prog_detach_egress(struct empty_prog *e)
+{
+	bpf_link__destroy(e->link_egress);
+	e->link_egress = NULL;
+}
+
+int empty_prog_raw_tp_fd(const struct empty_prog *e)
+{
+	return bpf_program__fd(e->skel->progs.empty_set_state);
+}
+
 void empty_prog_destroy(struct empty_prog *e)
 {
 	if (!e)
@@ -171,6 +188,7 @@ void empty_prog_destroy(struct empty_prog *e)
 	empty_prog_detach(e, 0);
 	empty_prog_detach(e, 1);
 	empty_prog_detach_ingress(e);
+	empty_prog_detach_egress(e);
 	tg_bench_empty__destroy(e->skel);
 	free(e);
 }

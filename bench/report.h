@@ -13,13 +13,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define REPORT_MAX_ROWS 160
+#define REPORT_MAX_ROWS	 256
+#define REPORT_VALUE_LEN 96
 
 struct report_row {
 	char part[8];
-	char measurement[64];
+	char measurement[80];
 	char config[64];
-	char value[80];
+	char value[REPORT_VALUE_LEN];
 	char ratio[40];
 	char null[40];
 	char target[24];

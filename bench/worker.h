@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #define WORKER_MAX_PAIRS   2
-#define WORKER_MAX_SETS	   7	      /* listener sets, one per cgroup measured */
+#define WORKER_MAX_SETS	   10	      /* listener sets, one per cgroup measured */
 #define WORKER_MAX_SAMPLES (1u << 17) /* latency samples kept per connector per slot */
 
 /* What one connector did in the last slot. */
