@@ -113,7 +113,7 @@ struct tg_settings {
 	/* restricted tenant uids at or above uid_bitmap_limit (exempt ones taken out) */
 	struct tg_uid_range high[TG_MAX_HIGH_RANGES];
 	__u32 n_reserved_ports; /* ports reserved by [tenant] sections, 0: none */
-	__u32 max_tunnels;	/* per tenant uid unless tg_tunnel_max says otherwise; 0: no limit */
+	__u32 max_tunnels; /* per tenant uid unless tg_tunnel_max says otherwise; 0: no limit */
 };
 
 _Static_assert(sizeof(struct tg_settings) == 288, "struct tg_settings changed size");
@@ -185,10 +185,10 @@ enum tg_fact {
  *	  .caller_tenant = 1, .owner_tenant = 1, .port_open = 0, .allow_rule = TG_FACT_UNKNOWN }
  */
 struct tg_facts {
-	__u32 caller_uid; /* real uid of the connecting task, in the initial user namespace */
-	__u16 port;	  /* destination port, host byte order */
-	__u16 listener;	  /* enum tg_listener */
-	__u32 owner_uid;  /* sk_uid of the listener the connect would reach */
+	__u32 caller_uid;   /* real uid of the connecting task, in the initial user namespace */
+	__u16 port;	    /* destination port, host byte order */
+	__u16 listener;	    /* enum tg_listener */
+	__u32 owner_uid;    /* sk_uid of the listener the connect would reach */
 	__u8 caller_tenant; /* 1: caller_uid is a restricted tenant (tenant, not exempt) */
 	__u8 owner_tenant;  /* 1: owner_uid is one */
 	__u8 port_open;	    /* 1: port is in allow-ports */
@@ -314,9 +314,8 @@ static inline enum tg_reason tg_decide_connect(const volatile struct tg_settings
  * the uid the port is reserved for (tg_ports), 0 when none (root is never a tenant). Port 0 asks
  * the kernel for an ephemeral port, judged by the post-bind hooks once it is known.
  */
-static inline enum tg_reason tg_decide_bind(const volatile struct tg_settings *s,
-					    int caller_tenant, __u32 caller_uid, __u16 port,
-					    __u32 reserved_for)
+static inline enum tg_reason tg_decide_bind(const volatile struct tg_settings *s, int caller_tenant,
+					    __u32 caller_uid, __u16 port, __u32 reserved_for)
 {
 	enum tg_reason r;
 

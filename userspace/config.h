@@ -69,6 +69,7 @@ struct tg_config {
 	char group[CFG_MAX_GROUPS][TG_NAME_LEN];
 	unsigned int group_line;
 	unsigned int first_section_line; /* 0 when there is no [tenant] section */
+	unsigned int last_allow_line;	 /* of the last `allow =`, 0 when none */
 };
 
 /* Free what a parsed config holds (not cfg itself); cfg is empty afterwards. */
@@ -111,6 +112,7 @@ int cfg_parse(const char *text, size_t len, struct tg_config *cfg, struct cfg_er
 struct cfg_text {
 	const char *text;
 	size_t len;
+	const char *name; /* for messages that point into another text; NULL: "text N" */
 };
 
 /*

@@ -70,7 +70,10 @@ struct cfg_parser {
 	unsigned int line;		      /* numbered across the texts (cfg_parse_texts) */
 	unsigned int key_line[CFG_KEY_COUNT]; /* line that set each key, 0 while unset */
 	struct cfg_section section;
-	bool in_dropin; /* a drop-in text: [tenant] sections only */
+	bool in_dropin;			/* a drop-in text: [tenant] sections only */
+	const struct cfg_text *texts;	/* what cfg_parse_texts() reads, and where each starts: */
+	const unsigned int *text_start; /* lines before text i */
+	size_t n_texts;
 	unsigned int *reservation_line; /* the ports line of each policy.reservation[] */
 	unsigned int *section_line;	/* the header line of each policy.section[] */
 	size_t cap_reservation, cap_reservation_section, cap_reservation_line;
@@ -84,6 +87,12 @@ struct cfg_parser {
  */
 int cfg_error_set(struct cfg_error *err, unsigned int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * "line N" for a line (numbered across the texts) in the text being parsed, or "NAME:N" for one
+ * in another text (a drop-in), for messages that point at a second line. Returns buf.
+ */
+const char *cfg_line_ref(const struct cfg_parser *ps, unsigned int line, char *buf, size_t len);
 
 /* An error at the line being parsed: "invalid mode 'x' (expected enforce or audit)". -EINVAL. */
 #define cfg_parse_error(ps, ...) cfg_error_set((ps)->err, (ps)->line, __VA_ARGS__)

@@ -165,7 +165,7 @@ static int files_add(struct cfg_files *f, const char *path, char *text, size_t l
 	f->name[f->n] = strdup(shown);
 	if (!f->name[f->n])
 		return -ENOMEM;
-	f->texts[f->n] = (struct cfg_text){ text, len };
+	f->texts[f->n] = (struct cfg_text){ text, len, f->name[f->n] };
 	f->lines[f->n] = count_lines(text, len);
 	f->n++;
 	return 0;

@@ -131,8 +131,7 @@ static int parse_section(struct cfg_parser *ps, struct span line)
 		      sizeof(*ps->cfg.section_user)) ||
 	    util_grow((void **)&ps->section_line, &ps->cap_section_line, p->n_section + 1,
 		      sizeof(*ps->section_line)))
-		return cfg_parse_error(ps, "out of memory at [tenant %.*s]", (int)name.len,
-				       name.p);
+		return cfg_parse_error(ps, "out of memory at [tenant %.*s]", (int)name.len, name.p);
 	if (!ps->cfg.first_section_line)
 		ps->cfg.first_section_line = ps->line;
 	ps->section.line = ps->line;
@@ -300,9 +299,12 @@ static int check_reservations(struct cfg_parser *ps)
 			snprintf(range, sizeof(range), "%u", b->grant.first);
 		else
 			snprintf(range, sizeof(range), "%u-%u", b->grant.first, b->grant.last);
+		char where[300];
+
 		ps->line = b->line;
-		ret = cfg_parse_error(ps, "ports %s overlap [tenant %s] at line %u", range,
-				      p->section[a->section].name, a->line);
+		ret = cfg_parse_error(ps, "ports %s overlap [tenant %s] at %s", range,
+				      p->section[a->section].name,
+				      cfg_line_ref(ps, a->line, where, sizeof(where)));
 	}
 	/* reservation_line travels too: check_section_names() reads it by the sorted index. */
 	for (__u32 i = 0; i < p->n_reservation && !ret; i++) {
@@ -347,9 +349,12 @@ static int check_section_names(struct cfg_parser *ps)
 		for (__u32 r = 0; r < p->n_reservation; r++)
 			if (p->reservation_section[r] == first)
 				ports_line = ps->reservation_line[r];
+		char where[300];
+
 		ps->line = ps->section_line[second];
-		ret = cfg_parse_error(ps, "duplicate [tenant %s] (its ports are on line %u)",
-				      p->section[second].name, ports_line);
+		ret = cfg_parse_error(ps, "duplicate [tenant %s] (its ports are on %s)",
+				      p->section[second].name,
+				      cfg_line_ref(ps, ports_line, where, sizeof(where)));
 	}
 	free(order);
 	return ret;
@@ -374,9 +379,35 @@ static int parse_text(struct cfg_parser *ps, const char *text, size_t len)
 	return finish_section(ps);
 }
 
+/* Index of the text that holds line (numbered across the texts). */
+static size_t text_of(const struct cfg_parser *ps, unsigned int line)
+{
+	size_t i = 0;
+
+	while (i + 1 < ps->n_texts && line > ps->text_start[i + 1])
+		i++;
+	return i;
+}
+
+const char *cfg_line_ref(const struct cfg_parser *ps, unsigned int line, char *buf, size_t len)
+{
+	size_t here = ps->n_texts ? text_of(ps, ps->line) : 0;
+	size_t there = ps->n_texts ? text_of(ps, line) : 0;
+	unsigned int local = ps->n_texts ? line - ps->text_start[there] : line;
+
+	if (here == there)
+		snprintf(buf, len, "line %u", local);
+	else if (ps->texts[there].name)
+		snprintf(buf, len, "%s:%u", ps->texts[there].name, local);
+	else
+		snprintf(buf, len, "text %zu line %u", there + 1, local);
+	return buf;
+}
+
 int cfg_parse_texts(const struct cfg_text *texts, size_t n, struct tg_config *cfg,
 		    struct cfg_error *err)
 {
+	unsigned int *start = calloc(n ? n : 1, sizeof(*start));
 	struct cfg_error dummy;
 	struct cfg_parser ps;
 	int ret = 0;
@@ -389,8 +420,14 @@ int cfg_parse_texts(const struct cfg_text *texts, size_t n, struct tg_config *cf
 		return cfg_parse_error(&ps, "internal error: cfg_parse called without a config");
 	memset(cfg, 0, sizeof(*cfg));
 	cfg_defaults(&ps.cfg);
-	if (!ps.cfg.policy.tenant)
+	ps.texts = texts;
+	ps.text_start = start;
+	ps.n_texts = n;
+	if (!ps.cfg.policy.tenant || !start) {
+		free(start);
+		cfg_free(&ps.cfg);
 		return cfg_parse_error(&ps, "out of memory");
+	}
 	for (size_t i = 0; i < n && !ret; i++) {
 		if (!texts[i].text && texts[i].len) {
 			ret = cfg_parse_error(&ps, "internal error: cfg_parse called without text");
@@ -398,12 +435,15 @@ int cfg_parse_texts(const struct cfg_text *texts, size_t n, struct tg_config *cf
 		}
 		/* ps.line goes on counting from the text before: cfg_load maps it back. */
 		ps.in_dropin = i > 0;
+		if (start)
+			start[i] = ps.line;
 		ret = parse_text(&ps, texts[i].text, texts[i].len);
 	}
 	ret = ret ?: check_reservations(&ps);
 	ret = ret ?: check_section_names(&ps);
 	free(ps.reservation_line);
 	free(ps.section_line);
+	free(start);
 	if (ret) {
 		cfg_free(&ps.cfg);
 		return ret;

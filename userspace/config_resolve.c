@@ -200,7 +200,7 @@ int cfg_resolve(struct tg_config *cfg, const struct cfg_directory *dir, struct c
 	}
 	if (!ret && policy_allow_pairs(p) > TG_ALLOW_PAIRS_MAX)
 		ret = cfg_error_set(
-			err, 0,
+			err, cfg->last_allow_line,
 			"allow rules grant %zu uid-port pairs in all, more than %u: grant ranges to fewer users, or use allow-ports",
 			policy_allow_pairs(p), TG_ALLOW_PAIRS_MAX);
 	if (ret == -ENOMEM)

@@ -418,7 +418,8 @@ int cfg_parse_reserved_ports(struct cfg_parser *ps, struct span value)
 	}
 	for (size_t i = 0; i < n; i++) {
 		p->reservation[p->n_reservation] =
-			(struct tg_port_grant){ ps->section.uid, (__u16)r[i].first, (__u16)r[i].last };
+			(struct tg_port_grant){ ps->section.uid, (__u16)r[i].first,
+						(__u16)r[i].last };
 		p->reservation_section[p->n_reservation] = p->n_section - 1;
 		ps->reservation_line[p->n_reservation] = ps->line;
 		p->n_reservation++;
@@ -461,6 +462,7 @@ int cfg_parse_allow(struct cfg_parser *ps, struct span value)
 		free(r);
 		return cfg_parse_error(ps, "allow: out of memory");
 	}
+	ps->cfg.last_allow_line = ps->line;
 	for (size_t i = 0; i < n; i++) {
 		p->allow_rule[p->n_allow_rule] =
 			(struct tg_port_grant){ uid, (__u16)r[i].first, (__u16)r[i].last };

@@ -201,8 +201,8 @@ static bool read_rodata(struct guard_state *st, int fd)
 /* The policy maps of one load, by their kernel names, in policy_map_fds order. */
 static const char *const policy_map_names[] = { "tg_tenant_uids", "tg_ports", "tg_allow_rules",
 						"tg_tenant_names" };
-static const char *const policy_map_pins[] = { TG_PIN_TENANT_UIDS, TG_PIN_PORTS,
-					       TG_PIN_ALLOW_RULES, TG_PIN_TENANT_NAMES };
+static const char *const policy_map_pins[] = { TG_PIN_TENANT_UIDS, TG_PIN_PORTS, TG_PIN_ALLOW_RULES,
+					       TG_PIN_TENANT_NAMES };
 
 /*
  * The policy the settings in st go with, from the maps of program prog_id (or, when 0, from the

@@ -25,10 +25,10 @@ struct guard_state {
 	unsigned long long cgroup_id;
 	char cgroup[PATH_MAX]; /* attach cgroup path, or "" when it cannot be found */
 	bool have_config;
-	bool config_from_programs;    /* read from the programs the links run, not the config pin */
+	bool config_from_programs;   /* read from the programs the links run, not the config pin */
 	struct tg_settings settings; /* the programs' rodata settings */
 	struct tg_policy policy;     /* read back from their policy maps (guard_free() it) */
-	unsigned int use_set_retval;  /* 0: refusals are EPERM whatever the config says */
+	unsigned int use_set_retval; /* 0: refusals are EPERM whatever the config says */
 	unsigned long long netns_cookie; /* network namespace whose listeners port_owner follows */
 	unsigned int layers;		 /* enum tg_layer bits the load was asked for */
 	unsigned long long counters[TG_REASON_COUNT]; /* summed over CPUs */

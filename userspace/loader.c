@@ -85,11 +85,11 @@ static const struct hook tracers[] = {
 
 struct load_state {
 	struct bpf_link *link[NR_HOOKS]; /* our link object for each hook */
-	int old_prog_fd[NR_HOOKS];	/* program a swapped link ran before, -1 if attached anew */
+	int old_prog_fd[NR_HOOKS]; /* program a swapped link ran before, -1 if attached anew */
 	int old_load_map_fd[NR_LOAD_MAPS]; /* the load_maps[] pins before this load, -1: none */
-	int pinned_objects;		/* 1 once the new programs and config are pinned */
-	int attached[NR_HOOKS];		/* 1 when this load created and pinned the link */
-	int pinned_map[NR_SHARED_MAPS]; /* 1 when this load pinned a new map */
+	int pinned_objects;		   /* 1 once the new programs and config are pinned */
+	int attached[NR_HOOKS];		   /* 1 when this load created and pinned the link */
+	int pinned_map[NR_SHARED_MAPS];	   /* 1 when this load pinned a new map */
 	struct bpf_link *tracer_link[NR_TRACERS]; /* tracers this load attached and pinned */
 	int created_pin_dir;
 };
@@ -99,12 +99,12 @@ struct load_state {
  * settings and the policy maps. In the order of load_map().
  */
 static const char *const load_maps[] = { TG_PIN_CONFIG, TG_PIN_TENANT_UIDS, TG_PIN_PORTS,
-					  TG_PIN_ALLOW_RULES, TG_PIN_TENANT_NAMES };
+					 TG_PIN_ALLOW_RULES, TG_PIN_TENANT_NAMES };
 
 static struct bpf_map *load_map(struct tunnelguard *skel, size_t i)
 {
 	struct bpf_map *maps[NR_LOAD_MAPS] = {
-		skel->maps.rodata_config,  skel->maps.tg_tenant_uids, skel->maps.tg_ports,
+		skel->maps.rodata_config,  skel->maps.tg_tenant_uids,  skel->maps.tg_ports,
 		skel->maps.tg_allow_rules, skel->maps.tg_tenant_names,
 	};
 
@@ -232,11 +232,12 @@ static int choose_settings(struct tunnelguard *skel, const struct tg_config *cfg
 		pr_err("cannot turn the config into the programs' settings: %s\n", strerror(-err));
 		return err;
 	}
-	err = policy_maps_size(&(struct policy_map_set){ .tenant_uids = skel->maps.tg_tenant_uids,
-							  .ports = skel->maps.tg_ports,
-							  .allow_rules = skel->maps.tg_allow_rules,
-							  .tenant_names = skel->maps.tg_tenant_names },
-			       &cfg->policy, &s);
+	err = policy_maps_size(
+		&(struct policy_map_set){ .tenant_uids = skel->maps.tg_tenant_uids,
+					  .ports = skel->maps.tg_ports,
+					  .allow_rules = skel->maps.tg_allow_rules,
+					  .tenant_names = skel->maps.tg_tenant_names },
+		&cfg->policy, &s);
 	if (err) {
 		pr_err("cannot size the policy maps: %s\n", strerror(-err));
 		return err;
@@ -564,12 +565,12 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		       strerror(-err));
 		goto cleanup;
 	}
-	err = policy_maps_fill(&(struct policy_map_fds){
-				       .tenant_uids = bpf_map__fd(skel->maps.tg_tenant_uids),
-				       .ports = bpf_map__fd(skel->maps.tg_ports),
-				       .allow_rules = bpf_map__fd(skel->maps.tg_allow_rules),
-				       .tenant_names = bpf_map__fd(skel->maps.tg_tenant_names) },
-			       &cfg->policy, (const struct tg_settings *)&skel->rodata_config->tg_settings);
+	err = policy_maps_fill(
+		&(struct policy_map_fds){ .tenant_uids = bpf_map__fd(skel->maps.tg_tenant_uids),
+					  .ports = bpf_map__fd(skel->maps.tg_ports),
+					  .allow_rules = bpf_map__fd(skel->maps.tg_allow_rules),
+					  .tenant_names = bpf_map__fd(skel->maps.tg_tenant_names) },
+		&cfg->policy, (const struct tg_settings *)&skel->rodata_config->tg_settings);
 	if (err)
 		goto cleanup;
 	loader_test_pause("programs_loaded");

@@ -89,7 +89,9 @@ struct nft_owner {
 static inline struct nft_owner nft_owner_of(const struct tg_policy *policy, uint32_t uid,
 					    uint16_t port)
 {
-	return (struct nft_owner){ .uid = uid, .port = port, .tenant = policy_is_tenant(policy, uid) };
+	return (struct nft_owner){ .uid = uid,
+				   .port = port,
+				   .tenant = policy_is_tenant(policy, uid) };
 }
 
 /* One boundary of the interval set tenant_uids as the kernel stores it: a range [a, b] is a

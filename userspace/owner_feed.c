@@ -350,7 +350,8 @@ int owner_feed_rebuild(struct owner_feed *f, const struct tg_policy *policy,
 				      policy_is_tenant(policy, mo[i].uid));
 	/* What the reconciliation put into the sets counts too, in the map or not. */
 	for (size_t i = 0; !err && i < n; i++)
-		err = owner_index_add(&f->index, &keys[i], uids[i], policy_is_tenant(policy, uids[i]));
+		err = owner_index_add(&f->index, &keys[i], uids[i],
+				      policy_is_tenant(policy, uids[i]));
 	free(mk);
 	free(mo);
 	f->index_stale = err < 0;

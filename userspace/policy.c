@@ -45,18 +45,24 @@ int policy_copy(struct tg_policy *dst, const struct tg_policy *src)
 
 	*dst = *src;
 	err = dup_array((void **)&dst->tenant, src->tenant, src->n_tenant, sizeof(*src->tenant));
-	err = err ?: dup_array((void **)&dst->exempt, src->exempt, src->n_exempt,
-			       sizeof(*src->exempt));
-	err = err ?: dup_array((void **)&dst->allow_port, src->allow_port, src->n_allow_port,
-			       sizeof(*src->allow_port));
-	err = err ?: dup_array((void **)&dst->section, src->section, src->n_section,
-			       sizeof(*src->section));
-	err = err ?: dup_array((void **)&dst->reservation, src->reservation, src->n_reservation,
-			       sizeof(*src->reservation));
-	err = err ?: dup_array((void **)&dst->reservation_section, src->reservation_section,
-			       src->n_reservation, sizeof(*src->reservation_section));
-	err = err ?: dup_array((void **)&dst->allow_rule, src->allow_rule, src->n_allow_rule,
-			       sizeof(*src->allow_rule));
+	err = err
+		      ?: dup_array((void **)&dst->exempt, src->exempt, src->n_exempt,
+				   sizeof(*src->exempt));
+	err = err
+		      ?: dup_array((void **)&dst->allow_port, src->allow_port, src->n_allow_port,
+				   sizeof(*src->allow_port));
+	err = err
+		      ?: dup_array((void **)&dst->section, src->section, src->n_section,
+				   sizeof(*src->section));
+	err = err
+		      ?: dup_array((void **)&dst->reservation, src->reservation, src->n_reservation,
+				   sizeof(*src->reservation));
+	err = err
+		      ?: dup_array((void **)&dst->reservation_section, src->reservation_section,
+				   src->n_reservation, sizeof(*src->reservation_section));
+	err = err
+		      ?: dup_array((void **)&dst->allow_rule, src->allow_rule, src->n_allow_rule,
+				   sizeof(*src->allow_rule));
 	if (err) {
 		/* The lists not reached yet still point at src's: drop them before freeing. */
 		if (dst->allow_rule == src->allow_rule)
@@ -258,7 +264,8 @@ int policy_settings(const struct tg_policy *p, struct tg_settings *s)
 				free(r);
 				return -E2BIG;
 			}
-			s->high[s->n_high++] = (struct tg_uid_range){ TG_UID_BITMAP_MAX, r[i].last };
+			s->high[s->n_high++] =
+				(struct tg_uid_range){ TG_UID_BITMAP_MAX, r[i].last };
 			limit = TG_UID_BITMAP_MAX;
 		} else if ((__u64)r[i].last + 1 > limit) {
 			limit = (__u64)r[i].last + 1;
@@ -266,7 +273,8 @@ int policy_settings(const struct tg_policy *p, struct tg_settings *s)
 	}
 	s->uid_bitmap_limit = (__u32)((limit + 63) / 64 * 64);
 	for (size_t i = 0; i < p->n_reservation; i++)
-		s->n_reserved_ports += (__u32)(p->reservation[i].last - p->reservation[i].first) + 1;
+		s->n_reserved_ports +=
+			(__u32)(p->reservation[i].last - p->reservation[i].first) + 1;
 	free(r);
 	return 0;
 }

@@ -14,9 +14,9 @@
  *	ports = 8001
  * the policy is
  *	{ .mode = TG_MODE_ENFORCE, .policy = TG_POLICY_ISOLATE, .deny_errno = 111,
- *	  .n_tenant = 1, .tenant = { { 2001, 2003 } }, .n_allow_port = 1, .allow_port = { { 53, 53 } },
- *	  .n_section = 1, .section = { { .name = "alice", .uid = 2001 } },
- *	  .n_reservation = 1, .reservation = { { 2001, 8001, 8001 } }, .reservation_section = { 0 } }
+ *	  .n_tenant = 1, .tenant = { { 2001, 2003 } }, .n_allow_port = 1, .allow_port = { { 53, 53 }
+ *}, .n_section = 1, .section = { { .name = "alice", .uid = 2001 } }, .n_reservation = 1,
+ *.reservation = { { 2001, 8001, 8001 } }, .reservation_section = { 0 } }
  */
 #ifndef TG_USER_POLICY_H
 #define TG_USER_POLICY_H

@@ -30,8 +30,7 @@ int policy_maps_size(const struct policy_map_set *m, const struct tg_policy *p,
 {
 	int err = bpf_map__set_max_entries(m->tenant_uids, at_least_one(s->uid_bitmap_limit / 64));
 
-	err = err ?: bpf_map__set_max_entries(m->allow_rules,
-					      at_least_one(policy_allow_pairs(p)));
+	err = err ?: bpf_map__set_max_entries(m->allow_rules, at_least_one(policy_allow_pairs(p)));
 	err = err ?: bpf_map__set_max_entries(m->tenant_names, at_least_one(p->n_section));
 	return err;
 }
@@ -275,9 +274,9 @@ static int read_ports(int fd, struct tg_policy *p)
 					     sizeof(*p->reservation_section))) {
 				err = -ENOMEM;
 			} else {
-				p->reservation[p->n_reservation] = (struct tg_port_grant){
-					v[port].reserved_for, (__u16)port, (__u16)port
-				};
+				p->reservation[p->n_reservation] =
+					(struct tg_port_grant){ v[port].reserved_for, (__u16)port,
+								(__u16)port };
 				p->reservation_section[p->n_reservation++] =
 					v[port].tenant ? v[port].tenant - 1 : 0;
 			}

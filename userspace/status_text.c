@@ -34,11 +34,10 @@ static void grant_ports(const struct tg_port_grant *g, const __u32 *order, unsig
 	buf[0] = '\0';
 	for (unsigned int k = i; k < end && used < len; k++) {
 		const struct tg_port_grant *r = &g[order ? order[k] : k];
-		int n = r->first == r->last
-				? snprintf(buf + used, len - used, "%s%u", k > i ? ", " : "",
-					   r->first)
-				: snprintf(buf + used, len - used, "%s%u-%u", k > i ? ", " : "",
-					   r->first, r->last);
+		int n = r->first == r->last ? snprintf(buf + used, len - used, "%s%u",
+						       k > i ? ", " : "", r->first)
+					    : snprintf(buf + used, len - used, "%s%u-%u",
+						       k > i ? ", " : "", r->first, r->last);
 
 		if (n < 0)
 			break;
@@ -67,7 +66,8 @@ static void print_text_grants(FILE *out, const struct guard_state *st)
 			p->reservation[order[i]].uid, ports);
 	}
 	if (shown > STATUS_MAX_SECTIONS_SHOWN)
-		fprintf(out, "    ... and %u more [tenant] sections (status --json lists them all)\n",
+		fprintf(out,
+			"    ... and %u more [tenant] sections (status --json lists them all)\n",
 			shown - STATUS_MAX_SECTIONS_SHOWN);
 	free(order);
 	fprintf(out, "  allow rules:%s\n", p->n_allow_rule ? "" : " (none)");
@@ -199,10 +199,10 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		fprintf(out, "  policy:      %s\n", cfg_policy_name(st->policy.policy));
 		fprintf(out, "  deny errno:  %s%s\n", status_errno_label(guard_effective_errno(st)),
 			st->use_set_retval ? "" : " (kernel lacks bpf_set_retval)");
+		/* The kernel holds the restricted uids: exempt-uids are already taken out. */
 		cfg_format_uid_ranges(st->policy.tenant, st->policy.n_tenant, buf, sizeof(buf));
-		fprintf(out, "  tenant uids: %s\n", buf[0] ? buf : "(none)");
-		cfg_format_uid_ranges(st->policy.exempt, st->policy.n_exempt, buf, sizeof(buf));
-		fprintf(out, "  exempt uids: %s\n", buf[0] ? buf : "(none)");
+		fprintf(out, "  tenant uids: %s%s\n", buf[0] ? buf : "(none)",
+			buf[0] ? " (exempt-uids taken out)" : "");
 		cfg_format_port_ranges(st->policy.allow_port, st->policy.n_allow_port, buf,
 				       sizeof(buf));
 		fprintf(out, "  allow ports: %s\n", buf[0] ? buf : "(none)");

@@ -367,9 +367,15 @@ static const struct {
 	  "\x7f"
 	  "ELF\x02\x01\x01\0\0\0",
 	  10 },
-	{ "33 entries",
-	  "allow-ports = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,"
-	  "23,24,25,26,27,28,29,30,31,32,33\n",
+	/* Tenant uids past the membership bitmap (1 << 24) are ranges in the settings: 32 at most.
+	 */
+	{ "33 high uid ranges",
+	  "tenant-uids = 2001-2003, "
+	  "16777300, 16777302, 16777304, 16777306, 16777308, 16777310, 16777312, "
+	  "16777314, 16777316, 16777318, 16777320, 16777322, 16777324, 16777326, "
+	  "16777328, 16777330, 16777332, 16777334, 16777336, 16777338, 16777340, "
+	  "16777342, 16777344, 16777346, 16777348, 16777350, 16777352, 16777354, "
+	  "16777356, 16777358, 16777360, 16777362, 16777364\n",
 	  0 },
 };
 
@@ -384,7 +390,9 @@ static void write_bad_config(size_t i)
 
 Test(faults, load_refuses_bad_configs, .init = setup, .fini = teardown, .timeout = 60)
 {
-	char long_line[5000], expected[PATH_MAX + 16];
+	/* One byte over the longest line (8 MiB), a comment. */
+	static char long_line[8 * 1024 * 1024 + 2];
+	char expected[PATH_MAX + 16];
 	long long prog;
 	int offered = 0;
 

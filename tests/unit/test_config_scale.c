@@ -264,12 +264,12 @@ Test(config_scale, texts_number_lines_across_files)
 		  { T("[tenant a]\nports = 8001-8010\n"), T("# b\n[tenant b]\nports = 8005\n") },
 		  2,
 		  5,
-		  "ports 8005 overlap [tenant a] at line 2" },
+		  "ports 8005 overlap [tenant a] at text 1 line 2" },
 		{ "duplicate across files",
 		  { T("[tenant a]\nports = 1\n"), T("[tenant a]\nports = 2\n") },
 		  2,
 		  3,
-		  "duplicate [tenant a] (its ports are on line 2)" },
+		  "duplicate [tenant a] (its ports are on text 1 line 2)" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -439,14 +439,15 @@ Test(config_scale, load_dropin_error_names_its_file, .init = setup_dir, .fini = 
 			  strncmp(out + strlen(path), ":3: ", 4) == 0,
 		  "stderr: %s", out);
 
-	/* An overlap between two drop-ins: at the later file's own line. (The line it names in
-	 * the earlier file is counted across files: that message has no file to name.) */
+	/* An overlap between two drop-ins: at the later file's own line, naming the earlier file
+	 * and its own line. */
 	write_file("main.conf", "mode = audit\n");
 	write_file("tenants.d/b.conf", "[tenant b]\nuser = 2003\nports = 7002\n");
 	ret = load_capturing(path, &cfg, out, sizeof(out));
 	cr_assert_eq(ret, -EINVAL, "cfg_load: %d: %s", ret, out);
 	snprintf(want, sizeof(want),
-		 "%s/tenants.d/b.conf:3: ports 7002 overlap [tenant a] at line ", dir);
+		 "%s/tenants.d/b.conf:3: ports 7002 overlap [tenant a] at %s/tenants.d/a.conf:3\n",
+		 dir, dir);
 	cr_assert(strncmp(out, want, strlen(want)) == 0, "the overlap: \"%s\", want \"%s...\"", out,
 		  want);
 }

@@ -24,8 +24,8 @@
 size_t nft_batch_size(const struct nft_state *c)
 {
 	/* Interval sets: two elements per uid range and port range, one more each. */
-	size_t elems = c->n_owners + c->n_tunnel_ports + c->n_service_ports +
-		       2 * (c->n_policy_ranges + 2);
+	size_t elems =
+		c->n_owners + c->n_tunnel_ports + c->n_service_ports + 2 * (c->n_policy_ranges + 2);
 	size_t msgs = elems / TG_NFT_ELEMS_PER_MSG + SET_COUNT + 1;
 
 	return TG_NFT_MSG_MAX + TG_NFT_FIXED_BYTES + elems * TG_NFT_ELEM_BYTES + msgs * 256;
