@@ -127,15 +127,30 @@ static __always_inline int allow_rule(__u32 uid, __u16 port)
 	return bpf_map_lookup_elem(&tg_allow_rules, &key) != NULL;
 }
 
-/* tg_decide_connect(), with the allow rule looked up only when the decision asks for it. */
+/*
+ * tg_decide_connect(), or tg_decide_connect_local() when local is -1, with the allow-ports flag
+ * and the allow rule looked up only when the decision asks for them: a tenant reaching its own
+ * listener makes neither lookup.
+ */
 static __always_inline enum tg_reason decide_connect(struct tg_facts *f, int local)
 {
-	enum tg_reason reason = tg_decide_connect(&tg_settings, f, local);
+	enum tg_reason reason;
 
-	if (reason != TG_NEED_ALLOW_RULE)
-		return reason;
-	f->allow_rule = allow_rule(f->caller_uid, f->port) ? TG_FACT_YES : TG_FACT_NO;
-	return tg_decide_connect(&tg_settings, f, local);
+	for (int ask = 0; ask < 3; ask++) {
+		reason = local < 0 ? tg_decide_connect_local(&tg_settings, f)
+				   : tg_decide_connect(&tg_settings, f, local);
+		if (reason == TG_NEED_PORT_OPEN) {
+			const struct tg_port_policy *pp = port_policy(f->port);
+
+			f->port_open = pp && (pp->flags & TG_PORT_OPEN) ? TG_FACT_YES : TG_FACT_NO;
+		} else if (reason == TG_NEED_ALLOW_RULE) {
+			f->allow_rule =
+				allow_rule(f->caller_uid, f->port) ? TG_FACT_YES : TG_FACT_NO;
+		} else {
+			break;
+		}
+	}
+	return reason;
 }
 
 /* Per-CPU decision counters, indexed by enum tg_reason; userspace sums the CPUs. */
@@ -428,7 +443,7 @@ static __always_inline void find_listener(struct bpf_sock_addr *ctx, const struc
  * about 0.4 us, more than the rest of a tenant's connect hook. A socket whose storage cannot be
  * made is refused, since the SYN check would then judge the wrong uid.
  */
-static __always_inline int remember_caller(struct bpf_sock_addr *ctx, __u32 uid, __u32 pid,
+static __always_inline int remember_caller(struct bpf_sock_addr *ctx, __u32 uid,
 					   enum tg_reason reason)
 {
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(ctx->sk);
@@ -440,7 +455,7 @@ static __always_inline int remember_caller(struct bpf_sock_addr *ctx, __u32 uid,
 	if (!c)
 		return -1;
 	c->caller_uid = uid;
-	c->pid = pid;
+	c->pid = bpf_get_current_pid_tgid() >> 32;
 	c->reason = reason;
 	bpf_get_current_comm(c->comm, sizeof(c->comm));
 	return 0;
@@ -449,20 +464,20 @@ static __always_inline int remember_caller(struct bpf_sock_addr *ctx, __u32 uid,
 static __always_inline int judge(struct bpf_sock_addr *ctx, __u32 uid, const struct tg_dest *d)
 {
 	struct tg_facts f = { .caller_uid = uid, .port = d->port, .caller_tenant = 1 };
-	struct tg_who who = { .pid = bpf_get_current_pid_tgid() >> 32,
-			      .netns_cookie = bpf_get_netns_cookie(ctx),
-			      .stage = TG_STAGE_SYSCALL };
-	const struct tg_port_policy *pp;
+	struct tg_who who = { .stage = TG_STAGE_SYSCALL };
+	int loopback = tg_dest_is_loopback(d), local;
 	enum tg_reason reason;
-	int local = is_local(d, who.netns_cookie);
 
+	/* Loopback is local in every namespace: the namespace is asked for only when it matters,
+	 * or for an event (a tenant reaching its own tunnel on lo makes neither call). */
+	if (!loopback)
+		who.netns_cookie = bpf_get_netns_cookie(ctx);
+	local = loopback || is_local(d, who.netns_cookie);
 	find_listener(ctx, d, &f, local);
 	if (f.listener == TG_LISTENER_FOUND && f.owner_uid != uid)
 		f.owner_tenant = is_tenant(f.owner_uid);
-	pp = port_policy(d->port);
-	f.port_open = pp && (pp->flags & TG_PORT_OPEN);
 	reason = decide_connect(&f, local);
-	if (!tg_reason_refuses(reason) && remember_caller(ctx, uid, who.pid, reason) < 0)
+	if (!tg_reason_refuses(reason) && remember_caller(ctx, uid, reason) < 0)
 		reason = tg_apply_mode(&tg_settings, TG_DENY_UNKNOWN_OWNER);
 	/* In audit mode a bind onto another tenant's reservation is recorded once the bind is
 	 * done, by tg_post_bind4/6, which also sees the ports the kernel picks (a bind that then
@@ -470,8 +485,12 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, __u32 uid, const str
 	if (reason == TG_AUDIT_BIND_RESERVED)
 		return ALLOW;
 	count(reason);
-	if (tg_reason_refuses(reason) || tg_reason_is_audit(reason))
+	if (tg_reason_refuses(reason) || tg_reason_is_audit(reason)) {
+		who.pid = bpf_get_current_pid_tgid() >> 32;
+		if (loopback)
+			who.netns_cookie = bpf_get_netns_cookie(ctx);
 		send_event(&f, d, reason, &who);
+	}
 	if (!tg_reason_refuses(reason))
 		return ALLOW;
 	count_stage(TG_STAGE_SYSCALL);
@@ -899,7 +918,6 @@ int tg_syn_in(struct __sk_buff *skb)
 	struct bpf_sock *listener = skb->sk, *conn;
 	struct tg_caller *caller;
 	enum tg_reason reason, before = TG_ALLOW_NOT_TENANT;
-	const struct tg_port_policy *pp;
 	struct syn_tuple t = {};
 	struct tg_dest d = {};
 	struct tcp_sock *tp;
@@ -947,13 +965,7 @@ int tg_syn_in(struct __sk_buff *skb)
 	if (conn)
 		bpf_sk_release(conn);
 	f.caller_tenant = is_tenant(f.caller_uid);
-	pp = port_policy(f.port);
-	f.port_open = pp && (pp->flags & TG_PORT_OPEN);
-	reason = tg_decide_connect_local(&tg_settings, &f);
-	if (reason == TG_NEED_ALLOW_RULE) {
-		f.allow_rule = allow_rule(f.caller_uid, f.port) ? TG_FACT_YES : TG_FACT_NO;
-		reason = tg_decide_connect_local(&tg_settings, &f);
-	}
+	reason = decide_connect(&f, -1);
 	/* connect() counted its verdict already: count here only a refusal, which connect() cannot
 	 * have seen (the SYN would not exist), or an audit record connect() is known not to have
 	 * made, so that each decision still raises exactly one counter. */

@@ -151,7 +151,9 @@ enum tg_reason {
 	TG_AUDIT_BIND_RESERVED = 19,  /* audit mode: would be TG_DENY_BIND_RESERVED */
 	TG_AUDIT_BIND_UNRESERVED = 20, /* audit mode: would be TG_DENY_BIND_UNRESERVED */
 	TG_REASON_COUNT = 21,
-	/* Not a reason, never counted: tg_decide_connect_local() needs tg_facts.allow_rule. */
+	/* Not reasons, never counted: tg_decide_connect_local() needs tg_facts.port_open or
+	 * tg_facts.allow_rule. */
+	TG_NEED_PORT_OPEN = 254,
 	TG_NEED_ALLOW_RULE = 255,
 };
 
@@ -171,7 +173,7 @@ enum tg_listener {
 
 /* A fact that costs a map lookup, looked up only when the decision needs it. */
 enum tg_fact {
-	TG_FACT_UNKNOWN = 0, /* not looked up: the decision asks for it (TG_NEED_ALLOW_RULE) */
+	TG_FACT_UNKNOWN = 0, /* not looked up: the decision asks for it (TG_NEED_*) */
 	TG_FACT_NO = 1,
 	TG_FACT_YES = 2,
 };
@@ -182,7 +184,8 @@ enum tg_fact {
  * stays pure. Example, uid 2002 connecting to uid 2001's listener on 8001, both tenants, 8001
  * not in allow-ports:
  *	{ .caller_uid = 2002, .port = 8001, .listener = TG_LISTENER_FOUND, .owner_uid = 2001,
- *	  .caller_tenant = 1, .owner_tenant = 1, .port_open = 0, .allow_rule = TG_FACT_UNKNOWN }
+ *	  .caller_tenant = 1, .owner_tenant = 1, .port_open = TG_FACT_UNKNOWN,
+ *	  .allow_rule = TG_FACT_UNKNOWN }
  */
 struct tg_facts {
 	__u32 caller_uid;   /* real uid of the connecting task, in the initial user namespace */
@@ -191,7 +194,7 @@ struct tg_facts {
 	__u32 owner_uid;    /* sk_uid of the listener the connect would reach */
 	__u8 caller_tenant; /* 1: caller_uid is a restricted tenant (tenant, not exempt) */
 	__u8 owner_tenant;  /* 1: owner_uid is one */
-	__u8 port_open;	    /* 1: port is in allow-ports */
+	__u8 port_open;	    /* enum tg_fact: port is in allow-ports */
 	__u8 allow_rule;    /* enum tg_fact: an allow rule grants caller_uid this port */
 };
 
@@ -259,9 +262,9 @@ static inline enum tg_reason tg_apply_mode(const volatile struct tg_settings *s,
  * tg_decide_connect(); a traced SYN asks it alone, its listener being local). The order is the
  * policy: own listener, then allow-ports, then the caller's allow rules, then the owner's kind. A
  * listener we cannot attribute is denied: failing closed is the only safe answer when we cannot
- * tell whose port it is. Returns TG_NEED_ALLOW_RULE when it needs f->allow_rule and that is
- * TG_FACT_UNKNOWN: the caller looks the rule up and asks again (the own-port path never needs
- * the lookup).
+ * tell whose port it is. Returns TG_NEED_PORT_OPEN (TG_NEED_ALLOW_RULE) when it needs
+ * f->port_open (f->allow_rule) and that is TG_FACT_UNKNOWN: the caller looks it up and asks
+ * again, so the own-port path makes neither lookup.
  */
 static inline enum tg_reason tg_decide_connect_local(const volatile struct tg_settings *s,
 						     const struct tg_facts *f)
@@ -274,7 +277,9 @@ static inline enum tg_reason tg_decide_connect_local(const volatile struct tg_se
 		return TG_ALLOW_NO_LISTENER;
 	if (f->listener == TG_LISTENER_FOUND && f->owner_uid == f->caller_uid)
 		return TG_ALLOW_OWN;
-	if (f->port_open)
+	if (f->port_open == TG_FACT_UNKNOWN)
+		return TG_NEED_PORT_OPEN;
+	if (f->port_open == TG_FACT_YES)
 		return TG_ALLOW_PORT;
 	if (f->allow_rule == TG_FACT_UNKNOWN)
 		return TG_NEED_ALLOW_RULE;

@@ -172,7 +172,7 @@ void policy_facts(const struct tg_policy *p, struct tg_facts *f)
 {
 	f->caller_tenant = policy_is_tenant(p, f->caller_uid);
 	f->owner_tenant = f->listener == TG_LISTENER_FOUND && policy_is_tenant(p, f->owner_uid);
-	f->port_open = (policy_port(p, f->port).flags & TG_PORT_OPEN) != 0;
+	f->port_open = policy_port(p, f->port).flags & TG_PORT_OPEN ? TG_FACT_YES : TG_FACT_NO;
 	f->allow_rule = policy_allow_rule(p, f->caller_uid, f->port) ? TG_FACT_YES : TG_FACT_NO;
 }
 

@@ -30,17 +30,24 @@ static enum tg_reason decide_local(const struct tg_policy *p, const struct tg_fa
 	struct tg_settings s = settings_of(p);
 	struct tg_facts f = *in, g = *in;
 	enum tg_reason r;
-	__u8 rule;
+	__u8 rule, open;
 
 	policy_facts(p, &f);
 	rule = f.allow_rule;
+	open = f.port_open;
 	f.allow_rule = TG_FACT_UNKNOWN;
+	f.port_open = TG_FACT_UNKNOWN;
 	r = tg_decide_connect_local(&s, &f);
+	if (r == TG_NEED_PORT_OPEN) {
+		f.port_open = open;
+		r = tg_decide_connect_local(&s, &f);
+	}
 	if (r == TG_NEED_ALLOW_RULE) {
+		cr_assert_neq(f.port_open, TG_FACT_UNKNOWN, "asked for the rule before the port");
 		f.allow_rule = rule;
 		r = tg_decide_connect_local(&s, &f);
 	}
-	cr_assert_neq(r, TG_NEED_ALLOW_RULE, "asked for the allow rule with it known");
+	cr_assert(r != TG_NEED_ALLOW_RULE && r != TG_NEED_PORT_OPEN, "asked with the facts known");
 	cr_assert_eq(policy_decide_connect_local(p, &g), r,
 		     "policy_decide_connect_local gave %d, the facts %d",
 		     policy_decide_connect_local(p, &g), r);
@@ -624,8 +631,8 @@ Test(policy, need_allow_rule_protocol)
 #define FACTS(listener_, owner_, owner_tenant_, open_, rule_)                                     \
 	{                                                                                         \
 		.caller_uid = 1001, .port = 9001, .listener = (listener_), .owner_uid = (owner_), \
-		.caller_tenant = 1, .owner_tenant = (owner_tenant_), .port_open = (open_),        \
-		.allow_rule = (rule_)                                                             \
+		.caller_tenant = 1, .owner_tenant = (owner_tenant_),                              \
+		.port_open = (open_) ? TG_FACT_YES : TG_FACT_NO, .allow_rule = (rule_)            \
 	}
 	const struct {
 		const char *name;
@@ -680,8 +687,11 @@ Test(policy, need_allow_rule_protocol)
 			       .owner_tenant = 1 };
 	cr_assert_eq(tg_decide_connect_local(&strict_s, &f), TG_ALLOW_NOT_TENANT);
 	cr_assert_eq(tg_decide_connect(&strict_s, &f, 1), TG_ALLOW_NOT_TENANT);
-	/* tg_decide_connect passes the question on for a local destination ... */
+	/* tg_decide_connect passes the questions on for a local destination, the port first ... */
 	f.caller_tenant = 1;
+	cr_assert_eq(tg_decide_connect(&strict_s, &f, 1), TG_NEED_PORT_OPEN);
+	cr_assert_eq(tg_decide_connect(&strict_s, &f, 0), TG_NEED_PORT_OPEN);
+	f.port_open = TG_FACT_NO;
 	cr_assert_eq(tg_decide_connect(&strict_s, &f, 1), TG_NEED_ALLOW_RULE);
 	cr_assert_eq(tg_decide_connect(&strict_s, &f, 0), TG_NEED_ALLOW_RULE,
 		     "a listener bound to a remote address is judged as local");
@@ -694,6 +704,10 @@ Test(policy, need_allow_rule_protocol)
 	cr_assert_not(tg_reason_is_audit(TG_NEED_ALLOW_RULE));
 	cr_assert_not(tg_reason_is_bind(TG_NEED_ALLOW_RULE));
 	cr_assert_eq(tg_apply_mode(&audit_s, TG_NEED_ALLOW_RULE), TG_NEED_ALLOW_RULE);
+	cr_assert_geq(TG_NEED_PORT_OPEN, TG_REASON_COUNT);
+	cr_assert_not(tg_reason_refuses(TG_NEED_PORT_OPEN));
+	cr_assert_not(tg_reason_is_audit(TG_NEED_PORT_OPEN));
+	cr_assert_not(tg_reason_is_bind(TG_NEED_PORT_OPEN));
 }
 
 /* policy_facts() always settles the allow-rule fact: the decision never has to ask again. */
@@ -704,7 +718,7 @@ Test(policy, facts_settle_the_allow_rule)
 	f.allow_rule = TG_FACT_UNKNOWN;
 	policy_facts(&open_binds, &f);
 	cr_assert_eq(f.allow_rule, TG_FACT_YES, "1002 may reach 9101");
-	cr_assert(f.caller_tenant && f.owner_tenant && !f.port_open, "facts %d %d %d",
+	cr_assert(f.caller_tenant && f.owner_tenant && f.port_open == TG_FACT_NO, "facts %d %d %d",
 		  f.caller_tenant, f.owner_tenant, f.port_open);
 	f = (struct tg_facts)FOUND(1002, 9103, 1001);
 	policy_facts(&open_binds, &f);
@@ -712,8 +726,8 @@ Test(policy, facts_settle_the_allow_rule)
 	f = (struct tg_facts)UNKNOWN(1002, 53);
 	f.owner_uid = 1001; /* garbage: an unknown owner is never a tenant */
 	policy_facts(&open_binds, &f);
-	cr_assert(!f.owner_tenant && f.port_open, "unknown owner: owner_tenant %d, port_open %d",
-		  f.owner_tenant, f.port_open);
+	cr_assert(!f.owner_tenant && f.port_open == TG_FACT_YES,
+		  "unknown owner: owner_tenant %d, port_open %d", f.owner_tenant, f.port_open);
 }
 
 static void assert_ranges(const char *name, const struct tg_uid_range *got, size_t n,
