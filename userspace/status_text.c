@@ -56,7 +56,7 @@ static void print_text_grants(FILE *out, const struct guard_state *st)
 	fprintf(out, "  reservations:%s\n", p->n_reservation ? "" : " (none)");
 	for (i = 0; order && i < p->n_reservation; i = end, shown++) {
 		end = status_reservation_run(p, order, i);
-		if (shown == STATUS_MAX_SECTIONS_SHOWN)
+		if (shown >= STATUS_MAX_SECTIONS_SHOWN)
 			continue;
 		grant_ports(p->reservation, order, i, end, ports, sizeof(ports));
 		fprintf(out, "    [tenant %.*s] user %s uid %u ports %s\n", TG_NAME_LEN,

@@ -23,6 +23,7 @@
 #include "mounts.h"
 #include "status.h"
 #include "status_internal.h"
+#include "user_names.h"
 #include "status_netns.h"
 #include "util.h"
 
@@ -72,9 +73,7 @@ const char *status_errno_label(unsigned int e)
 
 const char *status_user_of(unsigned int uid, char *buf, size_t len)
 {
-	struct passwd *pw = getpwuid(uid);
-
-	snprintf(buf, len, "%s", pw ? pw->pw_name : "");
+	snprintf(buf, len, "%s", user_name_of(uid));
 	return buf;
 }
 
