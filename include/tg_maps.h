@@ -147,9 +147,12 @@ enum tg_stat {
 	TG_STAT_EVENTS_LOST = 1,	 /* events not sent: the ring buffer was full */
 	TG_STAT_PORT_OWNER_FULL = 2,	 /* listeners not recorded: tg_port_owner was full */
 	TG_STAT_OWNER_EVENTS_LOST = 3,	 /* owner changes not sent: no reader, or it fell behind */
-	TG_STAT_COUNT = 4,
+	TG_STAT_PORT_OWNER_UID_CAP = 4,	 /* listeners not recorded: their uid holds its share */
+	TG_STAT_COUNT = 5,
 	/* tg_stats keeps TG_STAT_COUNT entries so a pinned map is reused across builds; the kinds
-	 * of refusal below are counted in tg_stages instead. */
+	 * of refusal below are counted in tg_stages instead. A map pinned by a build with fewer
+	 * entries is reused as it is (bpf_map__reuse_fd takes its size): the indexes it lacks are
+	 * not counted until an unload, and status reads only the entries it has. */
 };
 
 /* Value of tg_event_rate (LRU hash keyed by caller uid): events sent in the current second. */
@@ -283,6 +286,12 @@ enum tg_layer {
 #define TG_PIN_LINK_SYN_OUT    "link_syn_out"
 #define TG_PIN_PROG_SYN_OUT    "prog_syn_out"
 #define TG_PIN_TRACED_SYNS     "traced_syns"
+#define TG_PIN_LINK_RELEASE    "link_sock_release"
+#define TG_PIN_PROG_RELEASE    "prog_sock_release"
+#define TG_PIN_TUNNELS	       "tunnels"
+#define TG_PIN_TUNNEL_MAX      "tunnel_max"
+#define TG_PIN_BOUND	       "bound"
+#define TG_PIN_OWNER_COUNT     "owner_count"
 
 /*
  * Every name a load pins, for code that must walk them all (unload, tests): a new pin goes here
@@ -297,6 +306,7 @@ enum tg_layer {
 		TG_PIN_LINK_POST_BIND4, TG_PIN_LINK_POST_BIND6, TG_PIN_PROG_POST_BIND4,            \
 		TG_PIN_PROG_POST_BIND6, TG_PIN_NETNS, TG_PIN_NETNS_ADDRS, TG_PIN_NETNS_EVENTS,     \
 		TG_PIN_CALLERS, TG_PIN_STAGES, TG_PIN_LINK_SYN_OUT, TG_PIN_PROG_SYN_OUT,           \
-		TG_PIN_TRACED_SYNS
+		TG_PIN_TRACED_SYNS, TG_PIN_LINK_RELEASE, TG_PIN_PROG_RELEASE, TG_PIN_TUNNELS,      \
+		TG_PIN_TUNNEL_MAX, TG_PIN_BOUND, TG_PIN_OWNER_COUNT
 
 #endif /* TG_MAPS_H */

@@ -18,11 +18,16 @@
  *	port-owner-max = 262144                     (listeners the BPF map port_owner can track,
  *	                                             16 to 4194304; 16 bytes of kernel memory
  *	                                             each, 88 more per listener held)
+ *	max-tunnels  = 20                           (ports one tenant may hold through bind() on
+ *	                                             TCP sockets at once, 0 to 1000000; default 0:
+ *	                                             no limit; config_limits.c)
  *
  *	[tenant alice]                              (a tenant with reserved ports; the global keys
  *	user  = alice                                above must come before the first section)
  *	ports = 8001-8010, 9001                     (only alice's uid may bind these; a [tenant]
  *	                                             user is a tenant; user defaults to NAME)
+ *	max-tunnels = 50                            (alice's own limit, instead of the global one;
+ *	                                             0 lifts it)
  *
  * cfg_parse() is pure (text in, struct out). User and group names are looked up afterwards by
  * cfg_resolve(), at every load and reload, so group membership changes take effect then.
@@ -40,6 +45,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "tg_limits.h"
 #include "tg_maps.h"
 #include "tg_policy.h"
 
@@ -59,6 +65,26 @@ struct cfg_user_ref {
 	unsigned int line;	/* the line that named it */
 };
 
+/* At most one max-tunnels per [tenant] section, and a section holds at least one reservation. */
+#define CFG_MAX_TUNNEL_LIMITS TG_MAX_RESERVATIONS
+
+/* A [tenant] section's max-tunnels, e.g. { .uid = 2001, .max = 50, .line = 7 } (config_limits.c).
+ */
+struct cfg_tunnel_limit {
+	__u32 uid;		  /* the section's user, CFG_UID_UNRESOLVED until cfg_resolve() */
+	__u32 max;		  /* 0: no limit for this uid, whatever the global value */
+	unsigned int line;	  /* of the max-tunnels line */
+	unsigned int section;	  /* line of the section's header */
+	struct cfg_user_ref user; /* the section's user, when named */
+	char name[TG_NAME_LEN];	  /* the section's NAME */
+};
+
+struct cfg_tunnel_limits {
+	__u32 global; /* max-tunnels in the global section, 0: no limit */
+	unsigned int n;
+	struct cfg_tunnel_limit entry[CFG_MAX_TUNNEL_LIMITS];
+};
+
 struct tg_config {
 	struct tg_policy policy;      /* exactly what the kernel program gets */
 	struct tg_policy_names names; /* [tenant NAME] of each reservation, for status */
@@ -70,7 +96,8 @@ struct tg_config {
 	unsigned int n_group; /* tenant-group */
 	char group[CFG_MAX_GROUPS][TG_NAME_LEN];
 	unsigned int group_line;
-	unsigned int first_section_line; /* 0 when there is no [tenant] section */
+	unsigned int first_section_line;  /* 0 when there is no [tenant] section */
+	struct cfg_tunnel_limits tunnels; /* max-tunnels, global and per [tenant] */
 };
 
 /*

@@ -30,9 +30,11 @@ enum cfg_key {
 	CFG_KEY_TENANT_GROUP,
 	CFG_KEY_ALLOW,
 	CFG_KEY_PORT_OWNER_MAX,
+	CFG_KEY_MAX_TUNNELS,
 	CFG_KEY_GLOBAL_COUNT, /* keys of a [tenant] section follow */
 	CFG_KEY_USER = CFG_KEY_GLOBAL_COUNT,
 	CFG_KEY_PORTS,
+	CFG_KEY_TENANT_MAX_TUNNELS, /* max-tunnels again, inside a [tenant] section */
 	CFG_KEY_COUNT,
 };
 
@@ -134,6 +136,13 @@ int cfg_parse_reserved_ports(struct cfg_parser *ps, struct span value);
 int cfg_parse_allow(struct cfg_parser *ps, struct span value);
 int cfg_parse_groups(struct cfg_parser *ps, struct span value);
 int cfg_is_name(struct span s);
+/* max-tunnels (config_limits.c): the global one, a section's, and the section's end. */
+int cfg_parse_max_tunnels(struct cfg_parser *ps, struct span value);
+int cfg_parse_section_max_tunnels(struct cfg_parser *ps, struct span value);
+void cfg_finish_section_limits(struct cfg_parser *ps);
+/* After cfg_resolve() resolved everything else: the uids of the sections' max-tunnels. */
+int cfg_resolve_tunnel_limits(struct tg_config *cfg, const struct cfg_directory *dir,
+			      struct cfg_error *err);
 void cfg_span_copy(char *dst, size_t len, struct span s);
 
 #endif /* TG_CONFIG_INTERNAL_H */

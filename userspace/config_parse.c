@@ -31,8 +31,10 @@ const char *const cfg_key_names[CFG_KEY_COUNT] = {
 	[CFG_KEY_TENANT_GROUP] = "tenant-group",
 	[CFG_KEY_ALLOW] = "allow",
 	[CFG_KEY_PORT_OWNER_MAX] = "port-owner-max",
+	[CFG_KEY_MAX_TUNNELS] = "max-tunnels",
 	[CFG_KEY_USER] = "user",
 	[CFG_KEY_PORTS] = "ports",
+	[CFG_KEY_TENANT_MAX_TUNNELS] = "max-tunnels",
 };
 
 int cfg_error_set(struct cfg_error *err, unsigned int line, const char *fmt, ...)
@@ -80,6 +82,7 @@ static int finish_section(struct cfg_parser *ps)
 		p->reservation[i].uid = sec->uid;
 		ps->cfg.reservation_user[i] = sec->user;
 	}
+	cfg_finish_section_limits(ps);
 	return 0;
 }
 
@@ -126,6 +129,7 @@ static int parse_section(struct cfg_parser *ps, struct span line)
 	ps->section.first = ps->cfg.policy.n_reservation;
 	ps->key_line[CFG_KEY_USER] = 0;
 	ps->key_line[CFG_KEY_PORTS] = 0;
+	ps->key_line[CFG_KEY_TENANT_MAX_TUNNELS] = 0;
 	return 0;
 }
 
@@ -160,6 +164,10 @@ static int parse_value(struct cfg_parser *ps, enum cfg_key key, struct span valu
 		return cfg_parse_user(ps, "user", value, &ps->section.user, &ps->section.uid);
 	case CFG_KEY_PORTS:
 		return cfg_parse_reserved_ports(ps, value);
+	case CFG_KEY_MAX_TUNNELS:
+		return cfg_parse_max_tunnels(ps, value);
+	case CFG_KEY_TENANT_MAX_TUNNELS:
+		return cfg_parse_section_max_tunnels(ps, value);
 	default:
 		return cfg_parse_error(ps, "internal error: key %d has no parser", (int)key);
 	}
@@ -200,10 +208,12 @@ static int parse_line(struct cfg_parser *ps, struct span raw)
 		if (span_eq(key, cfg_key_names[k]))
 			break;
 	}
+	if (ps->section.line && k == CFG_KEY_MAX_TUNNELS)
+		k = CFG_KEY_TENANT_MAX_TUNNELS; /* the section's own limit */
 	if (!ps->section.line && (k == CFG_KEY_COUNT || k >= CFG_KEY_GLOBAL_COUNT))
 		return cfg_parse_error(
 			ps,
-			"unknown key '%.*s%s' (valid keys: mode, policy, deny-errno, tenant-uids, exempt-uids, allow-ports, layers, bind-policy, tenant-group, allow, port-owner-max; user and ports belong in a [tenant NAME] section)",
+			"unknown key '%.*s%s' (valid keys: mode, policy, deny-errno, tenant-uids, exempt-uids, allow-ports, layers, bind-policy, tenant-group, allow, port-owner-max, max-tunnels; user and ports belong in a [tenant NAME] section)",
 			SPAN_ARG(key));
 	if (ps->section.line && k < CFG_KEY_GLOBAL_COUNT)
 		return cfg_parse_error(
@@ -212,7 +222,8 @@ static int parse_line(struct cfg_parser *ps, struct span raw)
 			cfg_key_names[k], ps->cfg.first_section_line);
 	if (ps->section.line && k == CFG_KEY_COUNT)
 		return cfg_parse_error(
-			ps, "unknown key '%.*s%s' in [tenant %s] (valid keys: user, ports)",
+			ps,
+			"unknown key '%.*s%s' in [tenant %s] (valid keys: user, ports, max-tunnels)",
 			SPAN_ARG(key), ps->section.name);
 	if (ps->key_line[k] && k != CFG_KEY_ALLOW)
 		return cfg_parse_error(ps, "duplicate key '%s'%s%s%s (first set on line %u)",

@@ -154,6 +154,8 @@ int cfg_resolve(struct tg_config *cfg, const struct cfg_directory *dir, struct c
 			err, cfg->n_group ? cfg->group_line : cfg->first_section_line,
 			"tenant-uids, [tenant] users and tenant-group members make %u uid ranges, more than %d: widen tenant-uids to cover them",
 			needed, TG_MAX_RANGES);
+	if (!ret)
+		ret = cfg_resolve_tunnel_limits(cfg, dir, err);
 	if (ret == -ENOMEM)
 		cfg_error_set(err, 0, "out of memory resolving user and group names");
 	free(set.uids);
