@@ -24,6 +24,7 @@
 #include "tg_addr.h"
 #include "tg_maps.h"
 #include "tg_events.h"
+#include "tg_limits.h"
 
 #define IPPROTO_TCP 6
 #define SOCK_STREAM 1
@@ -567,6 +568,11 @@ int tg_connect6(struct bpf_sock_addr *ctx)
 	return judge(ctx, uid, &d);
 }
 
+/* Tunnel limits (the section at the end of this file). */
+static __always_inline int tunnel_bind_full(__u32 uid, const struct tg_dest *d, __u64 netns_cookie);
+static __always_inline int tunnel_post_bind(struct bpf_sock *sk, const struct tg_dest *d,
+					    __u32 uid);
+
 /*
  * What a bind hook does with its verdict: count it, report a refusal or an audit record as an
  * event, and refuse (with BIND_ERRNO where bpf_set_retval() exists) counted by who->stage.
@@ -608,6 +614,8 @@ static __always_inline int judge_bind(__u32 uid, const struct tg_dest *d, __u64 
 	 * fails, e.g. EADDRINUSE, took no port and leaves no record). */
 	if (reason == TG_AUDIT_BIND_RESERVED)
 		return ALLOW;
+	if (!tg_reason_refuses(reason) && tunnel_bind_full(uid, d, netns_cookie))
+		return REFUSE;
 	return bind_verdict(&f, d, reason, &who);
 }
 
@@ -670,9 +678,11 @@ static __always_inline int judge_post_bind(struct bpf_sock *sk, struct tg_dest *
 	f.owner_uid = reserved_for(d->port);
 	reason = tg_decide_bind(&tg_settings, 1, uid, d->port, f.owner_uid);
 	if (reason != TG_DENY_BIND_RESERVED && reason != TG_AUDIT_BIND_RESERVED)
-		return ALLOW;
+		return tunnel_post_bind(sk, d, uid);
 	who.netns_cookie = bpf_get_netns_cookie(sk);
-	return bind_verdict(&f, d, reason, &who);
+	if (bind_verdict(&f, d, reason, &who) == REFUSE)
+		return REFUSE;
+	return tunnel_post_bind(sk, d, uid);
 }
 
 /* Each entry point reads only its own family's address: the other is not in its context. */
@@ -985,6 +995,10 @@ int tg_syn_in(struct __sk_buff *skb)
 
 /* ---- listeners ---- */
 
+/* The per-uid cap on tg_port_owner (the section at the end of this file). */
+static __always_inline int owner_over_cap(__u32 uid, const struct tg_port_key *key);
+static __always_inline void owner_count_add(__u32 uid, int delta);
+
 /* The tg_port_owner key of a listening socket, 0 when it is not one we record. */
 static __always_inline int port_key(const struct sock *sk, struct tg_port_key *key)
 {
@@ -1073,16 +1087,241 @@ int tg_listen_state(struct bpf_raw_tracepoint_args *ctx)
 	if (!port_key(sk, &key) || key.port == 0)
 		return 0;
 	if (newstate == TCP_LISTEN) {
-		if (bpf_map_update_elem(&tg_port_owner, &key, &owner, BPF_NOEXIST) == 0)
+		if (owner_over_cap(owner.uid, &key))
+			return 0;
+		if (bpf_map_update_elem(&tg_port_owner, &key, &owner, BPF_NOEXIST) == 0) {
+			owner_count_add(owner.uid, 1);
 			send_owner_event(&key, owner.uid, 1);
-		else if (!bpf_map_lookup_elem(&tg_port_owner, &key))
+		} else if (!bpf_map_lookup_elem(&tg_port_owner, &key))
 			count_stat(TG_STAT_PORT_OWNER_FULL);
 		return 0;
 	}
 	if (newstate != TCP_CLOSE || BPF_CORE_READ(sk, sk_reuseport_cb))
 		return 0;
 	known = bpf_map_lookup_elem(&tg_port_owner, &key);
-	if (known && known->uid == owner.uid && bpf_map_delete_elem(&tg_port_owner, &key) == 0)
+	if (known && known->uid == owner.uid && bpf_map_delete_elem(&tg_port_owner, &key) == 0) {
+		owner_count_add(owner.uid, -1);
 		send_owner_event(&key, owner.uid, 0);
+	}
 	return 0;
+}
+
+/* ---- tunnel limits ---- */
+
+/*
+ * max-tunnels: how many ports one tenant may hold through bind() on TCP sockets at once. The
+ * global value is rodata (0: no limit); a [tenant] section's value is in tg_tunnel_max, which the
+ * loader makes and fills for each load, so that it swaps with the programs. tg_tunnels (the
+ * counts) and tg_bound (which sockets are counted) outlive swaps: a limit changed by SIGHUP
+ * applies to the ports held already.
+ */
+/* Per-uid max-tunnels of the [tenant] sections; sized by the loader, at least 1 entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tg_tunnel_max SEC(".maps");
+
+/* Ports each uid holds through bind() on TCP sockets; see struct tg_tunnel_count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TG_TUNNELS_UIDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct tg_tunnel_count);
+} tg_tunnels SEC(".maps");
+
+/* Which sockets are counted in tg_tunnels, and for whom; see struct tg_bound. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tg_bound);
+} tg_bound SEC(".maps");
+
+/* Entries of tg_port_owner per uid, for the per-uid cap; see struct tg_owner_count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TG_TUNNELS_UIDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct tg_owner_count);
+} tg_owner_count SEC(".maps");
+
+static __always_inline __u32 tunnel_limit_of(__u32 uid)
+{
+	__u32 *per_uid = bpf_map_lookup_elem(&tg_tunnel_max, &uid);
+
+	return tg_tunnel_limit(tg_settings.max_tunnels, per_uid != NULL, per_uid ? *per_uid : 0);
+}
+
+/* uid's count in tg_tunnels, made at 0 on its first bind; NULL when the map is full. */
+static __always_inline struct tg_tunnel_count *tunnel_count_of(__u32 uid)
+{
+	struct tg_tunnel_count zero = {}, *c = bpf_map_lookup_elem(&tg_tunnels, &uid);
+
+	if (c)
+		return c;
+	bpf_map_update_elem(&tg_tunnels, &uid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&tg_tunnels, &uid);
+}
+
+/*
+ * Refuse (or, in audit mode, record) one bind over the limit: counted, reported with owner_uid
+ * = the limit (0 when the count could not be kept: tg_tunnels full, or no socket storage), and
+ * refused with EDQUOT (EPERM without bpf_set_retval()).
+ */
+static __always_inline int tunnel_verdict(__u32 uid, __u32 limit, const struct tg_dest *d,
+					  __u64 netns_cookie, enum tg_stage stage)
+{
+	enum tg_reason reason = tg_apply_mode(&tg_settings, TG_DENY_TUNNEL_LIMIT);
+	struct tg_facts f = { .caller_uid = uid, .port = d->port, .owner_uid = limit };
+	struct tg_who who = { .pid = bpf_get_current_pid_tgid() >> 32,
+			      .netns_cookie = netns_cookie,
+			      .stage = stage };
+
+	count(reason);
+	send_event(&f, d, reason, &who);
+	if (!tg_reason_refuses(reason))
+		return ALLOW;
+	count_stage(stage);
+	if (tg_use_set_retval)
+		bpf_set_retval(-TG_TUNNEL_ERRNO);
+	return REFUSE;
+}
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/*
+ * A socket made inside the kernel (MPTCP's subflow, which is what bind() binds for an MPTCP
+ * socket): inet_release() runs no sock_release program for it, so it must not be counted. The
+ * context of a cgroup_sock program is the kernel's struct sock (a read-only cast: the helpers
+ * that would give a typed pointer, such as bpf_skc_to_tcp_sock(), are not allowed here).
+ */
+static __always_inline int is_kernel_socket(struct bpf_sock *ctx)
+{
+	struct sock *sk = bpf_rdonly_cast(ctx, bpf_core_type_id_kernel(struct sock));
+
+	return BPF_CORE_READ_BITFIELD(sk, sk_kern_sock);
+}
+
+/*
+ * tg_bind4/6: a tenant already at its limit is refused before the kernel takes a port (enforce
+ * mode only: audit records what post-bind sees). Not exact (two binds may both pass here);
+ * tunnel_post_bind() is. 1 when refused.
+ */
+static __always_inline int tunnel_bind_full(__u32 uid, const struct tg_dest *d, __u64 netns_cookie)
+{
+	struct tg_tunnel_count *c;
+	__u32 limit;
+
+	if (tg_settings.mode == TG_MODE_AUDIT)
+		return 0;
+	limit = tunnel_limit_of(uid);
+	if (!limit)
+		return 0;
+	c = bpf_map_lookup_elem(&tg_tunnels, &uid);
+	if (!c || !tg_tunnel_refuses(c->count, limit))
+		return 0;
+	return tunnel_verdict(uid, limit, d, netns_cookie, TG_STAGE_SYSCALL) == REFUSE;
+}
+
+/*
+ * tg_post_bind4/6, after the kernel gave a tenant's TCP socket its port: count it, atomically,
+ * and refuse the bind (the kernel then releases the port) when the count was at the limit
+ * already, so that concurrent binds never hold more than the limit. Counted always, limit or
+ * not, so that a limit a swap brings applies to the ports held then. Not counted: kernel
+ * sockets (an MPTCP socket's subflow, whose release this hook does not see), and listen()
+ * without bind(), which takes its port without running the bind hooks (README, Limits).
+ */
+static __always_inline int tunnel_post_bind(struct bpf_sock *sk, const struct tg_dest *d, __u32 uid)
+{
+	struct tg_tunnel_count *c;
+	struct tg_bound *b;
+	__u32 limit, old;
+
+	if (sk->protocol != IPPROTO_TCP || is_kernel_socket(sk))
+		return ALLOW;
+	b = bpf_sk_storage_get(&tg_bound, sk, 0, 0);
+	if (b && b->counted)
+		return ALLOW; /* counted by an earlier bind that another program undid */
+	limit = tunnel_limit_of(uid);
+	c = tunnel_count_of(uid);
+	if (!c)
+		return tunnel_verdict(uid, 0, d, bpf_get_netns_cookie(sk), TG_STAGE_POST_BIND);
+	old = __sync_fetch_and_add(&c->count, 1);
+	if (tg_tunnel_refuses(old, limit) &&
+	    tunnel_verdict(uid, limit, d, bpf_get_netns_cookie(sk), TG_STAGE_POST_BIND) == REFUSE) {
+		__sync_fetch_and_sub(&c->count, 1);
+		return REFUSE;
+	}
+	b = bpf_sk_storage_get(&tg_bound, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!b) {
+		/* Uncounted, the port would never be given back: fail closed. */
+		__sync_fetch_and_sub(&c->count, 1);
+		return tunnel_verdict(uid, 0, d, bpf_get_netns_cookie(sk), TG_STAGE_POST_BIND);
+	}
+	b->uid = uid;
+	b->counted = 1;
+	return ALLOW;
+}
+
+/*
+ * tg_sock_release gives a counted socket's port back to the uid that bound it, when the socket
+ * is closed (its last file reference). Every other socket returns after one storage lookup.
+ * Guarantees: a socket is given back at most once (counted is cleared). Not guaranteed: a
+ * socket counted by programs attached to another cgroup than this one's.
+ */
+SEC("cgroup/sock_release")
+int tg_sock_release(struct bpf_sock *sk)
+{
+	struct tg_tunnel_count *c;
+	struct tg_bound *b;
+
+	if (sk->type != SOCK_STREAM)
+		return ALLOW;
+	b = bpf_sk_storage_get(&tg_bound, sk, 0, 0);
+	if (!b || !b->counted)
+		return ALLOW;
+	b->counted = 0;
+	c = bpf_map_lookup_elem(&tg_tunnels, &b->uid);
+	if (c && c->count > 0)
+		__sync_fetch_and_sub(&c->count, 1);
+	return ALLOW;
+}
+
+/*
+ * The listen tracer's per-uid cap on tg_port_owner (tg_limits.h): 1 when uid holds its share
+ * already and may not add the entry key. Counted in tg_stats when the entry is not there.
+ */
+static __always_inline int owner_over_cap(__u32 uid, const struct tg_port_key *key)
+{
+	struct tg_owner_count *c = bpf_map_lookup_elem(&tg_owner_count, &uid);
+
+	/* The map's size is the loader's (port-owner-max): read it from the map itself. */
+	__u32 max_entries = ((struct bpf_map *)&tg_port_owner)->max_entries;
+
+	if (!c || c->count < tg_owner_cap(uid, max_entries))
+		return 0;
+	if (!bpf_map_lookup_elem(&tg_port_owner, key))
+		count_stat(TG_STAT_PORT_OWNER_UID_CAP);
+	return 1;
+}
+
+/* An entry of tg_port_owner was added (delta 1) or removed (-1) for uid. */
+static __always_inline void owner_count_add(__u32 uid, int delta)
+{
+	struct tg_owner_count zero = {}, *c = bpf_map_lookup_elem(&tg_owner_count, &uid);
+
+	if (!c && delta > 0) {
+		bpf_map_update_elem(&tg_owner_count, &uid, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&tg_owner_count, &uid);
+	}
+	if (!c)
+		return;
+	if (delta > 0)
+		__sync_fetch_and_add(&c->count, 1);
+	else if (c->count > 0)
+		__sync_fetch_and_sub(&c->count, 1);
 }

@@ -184,7 +184,7 @@ struct tg_allow_key {
 struct tg_tenant_name {
 	char name[TG_NAME_LEN];
 	__u32 uid;
-	__u32 max_tunnels; /* max-tunnels of the section, 0: the global one */
+	__u32 max_tunnels; /* max-tunnels of the section (0: none), or TG_MAX_TUNNELS_UNSET */
 };
 
 /* Indexes of tg_stats, a per-CPU array of what the guard could not do. */
@@ -193,9 +193,12 @@ enum tg_stat {
 	TG_STAT_EVENTS_LOST = 1,	 /* events not sent: the ring buffer was full */
 	TG_STAT_PORT_OWNER_FULL = 2,	 /* listeners not recorded: tg_port_owner was full */
 	TG_STAT_OWNER_EVENTS_LOST = 3,	 /* owner changes not sent: no reader, or it fell behind */
-	TG_STAT_COUNT = 4,
+	TG_STAT_PORT_OWNER_UID_CAP = 4,	 /* listeners not recorded: their uid holds its share */
+	TG_STAT_COUNT = 5,
 	/* tg_stats keeps TG_STAT_COUNT entries so a pinned map is reused across builds; the kinds
-	 * of refusal below are counted in tg_stages instead. */
+	 * of refusal below are counted in tg_stages instead. A map pinned by a build with fewer
+	 * entries is reused as it is (bpf_map__reuse_fd takes its size): the indexes it lacks are
+	 * not counted until an unload, and status reads only the entries it has. */
 };
 
 /* Value of tg_event_rate (LRU hash keyed by caller uid): events sent in the current second. */
@@ -333,6 +336,12 @@ enum tg_layer {
 #define TG_PIN_PORTS	       "ports"
 #define TG_PIN_ALLOW_RULES     "allow_rules"
 #define TG_PIN_TENANT_NAMES    "tenant_names"
+#define TG_PIN_LINK_RELEASE    "link_sock_release"
+#define TG_PIN_PROG_RELEASE    "prog_sock_release"
+#define TG_PIN_TUNNELS	       "tunnels"
+#define TG_PIN_TUNNEL_MAX      "tunnel_max"
+#define TG_PIN_BOUND	       "bound"
+#define TG_PIN_OWNER_COUNT     "owner_count"
 
 /*
  * Every name a load pins, for code that must walk them all (unload, tests): a new pin goes here
@@ -348,6 +357,7 @@ enum tg_layer {
 		TG_PIN_PROG_POST_BIND6, TG_PIN_NETNS, TG_PIN_NETNS_ADDRS, TG_PIN_NETNS_EVENTS,     \
 		TG_PIN_CALLERS, TG_PIN_STAGES, TG_PIN_LINK_SYN_OUT, TG_PIN_PROG_SYN_OUT,           \
 		TG_PIN_TRACED_SYNS, TG_PIN_TENANT_UIDS, TG_PIN_PORTS, TG_PIN_ALLOW_RULES,          \
-		TG_PIN_TENANT_NAMES
+		TG_PIN_TENANT_NAMES, TG_PIN_LINK_RELEASE, TG_PIN_PROG_RELEASE, TG_PIN_TUNNELS,     \
+		TG_PIN_TUNNEL_MAX, TG_PIN_BOUND, TG_PIN_OWNER_COUNT
 
 #endif /* TG_MAPS_H */

@@ -150,7 +150,9 @@ enum tg_reason {
 	TG_DENY_BIND_UNRESERVED = 18, /* bind: reserved for nobody, bind-policy reserved-only */
 	TG_AUDIT_BIND_RESERVED = 19,  /* audit mode: would be TG_DENY_BIND_RESERVED */
 	TG_AUDIT_BIND_UNRESERVED = 20, /* audit mode: would be TG_DENY_BIND_UNRESERVED */
-	TG_REASON_COUNT = 21,
+	TG_DENY_TUNNEL_LIMIT = 21,     /* bind: the tenant holds max-tunnels ports already */
+	TG_AUDIT_TUNNEL_LIMIT = 22,    /* audit mode: would be TG_DENY_TUNNEL_LIMIT */
+	TG_REASON_COUNT = 23,
 	/* Not reasons, never counted: tg_decide_connect_local() needs tg_facts.port_open or
 	 * tg_facts.allow_rule. */
 	TG_NEED_PORT_OPEN = 254,
@@ -162,7 +164,8 @@ _Static_assert(sizeof(enum tg_reason) == 4, "enum tg_reason must stay 4 bytes");
 /* A reason only the bind hooks give (TG_ALLOW_NOT_TCP, which both give, counts as a connect's). */
 static inline int tg_reason_is_bind(enum tg_reason r)
 {
-	return r >= TG_ALLOW_BIND_OWN && r <= TG_AUDIT_BIND_UNRESERVED;
+	return (r >= TG_ALLOW_BIND_OWN && r <= TG_AUDIT_BIND_UNRESERVED) ||
+	       r == TG_DENY_TUNNEL_LIMIT || r == TG_AUDIT_TUNNEL_LIMIT;
 }
 
 enum tg_listener {
@@ -227,13 +230,15 @@ static inline int tg_uid_is_tenant(const volatile struct tg_settings *s, const _
 static inline int tg_reason_refuses(enum tg_reason r)
 {
 	return r == TG_DENY_OTHER_TENANT || r == TG_DENY_SERVICE || r == TG_DENY_UNKNOWN_OWNER ||
-	       r == TG_DENY_BIND_RESERVED || r == TG_DENY_BIND_UNRESERVED;
+	       r == TG_DENY_BIND_RESERVED || r == TG_DENY_BIND_UNRESERVED ||
+	       r == TG_DENY_TUNNEL_LIMIT;
 }
 
 static inline int tg_reason_is_audit(enum tg_reason r)
 {
 	return r == TG_AUDIT_OTHER_TENANT || r == TG_AUDIT_SERVICE || r == TG_AUDIT_UNKNOWN_OWNER ||
-	       r == TG_AUDIT_BIND_RESERVED || r == TG_AUDIT_BIND_UNRESERVED;
+	       r == TG_AUDIT_BIND_RESERVED || r == TG_AUDIT_BIND_UNRESERVED ||
+	       r == TG_AUDIT_TUNNEL_LIMIT;
 }
 
 /* In audit mode a deny becomes its audit twin: recorded, not refused. */
@@ -252,6 +257,8 @@ static inline enum tg_reason tg_apply_mode(const volatile struct tg_settings *s,
 		return TG_AUDIT_BIND_RESERVED;
 	case TG_DENY_BIND_UNRESERVED:
 		return TG_AUDIT_BIND_UNRESERVED;
+	case TG_DENY_TUNNEL_LIMIT:
+		return TG_AUDIT_TUNNEL_LIMIT;
 	default:
 		return r;
 	}

@@ -18,11 +18,16 @@
  *	port-owner-max = 262144                     (listeners the BPF map port_owner can track,
  *	                                             16 to 4194304; 16 bytes of kernel memory
  *	                                             each, 88 more per listener held)
+ *	max-tunnels  = 20                           (ports one tenant may hold through bind() on
+ *	                                             TCP sockets at once, 0 to 1000000; default 0:
+ *	                                             no limit; config_limits.c)
  *
  *	[tenant alice]                              (a tenant with reserved ports; the global keys
  *	user  = alice                                above must come before the first section)
  *	ports = 8001-8010, 9001                     (only alice's uid may bind these; a [tenant]
  *	                                             user is a tenant; user defaults to NAME)
+ *	max-tunnels = 50                            (alice's own limit, instead of the global one;
+ *	                                             0 lifts it)
  *
  * cfg_parse() is pure (text in, struct out). User and group names are looked up afterwards by
  * cfg_resolve(), at every load and reload, so group membership changes take effect then.
@@ -41,6 +46,7 @@
 #include <stdio.h>
 
 #include "policy.h"
+#include "tg_limits.h"
 
 #define CFG_DEFAULT_PATH "/etc/tunnelguard/tunnelguard.conf"
 
@@ -70,6 +76,10 @@ struct tg_config {
 	unsigned int group_line;
 	unsigned int first_section_line; /* 0 when there is no [tenant] section */
 	unsigned int last_allow_line;	 /* of the last `allow =`, 0 when none */
+	unsigned int max_tunnels_line;	 /* of the global max-tunnels, 0 when unset */
+	/* the header line of each policy.section[], and of its max-tunnels (0: none) */
+	unsigned int *section_line;
+	unsigned int *section_limit_line;
 };
 
 /* Free what a parsed config holds (not cfg itself); cfg is empty afterwards. */

@@ -30,9 +30,11 @@ enum cfg_key {
 	CFG_KEY_TENANT_GROUP,
 	CFG_KEY_ALLOW,
 	CFG_KEY_PORT_OWNER_MAX,
+	CFG_KEY_MAX_TUNNELS,
 	CFG_KEY_GLOBAL_COUNT, /* keys of a [tenant] section follow */
 	CFG_KEY_USER = CFG_KEY_GLOBAL_COUNT,
 	CFG_KEY_PORTS,
+	CFG_KEY_TENANT_MAX_TUNNELS, /* max-tunnels again, inside a [tenant] section */
 	CFG_KEY_COUNT,
 };
 
@@ -75,9 +77,8 @@ struct cfg_parser {
 	const unsigned int *text_start; /* lines before text i */
 	size_t n_texts;
 	unsigned int *reservation_line; /* the ports line of each policy.reservation[] */
-	unsigned int *section_line;	/* the header line of each policy.section[] */
 	size_t cap_reservation, cap_reservation_section, cap_reservation_line;
-	size_t cap_section, cap_section_user, cap_section_line;
+	size_t cap_section, cap_section_user, cap_section_line, cap_section_limit_line;
 	size_t cap_allow_rule, cap_allow_user;
 };
 
@@ -147,6 +148,11 @@ int cfg_parse_reserved_ports(struct cfg_parser *ps, struct span value);
 int cfg_parse_allow(struct cfg_parser *ps, struct span value);
 int cfg_parse_groups(struct cfg_parser *ps, struct span value);
 int cfg_is_name(struct span s);
+/* max-tunnels (config_limits.c): the global one, and the section's. */
+int cfg_parse_max_tunnels(struct cfg_parser *ps, struct span value);
+int cfg_parse_section_max_tunnels(struct cfg_parser *ps, struct span value);
+/* After cfg_resolve() resolved the sections' users: one limit per uid. */
+int cfg_resolve_tunnel_limits(struct tg_config *cfg, struct cfg_error *err);
 void cfg_span_copy(char *dst, size_t len, struct span s);
 
 #endif /* TG_CONFIG_INTERNAL_H */

@@ -34,8 +34,10 @@ const char *const cfg_key_names[CFG_KEY_COUNT] = {
 	[CFG_KEY_TENANT_GROUP] = "tenant-group",
 	[CFG_KEY_ALLOW] = "allow",
 	[CFG_KEY_PORT_OWNER_MAX] = "port-owner-max",
+	[CFG_KEY_MAX_TUNNELS] = "max-tunnels",
 	[CFG_KEY_USER] = "user",
 	[CFG_KEY_PORTS] = "ports",
+	[CFG_KEY_TENANT_MAX_TUNNELS] = "max-tunnels",
 };
 
 int cfg_error_set(struct cfg_error *err, unsigned int line, const char *fmt, ...)
@@ -74,7 +76,10 @@ void cfg_free(struct tg_config *cfg)
 	policy_free(&cfg->policy);
 	free(cfg->section_user);
 	free(cfg->allow_user);
+	free(cfg->section_line);
+	free(cfg->section_limit_line);
 	cfg->section_user = cfg->allow_user = NULL;
+	cfg->section_line = cfg->section_limit_line = NULL;
 }
 
 /* The section being read is complete: give its reservations their user. */
@@ -129,8 +134,10 @@ static int parse_section(struct cfg_parser *ps, struct span line)
 		      sizeof(*p->section)) ||
 	    util_grow((void **)&ps->cfg.section_user, &ps->cap_section_user, p->n_section + 1,
 		      sizeof(*ps->cfg.section_user)) ||
-	    util_grow((void **)&ps->section_line, &ps->cap_section_line, p->n_section + 1,
-		      sizeof(*ps->section_line)))
+	    util_grow((void **)&ps->cfg.section_line, &ps->cap_section_line, p->n_section + 1,
+		      sizeof(*ps->cfg.section_line)) ||
+	    util_grow((void **)&ps->cfg.section_limit_line, &ps->cap_section_limit_line,
+		      p->n_section + 1, sizeof(*ps->cfg.section_limit_line)))
 		return cfg_parse_error(ps, "out of memory at [tenant %.*s]", (int)name.len, name.p);
 	if (!ps->cfg.first_section_line)
 		ps->cfg.first_section_line = ps->line;
@@ -142,10 +149,13 @@ static int parse_section(struct cfg_parser *ps, struct span line)
 		return ret;
 	memset(&p->section[p->n_section], 0, sizeof(p->section[0]));
 	memcpy(p->section[p->n_section].name, ps->section.name, sizeof(ps->section.name));
-	ps->section_line[p->n_section] = ps->line;
+	p->section[p->n_section].max_tunnels = TG_MAX_TUNNELS_UNSET;
+	ps->cfg.section_line[p->n_section] = ps->line;
+	ps->cfg.section_limit_line[p->n_section] = 0;
 	p->n_section++;
 	ps->key_line[CFG_KEY_USER] = 0;
 	ps->key_line[CFG_KEY_PORTS] = 0;
+	ps->key_line[CFG_KEY_TENANT_MAX_TUNNELS] = 0;
 	return 0;
 }
 
@@ -180,6 +190,10 @@ static int parse_value(struct cfg_parser *ps, enum cfg_key key, struct span valu
 		return cfg_parse_user(ps, "user", value, &ps->section.user, &ps->section.uid);
 	case CFG_KEY_PORTS:
 		return cfg_parse_reserved_ports(ps, value);
+	case CFG_KEY_MAX_TUNNELS:
+		return cfg_parse_max_tunnels(ps, value);
+	case CFG_KEY_TENANT_MAX_TUNNELS:
+		return cfg_parse_section_max_tunnels(ps, value);
 	default:
 		return cfg_parse_error(ps, "internal error: key %d has no parser", (int)key);
 	}
@@ -225,10 +239,12 @@ static int parse_line(struct cfg_parser *ps, struct span raw)
 			ps,
 			"'%.*s%s' outside a [tenant NAME] section: a file of tenants.d holds only [tenant] sections (global keys go in the main config)",
 			SPAN_ARG(key));
+	if (ps->section.line && k == CFG_KEY_MAX_TUNNELS)
+		k = CFG_KEY_TENANT_MAX_TUNNELS; /* the section's own limit */
 	if (!ps->section.line && (k == CFG_KEY_COUNT || k >= CFG_KEY_GLOBAL_COUNT))
 		return cfg_parse_error(
 			ps,
-			"unknown key '%.*s%s' (valid keys: mode, policy, deny-errno, tenant-uids, exempt-uids, allow-ports, layers, bind-policy, tenant-group, allow, port-owner-max; user and ports belong in a [tenant NAME] section)",
+			"unknown key '%.*s%s' (valid keys: mode, policy, deny-errno, tenant-uids, exempt-uids, allow-ports, layers, bind-policy, tenant-group, allow, port-owner-max, max-tunnels; user and ports belong in a [tenant NAME] section)",
 			SPAN_ARG(key));
 	if (ps->section.line && k < CFG_KEY_GLOBAL_COUNT)
 		return cfg_parse_error(
@@ -237,7 +253,8 @@ static int parse_line(struct cfg_parser *ps, struct span raw)
 			cfg_key_names[k], ps->cfg.first_section_line);
 	if (ps->section.line && k == CFG_KEY_COUNT)
 		return cfg_parse_error(
-			ps, "unknown key '%.*s%s' in [tenant %s] (valid keys: user, ports)",
+			ps,
+			"unknown key '%.*s%s' in [tenant %s] (valid keys: user, ports, max-tunnels)",
 			SPAN_ARG(key), ps->section.name);
 	if (ps->key_line[k] && k != CFG_KEY_ALLOW)
 		return cfg_parse_error(ps, "duplicate key '%s'%s%s%s (first set on line %u)",
@@ -342,7 +359,7 @@ static int check_section_names(struct cfg_parser *ps)
 	qsort_r(order, p->n_section, sizeof(*order), compare_section_name, p->section);
 	for (__u32 i = 1; i < p->n_section && !ret; i++) {
 		__u32 first = order[i - 1], second = order[i];
-		unsigned int ports_line = ps->section_line[first];
+		unsigned int ports_line = ps->cfg.section_line[first];
 
 		if (strcmp(p->section[first].name, p->section[second].name))
 			continue;
@@ -351,7 +368,7 @@ static int check_section_names(struct cfg_parser *ps)
 				ports_line = ps->reservation_line[r];
 		char where[300];
 
-		ps->line = ps->section_line[second];
+		ps->line = ps->cfg.section_line[second];
 		ret = cfg_parse_error(ps, "duplicate [tenant %s] (its ports are on %s)",
 				      p->section[second].name,
 				      cfg_line_ref(ps, ports_line, where, sizeof(where)));
@@ -442,7 +459,6 @@ int cfg_parse_texts(const struct cfg_text *texts, size_t n, struct tg_config *cf
 	ret = ret ?: check_reservations(&ps);
 	ret = ret ?: check_section_names(&ps);
 	free(ps.reservation_line);
-	free(ps.section_line);
 	free(start);
 	if (ret) {
 		cfg_free(&ps.cfg);

@@ -203,6 +203,8 @@ int cfg_resolve(struct tg_config *cfg, const struct cfg_directory *dir, struct c
 			err, cfg->last_allow_line,
 			"allow rules grant %zu uid-port pairs in all, more than %u: grant ranges to fewer users, or use allow-ports",
 			policy_allow_pairs(p), TG_ALLOW_PAIRS_MAX);
+	if (!ret)
+		ret = cfg_resolve_tunnel_limits(cfg, err);
 	if (ret == -ENOMEM)
 		cfg_error_set(err, 0, "out of memory resolving user and group names");
 	free(set.uids);

@@ -361,6 +361,7 @@ static void reconcile(struct daemon *d, bool wait)
 	pump_feed(d);
 	if (d->intent.st.loaded) {
 		fd = pins_open(d->opts->pin_dir, TG_PIN_PORT_OWNER);
+		r.owner_count_fd = pins_open(d->opts->pin_dir, TG_PIN_OWNER_COUNT);
 		if (fd >= 0 && sync_port_owner_from_diag(fd, false, &r) == 0) {
 			if (r.added || r.removed || r.changed)
 				pr_warn("drift repaired: port_owner %zu added, %zu removed, %zu changed\n",
@@ -369,6 +370,8 @@ static void reconcile(struct daemon *d, bool wait)
 		}
 		if (fd >= 0)
 			close(fd);
+		if (r.owner_count_fd > 0)
+			close(r.owner_count_fd);
 		pump_feed(d);
 		fd = pins_open(d->opts->pin_dir, TG_PIN_LOCAL_ADDRS);
 		if (fd >= 0 && sync_local_addrs_from_routes(fd, false, &r) == 0 &&

@@ -135,7 +135,7 @@ static const char *user_name(unsigned int uid, char *buf, size_t len)
 /* Where the refusal was taken; at the syscall, connect() or bind() by its reason. */
 static const char *stage_name(const struct tg_event *e)
 {
-	bool bind = e->reason >= TG_ALLOW_BIND_OWN && e->reason <= TG_AUDIT_BIND_UNRESERVED;
+	bool bind = tg_reason_is_bind(e->reason);
 
 	switch (e->stage) {
 	case TG_STAGE_SYSCALL:
@@ -154,10 +154,13 @@ int events_format(const struct tg_event *e, bool json, char *buf, size_t len)
 	struct line l = { .buf = buf, .len = len };
 	char when[96], addr[INET6_ADDRSTRLEN], caller[64], owner[64];
 	const char *verdict = tg_reason_refuses(e->reason) ? "deny" : "audit";
+	/* A tunnel limit event carries the limit in owner_uid (0: the count could not be kept). */
+	bool tunnel_limit = e->reason == TG_DENY_TUNNEL_LIMIT || e->reason == TG_AUDIT_TUNNEL_LIMIT;
 	/* For a bind, the owner is the tenant the port is reserved for: none when unreserved. */
-	bool owner_known =
-		e->reason != TG_DENY_UNKNOWN_OWNER && e->reason != TG_AUDIT_UNKNOWN_OWNER &&
-		e->reason != TG_DENY_BIND_UNRESERVED && e->reason != TG_AUDIT_BIND_UNRESERVED;
+	bool owner_known = e->reason != TG_DENY_UNKNOWN_OWNER &&
+			   e->reason != TG_AUDIT_UNKNOWN_OWNER &&
+			   e->reason != TG_DENY_BIND_UNRESERVED &&
+			   e->reason != TG_AUDIT_BIND_UNRESERVED && !tunnel_limit;
 
 	if (len == 0)
 		return -ENOSPC;
@@ -178,6 +181,8 @@ int events_format(const struct tg_event *e, bool json, char *buf, size_t len)
 			put(&l, ",\"owner_uid\":%u,\"owner\":", e->owner_uid);
 			put_json_string(&l, owner, sizeof(owner), true);
 		}
+		if (tunnel_limit)
+			put(&l, ",\"max_tunnels\":%u", e->owner_uid);
 		put(&l, ",\"netns\":%llu,\"stage\":\"%s\"}\n", (unsigned long long)e->netns_cookie,
 		    stage_name(e));
 	} else {
@@ -191,6 +196,8 @@ int events_format(const struct tg_event *e, bool json, char *buf, size_t len)
 			put(&l, " owner_uid=%u owner=", e->owner_uid);
 			put_logfmt(&l, owner[0] ? owner : "-", sizeof(owner));
 		}
+		if (tunnel_limit)
+			put(&l, " max_tunnels=%u", e->owner_uid);
 		put(&l, " netns=%llu stage=%s\n", (unsigned long long)e->netns_cookie,
 		    stage_name(e));
 	}

@@ -34,10 +34,11 @@ static const struct {
 	{ TG_PIN_LINK_POST_BIND4, TG_PIN_PROG_POST_BIND4 },
 	{ TG_PIN_LINK_POST_BIND6, TG_PIN_PROG_POST_BIND6 },
 	{ TG_PIN_LINK_SYN_OUT, TG_PIN_PROG_SYN_OUT },
+	{ TG_PIN_LINK_RELEASE, TG_PIN_PROG_RELEASE },
 	{ TG_PIN_LINK_LISTEN, NULL },
 };
 
-#define NR_GUARD_HOOKS 8 /* guard_hooks[] without the tracer */
+#define NR_GUARD_HOOKS 9 /* guard_hooks[] without the tracer */
 
 /* The kernel's name of the programs' config map (SEC(".rodata.config") in the BPF object). */
 #define CONFIG_MAP_NAME ".rodata.config"
@@ -192,6 +193,7 @@ static bool read_rodata(struct guard_state *st, int fd)
 		st->use_set_retval = rodata->tg_use_set_retval;
 		st->netns_cookie = rodata->tg_netns_cookie;
 		st->layers = rodata->tg_layers;
+		st->max_tunnels = rodata->tg_settings.max_tunnels;
 		ok = true;
 	}
 	free(value);
@@ -300,10 +302,11 @@ static void read_prog_pins(struct guard_state *st, const char *pin_dir)
 	}
 }
 
-/* The self-test record counts only for the programs it proved. */
+/* The self-test record counts only for the programs it proved (sock_release refuses nothing
+ * and has no slot in it). */
 static bool selftest_is_stale(const struct guard_state *st)
 {
-	for (int i = 0; i < NR_GUARD_HOOKS; i++) {
+	for (int i = 0; i < NR_GUARD_HOOKS && i < TG_SELFTEST_PROGS; i++) {
 		bool tested = false;
 
 		for (int j = 0; j < TG_SELFTEST_PROGS && st->prog_id[i]; j++)
@@ -318,7 +321,8 @@ static bool selftest_is_stale(const struct guard_state *st)
 static const char *const other_pins[] = {
 	TG_PIN_LOCAL_ADDRS,  TG_PIN_PORT_OWNER,	  TG_PIN_EVENTS,      TG_PIN_EVENT_RATE,
 	TG_PIN_LINK_LISTEN,  TG_PIN_OWNER_EVENTS, TG_PIN_NETNS,	      TG_PIN_NETNS_ADDRS,
-	TG_PIN_NETNS_EVENTS, TG_PIN_CALLERS,	  TG_PIN_TRACED_SYNS,
+	TG_PIN_NETNS_EVENTS, TG_PIN_CALLERS,	  TG_PIN_TRACED_SYNS, TG_PIN_TUNNELS,
+	TG_PIN_TUNNEL_MAX,   TG_PIN_BOUND,	  TG_PIN_OWNER_COUNT,
 };
 
 int guard_read(const char *pin_dir, struct guard_state *st)
@@ -337,7 +341,9 @@ int guard_read(const char *pin_dir, struct guard_state *st)
 	read_prog_pins(st, pin_dir);
 	if (pins_sum_percpu(pin_dir, TG_PIN_COUNTERS, st->counters, TG_REASON_COUNT))
 		note_missing(st, TG_PIN_COUNTERS);
-	if (pins_sum_percpu(pin_dir, TG_PIN_STATS, st->stats, TG_STAT_COUNT))
+	/* A stats map pinned before TG_STAT_PORT_OWNER_UID_CAP has one entry less. */
+	if (pins_sum_percpu(pin_dir, TG_PIN_STATS, st->stats, TG_STAT_COUNT) &&
+	    pins_sum_percpu(pin_dir, TG_PIN_STATS, st->stats, TG_STAT_PORT_OWNER_UID_CAP))
 		note_missing(st, TG_PIN_STATS);
 	if (pins_sum_percpu(pin_dir, TG_PIN_STAGES, st->stages, TG_STAGE_COUNT))
 		note_missing(st, TG_PIN_STAGES);

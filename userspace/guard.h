@@ -19,9 +19,10 @@ struct guard_state {
 	/* pins that name other objects than the links run (a load was interrupted), and
 	 * "programs" when the links run programs of different loads */
 	char inconsistent[256];
-	/* connect4, connect6, bind4, bind6, syn_in, post_bind4, post_bind6, syn_out; 0: missing */
-	unsigned int prog_id[8];
-	unsigned int link_id[8];
+	/* connect4, connect6, bind4, bind6, syn_in, post_bind4, post_bind6, syn_out,
+	 * sock_release; 0: missing */
+	unsigned int prog_id[9];
+	unsigned int link_id[9];
 	unsigned long long cgroup_id;
 	char cgroup[PATH_MAX]; /* attach cgroup path, or "" when it cannot be found */
 	bool have_config;
@@ -31,6 +32,7 @@ struct guard_state {
 	unsigned int use_set_retval; /* 0: refusals are EPERM whatever the config says */
 	unsigned long long netns_cookie; /* network namespace whose listeners port_owner follows */
 	unsigned int layers;		 /* enum tg_layer bits the load was asked for */
+	unsigned int max_tunnels;	 /* the global max-tunnels the programs run, 0: no limit */
 	unsigned long long counters[TG_REASON_COUNT]; /* summed over CPUs */
 	unsigned long long stats[TG_STAT_COUNT];      /* enum tg_stat, summed over CPUs */
 	struct tg_selftest selftest;		      /* the last load's self-test */

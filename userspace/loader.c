@@ -56,16 +56,18 @@ static const struct hook hooks[] = {
 	{ "syn_out", TG_PIN_LINK_SYN_OUT, TG_PIN_PROG_SYN_OUT },
 	{ "post_bind4", TG_PIN_LINK_POST_BIND4, TG_PIN_PROG_POST_BIND4 },
 	{ "post_bind6", TG_PIN_LINK_POST_BIND6, TG_PIN_PROG_POST_BIND6 },
+	{ "sock_release", TG_PIN_LINK_RELEASE, TG_PIN_PROG_RELEASE },
 };
 
 #define NR_HOOKS (ARRAY_SIZE(hooks))
 
 /* Maps that outlive a config swap: the new programs reuse the pinned ones. */
 static const char *const shared_maps[] = {
-	TG_PIN_COUNTERS,   TG_PIN_LOCAL_ADDRS, TG_PIN_PORT_OWNER,   TG_PIN_EVENTS,
-	TG_PIN_EVENT_RATE, TG_PIN_STATS,       TG_PIN_SELFTEST,	    TG_PIN_OWNER_EVENTS,
-	TG_PIN_NETNS,	   TG_PIN_NETNS_ADDRS, TG_PIN_NETNS_EVENTS, TG_PIN_CALLERS,
-	TG_PIN_STAGES,	   TG_PIN_TRACED_SYNS,
+	TG_PIN_COUNTERS,    TG_PIN_LOCAL_ADDRS, TG_PIN_PORT_OWNER,   TG_PIN_EVENTS,
+	TG_PIN_EVENT_RATE,  TG_PIN_STATS,	TG_PIN_SELFTEST,     TG_PIN_OWNER_EVENTS,
+	TG_PIN_NETNS,	    TG_PIN_NETNS_ADDRS, TG_PIN_NETNS_EVENTS, TG_PIN_CALLERS,
+	TG_PIN_STAGES,	    TG_PIN_TRACED_SYNS, TG_PIN_TUNNELS,	     TG_PIN_BOUND,
+	TG_PIN_OWNER_COUNT,
 };
 
 #define NR_SHARED_MAPS (ARRAY_SIZE(shared_maps))
@@ -90,6 +92,7 @@ struct load_state {
 	int pinned_objects;		   /* 1 once the new programs and config are pinned */
 	int attached[NR_HOOKS];		   /* 1 when this load created and pinned the link */
 	int pinned_map[NR_SHARED_MAPS];	   /* 1 when this load pinned a new map */
+	int old_tunnel_max_fd;		   /* the tunnel_max pin before this load, -1 if none */
 	struct bpf_link *tracer_link[NR_TRACERS]; /* tracers this load attached and pinned */
 	int created_pin_dir;
 };
@@ -117,7 +120,7 @@ static struct bpf_program *hook_program(struct tunnelguard *skel, size_t i)
 	struct bpf_program *progs[NR_HOOKS] = {
 		skel->progs.tg_connect4,   skel->progs.tg_connect6,   skel->progs.tg_bind4,
 		skel->progs.tg_bind6,	   skel->progs.tg_syn_in,     skel->progs.tg_syn_out,
-		skel->progs.tg_post_bind4, skel->progs.tg_post_bind6,
+		skel->progs.tg_post_bind4, skel->progs.tg_post_bind6, skel->progs.tg_sock_release,
 	};
 
 	return progs[i];
@@ -136,7 +139,8 @@ static struct bpf_map *shared_map(struct tunnelguard *skel, size_t i)
 		skel->maps.tg_events,	   skel->maps.tg_event_rate,   skel->maps.tg_stats,
 		skel->maps.tg_selftest,	   skel->maps.tg_owner_events, skel->maps.tg_netns,
 		skel->maps.tg_netns_addrs, skel->maps.tg_netns_events, skel->maps.tg_callers,
-		skel->maps.tg_stages,	   skel->maps.tg_traced_syns,
+		skel->maps.tg_stages,	   skel->maps.tg_traced_syns,  skel->maps.tg_tunnels,
+		skel->maps.tg_bound,	   skel->maps.tg_owner_count,
 	};
 
 	return maps[i];
@@ -155,7 +159,7 @@ static int check_kernel(void)
 /* Bring the address trie and the listener map up to date before new programs rely on them. */
 static int sync_maps(struct tunnelguard *skel)
 {
-	struct sync_report report = { 0 };
+	struct sync_report report = { .owner_count_fd = bpf_map__fd(skel->maps.tg_owner_count) };
 	int err;
 
 	err = sync_local_addrs_from_routes(bpf_map__fd(skel->maps.tg_local_addrs), false, &report);
@@ -423,6 +427,8 @@ static void roll_back(struct load_state *st, const char *pin_dir)
 		    loader_replace_pin(st->old_load_map_fd[i], pin_dir, load_maps[i]))
 			loader_unpin(pin_dir, load_maps[i]);
 	}
+	if (st->pinned_objects)
+		loader_limits_roll_back(st->old_tunnel_max_fd, pin_dir);
 	for (i = 0; i < NR_SHARED_MAPS; i++)
 		if (st->pinned_map[i])
 			loader_unpin(pin_dir, shared_maps[i]);
@@ -489,6 +495,8 @@ static int pin_inspection_objects(struct tunnelguard *skel, const char *pin_dir,
 					 hooks[i].prog_pin);
 	for (size_t i = 0; i < NR_LOAD_MAPS && !err; i++)
 		err = loader_replace_pin(bpf_map__fd(load_map(skel, i)), pin_dir, load_maps[i]);
+	if (!err)
+		err = loader_limits_pin(skel, pin_dir, &st->old_tunnel_max_fd);
 	return err;
 }
 
@@ -503,6 +511,7 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 
 	for (i = 0; i < NR_LOAD_MAPS; i++)
 		st.old_load_map_fd[i] = -1;
+	st.old_tunnel_max_fd = -1;
 	for (i = 0; i < NR_HOOKS; i++)
 		st.old_prog_fd[i] = -1;
 	/* Pins in a bpffs private to this mount namespace would die with this process. */
@@ -541,6 +550,8 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		goto cleanup;
 	}
 	err = choose_settings(skel, cfg);
+	if (!err)
+		err = loader_limits_prepare(skel, cfg);
 	if (err)
 		goto cleanup;
 	if (reserved_ports_apply(&cfg->policy) || cfg->policy.mode == TG_MODE_AUDIT)
@@ -571,6 +582,8 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 					  .allow_rules = bpf_map__fd(skel->maps.tg_allow_rules),
 					  .tenant_names = bpf_map__fd(skel->maps.tg_tenant_names) },
 		&cfg->policy, (const struct tg_settings *)&skel->rodata_config->tg_settings);
+	if (!err)
+		err = loader_limits_fill(skel, cfg);
 	if (err)
 		goto cleanup;
 	loader_test_pause("programs_loaded");
@@ -613,6 +626,8 @@ cleanup:
 	for (i = 0; i < NR_LOAD_MAPS; i++)
 		if (st.old_load_map_fd[i] >= 0)
 			close(st.old_load_map_fd[i]);
+	if (st.old_tunnel_max_fd >= 0)
+		close(st.old_tunnel_max_fd);
 	for (i = 0; i < NR_TRACERS; i++)
 		bpf_link__destroy(st.tracer_link[i]);
 	tunnelguard__destroy(skel);

@@ -7,6 +7,8 @@
 #define TG_LOADER_INTERNAL_H
 
 struct bpf_map;
+struct tg_config;
+struct tunnelguard;
 
 /* Pin fd as pin_dir/name, replacing an existing pin in one rename() (bpffs refuses dots). */
 int loader_replace_pin(int fd, const char *pin_dir, const char *name);
@@ -21,5 +23,16 @@ void loader_unpin(const char *pin_dir, const char *name);
  */
 int loader_reuse_or_pin_map(struct bpf_map *map, const char *pin_dir, const char *name,
 			    int *pinned);
+
+/*
+ * max-tunnels (loader_limits.c): set the rodata and size tg_tunnel_max before load; fill it after
+ * load, before any hook runs the new programs; pin it as tunnel_max with the other inspection
+ * objects (*old_fd: the pin it replaced, -1 if none), and put that pin back on roll back. Each 0
+ * or -errno.
+ */
+int loader_limits_prepare(struct tunnelguard *skel, const struct tg_config *cfg);
+int loader_limits_fill(struct tunnelguard *skel, const struct tg_config *cfg);
+int loader_limits_pin(struct tunnelguard *skel, const char *pin_dir, int *old_fd);
+void loader_limits_roll_back(int old_fd, const char *pin_dir);
 
 #endif /* TG_LOADER_INTERNAL_H */

@@ -29,6 +29,8 @@ static const struct {
 				      "Listeners not recorded because the port_owner map was full." },
 	[TG_STAT_OWNER_EVENTS_LOST] = { "tunnelguard_owner_events_lost_total",
 					"Listener changes not sent to the daemon (none running, or it fell behind); its reconciliation covers them." },
+	[TG_STAT_PORT_OWNER_UID_CAP] = { "tunnelguard_port_owner_uid_cap_total",
+					 "Listeners not recorded because their uid holds a quarter of the port_owner map already." },
 };
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 when s does not start one. */

@@ -32,6 +32,10 @@ static const struct {
 				     "audit: port reserved for another tenant" },
 	[TG_AUDIT_BIND_UNRESERVED] = { "audit_bind_unreserved",
 				       "audit: port reserved for nobody (bind-policy reserved-only)" },
+	[TG_DENY_TUNNEL_LIMIT] = { "deny_tunnel_limit",
+				   "the tenant holds max-tunnels ports already" },
+	[TG_AUDIT_TUNNEL_LIMIT] = { "audit_tunnel_limit",
+				    "audit: the tenant holds max-tunnels ports already" },
 };
 
 const char *reason_name(unsigned int reason)

@@ -213,9 +213,9 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 	fputs(",\"cgroup\":", out);
 	json_name(out, st->cgroup);
 	fprintf(out,
-		",\"cgroup_id\":%llu,\"programs\":{\"connect4\":%u,\"connect6\":%u,\"bind4\":%u,\"bind6\":%u,\"syn_in\":%u,\"post_bind4\":%u,\"post_bind6\":%u,\"syn_out\":%u}",
+		",\"cgroup_id\":%llu,\"programs\":{\"connect4\":%u,\"connect6\":%u,\"bind4\":%u,\"bind6\":%u,\"syn_in\":%u,\"post_bind4\":%u,\"post_bind6\":%u,\"syn_out\":%u,\"sock_release\":%u}",
 		st->cgroup_id, st->prog_id[0], st->prog_id[1], st->prog_id[2], st->prog_id[3],
-		st->prog_id[4], st->prog_id[5], st->prog_id[6], st->prog_id[7]);
+		st->prog_id[4], st->prog_id[5], st->prog_id[6], st->prog_id[7], st->prog_id[8]);
 	if (st->have_config) {
 		fprintf(out, ",\"mode\":\"%s\",\"policy\":\"%s\",\"deny_errno\":\"%s\"",
 			cfg_mode_name(st->policy.mode), cfg_policy_name(st->policy.policy),

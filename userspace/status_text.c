@@ -184,9 +184,10 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 			st->cgroup[0] ? escape_text(cgroup, sizeof(cgroup), st->cgroup) : "?",
 			st->cgroup_id);
 		fprintf(out,
-			"  programs:    connect4 id %u, connect6 id %u, bind4 id %u, bind6 id %u, syn_in id %u, post_bind4 id %u, post_bind6 id %u, syn_out id %u\n",
+			"  programs:    connect4 id %u, connect6 id %u, bind4 id %u, bind6 id %u, syn_in id %u, post_bind4 id %u, post_bind6 id %u, syn_out id %u, sock_release id %u\n",
 			st->prog_id[0], st->prog_id[1], st->prog_id[2], st->prog_id[3],
-			st->prog_id[4], st->prog_id[5], st->prog_id[6], st->prog_id[7]);
+			st->prog_id[4], st->prog_id[5], st->prog_id[6], st->prog_id[7],
+			st->prog_id[8]);
 	}
 	print_nft_text(out, r);
 	if (!st->loaded) {

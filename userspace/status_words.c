@@ -32,6 +32,7 @@ const char *const status_stat_names[TG_STAT_COUNT] = {
 	[TG_STAT_EVENTS_LOST] = "events_lost",
 	[TG_STAT_PORT_OWNER_FULL] = "port_owner_full",
 	[TG_STAT_OWNER_EVENTS_LOST] = "owner_events_lost",
+	[TG_STAT_PORT_OWNER_UID_CAP] = "port_owner_uid_cap",
 };
 
 /* enum tg_stage, as status and the Prometheus label name them. */

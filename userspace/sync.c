@@ -19,6 +19,7 @@
 #include "log.h"
 #include "pins.h"
 #include "sync.h"
+#include "sync_limits.h"
 
 void sync_port_key(const struct diag_listener *l, struct tg_port_key *key)
 {
@@ -140,6 +141,35 @@ static int apply_owner(int map_fd, const struct tg_port_key *key, uint32_t uid)
 	return bpf_map_update_elem(map_fd, key, &owner, BPF_ANY) < 0 ? -errno : 0;
 }
 
+/* The entries of each uid in the map as read (sync_limits.h). */
+static int tally_entries(struct owner_tally **tally, size_t map_max,
+			 const struct owner_entry *entries, size_t count)
+{
+	int err = 0;
+
+	*tally = owner_tally_new((uint32_t)map_max);
+	if (!*tally)
+		return -ENOMEM;
+	for (size_t i = 0; i < count && !err; i++)
+		err = owner_tally_add(*tally, entries[i].uid, 1);
+	return err;
+}
+
+/*
+ * A listener whose uid holds its share of the map: not added, and an entry under another uid
+ * for its key (a wrong owner) is removed rather than given to it.
+ */
+static int cap_entry(int map_fd, bool dry_run, struct sync_report *report,
+		     struct owner_tally *tally, const struct owner_entry *have)
+{
+	report->capped++;
+	if (!have)
+		return 0;
+	if (!dry_run && bpf_map_delete_elem(map_fd, &have->key) < 0 && errno != ENOENT)
+		return -errno;
+	return owner_tally_add(tally, have->uid, -1);
+}
+
 static int map_max_entries(int map_fd, size_t *max)
 {
 	struct bpf_map_info info = {};
@@ -176,15 +206,18 @@ int sync_port_owner_from_listeners(int map_fd, bool dry_run, struct sync_report 
 	const struct diag_listener *l, *l2;
 	enum drift_kind kind;
 	size_t count = 0, map_max = 0;
+	struct owner_tally *tally = NULL;
 	int err;
 
 	report->added = report->removed = report->changed = 0;
-	report->entries = report->untracked = 0;
+	report->entries = report->untracked = report->capped = 0;
 	err = read_entries(map_fd, &entries, &count);
 	if (!err)
 		err = diag_dump_listeners(&after);
 	if (!err)
 		err = map_max_entries(map_fd, &map_max);
+	if (!err)
+		err = tally_entries(&tally, map_max, entries, count);
 	if (!err)
 		err = index_listeners(&before, &before_index);
 	if (!err)
@@ -201,6 +234,8 @@ int sync_port_owner_from_listeners(int map_fd, bool dry_run, struct sync_report 
 			report->on_drift(report->ctx, DRIFT_STALE, &entries[i].key, entries[i].uid);
 		if (!dry_run && bpf_map_delete_elem(map_fd, &entries[i].key) < 0 && errno != ENOENT)
 			err = -errno;
+		if (!err)
+			err = owner_tally_add(tally, entries[i].uid, -1);
 	}
 	for (size_t i = 0; i < before.count && !err; i++) {
 		l = &before.items[i];
@@ -214,6 +249,9 @@ int sync_port_owner_from_listeners(int map_fd, bool dry_run, struct sync_report 
 		have = bsearch(&probe, entries, count, sizeof(*entries), compare_entries);
 		if (!have && dry_run && report->entries >= map_max) {
 			report->untracked++; /* not drift: it cannot fit */
+			continue;
+		} else if ((!have || have->uid != l->uid) && owner_tally_full(tally, l->uid)) {
+			err = cap_entry(map_fd, dry_run, report, tally, have);
 			continue;
 		} else if (!have) {
 			report->added++;
@@ -233,13 +271,20 @@ int sync_port_owner_from_listeners(int map_fd, bool dry_run, struct sync_report 
 				err = 0;
 				continue;
 			}
+			if (!err && have)
+				err = owner_tally_add(tally, have->uid, -1);
+			if (!err)
+				err = owner_tally_add(tally, l->uid, 1);
 		}
 		if (report->on_drift)
 			report->on_drift(report->ctx, kind, &key, l->uid);
 	}
+	if (!err && !dry_run && report->owner_count_fd > 0)
+		err = owner_tally_write(tally, report->owner_count_fd);
 	if (err)
 		pr_err("cannot update map tg_port_owner: %s\n", strerror(-err));
 cleanup:
+	owner_tally_free(tally);
 	free(entries);
 	free(before_index.items);
 	free(after_index.items);

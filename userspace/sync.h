@@ -26,9 +26,16 @@ struct sync_report {
 	size_t changed;		/* entries with the wrong owner */
 	size_t entries;		/* entries the map held when read (port_owner only) */
 	size_t untracked;	/* missing entries that could not be added: the map is full */
+	size_t capped;		/* missing entries not added: their uid holds its share */
+	int owner_count_fd;	/* when > 0: tg_owner_count, rewritten from the map after sync */
 	sync_drift_fn on_drift; /* optional: called for each port_owner disagreement */
 	void *ctx;
 };
+
+/*
+ * The per-uid cap (tg_limits.h) applies to what sync adds, as in the listen tracer: a listener
+ * whose uid owns its share of the map already is not added (report->capped), and is not drift.
+ */
 
 /* The tg_port_owner key of a sock_diag listener. */
 void sync_port_key(const struct diag_listener *l, struct tg_port_key *key);

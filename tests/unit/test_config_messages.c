@@ -33,7 +33,8 @@ static const struct {
 	  "invalid policy '\\xc2\\x9b31m' (expected isolate or strict)" },
 	{ "ESC in a key", TEXT("\x1b]0;owned\x07 = 1\n"),
 	  "unknown key '\\x1b]0;owned\\x07' (valid keys: mode, policy, deny-errno, tenant-uids, "
-	  "exempt-uids, allow-ports, layers, bind-policy, tenant-group, allow, port-owner-max; "
+	  "exempt-uids, allow-ports, layers, bind-policy, tenant-group, allow, port-owner-max, "
+	  "max-tunnels; "
 	  "user and ports "
 	  "belong in a [tenant NAME] section)" },
 	{ "ESC in a section header", TEXT("[tenant \x1b[31mred]\n"),

@@ -168,10 +168,11 @@ static const struct bad_case bad_cases[] = {
 	{ "allow in a section", TEXT("[tenant alice]\nports = 1\nallow = bob:1\n"), 3,
 	  "key 'allow' is global: move it above the first [tenant] section (line 1)" },
 	{ "unknown key in a section", TEXT("[tenant alice]\nport = 1\n"), 2,
-	  "unknown key 'port' in [tenant alice] (valid keys: user, ports)" },
+	  "unknown key 'port' in [tenant alice] (valid keys: user, ports, max-tunnels)" },
 	{ "ports outside a section", TEXT("ports = 8001\n"), 1,
 	  "unknown key 'ports' (valid keys: mode, policy, deny-errno, tenant-uids, exempt-uids, "
-	  "allow-ports, layers, bind-policy, tenant-group, allow, port-owner-max; user and ports "
+	  "allow-ports, layers, bind-policy, tenant-group, allow, port-owner-max, max-tunnels; "
+	  "user and ports "
 	  "belong in a "
 	  "[tenant "
 	  "NAME] section)" },
