@@ -685,17 +685,28 @@ static __always_inline int judge_post_bind(struct bpf_sock *sk, struct tg_dest *
 	return tunnel_post_bind(sk, d, uid);
 }
 
+static __always_inline void record_owner(struct bpf_sock *sk, const struct tg_dest *d);
+
+/* A tenant's bind is judged; then every TCP socket's port is recorded (record_owner()). */
+static __always_inline int post_bind(struct bpf_sock *sk, struct tg_dest *d)
+{
+	if (is_tenant(caller_uid()) && judge_post_bind(sk, d) == REFUSE)
+		return REFUSE;
+	record_owner(sk, d);
+	return ALLOW;
+}
+
 /* Each entry point reads only its own family's address: the other is not in its context. */
 SEC("cgroup/post_bind4")
 int tg_post_bind4(struct bpf_sock *sk)
 {
 	struct tg_dest d = { .family = TG_AF_INET };
 
-	if (!is_tenant(caller_uid()) || sk->type != SOCK_STREAM)
+	if (sk->type != SOCK_STREAM)
 		return ALLOW;
 	d.ip[0] = sk->src_ip4;
 	d.port = (__u16)sk->src_port;
-	return judge_post_bind(sk, &d);
+	return post_bind(sk, &d);
 }
 
 SEC("cgroup/post_bind6")
@@ -703,14 +714,14 @@ int tg_post_bind6(struct bpf_sock *sk)
 {
 	struct tg_dest d = { .family = TG_AF_INET6 };
 
-	if (!is_tenant(caller_uid()) || sk->type != SOCK_STREAM)
+	if (sk->type != SOCK_STREAM)
 		return ALLOW;
 	d.ip[0] = sk->src_ip6[0];
 	d.ip[1] = sk->src_ip6[1];
 	d.ip[2] = sk->src_ip6[2];
 	d.ip[3] = sk->src_ip6[3];
 	d.port = (__u16)sk->src_port;
-	return judge_post_bind(sk, &d);
+	return post_bind(sk, &d);
 }
 
 /* ---- the check where a SYN meets its listener ---- */
@@ -993,119 +1004,6 @@ int tg_syn_in(struct __sk_buff *skb)
 	return REFUSE;
 }
 
-/* ---- listeners ---- */
-
-/* The per-uid cap on tg_port_owner (the section at the end of this file). */
-static __always_inline int owner_over_cap(__u32 uid, const struct tg_port_key *key);
-static __always_inline void owner_count_add(__u32 uid, int delta);
-
-/* The tg_port_owner key of a listening socket, 0 when it is not one we record. */
-static __always_inline int port_key(const struct sock *sk, struct tg_port_key *key)
-{
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-
-	key->port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	key->family = family;
-	if (family == TG_AF_INET) {
-		__u32 saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-
-		key->addr[10] = 0xff;
-		key->addr[11] = 0xff;
-		__builtin_memcpy(&key->addr[12], &saddr, sizeof(saddr));
-		return 1;
-	}
-	if (family == TG_AF_INET6) {
-		BPF_CORE_READ_INTO(&key->addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		return 1;
-	}
-	return 0;
-}
-
-#define TCP_CLOSE 7
-
-static __always_inline void send_owner_event(const struct tg_port_key *key, __u32 uid, __u8 added)
-{
-	struct tg_owner_event e = {
-		.uid = uid,
-		.port = key->port,
-		.family = (__u8)key->family,
-		.added = added,
-	};
-
-	__builtin_memcpy(e.addr, key->addr, sizeof(e.addr));
-	if (bpf_ringbuf_output(&tg_owner_events, &e, sizeof(e), 0) != 0)
-		count_stat(TG_STAT_OWNER_EVENTS_LOST);
-}
-
-/* A listener came or went in another namespace: the daemon learns that namespace's addresses. */
-static __always_inline void send_netns_event(const struct sock *sk, __u64 cookie, __u32 uid,
-					     __u8 added)
-{
-	struct tg_netns_event e = {
-		.netns_cookie = cookie,
-		.pid = added ? bpf_get_current_pid_tgid() >> 32 : 0,
-		.uid = uid,
-		.port = BPF_CORE_READ(sk, __sk_common.skc_num),
-		.added = added,
-	};
-
-	if (bpf_ringbuf_output(&tg_netns_events, &e, sizeof(e), 0) != 0)
-		count_stat(TG_STAT_OWNER_EVENTS_LOST);
-}
-
-/*
- * tg_listen_state keeps tg_port_owner in step with the kernel's listeners as they come and go, so
- * the map needs no polling. It runs on every TCP state change on the host and returns at once
- * unless a socket enters or leaves TCP_LISTEN. Guarantees: a listener bound before listen() (as
- * sshd's are) is recorded when it starts listening; an entry is never overwritten by another
- * socket (a listen() that then fails on a port in use must not take the port's entry), and is
- * removed only by a socket of the same owner leaving TCP_LISTEN, and not while SO_REUSEPORT
- * siblings may still listen. What it misses (listen() without bind(), a reuseport group's last
- * close) the daemon's reconciliation catches. A full map is counted in tg_stats.
- */
-SEC("raw_tp/inet_sock_set_state")
-int tg_listen_state(struct bpf_raw_tracepoint_args *ctx)
-{
-	const struct sock *sk = (const struct sock *)ctx->args[0];
-	int oldstate = ctx->args[1], newstate = ctx->args[2];
-	struct tg_port_owner owner = {}, *known;
-	struct tg_port_key key = {};
-
-	__u64 cookie;
-
-	if (newstate != TCP_LISTEN && oldstate != TCP_LISTEN)
-		return 0;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return 0;
-	owner.uid = BPF_CORE_READ(sk, sk_uid.val);
-	cookie = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
-	if (cookie != tg_netns_cookie) {
-		if (newstate == TCP_LISTEN || newstate == TCP_CLOSE)
-			send_netns_event(sk, cookie, owner.uid, newstate == TCP_LISTEN);
-		return 0;
-	}
-	if (!port_key(sk, &key) || key.port == 0)
-		return 0;
-	if (newstate == TCP_LISTEN) {
-		if (owner_over_cap(owner.uid, &key))
-			return 0;
-		if (bpf_map_update_elem(&tg_port_owner, &key, &owner, BPF_NOEXIST) == 0) {
-			owner_count_add(owner.uid, 1);
-			send_owner_event(&key, owner.uid, 1);
-		} else if (!bpf_map_lookup_elem(&tg_port_owner, &key))
-			count_stat(TG_STAT_PORT_OWNER_FULL);
-		return 0;
-	}
-	if (newstate != TCP_CLOSE || BPF_CORE_READ(sk, sk_reuseport_cb))
-		return 0;
-	known = bpf_map_lookup_elem(&tg_port_owner, &key);
-	if (known && known->uid == owner.uid && bpf_map_delete_elem(&tg_port_owner, &key) == 0) {
-		owner_count_add(owner.uid, -1);
-		send_owner_event(&key, owner.uid, 0);
-	}
-	return 0;
-}
-
 /* ---- tunnel limits ---- */
 
 /*
@@ -1191,21 +1089,6 @@ static __always_inline int tunnel_verdict(__u32 uid, __u32 limit, const struct t
 	return REFUSE;
 }
 
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-
-/*
- * A socket made inside the kernel (MPTCP's subflow, which is what bind() binds for an MPTCP
- * socket): inet_release() runs no sock_release program for it, so it must not be counted. The
- * context of a cgroup_sock program is the kernel's struct sock (a read-only cast: the helpers
- * that would give a typed pointer, such as bpf_skc_to_tcp_sock(), are not allowed here).
- */
-static __always_inline int is_kernel_socket(struct bpf_sock *ctx)
-{
-	struct sock *sk = bpf_rdonly_cast(ctx, bpf_core_type_id_kernel(struct sock));
-
-	return BPF_CORE_READ_BITFIELD(sk, sk_kern_sock);
-}
-
 /*
  * tg_bind4/6: a tenant already at its limit is refused before the kernel takes a port (enforce
  * mode only: audit records what post-bind sees). Not exact (two binds may both pass here);
@@ -1225,6 +1108,27 @@ static __always_inline int tunnel_bind_full(__u32 uid, const struct tg_dest *d, 
 	if (!c || !tg_tunnel_refuses(c->count, limit))
 		return 0;
 	return tunnel_verdict(uid, limit, d, netns_cookie, TG_STAGE_SYSCALL) == REFUSE;
+}
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* The kernel's struct sock of a cgroup_sock program's context, to read (a read-only cast). */
+static __always_inline struct sock *kernel_sock(struct bpf_sock *ctx)
+{
+	return bpf_rdonly_cast(ctx, bpf_core_type_id_kernel(struct sock));
+}
+
+/*
+ * A socket made inside the kernel (MPTCP's subflow, which is what bind() binds for an MPTCP
+ * socket): inet_release() runs no sock_release program for it, so it must not be counted. The
+ * context of a cgroup_sock program is the kernel's struct sock (a read-only cast: the helpers
+ * that would give a typed pointer, such as bpf_skc_to_tcp_sock(), are not allowed here).
+ */
+static __always_inline int is_kernel_socket(struct bpf_sock *ctx)
+{
+	struct sock *sk = kernel_sock(ctx);
+
+	return BPF_CORE_READ_BITFIELD(sk, sk_kern_sock);
 }
 
 /*
@@ -1267,6 +1171,118 @@ static __always_inline int tunnel_post_bind(struct bpf_sock *sk, const struct tg
 	return ALLOW;
 }
 
+/* ---- who holds a port: tg_port_owner from bind() and close() ---- */
+
+/* The per-uid cap on tg_port_owner and its counts (the section at the end of this file). */
+static __always_inline int owner_over_cap(__u32 uid, const struct tg_port_key *key);
+static __always_inline void owner_count_add(__u32 uid, int delta);
+
+static __always_inline void send_owner_event(const struct tg_port_key *key, __u32 uid, __u8 added)
+{
+	struct tg_owner_event e = {
+		.uid = uid,
+		.port = key->port,
+		.family = (__u8)key->family,
+		.added = added,
+	};
+
+	__builtin_memcpy(e.addr, key->addr, sizeof(e.addr));
+	if (bpf_ringbuf_output(&tg_owner_events, &e, sizeof(e), 0) != 0)
+		count_stat(TG_STAT_OWNER_EVENTS_LOST);
+}
+
+/* A port was taken, or given back, in a namespace other than the guard's. */
+static __always_inline void send_netns_event(__u64 cookie, __u32 uid, __u16 port, __u8 added)
+{
+	struct tg_netns_event e = {
+		.netns_cookie = cookie,
+		.pid = added ? bpf_get_current_pid_tgid() >> 32 : 0,
+		.uid = uid,
+		.port = port,
+		.added = added,
+	};
+
+	if (bpf_ringbuf_output(&tg_netns_events, &e, sizeof(e), 0) != 0)
+		count_stat(TG_STAT_OWNER_EVENTS_LOST);
+}
+
+/*
+ * tg_post_bind4/6 record every TCP socket that takes a port through bind() (any uid: hub services
+ * are listeners too) in tg_port_owner, at once, and tell the daemon on tg_owner_events, so that
+ * the nft layer's sets know a tunnel before its listen() (sshd binds, then listens); a socket
+ * bound in another namespace is a tg_netns_events event instead. tg_sock_release undoes it when
+ * the socket is closed. This replaces a tracer on every TCP state change, which cost every
+ * connection on the host about half a microsecond: these hooks run on bind() and, for a socket
+ * that was recorded, on close() only. Guarantees: an entry is never overwritten by another socket
+ * (SO_REUSEADDR, SO_REUSEPORT: the first binder keeps it) and is removed only by the socket that
+ * made it, not while SO_REUSEPORT siblings may still listen. Misses, which the daemon's
+ * reconciliation (sock_diag, every 2 s) repairs: listen() without bind(), which takes its port
+ * without running these hooks; a reuseport group's last close; a bound socket that never
+ * listens, whose entry stays until its close or the next reconciliation. A full map, or a uid
+ * over its share, is counted in tg_stats.
+ */
+static __always_inline void record_owner(struct bpf_sock *sk, const struct tg_dest *d)
+{
+	struct tg_port_owner owner = {};
+	struct tg_port_key key = {};
+	struct tg_bound *b;
+
+	if (sk->protocol != IPPROTO_TCP || d->port == 0 || is_kernel_socket(sk))
+		return;
+	owner.uid = kernel_sock(sk)->sk_uid.val;
+	b = bpf_sk_storage_get(&tg_bound, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!b) {
+		/* Its close could not undo an entry: leave it to the reconciliation. */
+		count_stat(TG_STAT_OWNER_EVENTS_LOST);
+		return;
+	}
+	b->owner_uid = owner.uid;
+	b->netns_cookie = bpf_get_netns_cookie(sk);
+	if (b->netns_cookie != tg_netns_cookie) {
+		send_netns_event(b->netns_cookie, owner.uid, d->port, 1);
+		b->key.port = d->port;
+		b->recorded |= TG_BOUND_NETNS;
+		return;
+	}
+	key.port = d->port;
+	key.family = d->family;
+	if (d->family == TG_AF_INET) {
+		key.addr[10] = 0xff;
+		key.addr[11] = 0xff;
+		__builtin_memcpy(&key.addr[12], &d->ip[0], 4);
+	} else {
+		__builtin_memcpy(key.addr, d->ip, 16);
+	}
+	if (owner_over_cap(owner.uid, &key))
+		return;
+	if (bpf_map_update_elem(&tg_port_owner, &key, &owner, BPF_NOEXIST) == 0) {
+		owner_count_add(owner.uid, 1);
+		send_owner_event(&key, owner.uid, 1);
+		b->key = key;
+		b->recorded |= TG_BOUND_PORT_OWNER;
+	} else if (!bpf_map_lookup_elem(&tg_port_owner, &key)) {
+		count_stat(TG_STAT_PORT_OWNER_FULL);
+	}
+}
+
+/* The socket b belongs to is being closed: undo what record_owner() did for it. */
+static __always_inline void forget_owner(struct bpf_sock *sk, struct tg_bound *b)
+{
+	struct tg_port_owner *known;
+
+	if (b->recorded & TG_BOUND_NETNS)
+		send_netns_event(b->netns_cookie, b->owner_uid, b->key.port, 0);
+	if ((b->recorded & TG_BOUND_PORT_OWNER) && !kernel_sock(sk)->sk_reuseport_cb) {
+		known = bpf_map_lookup_elem(&tg_port_owner, &b->key);
+		if (known && known->uid == b->owner_uid &&
+		    bpf_map_delete_elem(&tg_port_owner, &b->key) == 0) {
+			owner_count_add(b->owner_uid, -1);
+			send_owner_event(&b->key, b->owner_uid, 0);
+		}
+	}
+	b->recorded = 0;
+}
+
 /*
  * tg_sock_release gives a counted socket's port back to the uid that bound it, when the socket
  * is closed (its last file reference). Every other socket returns after one storage lookup.
@@ -1282,7 +1298,11 @@ int tg_sock_release(struct bpf_sock *sk)
 	if (sk->type != SOCK_STREAM)
 		return ALLOW;
 	b = bpf_sk_storage_get(&tg_bound, sk, 0, 0);
-	if (!b || !b->counted)
+	if (!b)
+		return ALLOW;
+	if (b->recorded)
+		forget_owner(sk, b);
+	if (!b->counted)
 		return ALLOW;
 	b->counted = 0;
 	c = bpf_map_lookup_elem(&tg_tunnels, &b->uid);

@@ -23,6 +23,8 @@
 #include <linux/types.h>
 #endif
 
+#include "tg_maps.h" /* struct tg_port_key */
+
 /* What a bind() over the limit fails with: "Disk quota exceeded", a quota and not a policy. */
 #define TG_TUNNEL_ERRNO 122 /* EDQUOT */
 
@@ -46,8 +48,17 @@ struct tg_tunnel_count {
  */
 struct tg_bound {
 	__u32 uid;
-	__u32 counted; /* 1 while the socket holds one unit of tg_tunnels[uid] */
+	__u32 counted;		/* 1 while the socket holds one unit of tg_tunnels[uid] */
+	__u32 owner_uid;	/* sk_uid the socket was recorded with (port_owner, netns event) */
+	__u32 recorded;		/* TG_BOUND_* bits: what its close must undo */
+	__u64 netns_cookie;	/* of the namespace it was bound in */
+	struct tg_port_key key; /* its tg_port_owner key (TG_BOUND_PORT_OWNER) */
+	__u32 pad;
 };
+
+/* tg_bound.recorded: the socket made the tg_port_owner entry key, or a netns event. */
+#define TG_BOUND_PORT_OWNER 1U
+#define TG_BOUND_NETNS	    2U
 
 /*
  * One uid other than root may own at most max_entries / TG_OWNER_CAP_DIVISOR entries of

@@ -300,22 +300,23 @@ enum tg_layer {
 #define TG_EVENTS_PER_UID_PER_SEC 20
 
 /* Names under the pin dir. Maps and programs keep these names across a config swap. */
-#define TG_PIN_LINK_CONNECT4   "link_connect4"
-#define TG_PIN_LINK_CONNECT6   "link_connect6"
-#define TG_PIN_PROG_CONNECT4   "prog_connect4"
-#define TG_PIN_PROG_CONNECT6   "prog_connect6"
-#define TG_PIN_LINK_BIND4      "link_bind4"
-#define TG_PIN_LINK_BIND6      "link_bind6"
-#define TG_PIN_PROG_BIND4      "prog_bind4"
-#define TG_PIN_PROG_BIND6      "prog_bind6"
-#define TG_PIN_COUNTERS	       "counters"
-#define TG_PIN_LOCAL_ADDRS     "local_addrs"
-#define TG_PIN_CONFIG	       "config"
-#define TG_PIN_PORT_OWNER      "port_owner"
-#define TG_PIN_EVENTS	       "events"
-#define TG_PIN_EVENT_RATE      "event_rate"
-#define TG_PIN_STATS	       "stats"
-#define TG_PIN_SELFTEST	       "selftest"
+#define TG_PIN_LINK_CONNECT4 "link_connect4"
+#define TG_PIN_LINK_CONNECT6 "link_connect6"
+#define TG_PIN_PROG_CONNECT4 "prog_connect4"
+#define TG_PIN_PROG_CONNECT6 "prog_connect6"
+#define TG_PIN_LINK_BIND4    "link_bind4"
+#define TG_PIN_LINK_BIND6    "link_bind6"
+#define TG_PIN_PROG_BIND4    "prog_bind4"
+#define TG_PIN_PROG_BIND6    "prog_bind6"
+#define TG_PIN_COUNTERS	     "counters"
+#define TG_PIN_LOCAL_ADDRS   "local_addrs"
+#define TG_PIN_CONFIG	     "config"
+#define TG_PIN_PORT_OWNER    "port_owner"
+#define TG_PIN_EVENTS	     "events"
+#define TG_PIN_EVENT_RATE    "event_rate"
+#define TG_PIN_STATS	     "stats"
+#define TG_PIN_SELFTEST	     "selftest"
+/* The listen tracer of builds before 16, which load detaches (not in TG_PIN_ALL). */
 #define TG_PIN_LINK_LISTEN     "link_listen"
 #define TG_PIN_OWNER_EVENTS    "owner_events"
 #define TG_PIN_LINK_SYN_IN     "link_syn_in"
@@ -347,17 +348,17 @@ enum tg_layer {
  * Every name a load pins, for code that must walk them all (unload, tests): a new pin goes here
  * too. Use as an array initializer: static const char *const names[] = { TG_PIN_ALL };
  */
-#define TG_PIN_ALL                                                                                 \
-	TG_PIN_LINK_CONNECT4, TG_PIN_LINK_CONNECT6, TG_PIN_LINK_BIND4, TG_PIN_LINK_BIND6,          \
-		TG_PIN_LINK_LISTEN, TG_PIN_PROG_CONNECT4, TG_PIN_PROG_CONNECT6, TG_PIN_PROG_BIND4, \
-		TG_PIN_PROG_BIND6, TG_PIN_CONFIG, TG_PIN_COUNTERS, TG_PIN_LOCAL_ADDRS,             \
-		TG_PIN_PORT_OWNER, TG_PIN_EVENTS, TG_PIN_EVENT_RATE, TG_PIN_STATS,                 \
-		TG_PIN_SELFTEST, TG_PIN_OWNER_EVENTS, TG_PIN_LINK_SYN_IN, TG_PIN_PROG_SYN_IN,      \
-		TG_PIN_LINK_POST_BIND4, TG_PIN_LINK_POST_BIND6, TG_PIN_PROG_POST_BIND4,            \
-		TG_PIN_PROG_POST_BIND6, TG_PIN_NETNS, TG_PIN_NETNS_ADDRS, TG_PIN_NETNS_EVENTS,     \
-		TG_PIN_CALLERS, TG_PIN_STAGES, TG_PIN_LINK_SYN_OUT, TG_PIN_PROG_SYN_OUT,           \
-		TG_PIN_TRACED_SYNS, TG_PIN_TENANT_UIDS, TG_PIN_PORTS, TG_PIN_ALLOW_RULES,          \
-		TG_PIN_TENANT_NAMES, TG_PIN_LINK_RELEASE, TG_PIN_PROG_RELEASE, TG_PIN_TUNNELS,     \
+#define TG_PIN_ALL                                                                                \
+	TG_PIN_LINK_CONNECT4, TG_PIN_LINK_CONNECT6, TG_PIN_LINK_BIND4, TG_PIN_LINK_BIND6,         \
+		TG_PIN_PROG_CONNECT4, TG_PIN_PROG_CONNECT6, TG_PIN_PROG_BIND4, TG_PIN_PROG_BIND6, \
+		TG_PIN_CONFIG, TG_PIN_COUNTERS, TG_PIN_LOCAL_ADDRS, TG_PIN_PORT_OWNER,            \
+		TG_PIN_EVENTS, TG_PIN_EVENT_RATE, TG_PIN_STATS, TG_PIN_SELFTEST,                  \
+		TG_PIN_OWNER_EVENTS, TG_PIN_LINK_SYN_IN, TG_PIN_PROG_SYN_IN,                      \
+		TG_PIN_LINK_POST_BIND4, TG_PIN_LINK_POST_BIND6, TG_PIN_PROG_POST_BIND4,           \
+		TG_PIN_PROG_POST_BIND6, TG_PIN_NETNS, TG_PIN_NETNS_ADDRS, TG_PIN_NETNS_EVENTS,    \
+		TG_PIN_CALLERS, TG_PIN_STAGES, TG_PIN_LINK_SYN_OUT, TG_PIN_PROG_SYN_OUT,          \
+		TG_PIN_TRACED_SYNS, TG_PIN_TENANT_UIDS, TG_PIN_PORTS, TG_PIN_ALLOW_RULES,         \
+		TG_PIN_TENANT_NAMES, TG_PIN_LINK_RELEASE, TG_PIN_PROG_RELEASE, TG_PIN_TUNNELS,    \
 		TG_PIN_TUNNEL_MAX, TG_PIN_BOUND, TG_PIN_OWNER_COUNT
 
 #endif /* TG_MAPS_H */

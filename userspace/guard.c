@@ -21,7 +21,7 @@
 #include "policy_maps.h"
 #include "util.h"
 
-/* The cgroup hooks in the order of guard_state.prog_id, and the tracer link last. */
+/* The cgroup hooks in the order of guard_state.prog_id. */
 static const struct {
 	const char *link;
 	const char *prog;
@@ -35,10 +35,9 @@ static const struct {
 	{ TG_PIN_LINK_POST_BIND6, TG_PIN_PROG_POST_BIND6 },
 	{ TG_PIN_LINK_SYN_OUT, TG_PIN_PROG_SYN_OUT },
 	{ TG_PIN_LINK_RELEASE, TG_PIN_PROG_RELEASE },
-	{ TG_PIN_LINK_LISTEN, NULL },
 };
 
-#define NR_GUARD_HOOKS 9 /* guard_hooks[] without the tracer */
+#define NR_GUARD_HOOKS 9
 
 /* The kernel's name of the programs' config map (SEC(".rodata.config") in the BPF object). */
 #define CONFIG_MAP_NAME ".rodata.config"

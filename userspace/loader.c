@@ -72,16 +72,6 @@ static const char *const shared_maps[] = {
 
 #define NR_SHARED_MAPS (ARRAY_SIZE(shared_maps))
 
-/*
- * Tracing programs that keep tg_port_owner current. They do not depend on the config, so a swap
- * keeps the ones in force and only attaches those that are missing.
- */
-static const struct hook tracers[] = {
-	{ "inet_sock_set_state", TG_PIN_LINK_LISTEN, NULL },
-};
-
-#define NR_TRACERS (ARRAY_SIZE(tracers))
-
 /* What one load changed, so that a failure can put everything back. */
 #define NR_LOAD_MAPS 5
 
@@ -93,7 +83,6 @@ struct load_state {
 	int attached[NR_HOOKS];		   /* 1 when this load created and pinned the link */
 	int pinned_map[NR_SHARED_MAPS];	   /* 1 when this load pinned a new map */
 	int old_tunnel_max_fd;		   /* the tunnel_max pin before this load, -1 if none */
-	struct bpf_link *tracer_link[NR_TRACERS]; /* tracers this load attached and pinned */
 	int created_pin_dir;
 };
 
@@ -124,12 +113,6 @@ static struct bpf_program *hook_program(struct tunnelguard *skel, size_t i)
 	};
 
 	return progs[i];
-}
-
-static struct bpf_program *tracer_program(struct tunnelguard *skel, size_t i)
-{
-	(void)i;
-	return skel->progs.tg_listen_state;
 }
 
 static struct bpf_map *shared_map(struct tunnelguard *skel, size_t i)
@@ -178,47 +161,23 @@ static int sync_maps(struct tunnelguard *skel)
 	return 0;
 }
 
-/* Tracers already in force stay; do not load second copies of them. */
-static void skip_attached_tracers(struct tunnelguard *skel, const char *pin_dir)
-{
-	for (size_t i = 0; i < NR_TRACERS; i++) {
-		int fd = pins_open(pin_dir, tracers[i].link_pin);
-
-		if (fd >= 0) {
-			bpf_program__set_autoload(tracer_program(skel, i), false);
-			close(fd);
-		}
-	}
-}
-
 /*
- * Attach the tracers that are not in force. The guard does not need them to refuse connects,
- * so a kernel that cannot attach them (no BPF trampolines) gets a warning, not a failure: the
- * daemon's reconciliation then keeps tg_port_owner current alone, and status reports it.
+ * The listen tracer of builds before 16 (raw_tp/inet_sock_set_state, pinned link_listen): the
+ * bind and close hooks keep tg_port_owner now, and the tracer cost every TCP connection on the
+ * host. Detached once the new hooks are in force.
  */
-static void attach_tracers(struct tunnelguard *skel, const char *pin_dir, struct load_state *st)
+static void remove_legacy_tracer(const char *pin_dir)
 {
-	char path[PATH_MAX];
+	int fd = pins_open(pin_dir, TG_PIN_LINK_LISTEN);
 
-	for (size_t i = 0; i < NR_TRACERS; i++) {
-		struct bpf_program *prog = tracer_program(skel, i);
-		struct bpf_link *link;
-		int err;
-
-		if (!bpf_program__autoload(prog))
-			continue;
-		link = bpf_program__attach_raw_tracepoint(prog, tracers[i].name);
-		err = link ? pins_path(path, sizeof(path), pin_dir, tracers[i].link_pin) : -errno;
-		if (!err)
-			err = bpf_link__pin(link, path);
-		if (err) {
-			pr_warn("cannot attach to tracepoint %s: %s; tg_port_owner will follow listeners only through the daemon's reconciliation\n",
-				tracers[i].name, strerror(-err));
-			bpf_link__destroy(link);
-			continue;
-		}
-		st->tracer_link[i] = link;
-	}
+	if (fd < 0)
+		return;
+	if (bpf_link_detach(fd) < 0 && errno != EOPNOTSUPP)
+		pr_warn("cannot detach the listen tracer of an earlier build: %s\n",
+			strerror(errno));
+	close(fd);
+	loader_unpin(pin_dir, TG_PIN_LINK_LISTEN);
+	pr_info("the listen tracer of an earlier build is detached: bind() and close() hooks keep port_owner now\n");
 }
 
 /*
@@ -410,12 +369,6 @@ static void roll_back(struct load_state *st, const char *pin_dir)
 				       hooks[i].name, strerror(errno));
 		}
 	}
-	for (i = 0; i < NR_TRACERS; i++) {
-		if (st->tracer_link[i]) {
-			bpf_link__unpin(st->tracer_link[i]);
-			bpf_link__detach(st->tracer_link[i]);
-		}
-	}
 	/* The pins describe the programs in force again. */
 	for (i = 0; st->pinned_objects && i < NR_HOOKS; i++) {
 		if (st->old_prog_fd[i] < 0 ||
@@ -569,7 +522,6 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 					      &st.pinned_map[i]);
 	if (err)
 		goto cleanup;
-	skip_attached_tracers(skel, opts->pin_dir);
 	err = tunnelguard__load(skel);
 	if (err) {
 		pr_err("the kernel refused the BPF programs: %s (run with -vv for the verifier log; does the kernel have cgroup BPF and BTF?)\n",
@@ -588,8 +540,6 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		goto cleanup;
 	loader_test_pause("programs_loaded");
 	/* The trie must be complete before a new program can consult it. */
-	attach_tracers(skel, opts->pin_dir, &st);
-	loader_test_pause("tracers_attached");
 	err = sync_maps(skel);
 	if (err)
 		goto cleanup;
@@ -613,6 +563,7 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 		goto cleanup;
 	}
 	loader_test_pause("self_tested");
+	remove_legacy_tracer(opts->pin_dir);
 	pr_info("guard in force on %s, pinned in %s\n", cgroup, opts->pin_dir);
 
 cleanup:
@@ -628,8 +579,6 @@ cleanup:
 			close(st.old_load_map_fd[i]);
 	if (st.old_tunnel_max_fd >= 0)
 		close(st.old_tunnel_max_fd);
-	for (i = 0; i < NR_TRACERS; i++)
-		bpf_link__destroy(st.tracer_link[i]);
 	tunnelguard__destroy(skel);
 	if (cg_fd >= 0)
 		close(cg_fd);
@@ -651,18 +600,17 @@ int loader_unload(const char *pin_dir)
 	if (err)
 		return err;
 	/* Detach explicitly: a process still holding a link fd must not keep the guard alive. */
-	for (i = 0; i < NR_HOOKS + NR_TRACERS; i++) {
-		const struct hook *h = i < NR_HOOKS ? &hooks[i] : &tracers[i - NR_HOOKS];
-
-		fd = pins_open(pin_dir, h->link_pin);
+	for (i = 0; i < NR_HOOKS; i++) {
+		fd = pins_open(pin_dir, hooks[i].link_pin);
 		if (fd < 0)
 			continue;
 		if (bpf_link_detach(fd) < 0 && errno != EOPNOTSUPP) {
 			err = -errno;
-			pr_err("cannot detach %s: %s\n", h->name, strerror(-err));
+			pr_err("cannot detach %s: %s\n", hooks[i].name, strerror(-err));
 		}
 		close(fd);
 	}
+	remove_legacy_tracer(pin_dir);
 	for (i = 0; i < ARRAY_SIZE(pin_names); i++)
 		loader_unpin(pin_dir, pin_names[i]);
 	/* Leftovers of an interrupted pin replacement. */

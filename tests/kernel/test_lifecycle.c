@@ -71,7 +71,7 @@ static long long status_number(const char *key)
 Test(lifecycle, load_pins_attaches_and_unload_removes_all, .init = setup, .fini = teardown)
 {
 	static const char *const pins[] = {
-		TG_PIN_LINK_CONNECT4, TG_PIN_LINK_CONNECT6, TG_PIN_LINK_LISTEN,
+		TG_PIN_LINK_CONNECT4, TG_PIN_LINK_CONNECT6, TG_PIN_LINK_RELEASE,
 		TG_PIN_PROG_CONNECT4, TG_PIN_PROG_CONNECT6, TG_PIN_COUNTERS,
 		TG_PIN_LOCAL_ADDRS,   TG_PIN_CONFIG,	    TG_PIN_PORT_OWNER,
 		TG_PIN_EVENTS,	      TG_PIN_EVENT_RATE,    TG_PIN_STATS,
