@@ -220,13 +220,13 @@ static void print_json(FILE *out, const struct check_request *req, const char *k
 }
 
 /*
- * Which namespace this is, and whether the guard loaded from pin_dir knows its addresses (its own
- * namespace, or one in tg_netns with addrs_known): the kernel fails closed in any other.
+ * Which namespace this is, and whether the guard loaded from req->pin_dir (req->guard) knows its
+ * addresses (its own namespace, or one in tg_netns with addrs_known): the kernel fails closed in
+ * any other.
  */
-static int find_netns(const char *pin_dir, struct check_netns *ns, FILE *out, bool json)
+static int find_netns(const struct check_request *req, struct check_netns *ns, FILE *out)
 {
 	struct netns_watch_info *known = NULL;
-	struct guard_state st;
 	size_t n = 0;
 	int err = netns_view_here(&ns->cookie, ns->name, sizeof(ns->name));
 
@@ -234,16 +234,15 @@ static int find_netns(const char *pin_dir, struct check_netns *ns, FILE *out, bo
 		pr_err("cannot tell which network namespace this is: %s\n", strerror(-err));
 		return err;
 	}
-	if (!pin_dir || guard_read(pin_dir, &st) || !st.have_config ||
-	    st.netns_cookie == ns->cookie)
+	if (!req->guard || req->guard->netns_cookie == ns->cookie)
 		return 0;
 	ns->all_local = true;
-	if (netns_watch_read(pin_dir, &known, &n) == 0)
+	if (netns_watch_read(req->pin_dir, &known, &n) == 0)
 		for (size_t i = 0; i < n; i++)
 			if (known[i].cookie == ns->cookie && known[i].addrs_known)
 				ns->all_local = false;
 	free(known);
-	if (ns->all_local && !json) /* JSON says it in netns_addrs_known */
+	if (ns->all_local && !req->json) /* JSON says it in netns_addrs_known */
 		fprintf(out,
 			"note: the guard does not know the addresses of netns %llu (%s) yet (is the daemon running?): as in the kernel, every destination counts as local\n",
 			(unsigned long long)ns->cookie, ns->name);
@@ -260,7 +259,7 @@ int check_run(const struct tg_policy *policy, const struct check_request *req, F
 	size_t n = req->addr ? 1 : 2;
 	int err, verdict = 0;
 
-	err = find_netns(req->pin_dir, &ns, out, req->json);
+	err = find_netns(req, &ns, out);
 	if (err)
 		return err;
 	err = diag_dump_listeners(&listeners);

@@ -11,12 +11,16 @@
 
 #include "policy.h"
 
+struct guard_state;
+
 struct check_request {
 	uint32_t uid;
 	uint16_t port;
 	const char *addr;    /* NULL: both 127.0.0.1 and ::1, where ssh -R listens */
 	const char *pin_dir; /* the loaded guard: which namespaces it knows */
-	bool json;	     /* print one JSON object instead of lines */
+	/* the guard read from pin_dir (guard_read), NULL when none is loaded there */
+	const struct guard_state *guard;
+	bool json; /* print one JSON object instead of lines */
 };
 
 /*

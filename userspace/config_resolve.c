@@ -224,14 +224,89 @@ static int system_user_uid(void *ctx, const char *name, __u32 *uid)
 	return 0;
 }
 
-/* gr_mem names, then every account whose primary group it is (getpwent). */
+/* One account of the user database, as one getpwent() walk lists it. */
+struct account {
+	char *name;
+	__u32 uid;
+	gid_t gid;
+};
+
+/* Every account getpwent() lists, in its order: 0, or -ENOMEM (the list is then to free). */
+static int accounts_read(struct account **accounts, size_t *n)
+{
+	size_t cap = 0;
+	struct passwd *pw;
+	int ret = 0;
+
+	*accounts = NULL;
+	*n = 0;
+	setpwent();
+	while (!ret && (pw = getpwent())) {
+		ret = util_grow((void **)accounts, &cap, *n + 1, sizeof(**accounts));
+		if (ret)
+			break;
+		(*accounts)[*n] = (struct account){ strdup(pw->pw_name), pw->pw_uid, pw->pw_gid };
+		if (!(*accounts)[*n].name)
+			ret = -ENOMEM;
+		else
+			(*n)++;
+	}
+	endpwent();
+	return ret;
+}
+
+static void accounts_free(struct account *accounts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(accounts[i].name);
+	free(accounts);
+}
+
+/* By name, then by position: the first of two accounts with one name is the one getpwnam() gives.
+ */
+static int compare_account_names(const void *a, const void *b)
+{
+	const struct account *const *x = a, *const *y = b;
+	int c = strcmp((*x)->name, (*y)->name);
+
+	if (c)
+		return c;
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* The first account named name in by_name (sorted with compare_account_names), or NULL. */
+static const struct account *account_find(struct account *const *by_name, size_t n,
+					  const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(by_name[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && strcmp(by_name[lo]->name, name) == 0 ? by_name[lo] : NULL;
+}
+
+/*
+ * gr_mem names, then every account whose primary group it is. The user database is walked once
+ * (getpwent) and the member names are looked up in it by binary search: a getpwnam() per member
+ * scans the whole passwd file with the files backend, hours for a group of 100,000. A name the
+ * walk did not list (a backend that does not enumerate, as LDAP or sssd often do not) is still
+ * asked of getpwnam(), so that no member is left out.
+ */
 static int system_group_members(void *ctx, const char *name,
 				int (*add)(void *arg, const char *member, __u32 uid), void *arg)
 {
+	struct account *accounts = NULL, **by_name = NULL;
+	size_t n = 0, n_accounts = 0;
+	const struct account *a;
 	char **members = NULL;
 	struct passwd *pw;
 	struct group *gr;
-	size_t n = 0;
 	gid_t gid;
 	int ret = 0;
 
@@ -241,7 +316,7 @@ static int system_group_members(void *ctx, const char *name,
 	if (!gr)
 		return errno && errno != ENOENT && errno != ESRCH ? -errno : -ENOENT;
 	gid = gr->gr_gid;
-	/* getpwnam() may reuse getgrnam()'s buffers: copy the member names first. */
+	/* getpwent() and getpwnam() may reuse getgrnam()'s buffers: copy the member names first. */
 	while (gr->gr_mem && gr->gr_mem[n])
 		n++;
 	members = calloc(n + 1, sizeof(*members));
@@ -254,20 +329,36 @@ static int system_group_members(void *ctx, const char *name,
 			goto cleanup;
 		}
 	}
+	ret = accounts_read(&accounts, &n_accounts);
+	if (ret)
+		goto cleanup;
+	by_name = calloc(n_accounts ? n_accounts : 1, sizeof(*by_name));
+	if (!by_name) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n_accounts; i++)
+		by_name[i] = &accounts[i];
+	qsort(by_name, n_accounts, sizeof(*by_name), compare_account_names);
 	for (size_t i = 0; i < n && !ret; i++) {
+		a = account_find(by_name, n_accounts, members[i]);
+		if (a) {
+			ret = add(arg, members[i], a->uid);
+			continue;
+		}
 		pw = getpwnam(members[i]);
 		if (pw) /* a member without an account is a stale line in /etc/group */
 			ret = add(arg, members[i], pw->pw_uid);
 	}
-	setpwent();
-	while (!ret && (pw = getpwent()))
-		if (pw->pw_gid == gid)
-			ret = add(arg, pw->pw_name, pw->pw_uid);
-	endpwent();
+	for (size_t i = 0; i < n_accounts && !ret; i++)
+		if (accounts[i].gid == gid)
+			ret = add(arg, accounts[i].name, accounts[i].uid);
 cleanup:
 	for (size_t i = 0; i < n; i++)
 		free(members[i]);
 	free(members);
+	free(by_name);
+	accounts_free(accounts, n_accounts);
 	return ret;
 }
 

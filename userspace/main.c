@@ -461,18 +461,18 @@ static int cmd_events(const struct cli *cli)
 	return n < 0 ? 1 : 0;
 }
 
-/* The policy to judge by: the file given with -c, else the loaded guard's, else the default. */
-static int check_policy(const struct cli *cli, struct tg_config *cfg)
+/*
+ * The policy to judge by: the file given with -c, else the loaded guard's (st, when read: its
+ * lists are taken over), else the default.
+ */
+static int check_policy(const struct cli *cli, struct guard_state *st, struct tg_config *cfg)
 {
-	struct guard_state st;
-
 	memset(cfg, 0, sizeof(*cfg));
-	if (!cli->config && guard_read(cli->pin_dir, &st) == 0 && st.have_config) {
-		cfg->policy = st.policy; /* cfg takes the policy's lists over */
+	if (!cli->config && st && st->have_config) {
+		cfg->policy = st->policy; /* cfg takes the policy's lists over */
+		memset(&st->policy, 0, sizeof(st->policy));
 		return 0;
 	}
-	if (!cli->config)
-		guard_free(&st);
 	return cfg_load(cli->config, cfg);
 }
 
@@ -485,18 +485,27 @@ static int cmd_check(const struct cli *cli)
 		.pin_dir = cli->pin_dir,
 		.json = cli->json,
 	};
+	/* The guard is read once: its policy (without -c), the namespace it follows (connect). */
+	bool read_guard = !cli->config || !cli->bind;
+	struct guard_state st, *guard = NULL;
 	struct tg_config cfg;
 	int verdict;
 
-	if (check_policy(cli, &cfg))
-		return EXIT_USAGE;
+	if (read_guard && guard_read(cli->pin_dir, &st) == 0 && st.have_config)
+		guard = &st;
+	req.guard = guard;
+	if (check_policy(cli, guard, &cfg)) {
+		verdict = -EINVAL;
+		goto cleanup;
+	}
 	if (cli->bind)
 		verdict = check_bind_run(&cfg.policy, &req, stdout);
 	else
 		verdict = check_run(&cfg.policy, &req, stdout);
 	cfg_free(&cfg);
-	if (verdict == -EINVAL)
-		return EXIT_USAGE;
+cleanup:
+	if (read_guard)
+		guard_free(&st);
 	return verdict < 0 ? EXIT_USAGE : verdict;
 }
 
