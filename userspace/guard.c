@@ -318,10 +318,10 @@ static bool selftest_is_stale(const struct guard_state *st)
 
 /* Pins that must exist but that guard_read() does not otherwise read. */
 static const char *const other_pins[] = {
-	TG_PIN_LOCAL_ADDRS,  TG_PIN_PORT_OWNER,	  TG_PIN_EVENTS,      TG_PIN_EVENT_RATE,
-	TG_PIN_LINK_LISTEN,  TG_PIN_OWNER_EVENTS, TG_PIN_NETNS,	      TG_PIN_NETNS_ADDRS,
-	TG_PIN_NETNS_EVENTS, TG_PIN_CALLERS,	  TG_PIN_TRACED_SYNS, TG_PIN_TUNNELS,
-	TG_PIN_TUNNEL_MAX,   TG_PIN_BOUND,	  TG_PIN_OWNER_COUNT,
+	TG_PIN_LOCAL_ADDRS,  TG_PIN_PORT_OWNER,	 TG_PIN_EVENTS,	     TG_PIN_EVENT_RATE,
+	TG_PIN_OWNER_EVENTS, TG_PIN_NETNS,	 TG_PIN_NETNS_ADDRS, TG_PIN_NETNS_EVENTS,
+	TG_PIN_CALLERS,	     TG_PIN_TRACED_SYNS, TG_PIN_TUNNELS,     TG_PIN_TUNNEL_MAX,
+	TG_PIN_BOUND,	     TG_PIN_OWNER_COUNT,
 };
 
 int guard_read(const char *pin_dir, struct guard_state *st)
