@@ -23,6 +23,7 @@
 #include "status.h"
 #include "status_internal.h"
 #include "status_netns.h"
+#include "status_tunnels.h"
 #include "util.h"
 
 static void json_name(FILE *out, const char *s)
@@ -252,6 +253,7 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 		fprintf(out, "%s\"%s\":%llu", i ? "," : "", status_stage_names[i], st->stages[i]);
 	fputc('}', out);
 	print_capacity_json(out, r);
+	status_print_tunnels_json(out, st, pin_dir);
 	status_print_namespaces_json(out, st, pin_dir);
 	fputs("}\n", out);
 }

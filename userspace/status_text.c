@@ -23,6 +23,7 @@
 #include "status.h"
 #include "status_internal.h"
 #include "status_netns.h"
+#include "status_tunnels.h"
 #include "util.h"
 
 /* The ports of reservations order[i..end) (or of allow_rule i alone), as the config writes them. */
@@ -253,6 +254,7 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 	if (!st->loaded)
 		return;
 	status_print_namespaces_text(out, st, pin_dir);
+	status_print_tunnels_text(out, st, pin_dir);
 	fprintf(out, "  refusals by stage:");
 	for (i = 0; i < TG_STAGE_COUNT; i++)
 		fprintf(out, "%s %s %llu", i ? "," : "", status_stage_names[i], st->stages[i]);

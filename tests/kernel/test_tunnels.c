@@ -28,6 +28,7 @@
 #include "tg_policy.h"
 
 #include "fixture.h"
+#include "pins.h"
 #include "reasons.h"
 
 #define ALICE	 2001
@@ -433,4 +434,102 @@ Test(tunnels, concurrent_binds_never_exceed, .init = setup, .fini = teardown, .t
 	}
 	cr_expect(wait_tunnel_count(ALICE, 0), "count %u left after every racer exited",
 		  tunnel_count(ALICE));
+}
+
+/* status shows each uid's count against its limit, from the running programs' limits. */
+Test(tunnels, status_shows_counts, .init = setup, .fini = teardown, .timeout = 60)
+{
+	struct holder alice, bob;
+
+	load_config("tenant-uids = 2001-2003\nmax-tunnels = 2\n"
+		    "[tenant alice]\nuser = 2001\nports = 9001\nmax-tunnels = 5\n");
+	alice = holder_start(ALICE);
+	bob = holder_start(BOB);
+	cr_assert_eq(holder_bind(&alice, AF_INET, 0), 0, "alice 1");
+	cr_assert_eq(holder_bind(&bob, AF_INET, 0), 0, "bob 1");
+	cr_assert_eq(holder_bind(&bob, AF_INET6, 0), 0, "bob 2");
+	fx_cli(&fx, "status", "--pin-dir", fx.pin_dir, NULL); /* drift (no daemon) exits 1 */
+	cr_expect(strstr(fx.output, "  tunnels:     2 uids hold 3 ports through bind() "
+				    "(max-tunnels 2, 1 per-tenant limit)\n"),
+		  "status lacks the tunnels summary: %s", fx.output);
+	cr_expect(strstr(fx.output, "    uid 2002       2 of 2 (at its limit)\n"),
+		  "status lacks bob's count: %s", fx.output);
+	cr_expect(strstr(fx.output, "    uid 2001       1 of 5 ([tenant])\n"),
+		  "status lacks alice's count: %s", fx.output);
+	fx_cli(&fx, "status", "--json", "--pin-dir", fx.pin_dir, NULL);
+	cr_expect(strstr(fx.output, "\"tunnel_limits\":{\"readable\":true,\"max_tunnels\":2,"
+				    "\"per_tenant_limits\":1,\"uids\":2,\"ports\":3,\"top\":["
+				    "{\"uid\":2002,\"count\":2,\"limit\":2,\"own_limit\":false},"
+				    "{\"uid\":2001,\"count\":1,\"limit\":5,\"own_limit\":true}]}"),
+		  "status --json lacks tunnel_limits: %s", fx.output);
+	holder_stop(&alice);
+	holder_stop(&bob);
+}
+
+/* Entries of the fixture's port_owner owned by uid. */
+static unsigned int owner_entries(uid_t uid)
+{
+	char path[PATH_MAX + 32];
+	struct tg_port_key key, next;
+	struct tg_port_owner owner;
+	unsigned int n = 0;
+	int fd, more;
+
+	snprintf(path, sizeof(path), "%s/" TG_PIN_PORT_OWNER, fx.pin_dir);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "cannot open %s: %s", path, strerror(errno));
+	for (more = bpf_map_get_next_key(fd, NULL, &next) == 0; more;
+	     more = bpf_map_get_next_key(fd, &key, &next) == 0) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &owner) == 0 && owner.uid == uid)
+			n++;
+	}
+	close(fd);
+	return n;
+}
+
+static uint64_t stat_uid_cap(void)
+{
+	unsigned long long sums[TG_STAT_COUNT] = {};
+
+	cr_assert_eq(pins_sum_percpu(fx.pin_dir, TG_PIN_STATS, sums, TG_STAT_COUNT), 0,
+		     "cannot read tg_stats");
+	return sums[TG_STAT_PORT_OWNER_UID_CAP];
+}
+
+/*
+ * With port-owner-max = 16, one uid other than root owns at most 4 entries: the tracer refuses
+ * the rest (counted), the load's reconciliation does not add them back, and root is not capped.
+ */
+Test(tunnels, port_owner_uid_cap, .init = setup, .fini = teardown, .timeout = 60)
+{
+	struct holder alice, root;
+
+	load_config("tenant-uids = 2001-2003\nport-owner-max = 16\n");
+	alice = holder_start(ALICE);
+	root = holder_start(0);
+	for (int i = 0; i < 6; i++) {
+		cr_assert_eq(holder_bind(&alice, AF_INET, 0), 0, "alice's listener %d", i);
+		cr_assert_eq(holder_bind(&root, AF_INET, 0), 0, "root's listener %d", i);
+	}
+	cr_expect_eq(owner_entries(ALICE), 4, "alice owns %u entries of 16, want 4",
+		     owner_entries(ALICE));
+	cr_expect_eq(owner_entries(0), 6, "root owns %u entries, want 6", owner_entries(0));
+	cr_expect_eq(stat_uid_cap(), 2, "port_owner_uid_cap is %llu, want 2",
+		     (unsigned long long)stat_uid_cap());
+	/* A swap reconciles port_owner with sock_diag: the cap holds there too. */
+	load_config("tenant-uids = 2001-2003\nport-owner-max = 16\nmode = audit\n");
+	cr_expect_eq(owner_entries(ALICE), 4, "after a reconciliation alice owns %u entries",
+		     owner_entries(ALICE));
+	/* Closing one of alice's recorded listeners: the reconciliation drops its entry and adds
+	 * one of the listeners the cap left out, and alice still owns 4. */
+	cr_assert_eq(holder_ask(&alice, 'c', 0, 0), 0, "close");
+	load_config("tenant-uids = 2001-2003\nport-owner-max = 16\n");
+	cr_expect_eq(owner_entries(ALICE), 4, "alice owns %u entries after close and sync",
+		     owner_entries(ALICE));
+	fx_cli(&fx, "status", "--pin-dir", fx.pin_dir, NULL); /* drift (no daemon) exits 1 */
+	cr_expect(strstr(fx.output, "    port_owner_uid_cap     "),
+		  "status lacks the port_owner_uid_cap stat: %s", fx.output);
+	holder_stop(&alice);
+	holder_stop(&root);
 }
