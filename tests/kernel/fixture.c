@@ -60,6 +60,13 @@ int fx_link_up(const char *ifname)
 	return err;
 }
 
+/*
+ * The test cgroup of the running test, which fx_listen() children join: the guard is attached at
+ * the cgroup root in production, where its bind and close hooks see every listener; in a test
+ * they see those of its cgroup.
+ */
+static char listen_cgroup[PATH_MAX + 16];
+
 void fx_setup(struct fx *fx)
 {
 	char root[PATH_MAX / 2];
@@ -86,6 +93,7 @@ void fx_setup(struct fx *fx)
 	snprintf(fx->daemon_out, sizeof(fx->daemon_out), "/tmp/" FX_PREFIX "%d.out", getpid());
 	snprintf(fx->daemon_err, sizeof(fx->daemon_err), "/tmp/" FX_PREFIX "%d.err", getpid());
 	cr_assert_eq(mkdir(fx->cgroup, 0755), 0, "mkdir %s: %s", fx->cgroup, strerror(errno));
+	snprintf(listen_cgroup, sizeof(listen_cgroup), "%s/cgroup.procs", fx->cgroup);
 	fx->ready = true;
 }
 
@@ -93,8 +101,23 @@ void fx_teardown(struct fx *fx)
 {
 	if (!fx->ready)
 		return;
+	char kill_path[PATH_MAX + 16];
+	int fd;
+
 	loader_unload(fx->pin_dir);
-	rmdir(fx->cgroup);
+	/* Children left in the cgroup (listeners a failed test did not stop) go first. */
+	snprintf(kill_path, sizeof(kill_path), "%s/cgroup.kill", fx->cgroup);
+	fd = open(kill_path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		bool killed = write(fd, "1", 1) == 1;
+
+		close(fd);
+		if (!killed)
+			fprintf(stderr, "fixture: cannot empty %s: %s\n", fx->cgroup, strerror(errno));
+	}
+	for (int i = 0; i < 100 && rmdir(fx->cgroup) < 0 && errno == EBUSY; i++)
+		usleep(10000);
+	listen_cgroup[0] = '\0';
 	unlink(fx->config);
 	unlink(fx->daemon_out);
 	unlink(fx->daemon_err);
@@ -250,7 +273,13 @@ static void listener_child(uid_t uid, const char *addr, uint16_t port, bool v6on
 	int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
 	struct sockaddr_storage ss;
 	socklen_t len = fx_make_addr(family, addr, port, &ss);
-	int one = 1, v6 = v6only, fd;
+	int one = 1, v6 = v6only, fd, cg;
+
+	cg = listen_cgroup[0] ? open(listen_cgroup, O_WRONLY | O_CLOEXEC) : -1;
+	if (cg >= 0 && write(cg, "0\n", 2) != 2)
+		_exit(CHILD_SETUP_FAILED);
+	if (cg >= 0)
+		close(cg);
 	fx_drop_to(uid);
 	/* After the uid change: setresuid() clears the parent-death signal. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
