@@ -57,15 +57,24 @@ void diag_list_free(struct diag_list *list)
 	list->capacity = 0;
 }
 
+/* INET_DIAG_CGROUP_ID (kernel 5.7), which the kernel adds unasked; older headers lack it. */
+#define DIAG_ATTR_CGROUP_ID 21
+
 static int diag_attr_cb(const struct nlattr *attr, void *data)
 {
-	bool *v6only = data;
+	struct diag_listener *l = data;
 
+	if (mnl_attr_get_type(attr) == DIAG_ATTR_CGROUP_ID) {
+		if (mnl_attr_validate(attr, MNL_TYPE_U64) < 0)
+			return MNL_CB_ERROR;
+		l->cgroup_id = mnl_attr_get_u64(attr);
+		return MNL_CB_OK;
+	}
 	if (mnl_attr_get_type(attr) != INET_DIAG_SKV6ONLY)
 		return MNL_CB_OK;
 	if (mnl_attr_validate(attr, MNL_TYPE_U8) < 0)
 		return MNL_CB_ERROR;
-	*v6only = mnl_attr_get_u8(attr) != 0;
+	l->v6only = mnl_attr_get_u8(attr) != 0;
 	return MNL_CB_OK;
 }
 
@@ -77,7 +86,7 @@ static int diag_msg_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*msg) ||
 	    nlreply_check_attrs(nlh, sizeof(*msg)) < 0 ||
-	    mnl_attr_parse(nlh, sizeof(*msg), diag_attr_cb, &l.v6only) < 0 ||
+	    mnl_attr_parse(nlh, sizeof(*msg), diag_attr_cb, &l) < 0 ||
 	    (msg->idiag_family != AF_INET && msg->idiag_family != AF_INET6)) {
 		ctx->status.err = -EBADMSG;
 		return MNL_CB_ERROR;

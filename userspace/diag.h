@@ -23,6 +23,7 @@ struct diag_listener {
 	uint64_t inode;	  /* socket inode, to find the owning process in /proc */
 	uint32_t ifindex; /* bound device (SO_BINDTODEVICE), 0 when none */
 	bool v6only;	  /* IPV6_V6ONLY: an IPv6 wildcard that does not take IPv4 */
+	uint64_t cgroup_id; /* cgroup v2 id of the socket (INET_DIAG_CGROUP_ID), 0: unknown */
 };
 
 struct diag_list {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -152,14 +153,80 @@ static void collect_nft_drift(struct status_report *r, const struct diag_list *l
 	free(owners);
 }
 
+/* The cgroup ids under the guard's attach cgroup (ids are the directories' inode numbers). */
+struct hooked_cgroups {
+	bool all; /* attached at the root: every socket is the guard's */
+	unsigned long long *ids;
+	size_t n, cap;
+};
+
+static struct hooked_cgroups *walking;
+
+static int note_cgroup(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (type == FTW_D &&
+	    !util_grow((void **)&walking->ids, &walking->cap, walking->n + 1, sizeof(*walking->ids)))
+		walking->ids[walking->n++] = (unsigned long long)sb->st_ino;
+	return 0;
+}
+
+static void read_hooked_cgroups(const struct status_report *r, struct hooked_cgroups *h)
+{
+	char root[PATH_MAX];
+
+	memset(h, 0, sizeof(*h));
+	if (!r->guard.cgroup[0] || mounts_find_cgroup2(root, sizeof(root)) < 0 ||
+	    strcmp(root, r->guard.cgroup) == 0) {
+		h->all = true;
+		return;
+	}
+	walking = h;
+	if (nftw(r->guard.cgroup, note_cgroup, 16, FTW_PHYS) < 0)
+		h->all = true; /* cannot tell: report every missing entry, as before */
+	walking = NULL;
+}
+
+struct drift_ctx {
+	struct status_report *r;
+	struct hooked_cgroups cgroups;
+};
+
+static void note_drift_ctx(void *ctx, enum drift_kind kind, const struct tg_port_key *key,
+			   unsigned int uid)
+{
+	note_drift(((struct drift_ctx *)ctx)->r, kind, key, uid);
+}
+
+/*
+ * A listener whose socket is outside the guard's cgroup took its port without the guard's bind
+ * hook: port_owner learns it from the daemon's reconciliation, and its absence is not drift.
+ */
+static bool listener_hooked(void *ctx, const struct diag_listener *l)
+{
+	const struct hooked_cgroups *h = &((struct drift_ctx *)ctx)->cgroups;
+
+	if (h->all || !l->cgroup_id)
+		return true;
+	for (size_t i = 0; i < h->n; i++)
+		if (h->ids[i] == l->cgroup_id)
+			return true;
+	return false;
+}
+
 static void collect_drift(const char *pin_dir, struct status_report *r,
 			  const struct diag_list *listeners)
 {
-	struct sync_report report = { .on_drift = note_drift, .ctx = r };
+	struct drift_ctx dc = { .r = r };
+	struct sync_report report = { .on_drift = note_drift_ctx,
+				      .hooked = listener_hooked,
+				      .ctx = &dc };
 	int fd = pins_open(pin_dir, TG_PIN_PORT_OWNER);
 
 	if (fd < 0)
 		return; /* reported as a missing pin */
+	read_hooked_cgroups(r, &dc.cgroups);
 	if (sync_port_owner_from_listeners(fd, true, &report, listeners, NULL) == 0) {
 		r->capacity.port_owner_known = r->capacity.port_owner_max != 0;
 		r->capacity.port_owner_entries = report.entries;
@@ -167,6 +234,7 @@ static void collect_drift(const char *pin_dir, struct status_report *r,
 		r->capacity.untracked = report.untracked;
 	}
 	close(fd);
+	free(dc.cgroups.ids);
 }
 
 /* port_owner's size, the kernel's loss counters and what a running daemon saw. */

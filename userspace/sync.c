@@ -276,7 +276,8 @@ int sync_port_owner_from_listeners(int map_fd, bool dry_run, struct sync_report 
 			if (!err)
 				err = owner_tally_add(tally, l->uid, 1);
 		}
-		if (report->on_drift)
+		if (report->on_drift &&
+		    !(kind == DRIFT_MISSING && report->hooked && !report->hooked(report->ctx, l)))
 			report->on_drift(report->ctx, kind, &key, l->uid);
 	}
 	if (!err && !dry_run && report->owner_count_fd > 0)

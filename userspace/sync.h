@@ -29,6 +29,11 @@ struct sync_report {
 	size_t capped;		/* missing entries not added: their uid holds its share */
 	int owner_count_fd;	/* when > 0: tg_owner_count, rewritten from the map after sync */
 	sync_drift_fn on_drift; /* optional: called for each port_owner disagreement */
+	/*
+	 * optional: false for a listener the guard's hooks do not see (its socket is in a cgroup
+	 * outside the one the guard is attached to): its missing entry is added, not drift
+	 */
+	bool (*hooked)(void *ctx, const struct diag_listener *l);
 	void *ctx;
 };
 
