@@ -16,13 +16,13 @@
 #include "tg_addr.h"
 
 struct diag_listener {
-	int family;	  /* AF_INET or AF_INET6 */
-	uint32_t ip[4];	  /* network byte order; IPv4 uses ip[0] */
-	uint16_t port;	  /* host byte order */
-	uint32_t uid;	  /* owner (sk_uid) */
-	uint64_t inode;	  /* socket inode, to find the owning process in /proc */
-	uint32_t ifindex; /* bound device (SO_BINDTODEVICE), 0 when none */
-	bool v6only;	  /* IPV6_V6ONLY: an IPv6 wildcard that does not take IPv4 */
+	int family;	    /* AF_INET or AF_INET6 */
+	uint32_t ip[4];	    /* network byte order; IPv4 uses ip[0] */
+	uint16_t port;	    /* host byte order */
+	uint32_t uid;	    /* owner (sk_uid) */
+	uint64_t inode;	    /* socket inode, to find the owning process in /proc */
+	uint32_t ifindex;   /* bound device (SO_BINDTODEVICE), 0 when none */
+	bool v6only;	    /* IPV6_V6ONLY: an IPv6 wildcard that does not take IPv4 */
 	uint64_t cgroup_id; /* cgroup v2 id of the socket (INET_DIAG_CGROUP_ID), 0: unknown */
 };
 

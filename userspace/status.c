@@ -166,8 +166,8 @@ static int note_cgroup(const char *path, const struct stat *sb, int type, struct
 {
 	(void)path;
 	(void)ftw;
-	if (type == FTW_D &&
-	    !util_grow((void **)&walking->ids, &walking->cap, walking->n + 1, sizeof(*walking->ids)))
+	if (type == FTW_D && !util_grow((void **)&walking->ids, &walking->cap, walking->n + 1,
+					sizeof(*walking->ids)))
 		walking->ids[walking->n++] = (unsigned long long)sb->st_ino;
 	return 0;
 }

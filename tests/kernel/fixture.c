@@ -31,7 +31,7 @@
 #include "loader.h"
 #include "mounts.h"
 
-static const uid_t test_uids[] = { 2001, 2002, 2003, 2999 };
+static const uid_t test_uids[] = { 2001, 2002, 2003, 2004, 2005, 2006, 2999 };
 
 const char *fx_binary(void)
 {
@@ -66,6 +66,7 @@ int fx_link_up(const char *ifname)
  * they see those of its cgroup.
  */
 static char listen_cgroup[PATH_MAX + 16];
+bool fx_listen_outside = false;
 
 void fx_setup(struct fx *fx)
 {
@@ -113,11 +114,13 @@ void fx_teardown(struct fx *fx)
 
 		close(fd);
 		if (!killed)
-			fprintf(stderr, "fixture: cannot empty %s: %s\n", fx->cgroup, strerror(errno));
+			fprintf(stderr, "fixture: cannot empty %s: %s\n", fx->cgroup,
+				strerror(errno));
 	}
 	for (int i = 0; i < 100 && rmdir(fx->cgroup) < 0 && errno == EBUSY; i++)
 		usleep(10000);
 	listen_cgroup[0] = '\0';
+	fx_listen_outside = false;
 	unlink(fx->config);
 	unlink(fx->daemon_out);
 	unlink(fx->daemon_err);
@@ -275,7 +278,8 @@ static void listener_child(uid_t uid, const char *addr, uint16_t port, bool v6on
 	socklen_t len = fx_make_addr(family, addr, port, &ss);
 	int one = 1, v6 = v6only, fd, cg;
 
-	cg = listen_cgroup[0] ? open(listen_cgroup, O_WRONLY | O_CLOEXEC) : -1;
+	cg = listen_cgroup[0] && !fx_listen_outside ? open(listen_cgroup, O_WRONLY | O_CLOEXEC)
+						    : -1;
 	if (cg >= 0 && write(cg, "0\n", 2) != 2)
 		_exit(CHILD_SETUP_FAILED);
 	if (cg >= 0)
@@ -333,7 +337,7 @@ void fx_listener_stop(struct fx_listener *l)
 	l->pid = -1;
 }
 
-int fx_enter_as(const struct fx *fx, uid_t uid, pid_t parent)
+int fx_join_cgroup(const struct fx *fx)
 {
 	char path[PATH_MAX + 32];
 	int fd;
@@ -346,6 +350,13 @@ int fx_enter_as(const struct fx *fx, uid_t uid, pid_t parent)
 		return -1;
 	}
 	close(fd);
+	return 0;
+}
+
+int fx_enter_as(const struct fx *fx, uid_t uid, pid_t parent)
+{
+	if (fx_join_cgroup(fx) < 0)
+		return -1;
 	if (drop_uid(uid) < 0)
 		return -1;
 	/* After the uid change, which clears it; a parent already gone ends the child. */

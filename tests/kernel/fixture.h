@@ -60,6 +60,16 @@ void fx_listener_stop(struct fx_listener *l);
  * and die with the parent (PR_SET_PDEATHSIG, set after the uid change, which clears it). With
  * parent != 0, a child whose parent is already gone fails. 0, or -1 when a step failed.
  */
+/*
+ * fx_listen() children join the test cgroup, as every process is in a root-attached guard's;
+ * a test that needs listeners outside the guard's cgroup (where no SYN check runs for them) sets
+ * this after fx_setup(). fx_teardown() clears it.
+ */
+extern bool fx_listen_outside;
+
+/* Move the calling process into fx's test cgroup: 0 or -1. */
+int fx_join_cgroup(const struct fx *fx);
+
 int fx_enter_as(const struct fx *fx, uid_t uid, pid_t parent);
 
 /*

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Loud at capacity, on the real kernel: a guard whose port_owner holds 64 listeners
- * (port-owner-max = 64) and 100 tenant listeners. status exits 1 and says in words that
+ * (port-owner-max = 64, so each uid may take 16) and 70 tenant listeners of five tenants, 14
+ * each: every tenant within its share, the map full. status exits 1 and says in words that
  * port_owner is full and how many listeners it lacks, the Prometheus metrics say the same, the
  * daemon logs the warning, and the nft set `owned` holds every tenant listener's uid . port
  * anyway (the daemon fills it from sock_diag). A loaded map of 64 is not resized by a load
@@ -28,24 +29,21 @@
 
 #include "fixture.h"
 
-#define TENANT_A   2001
-#define TENANT_B   2002
-#define PER_TENANT 50
-#define PORT_A	   9000 /* TENANT_A listens on 9000-9049 */
-#define PORT_B	   9100 /* TENANT_B on 9100-9149 */
-#define TENANT_C   2003
-#define PORT_C	   9200 /* TENANT_C's LATE listeners, after the map is full */
+#define TENANTS	   5	/* 2001-2005, each listening on 9000 + 100 * i, PER_TENANT ports */
+#define PER_TENANT 14	/* within a uid's share of 64 / 4 */
+#define TENANT_C   2006 /* its LATE listeners, after the map is full */
+#define PORT_C	   9600
 #define LATE	   10
 #define MAP_SIZE   64
-#define UNTRACKED  (2 * PER_TENANT - MAP_SIZE)
+#define UNTRACKED  (TENANTS * PER_TENANT - MAP_SIZE)
 
-#define CONFIG "tenant-uids = 2001-2003\nlayers = bpf nft\nport-owner-max = 64\n"
+#define CONFIG "tenant-uids = 2001-2006\nlayers = bpf nft\nport-owner-max = 64\n"
 
 /* Reads only, as no guard: a read keeps no socket open, so there is nothing to close. */
 static struct nft_handle nft_h;
 
 static struct fx fx;
-static pid_t holders[3];
+static pid_t holders[TENANTS + 1];
 
 static void setup(void)
 {
@@ -56,7 +54,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < TENANTS + 1; i++) {
 		if (holders[i] > 0) {
 			kill(holders[i], SIGKILL);
 			waitpid(holders[i], NULL, 0);
@@ -79,7 +77,7 @@ static pid_t listen_many(uid_t uid, uint16_t first, int n)
 	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		close(ready[0]);
-		if (setresuid(uid, uid, uid) < 0)
+		if (fx_join_cgroup(&fx) < 0 || setresuid(uid, uid, uid) < 0)
 			_exit(1);
 		for (int i = 0; i < n; i++) {
 			struct sockaddr_in sa = { .sin_family = AF_INET,
@@ -135,10 +133,12 @@ static int wait_owned_complete(int timeout_ms)
 		struct nft_state st;
 
 		cr_assert_eq(nft_read(&nft_h, &st), 0, "nft_read failed");
-		have = owned_count(&st, TENANT_A, PORT_A, PER_TENANT) +
-		       owned_count(&st, TENANT_B, PORT_B, PER_TENANT);
+		have = 0;
+		for (int t = 0; t < TENANTS; t++)
+			have += owned_count(&st, (uint32_t)(2001 + t), (uint16_t)(9000 + 100 * t),
+					    PER_TENANT);
 		nft_state_free(&st);
-		if (have == 2 * PER_TENANT)
+		if (have == TENANTS * PER_TENANT)
 			break;
 		usleep(50000);
 	}
@@ -157,8 +157,8 @@ static bool wait_log(const char *path, const char *text, int timeout_ms)
 
 static void start_listeners(void)
 {
-	holders[0] = listen_many(TENANT_A, PORT_A, PER_TENANT);
-	holders[1] = listen_many(TENANT_B, PORT_B, PER_TENANT);
+	for (int t = 0; t < TENANTS; t++)
+		holders[t] = listen_many((uid_t)(2001 + t), (uint16_t)(9000 + 100 * t), PER_TENANT);
 }
 
 Test(capacity, full_port_owner_is_loud_and_nft_stays_complete, .init = setup, .fini = teardown,
@@ -188,12 +188,12 @@ Test(capacity, full_port_owner_is_loud_and_nft_stays_complete, .init = setup, .f
 		  "daemon never logged that port_owner is full");
 	cr_expect_eq(fx_count_lines(fx.daemon_err, want), 1, "daemon never logged '%s'", want);
 
-	/* The nft layer is complete although port_owner lacks 36 of the listeners. */
-	cr_expect_eq(wait_owned_complete(10000), 2 * PER_TENANT,
+	/* The nft layer is complete although port_owner lacks UNTRACKED of the listeners. */
+	cr_expect_eq(wait_owned_complete(10000), TENANTS * PER_TENANT,
 		     "nft set owned lacks tenant listeners (port_owner holds %d)", MAP_SIZE);
 	/* Listeners that come now send no event (the map is full) and no reconciliation is due:
 	 * only the daemon's sock_diag polls can put them into the set. */
-	holders[2] = listen_many(TENANT_C, PORT_C, LATE);
+	holders[TENANTS] = listen_many(TENANT_C, PORT_C, LATE);
 	for (int waited = 0; waited <= 5000 && late_owned() < LATE; waited += 50)
 		usleep(50000);
 	cr_expect_eq(late_owned(), LATE, "nft set owned has %d of %d late listeners", late_owned(),
@@ -219,7 +219,7 @@ Test(capacity, full_port_owner_is_loud_and_nft_stays_complete, .init = setup, .f
 		  "the kernel did not count the listeners it could not record: %s", fx.output);
 
 	/* Room again: the listeners go. */
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < TENANTS + 1; i++) {
 		kill(holders[i], SIGKILL);
 		waitpid(holders[i], NULL, 0);
 		holders[i] = 0;
@@ -252,7 +252,7 @@ Test(capacity, loaded_map_is_not_resized, .init = setup, .fini = teardown, .time
 	cr_assert_not_null(ids, "%s", fx.output);
 	snprintf(before, sizeof(before), "%.*s", (int)strcspn(ids, "\n"), ids);
 
-	fx_write_config(&fx, "tenant-uids = 2001-2003\nlayers = bpf nft\nport-owner-max = 128\n");
+	fx_write_config(&fx, "tenant-uids = 2001-2006\nlayers = bpf nft\nport-owner-max = 128\n");
 	cr_expect_neq(fx_load(&fx), 0, "load resized a loaded map: %s", fx.output);
 	cr_expect(strstr(fx.output, "port-owner-max = 128, but the loaded guard's map") &&
 			  strstr(fx.output, "holds 64 entries") &&
@@ -270,23 +270,23 @@ Test(capacity, loaded_map_is_not_resized, .init = setup, .fini = teardown, .time
 	cr_expect(strstr(fx.output, "port_owner:  0 of 128 entries") != NULL, "%s", fx.output);
 }
 
-/* An nft batch refused for its size (the test hook refuses batches over 3,000 bytes) is sent
+/* An nft batch refused for its size (the test hook refuses batches over 1,500 bytes) is sent
  * in parts: the sets are complete, the daemon says so, and status and the metrics count it. */
 Test(capacity, nft_batch_refused_for_size_is_split, .init = setup, .fini = teardown, .timeout = 60)
 {
 	pid_t daemon;
 
-	fx_write_config(&fx, "tenant-uids = 2001-2003\nlayers = bpf nft\n");
+	fx_write_config(&fx, "tenant-uids = 2001-2006\nlayers = bpf nft\n");
 	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
-	/* Listeners the table does not have yet: the daemon's first sync adds 100 pairs. */
+	/* Listeners the table does not have yet: the daemon's first sync adds 70 pairs. */
 	start_listeners();
-	setenv("TUNNELGUARD_TEST_NFT_BATCH_MAX", "3000", 1);
+	setenv("TUNNELGUARD_TEST_NFT_BATCH_MAX", "1500", 1);
 	daemon = fx_daemon_start(&fx, "--interval", "500", NULL);
 	unsetenv("TUNNELGUARD_TEST_NFT_BATCH_MAX");
 	cr_assert(wait_log(fx.daemon_err, "daemon running", 10000), "daemon did not start");
 	cr_expect(wait_log(fx.daemon_err, "nftables refused a batch of", 5000),
 		  "the daemon did not say it split a batch");
-	cr_expect_eq(wait_owned_complete(10000), 2 * PER_TENANT, "nft set owned incomplete");
+	cr_expect_eq(wait_owned_complete(10000), TENANTS * PER_TENANT, "nft set owned incomplete");
 	cr_expect_eq(fx_count_lines(fx.daemon_err, "nft sets incomplete"), 0,
 		     "a part was refused too");
 	/* The daemon's state file reaches status after its next check (once a second). */

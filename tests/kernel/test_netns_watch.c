@@ -62,7 +62,8 @@ static void nw_child_main(int cmd, int ack)
 	char c;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (unshare(CLONE_NEWNET) < 0 || fx_link_up("lo") < 0)
+	/* In the guard's cgroup, as every process is under a guard at the root. */
+	if (fx_join_cgroup(&fx) < 0 || unshare(CLONE_NEWNET) < 0 || fx_link_up("lo") < 0)
 		_exit(1);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
