@@ -83,8 +83,8 @@ scenario_install() {
 		--addr 127.0.0.1 >"$tmp/out" 2>&1 || fail "the example does not parse: $(cat "$tmp/out")"
 	grep -q "$marker" "$example" || fail "the example has no '# ---- Examples, not defaults' line"
 	sed -n "/$marker/q; s/^#\([a-z-]* =\)/\1/p" "$example" >"$tmp/uncommented.conf"
-	[ "$(wc -l <"$tmp/uncommented.conf")" = 10 ] ||
-		fail "the example has $(wc -l <"$tmp/uncommented.conf") commented default keys, want 10"
+	[ "$(wc -l <"$tmp/uncommented.conf")" = 11 ] ||
+		fail "the example has $(wc -l <"$tmp/uncommented.conf") commented default keys, want 11"
 	for case in "999 allow_not_tenant" "1000 allow_no_listener" "59999 allow_no_listener" \
 		"60000 allow_not_tenant"; do
 		set -- $case
