@@ -26,7 +26,7 @@ FUZZ_LDLIBS  := $(shell pkg-config --libs libmnl 2>/dev/null)
 
 # Each target and the userspace files it needs.
 FUZZ_TARGETS	       := config diag local_addrs
-FUZZ_USER_config       := config_parse config_values config_format escape policy util
+FUZZ_USER_config       := config_parse config_values config_limits config_format escape policy util
 FUZZ_USER_diag	       := diag nlreply util
 FUZZ_USER_local_addrs  := local_addrs nlreply util
 FUZZ_ARGS_config       := -dict=tests/fuzz/config.dict -max_len=8192
