@@ -176,7 +176,7 @@ static void write_back(const struct tg_config *cfg, struct text *t)
 	free(ports);
 	for (unsigned int g = 0; g < cfg->n_group; g++)
 		out(t, "%s %s", g ? "," : "", cfg->group[g]);
-	out(t, "\n");
+	out(t, "\nmax-tunnels = %u\n", p->max_tunnels);
 	for (__u32 i = 0; i < p->n_allow_rule; i++) {
 		out(t, "allow = ");
 		out_user(t, &cfg->allow_user[i], p->allow_rule[i].uid);
@@ -197,6 +197,8 @@ static void write_back(const struct tg_config *cfg, struct text *t)
 			first = false;
 		}
 		out(t, "\n");
+		if (p->section[s].max_tunnels != TG_MAX_TUNNELS_UNSET)
+			out(t, "max-tunnels = %u\n", p->section[s].max_tunnels);
 	}
 }
 
