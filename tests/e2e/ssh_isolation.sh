@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# ssh_isolation.sh [forward|shell|allowed|nft|reserve|container|all]: tunnelguard against a real
-# OpenSSH server.
+# ssh_isolation.sh [forward|shell|allowed|nft|reserve|limit|container|all]: tunnelguard against a
+# real OpenSSH server.
 #
 # Tenant A (uid 2101) publishes a service with `ssh -R 8001:localhost:8080`; its sshd session
 # listens on the hub's 127.0.0.1:8001 and [::1]:8001. Each scenario first shows what works
@@ -18,6 +18,12 @@
 #            down (sshd logs "bind [127.0.0.1]:8001: Permission denied" and "cannot listen to
 #            port: 8001"; B's client "remote port forwarding failed"), A's -R works, and B is
 #            refused again after A's tunnel drops; deny_bind_reserved counts each bind.
+#   limit    with `[tenant a] max-tunnels = 1`, A's `ssh -R 127.0.0.1:8001` listens and status
+#            shows A "1 of 1 ([tenant]) (at its limit)"; one more -R (127.0.0.1:8002, then
+#            [::1]:8003) is refused: sshd logs "bind [127.0.0.1]:8002: Disk quota exceeded" and
+#            "cannot listen to port: 8002", A's client exits 255 with "remote port forwarding
+#            failed", deny_tunnel_limit is 2. B (no limit) holds two -R at once. Once A's first
+#            tunnel is closed (listener gone, count 0 of 1), the -R on 8002 listens and works.
 #   container the hub in a container: sshd (GatewayPorts clientspecified) runs in a second
 #            netns with the interface address 10.201.0.2 on a veth pair, while the guard is
 #            loaded from the first one, so the container is a namespace the guard does not
@@ -300,6 +306,110 @@ scenario_reserve() {
 	e2e_say "    events: 4 x deny_bind_reserved by B's sshd, owner uid $E2E_UID_A"
 }
 
+# A's tunnel count and limit, as `status --json` gives them: "COUNT LIMIT" ("0 -" when status
+# has no row for A; with its own limit A keeps a row, "0 1", while it holds no port).
+a_tunnel_usage() {
+	local json
+
+	json=$(nsenter --net="/run/netns/$E2E_NETNS" "$E2E_TG" status --json \
+		--pin-dir "$E2E_PIN") || e2e_fail "tunnelguard status --json failed: $json"
+	printf '%s' "$json" | /usr/bin/python3 -c '
+import json, sys
+uid = int(sys.argv[1])
+rows = [r for r in json.load(sys.stdin)["tunnel_limits"]["top"] if r["uid"] == uid]
+print("%d %d" % (rows[0]["count"], rows[0]["limit"]) if rows else "0 -")' "$E2E_UID_A"
+}
+
+a_tunnel_usage_is() {
+	[ "$(a_tunnel_usage)" = "$1" ]
+}
+
+# a_remote_refused NAME ADDR PORT: A's `ssh -N -R ADDR:PORT:...`, in the foreground, is refused
+# for A's limit: sshd's bind fails with EDQUOT and sshd gives the forward up, A's client exits
+# 255 (ExitOnForwardFailure) saying so, and nothing listens on PORT.
+a_remote_refused() {
+	local name=$1 addr=$2 port=$3 log=$E2E_DIR/log/$1.log sshd_log=$E2E_DIR/log/sshd.log
+	local cmd rc=0 spec=$2
+
+	[ "$addr" = "${addr#*:}" ] || spec="[$addr]"
+	mapfile -t cmd < <(e2e_ssh_cmd "$E2E_USER_A")
+	# timeout: a forward that wrongly succeeds leaves `ssh -N` running (exit 124).
+	e2e_run "$E2E_CG_REST" timeout 15 "${cmd[@]}" -N -n \
+		-R "$spec:$port:localhost:$E2E_SERVICE_PORT" 127.0.0.1 >"$log" 2>&1 || rc=$?
+	[ "$rc" = 255 ] ||
+		e2e_fail "$name: A's ssh -R $spec:$port exited $rc, expected 255: $(cat "$log")"
+	wait_count "$log" "Error: remote port forwarding failed for listen port $port" 1
+	wait_count "$sshd_log" "bind [$addr]:$port: Disk quota exceeded" 1
+	wait_count "$sshd_log" "channel_setup_fwd_listener_tcpip: cannot listen to port: $port" 1
+	[ "$(e2e_listeners "$port" "$E2E_UID_A")" = 0 ] ||
+		e2e_fail "$name: A listens on $port beyond its max-tunnels"
+	e2e_say "    $name: ssh exited $rc: $(grep -m1 'remote port forwarding failed' "$log")"
+	grep -F -e "]:$port: " -e "port: $port" "$sshd_log" | sed 's/^/    | sshd: /'
+}
+
+# max-tunnels through sshd: A (limit 1, its [tenant] section) holds one -R; one more -R, on IPv4
+# or IPv6, is refused by the kernel with EDQUOT and sshd gives it up; once A's first tunnel is
+# closed, the same -R works. B (no limit) is not affected.
+#
+# Every -R here names one address (127.0.0.1 or [::1]), so each forward is exactly one bound
+# socket. The default bind address "localhost" makes it two (sshd binds ::1 and 127.0.0.1, see
+# start_a_tunnel), and sshd keeps a forward that got at least one: with a limit of 1, a default
+# `-R 8004:...` was seen to listen on [::1]:8004 alone, log "bind [127.0.0.1]:8004: Disk quota
+# exceeded" and leave the client running. A half-working forward, not the refusal tested here.
+scenario_limit() {
+	local usage out a1 p1=$E2E_TUNNEL_PORT p2=$((E2E_TUNNEL_PORT + 1))
+	local p3=$((E2E_TUNNEL_PORT + 2))
+	local svc=localhost:$E2E_SERVICE_PORT b1=8011 b2=8012
+
+	e2e_step "limit: A at max-tunnels = 1 cannot open one more ssh -R until it closes one"
+	E2E_EXTRA_CONFIG=$(printf '[tenant a]\nuser = %s\nports = %s-%s\nmax-tunnels = 1' \
+		"$E2E_USER_A" "$p1" "$p3")
+	e2e_load >/dev/null || e2e_fail "tunnelguard load failed"
+
+	e2e_tunnel a-remote-1 "$E2E_USER_A" -R "127.0.0.1:$p1:$svc"
+	a1=$E2E_LAST_PID
+	e2e_wait_listen "$p1" "$E2E_UID_A" 1 "A's first -R" "$E2E_DIR/log/a-remote-1.log"
+	expect_token "root via A's first -R 127.0.0.1:$p1" "$E2E_CG_HUB" "" \
+		"http://127.0.0.1:$p1/token"
+	usage=$(a_tunnel_usage)
+	[ "$usage" = "1 1" ] ||
+		e2e_fail "status --json: A's tunnels (count limit) are $usage, expected 1 1"
+	out=$(nsenter --net="/run/netns/$E2E_NETNS" "$E2E_TG" status --pin-dir "$E2E_PIN") ||
+		e2e_fail "tunnelguard status failed: $out"
+	out=$(printf '%s\n' "$out" |
+		grep -E "^ +uid $E2E_UID_A +1 of 1 \(\[tenant\]\) \(at its limit\)$") ||
+		e2e_fail "status does not show A at 1 of its limit 1: $out"
+	e2e_say "    status:$out"
+
+	e2e_say "  A at its limit: one more -R is refused, on IPv4 and on IPv6:"
+	a_remote_refused a-remote-2 127.0.0.1 "$p2"
+	a_remote_refused a-remote-3 ::1 "$p3"
+	expect_counter deny_tunnel_limit 2
+	a_tunnel_usage_is "1 1" || e2e_fail "refused binds changed A's count: $(a_tunnel_usage)"
+	kill -0 "$a1" 2>/dev/null || e2e_fail "A's first tunnel went away with the refusals"
+
+	e2e_say "  B has no limit: two -R in one session:"
+	e2e_tunnel b-remote "$E2E_USER_B" -R "127.0.0.1:$b1:$svc" -R "[::1]:$b2:$svc"
+	e2e_wait_listen "$b1" "$E2E_UID_B" 1 "B's first -R" "$E2E_DIR/log/b-remote.log"
+	e2e_wait_listen "$b2" "$E2E_UID_B" 1 "B's second -R" "$E2E_DIR/log/b-remote.log"
+	e2e_say "    B listens on 127.0.0.1:$b1 and [::1]:$b2"
+
+	e2e_say "  A closes its first tunnel; the refused -R now works:"
+	kill "$a1"
+	e2e_poll_until 10 eval "! e2e_listening $p1 $E2E_UID_A" ||
+		e2e_fail "A's first -R listener did not go away"
+	e2e_poll_until 10 a_tunnel_usage_is "0 1" ||
+		e2e_fail "A's count is not 0 of 1 after its tunnel closed: $(a_tunnel_usage)"
+	e2e_say "    A's listener on $p1 is gone; status --json: A holds 0 of 1"
+	e2e_tunnel a-remote-2b "$E2E_USER_A" -R "127.0.0.1:$p2:$svc"
+	e2e_wait_listen "$p2" "$E2E_UID_A" 1 "A's -R after a close" "$E2E_DIR/log/a-remote-2b.log"
+	expect_token "root via A's -R 127.0.0.1:$p2" "$E2E_CG_HUB" "" "http://127.0.0.1:$p2/token"
+	a_tunnel_usage_is "1 1" || e2e_fail "A's count is $(a_tunnel_usage), expected 1 1"
+	expect_counter deny_tunnel_limit 2
+	! grep -q 'remote port forwarding failed' "$E2E_DIR/log/a-remote-2b.log" ||
+		e2e_fail "A's -R after a close logged a failure"
+}
+
 # The hub in a container: sshd in a second netns, the guard loaded from the first (lib.sh,
 # E2E_CONTAINER). A's -R listens on 0.0.0.0:8001 there; B is refused on the container's interface
 # address, by its -L and from its shell, and A and root are not.
@@ -366,16 +476,16 @@ scenario_container() {
 
 scenario=${1:-all}
 case $scenario in
-forward | shell | allowed | nft | reserve | container | all) ;;
+forward | shell | allowed | nft | reserve | limit | container | all) ;;
 *)
-	echo "usage: $0 [forward|shell|allowed|nft|reserve|container|all]" >&2
+	echo "usage: $0 [forward|shell|allowed|nft|reserve|limit|container|all]" >&2
 	exit 2
 	;;
 esac
 
 if [ "$scenario" = all ]; then
 	# Each scenario on a fresh hub, so that counters and tunnels start from nothing.
-	for scenario in forward shell allowed nft reserve container; do
+	for scenario in forward shell allowed nft reserve limit container; do
 		"$BASH" "$0" "$scenario" || exit
 	done
 	exit 0

@@ -138,6 +138,11 @@ Test(e2e, reserved_port_cannot_be_taken_by_another_tenant, .timeout = E2E_TEST_T
 	run_scenario("reserve");
 }
 
+Test(e2e, max_tunnels_one_more_forward_refused, .timeout = E2E_TEST_TIMEOUT_S)
+{
+	run_scenario("limit");
+}
+
 Test(e2e, container_netns_forward_and_shell_refused, .timeout = E2E_TEST_TIMEOUT_S)
 {
 	run_scenario("container");
