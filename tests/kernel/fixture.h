@@ -137,6 +137,9 @@ void fx_drop_to(uid_t uid);
  */
 int fx_run_argv(const char *const *argv, char *out, size_t len, unsigned int timeout_s);
 
+/* fx_run_argv() without assertions (for a child that is not the test): -1 when it cannot run. */
+int fx_try_run_argv(const char *const *argv, char *out, size_t len, unsigned int timeout_s);
+
 /* The tunnelguard binary under test: $TG_BINARY, else build/tunnelguard. */
 const char *fx_binary(void);
 

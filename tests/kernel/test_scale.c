@@ -142,45 +142,11 @@ static uint64_t seed_sample(const char *test)
  */
 static int run_timed(const char *const *argv, char *out, size_t len, double *ms)
 {
-	int pipefd[2], status;
-	size_t used = 0;
 	double start = now_ms();
-	ssize_t n;
-	pid_t pid;
+	int rc = fx_try_run_argv(argv, out, len, 60);
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		dup2(pipefd[1], STDERR_FILENO);
-		alarm(60);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	for (;;) {
-		char drain[4096];
-		size_t room = len - 1 - used;
-
-		n = room ? read(pipefd[0], out + used, room)
-			 : read(pipefd[0], drain, sizeof(drain));
-		if (n <= 0)
-			break;
-		if (room)
-			used += (size_t)n;
-	}
-	out[used] = '\0';
-	close(pipefd[0]);
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
 	*ms = now_ms() - start;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return rc;
 }
 
 static int load_file(const char *config, char *out, size_t len, double *ms)
