@@ -25,12 +25,14 @@
  * which is also toggled around, shows whether it worked. V_NFT's cgroup has nothing attached;
  * V_BOTH's is V_GUARD's.
  *
- * Nothing of tunnelguard is attached in the V_BASE and V_NULL slots: the guard's tracer
- * (tg_listen_state, on a raw tracepoint that runs for every TCP state change of the host) is
- * detached and attached again between slots like the nft table's hook (tracer.h), with a settle
- * slot after each change, and it has rows of its own (V_TRACER beside V_EMPTY_TP). The nft layer
- * has its floor too: V_NFT_EMPTY hooks an empty base chain in a dormant table of our own. In a
- * block with nft configurations both tables' flags are set before every slot.
+ * Nothing of tunnelguard is attached in the V_BASE and V_NULL slots. The guard loads nothing
+ * host-wide any more (the listen tracer of builds before issue 16, a raw tracepoint on every TCP
+ * state change of the host, is gone: port_owner is fed by the cgroup post_bind hooks and
+ * tg_sock_release), so a cgroup without the guard's programs is a host without the guard. The
+ * BPF layer's floor is V_FLOOR: empty programs on every cgroup hook a connect+accept+close runs
+ * it on (connect4, skb ingress and egress, sock_release). The nft layer has its floor too:
+ * V_NFT_EMPTY hooks an empty base chain in a dormant table of our own. In a block with nft
+ * configurations both tables' flags are set before every slot.
  *
  * Adding a layer: give it a variant here and in variant_names, a cgroup in make_cgroups(), add
  * it in block_init(), and rows in results.c.
@@ -56,7 +58,6 @@
 #include "progstats.h"
 #include "report.h"
 #include "scale.h"
-#include "tracer.h"
 #include "worker.h"
 
 #define BENCH_MAX_ROUNDS   200
@@ -69,18 +70,15 @@ enum caller {
 };
 
 enum variant {
-	V_BASE,	     /* no guard: nothing of tunnelguard attached, tracer included */
+	V_BASE,	     /* no guard: nothing of tunnelguard attached */
 	V_NULL,	     /* no guard either: the null comparison */
-	V_GUARD,     /* the BPF layer: tunnelguard's cgroup programs and its listen tracer */
+	V_GUARD,     /* the BPF layer: tunnelguard's cgroup programs (all it loads) */
 	V_EMPTY,     /* an empty connect4 program: what any program on the hook costs */
-	V_FLOOR,     /* empty connect4, ingress and egress programs: the BPF layer's cgroup hooks,
-			nothing in them */
-	V_TRACER,    /* tg_listen_state alone (raw tracepoint inet_sock_set_state), no cgroup
-			program */
-	V_EMPTY_TP,  /* an empty program on the same raw tracepoint: the tracer's floor */
+	V_FLOOR,     /* empty connect4, ingress, egress and sock_release programs: the BPF layer's
+			cgroup hooks on the connect path, nothing in them */
 	V_NFT,	     /* the nft layer alone: table inet tunnelguard hooked, no BPF */
 	V_NFT_EMPTY, /* an empty base chain of the same type, hook and priority: its floor */
-	V_BOTH,	     /* the BPF layer (cgroup programs and tracer) and the nft layer */
+	V_BOTH,	     /* the BPF layer and the nft layer */
 	V_COUNT,
 };
 
@@ -118,7 +116,7 @@ enum prog_kind {
 	PK_CONNECT4, /* tg_connect4, beside an empty cgroup/connect4 program */
 	PK_SYN_IN,   /* tg_syn_in, beside an empty cgroup_skb/ingress program */
 	PK_SYN_OUT,  /* tg_syn_out, beside an empty cgroup_skb/egress program */
-	PK_LISTEN,   /* tg_listen_state, beside an empty raw tracepoint program */
+	PK_RELEASE,  /* tg_sock_release, beside an empty cgroup/sock_release program */
 	PK_COUNT,
 };
 
@@ -135,15 +133,13 @@ struct prog_cost {
 };
 
 /* Per-invocation cost of the guard's programs from kernel BPF stats (part 2). The cgroup_skb
- * programs run on every packet a socket of the guard's cgroup sends or receives, and the tracer
- * on every TCP state change of the host, so their figures per call average their early returns
- * with their real work. */
+ * programs run on every packet a socket of the guard's cgroup sends or receives, and
+ * tg_sock_release on every inet socket's close there, so their figures per call average their
+ * early returns with their real work. */
 struct cost {
 	unsigned int rounds;
 	struct prog_cost p[PK_COUNT];
-	uint64_t calls;			     /* tg_connect4 calls measured */
-	double background[BENCH_MAX_ROUNDS]; /* tracepoint calls per s with the workers idle */
-	double background_per_s;	     /* their median */
+	uint64_t calls; /* tg_connect4 calls measured */
 };
 
 /* How the part 3 figures at one listener count compare with those at the smallest count. */
@@ -205,7 +201,6 @@ struct bench {
 	char config_both[PATH_MAX]; /* layers = bpf nft: the guard the rest runs with */
 	struct tg_config cfg;	    /* config_both, parsed: the policy for nft_apply() */
 	struct nftlayer nft;
-	struct tracer tracer;
 	pid_t daemon_pid;
 	int cpus[WORKER_MAX_PAIRS];
 	unsigned int ncpus;
@@ -213,7 +208,8 @@ struct bench {
 	struct empty_prog *empty;
 	struct stats_switch stats;
 	struct listeners listeners;
-	int guard_fd[PK_COUNT]; /* the guard's programs, PK_LISTEN's borrowed from tracer */
+	size_t part3_synced; /* port_owner entries the sync after opening part 3's listeners made */
+	int guard_fd[PK_COUNT]; /* the guard's programs, from their pins */
 	struct sample_pool {
 		uint32_t *v;
 		size_t n, cap;
@@ -245,6 +241,10 @@ struct bench {
 	struct portowner_results portowner; /* at PORTOWNER_LISTENERS listeners */
 	uint64_t allow_own_before, allow_own_after;
 	unsigned int inherited_progs;
+	/* The guard's BPF links after `load` (bpf_link_get_next_id(), by program id): how many,
+	 * how many are cgroup links, and their attach types, e.g. "cgroup_inet4_connect, ...". */
+	unsigned int guard_links, guard_cgroup_links;
+	char guard_link_types[512];
 	char foreign_progs[512]; /* other BPF programs on the host: "name (type), ..." */
 	char loadavg_start[64], loadavg_end[64];
 	bool stats_were_on;
@@ -275,12 +275,13 @@ void cost_summarize(struct cost *c);
 int measure_control_plane(struct bench *b);
 /* Make the nft table dormant if it is not: before anything measured without it. 0 or -errno. */
 int nft_quiet(struct bench *b);
-/* Put the host as v's slots have it (nft tables, tracers), without moving a worker; *changed
- * tells whether a hook came or went (then a settle slot is due). 0 or -errno. */
+/* Put the host as v's slots have it (nft tables), without moving a worker; *changed tells
+ * whether a hook came or went (then a settle slot is due). 0 or -errno. */
 int variant_apply(struct bench *b, enum variant v, bool every_flag, bool *changed);
-/* The guard's tracer back under its pin, as `load` left it: before the CLI, the daemon or
- * listeners coming and going outside measured slots. 0 or -errno. */
-int guard_as_loaded(struct bench *b);
+/* Run fn(arg) with the benchmark's own process in the guard's cgroup, as a hub's sshd sessions
+ * are, and back where it was: its binds then meet tg_post_bind4 and its closes tg_sock_release.
+ * fn's result, or -errno when a move failed. */
+int in_guard_cgroup(struct bench *b, int (*fn)(struct bench *b, void *arg), void *arg);
 /* `tunnelguard load -c config` into the benchmark's pin dir and guard cgroup. 0 or -errno; the
  * CLI's output in out. */
 int bench_load(struct bench *b, const char *config, double *ms, char *out, size_t out_len);

@@ -45,6 +45,29 @@ int cgroups_add(struct bench_cgroups *cg, const char *name, char *path, size_t l
 	return 0;
 }
 
+int cgroups_current(char *path, size_t len)
+{
+	char root[PATH_MAX / 4], line[PATH_MAX / 2];
+	int err = mounts_find_cgroup2(root, sizeof(root));
+	FILE *f;
+
+	if (err)
+		return err;
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	err = -ENOENT;
+	while (err && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "0::", 3) == 0)
+			err = (size_t)snprintf(path, len, "%s%s", root, line + 3) >= len
+				      ? -ENAMETOOLONG
+				      : 0;
+	}
+	fclose(f);
+	return err;
+}
+
 int cgroups_move(const char *path, pid_t pid)
 {
 	char file[PATH_MAX], text[32];

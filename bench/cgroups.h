@@ -25,6 +25,10 @@ int cgroups_create(struct bench_cgroups *cg);
 /* Create child name under the parent and write its path into path. 0 or -errno. */
 int cgroups_add(struct bench_cgroups *cg, const char *name, char *path, size_t len);
 
+/* The full path of the calling process's cgroup v2 cgroup, e.g. "<cgroup2 root>/user.slice". 0
+ * or -errno. */
+int cgroups_current(char *path, size_t len);
+
 /* Move every thread of pid into the cgroup at path. 0 or -errno. */
 int cgroups_move(const char *path, pid_t pid);
 

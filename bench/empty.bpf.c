@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * empty.bpf.c - a cgroup/connect4, a cgroup_skb/ingress, a cgroup_skb/egress and a raw
- * tracepoint program on inet_sock_set_state that allow everything and do nothing else.
+ * empty.bpf.c - a cgroup/connect4, a cgroup_skb/ingress, a cgroup_skb/egress and a
+ * cgroup/sock_release program that allow everything and do nothing else.
  *
- * The benchmark attaches them beside tg_connect4 and tg_syn_in while kernel BPF stats are on:
- * their ns per call is what the hook and the stats clock cost by themselves, so a guard
- * program's ns per call minus its empty twin's is the guard's own cost. Attached alone to a
- * cgroup, the connect4 one also shows what running any connect4 program costs in throughput;
- * connect4, ingress and egress together on one cgroup are the floor of the BPF layer: the hooks a
- * loopback connect+accept+close runs the guard on, each with nothing in it. The raw tracepoint
- * one is the floor of tg_listen_state: what any program on inet_sock_set_state costs the host.
+ * The benchmark attaches them beside tg_connect4, tg_syn_in, tg_syn_out and tg_sock_release while
+ * kernel BPF stats are on: their ns per call is what the hook and the stats clock cost by
+ * themselves, so a guard program's ns per call minus its empty twin's is the guard's own cost.
+ * Attached alone to a cgroup, the connect4 one also shows what running any connect4 program costs
+ * in throughput; all four together on one cgroup are the floor of the BPF layer: the hooks a
+ * loopback connect+accept+close runs the guard on (the connect, each packet out and in, each
+ * socket's close), each with nothing in it.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -34,8 +34,8 @@ int empty_skb_out(struct __sk_buff *skb)
 	return 1;
 }
 
-SEC("raw_tp/inet_sock_set_state")
-int empty_set_state(struct bpf_raw_tracepoint_args *ctx)
+SEC("cgroup/sock_release")
+int empty_sock_release(struct bpf_sock *sk)
 {
-	return 0;
+	return 1;
 }

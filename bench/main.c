@@ -323,9 +323,9 @@ static int write_config(struct bench *b)
 static int make_cgroups(struct bench *b)
 {
 	static const char *const names[V_COUNT] = {
-		[V_BASE] = "base",	   [V_NULL] = "null",	[V_GUARD] = "guard",
-		[V_EMPTY] = "empty",	   [V_FLOOR] = "floor", [V_TRACER] = "tracer",
-		[V_EMPTY_TP] = "empty-tp", [V_NFT] = "nft",	[V_NFT_EMPTY] = "nft-empty",
+		[V_BASE] = "base",	     [V_NULL] = "null",	  [V_GUARD] = "guard",
+		[V_EMPTY] = "empty",	     [V_FLOOR] = "floor", [V_NFT] = "nft",
+		[V_NFT_EMPTY] = "nft-empty",
 	};
 	int err = cgroups_create(&b->cg);
 	int v;
@@ -378,12 +378,11 @@ int open_guard_progs(struct bench *b)
 {
 	static const char *const pins[PK_COUNT] = { [PK_CONNECT4] = TG_PIN_PROG_CONNECT4,
 						    [PK_SYN_IN] = TG_PIN_PROG_SYN_IN,
-						    [PK_SYN_OUT] = TG_PIN_PROG_SYN_OUT };
+						    [PK_SYN_OUT] = TG_PIN_PROG_SYN_OUT,
+						    [PK_RELEASE] = TG_PIN_PROG_RELEASE };
 	int i, fd;
 
 	for (i = 0; i < PK_COUNT; i++) {
-		if (!pins[i])
-			continue;
 		fd = open_pinned_prog(b, pins[i]);
 		if (fd < 0)
 			return fd;
@@ -391,7 +390,81 @@ int open_guard_progs(struct bench *b)
 			close(b->guard_fd[i]);
 		b->guard_fd[i] = fd;
 	}
-	return tracer_open(&b->tracer, b->pin_dir);
+	return 0;
+}
+
+/* The guard's programs, as pinned by `load`. */
+static const char *const guard_pins[] = { TG_PIN_PROG_CONNECT4,	  TG_PIN_PROG_CONNECT6,
+					  TG_PIN_PROG_BIND4,	  TG_PIN_PROG_BIND6,
+					  TG_PIN_PROG_SYN_IN,	  TG_PIN_PROG_POST_BIND4,
+					  TG_PIN_PROG_POST_BIND6, TG_PIN_PROG_SYN_OUT,
+					  TG_PIN_PROG_RELEASE };
+#define NR_GUARD_PINS (sizeof(guard_pins) / sizeof(guard_pins[0]))
+
+/* The ids of the guard's pinned programs into ids (0 where a pin cannot be read). */
+static void guard_prog_ids(const struct bench *b, __u32 ids[NR_GUARD_PINS])
+{
+	char path[PATH_MAX];
+	size_t i;
+	int fd;
+
+	for (i = 0; i < NR_GUARD_PINS; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		ids[i] = 0;
+		if (pins_path(path, sizeof(path), b->pin_dir, guard_pins[i]))
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			ids[i] = info.id;
+		close(fd);
+	}
+}
+
+/*
+ * Every BPF link of the host whose program is one of the guard's: the report says how many there
+ * are and that all are cgroup links (nothing of the guard runs outside its cgroup).
+ */
+static void list_guard_links(struct bench *b)
+{
+	__u32 ids[NR_GUARD_PINS], id = 0;
+	size_t used = 0, i;
+	int fd;
+
+	guard_prog_ids(b, ids);
+	while (!bpf_link_get_next_id(id, &id)) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		const char *type;
+
+		fd = bpf_link_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			close(fd);
+			continue;
+		}
+		close(fd);
+		for (i = 0; i < NR_GUARD_PINS && (!ids[i] || ids[i] != info.prog_id); i++)
+			;
+		if (i == NR_GUARD_PINS)
+			continue;
+		b->guard_links++;
+		if (info.type == BPF_LINK_TYPE_CGROUP) {
+			b->guard_cgroup_links++;
+			type = libbpf_bpf_attach_type_str(
+				(enum bpf_attach_type)info.cgroup.attach_type);
+		} else {
+			type = libbpf_bpf_link_type_str(info.type);
+		}
+		if (used < sizeof(b->guard_link_types))
+			used += (size_t)snprintf(b->guard_link_types + used,
+						 sizeof(b->guard_link_types) - used, "%s%s",
+						 used ? ", " : "", type ? type : "?");
+	}
 }
 
 /*
@@ -400,35 +473,23 @@ int open_guard_progs(struct bench *b)
  */
 static void list_foreign_progs(struct bench *b)
 {
-	static const char *const pinned[] = { TG_PIN_PROG_CONNECT4,   TG_PIN_PROG_CONNECT6,
-					      TG_PIN_PROG_BIND4,      TG_PIN_PROG_BIND6,
-					      TG_PIN_PROG_SYN_IN,     TG_PIN_PROG_POST_BIND4,
-					      TG_PIN_PROG_POST_BIND6, TG_PIN_PROG_SYN_OUT };
-	enum { NR_PINNED = sizeof(pinned) / sizeof(pinned[0]), NR_EMPTY = 4, NR_TRACER = 1 };
-	__u32 id = 0, own[NR_PINNED + NR_EMPTY + NR_TRACER] = { 0 };
+	enum { NR_PINNED = NR_GUARD_PINS, NR_EMPTY = 4 };
+	__u32 id = 0, own[NR_PINNED + NR_EMPTY] = { 0 };
 	size_t used = 0, i;
 	int fd;
 
 	/* The guard's pinned programs and the empty ones are the benchmark's own. */
-	for (i = 0; i < NR_PINNED + NR_EMPTY + NR_TRACER; i++) {
+	guard_prog_ids(b, own);
+	for (i = NR_PINNED; i < NR_PINNED + NR_EMPTY; i++) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
-		char path[PATH_MAX];
 
-		if (i < NR_PINNED) {
-			if (pins_path(path, sizeof(path), b->pin_dir, pinned[i]))
-				continue;
-			fd = bpf_obj_get(path);
-		} else if (i == NR_PINNED + NR_EMPTY) {
-			fd = dup(b->tracer.guard.prog_fd);
-		} else if (b->empty) {
-			fd = dup(i == NR_PINNED	      ? empty_prog_fd(b->empty)
-				 : i == NR_PINNED + 1 ? empty_prog_ingress_fd(b->empty)
-				 : i == NR_PINNED + 2 ? empty_prog_egress_fd(b->empty)
-						      : empty_prog_raw_tp_fd(b->empty));
-		} else {
+		if (!b->empty)
 			continue;
-		}
+		fd = dup(i == NR_PINNED	      ? empty_prog_fd(b->empty)
+			 : i == NR_PINNED + 1 ? empty_prog_ingress_fd(b->empty)
+			 : i == NR_PINNED + 2 ? empty_prog_egress_fd(b->empty)
+					      : empty_prog_release_fd(b->empty));
 		if (fd < 0)
 			continue;
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
@@ -475,10 +536,10 @@ static unsigned int count_inherited_progs(const struct bench *b)
 
 /* Part 1: N=1 and N=2, each caller, no guard and null beside every configuration at N=1; at N=2
  * (to keep `make bench` within 10 minutes) without the floors, which N=1 has measured. */
-#define PART1_N1                                                                             \
-	(1u << V_GUARD | 1u << V_EMPTY | 1u << V_FLOOR | 1u << V_TRACER | 1u << V_EMPTY_TP | \
-	 1u << V_NFT | 1u << V_NFT_EMPTY | 1u << V_BOTH)
-#define PART1_N2 (1u << V_GUARD | 1u << V_TRACER | 1u << V_NFT | 1u << V_BOTH)
+#define PART1_N1                                                                           \
+	(1u << V_GUARD | 1u << V_EMPTY | 1u << V_FLOOR | 1u << V_NFT | 1u << V_NFT_EMPTY | \
+	 1u << V_BOTH)
+#define PART1_N2 (1u << V_GUARD | 1u << V_NFT | 1u << V_BOTH)
 static int measure_part1(struct bench *b)
 {
 	unsigned int n, r;
@@ -602,10 +663,12 @@ static int measure_part3(struct bench *b)
 	for (i = 0; i < SCALE_POINTS && scale_points[i] <= b->opt.max_listeners; i++)
 		b->scale[npoints++] = scale_points[i];
 	progress(b, "part 3: opening %zu listeners\n", b->scale[npoints - 1]);
-	err = guard_as_loaded(b);
+	err = listeners_open(&b->listeners, b->scale[npoints - 1], other_tenants,
+			     sizeof(other_tenants) / sizeof(other_tenants[0]));
+	/* They are bound outside the guard's cgroup (their binds met no post_bind hook): one sync
+	 * from sock_diag puts them into port_owner, as the daemon does for such listeners. */
 	if (!err)
-		err = listeners_open(&b->listeners, b->scale[npoints - 1], other_tenants,
-				     sizeof(other_tenants) / sizeof(other_tenants[0]));
+		err = portowner_sync(b->pin_dir, &b->part3_synced);
 	if (err)
 		return err;
 	for (i = 0; i < npoints; i++)
@@ -615,9 +678,7 @@ static int measure_part3(struct bench *b)
 	for (r = 0; r < b->opt.scale_rounds; r++) {
 		for (s = 0; s < npoints; s++) {
 			i = (s + r) % npoints;
-			err = guard_as_loaded(b); /* tg_listen_state follows the listeners */
-			if (!err)
-				err = listeners_set_active(&b->listeners, b->scale[i]);
+			err = listeners_set_active(&b->listeners, b->scale[i]);
 			for (c = 0; !err && c < CALLER_COUNT; c++) {
 				struct block *k = &b->part3[i][c];
 
@@ -633,9 +694,7 @@ static int measure_part3(struct bench *b)
 		}
 	}
 	progress(b, "profile: the tenant at %zu listeners\n", b->scale[npoints - 1]);
-	err = guard_as_loaded(b);
-	if (!err)
-		err = listeners_set_active(&b->listeners, b->scale[npoints - 1]);
+	err = listeners_set_active(&b->listeners, b->scale[npoints - 1]);
 	if (!err)
 		err = profile_caller(b, CALLER_TENANT, &b->profile_scale);
 	if (err)
@@ -650,10 +709,18 @@ static int measure_part3(struct bench *b)
 	return 0;
 }
 
+/* The event part of portowner_measure(), in the guard's cgroup. */
+static int portowner_events(struct bench *b, void *arg)
+{
+	(void)arg;
+	return portowner_measure_events(b->pin_dir, other_tenants[0], &b->portowner);
+}
+
 /*
  * The port_owner map (issue 4 and issue 8 part 4): discovery and reconciliation with
  * PORTOWNER_LISTENERS listeners of other tenants open (part 3's, more opened when it had fewer),
- * then the event latency on listeners of one of them.
+ * then the event latency on listeners of one of them, bound by the benchmark's process moved into
+ * the guard's cgroup (as a hub's sshd sessions are), where post_bind and sock_release see them.
  */
 static int measure_portowner(struct bench *b)
 {
@@ -662,13 +729,14 @@ static int measure_portowner(struct bench *b)
 
 	progress(b, "port_owner: discovery, reconciliation and event latency at %d listeners\n",
 		 PORTOWNER_LISTENERS);
-	err = guard_as_loaded(b);
-	if (!err && b->listeners.n < PORTOWNER_LISTENERS)
+	if (b->listeners.n < PORTOWNER_LISTENERS)
 		err = listeners_open(&b->listeners, PORTOWNER_LISTENERS, other_tenants, nowners);
 	if (!err)
 		err = listeners_set_active(&b->listeners, PORTOWNER_LISTENERS);
 	if (!err)
-		err = portowner_measure(b->pin_dir, other_tenants[0], &b->portowner);
+		err = portowner_measure(b->pin_dir, &b->portowner);
+	if (!err)
+		err = in_guard_cgroup(b, portowner_events, NULL);
 	return err;
 }
 
@@ -717,6 +785,7 @@ static int measure(struct bench *b)
 	if (err)
 		return err;
 	b->inherited_progs = count_inherited_progs(b);
+	list_guard_links(b);
 	list_foreign_progs(b);
 	err = nft_count_packets(b);
 	if (!err)
@@ -752,7 +821,6 @@ static void cleanup(struct bench *b)
 	nftlayer_close(&b->nft);
 	for (c = 0; c < CALLER_COUNT; c++)
 		worker_stop(&b->worker[c]);
-	tracer_close(&b->tracer);
 	empty_prog_destroy(b->empty);
 	b->empty = NULL;
 	for (c = 0; c < PK_COUNT; c++) {
@@ -812,7 +880,6 @@ static int write_results(const struct bench *b)
 int main(int argc, char **argv)
 {
 	static struct bench bench = { .guard_fd = { -1, -1, -1, -1 },
-				      .tracer = TRACER_INIT,
 				      .stats = STATS_SWITCH_INIT,
 				      .listeners = LISTENERS_INIT };
 	struct bench *b = &bench;

@@ -22,9 +22,7 @@ const char *const variant_names[V_COUNT] = {
 	[V_NULL] = "no guard (null)",
 	[V_GUARD] = "BPF layer",
 	[V_EMPTY] = "empty connect4 prog",
-	[V_FLOOR] = "empty progs, all BPF layer cgroup hooks",
-	[V_TRACER] = "listen tracer alone",
-	[V_EMPTY_TP] = "empty raw_tp on inet_sock_set_state",
+	[V_FLOOR] = "empty progs, all BPF layer hooks",
 	[V_NFT] = "nft layer",
 	[V_NFT_EMPTY] = "empty nft output chain",
 	[V_BOTH] = "BPF + nft layers",
@@ -127,31 +125,37 @@ int nft_quiet(struct bench *b)
 	return err;
 }
 
-int guard_as_loaded(struct bench *b)
+int in_guard_cgroup(struct bench *b, int (*fn)(struct bench *b, void *arg), void *arg)
 {
-	int err =
-		b->empty ? tracer_set_empty(&b->tracer, empty_prog_raw_tp_fd(b->empty), false) : 0;
+	char home[PATH_MAX];
+	int err = cgroups_current(home, sizeof(home)), ret;
 
-	return err < 0 ? err : tracer_pin_back(&b->tracer);
+	if (!err)
+		err = cgroups_move(b->cgroup[V_GUARD], getpid());
+	if (err) {
+		fprintf(stderr, "tg-bench: cannot move the benchmark into %s: %s\n",
+			b->cgroup[V_GUARD], strerror(-err));
+		return err;
+	}
+	ret = fn(b, arg);
+	err = cgroups_move(home, getpid());
+	if (err)
+		fprintf(stderr, "tg-bench: cannot move the benchmark back into %s: %s\n", home,
+			strerror(-err));
+	return ret ? ret : err;
 }
 
 int variant_apply(struct bench *b, enum variant v, bool every_flag, bool *changed)
 {
 	bool nft = v == V_NFT || v == V_BOTH, nft_empty = v == V_NFT_EMPTY;
-	bool tracer = v == V_GUARD || v == V_TRACER || v == V_BOTH;
-	int err = 0, ret;
+	int err = 0;
 
 	*changed = nft != b->nft.active || nft_empty != b->nft.empty_active;
 	if (every_flag || nft != b->nft.active)
 		err = nftlayer_set_active(&b->nft, nft);
 	if (!err && (every_flag || nft_empty != b->nft.empty_active))
 		err = nftlayer_set_empty_active(&b->nft, nft_empty);
-	ret = err ? err : tracer_set(&b->tracer, tracer);
-	*changed = *changed || ret > 0;
-	if (ret >= 0)
-		ret = tracer_set_empty(&b->tracer, empty_prog_raw_tp_fd(b->empty), v == V_EMPTY_TP);
-	*changed = *changed || ret > 0;
-	return ret < 0 ? ret : 0;
+	return err;
 }
 
 static int run_slot(struct bench *b, struct block *k, enum variant v, uint64_t ns)
@@ -292,11 +296,10 @@ int block_run_round(struct bench *b, struct block *k)
 static void cost_fds(const struct bench *b, int prog[PK_COUNT], int empty[PK_COUNT])
 {
 	memcpy(prog, b->guard_fd, sizeof(b->guard_fd));
-	prog[PK_LISTEN] = b->tracer.guard.prog_fd;
 	empty[PK_CONNECT4] = empty_prog_fd(b->empty);
 	empty[PK_SYN_IN] = empty_prog_ingress_fd(b->empty);
 	empty[PK_SYN_OUT] = empty_prog_egress_fd(b->empty);
-	empty[PK_LISTEN] = empty_prog_raw_tp_fd(b->empty);
+	empty[PK_RELEASE] = empty_prog_release_fd(b->empty);
 }
 
 static int read_runs(const int fd[PK_COUNT], struct prog_run out[PK_COUNT])
@@ -310,19 +313,18 @@ static int read_runs(const int fd[PK_COUNT], struct prog_run out[PK_COUNT])
 
 /*
  * The ns per call of the guard's programs and of their empty twins, on the same connects: all
- * are attached to the guard cgroup (the tracers to the host) while stats are on, and both the
- * connector and the listener it reaches are in that cgroup, so each packet runs both ingress or
- * both egress programs, each connect both connect4 programs and each state change both tracers.
- * The tracers also run for the host's other sockets: bg_per_ns (calls per ns with the workers
- * idle, measured just before) is taken off their calls per connect, not off their ns per call.
+ * are attached to the guard cgroup while stats are on, and both the connector and the listener it
+ * reaches are in that cgroup, so each packet runs both ingress or both egress programs, each
+ * connect both connect4 programs and each socket's close (the connector's, the accepted one's)
+ * both sock_release programs.
  */
-static int cost_slot(struct bench *b, enum caller c, double bg_per_ns, struct cost *out)
+static int cost_slot(struct bench *b, enum caller c, struct cost *out)
 {
 	struct prog_run p0[PK_COUNT], p1[PK_COUNT], e0[PK_COUNT], e1[PK_COUNT];
 	int prog_fd[PK_COUNT], empty_fd[PK_COUNT], i;
 	struct worker *w = &b->worker[c];
 	unsigned int r = out->rounds;
-	uint64_t connects, t0;
+	uint64_t connects;
 	int err;
 
 	if (r >= BENCH_MAX_ROUNDS)
@@ -331,7 +333,6 @@ static int cost_slot(struct bench *b, enum caller c, double bg_per_ns, struct co
 	err = variant_enter(b, w, V_GUARD);
 	if (!err)
 		err = worker_run(w, 1, slot_ns(b)); /* warm-up after the move */
-	t0 = now_ns();
 	if (!err)
 		err = read_runs(prog_fd, p0);
 	if (!err)
@@ -352,45 +353,23 @@ static int cost_slot(struct bench *b, enum caller c, double bg_per_ns, struct co
 
 		if (!n || !ne || !connects) {
 			fprintf(stderr,
-				"tg-bench: BPF stats counted no call of program kind %d (0 connect4, 1 syn_in, 2 syn_out, 3 listen_state): are the programs attached?\n",
+				"tg-bench: BPF stats counted no call of program kind %d (0 connect4, 1 syn_in, 2 syn_out, 3 sock_release): are the programs attached?\n",
 				i);
 			return -ENODATA;
 		}
 		if (n != ne)
 			pc->counts_differ = true;
-		if (i == PK_LISTEN)
-			calls -= bg_per_ns * (double)(now_ns() - t0);
 		pc->prog[r] = (double)(p1[i].run_time_ns - p0[i].run_time_ns) / (double)n;
 		pc->empty[r] = (double)(e1[i].run_time_ns - e0[i].run_time_ns) / (double)ne;
-		pc->calls[r] = (calls > 0 ? calls : 0) / (double)connects;
+		pc->calls[r] = calls / (double)connects;
 	}
 	out->calls += p1[PK_CONNECT4].run_cnt - p0[PK_CONNECT4].run_cnt;
-	out->background[r] = bg_per_ns * 1e9;
 	out->rounds++;
 	return 0;
 }
 
-/* Tracepoint calls per ns of the host with the workers idle (other work, other tests). */
-static int tracer_background(struct bench *b, double *per_ns)
-{
-	const struct timespec idle = { .tv_nsec = (long)(cost_slot_ns(b) / 2) };
-	int fd = empty_prog_raw_tp_fd(b->empty), err;
-	struct prog_run r0, r1;
-	uint64_t t0 = now_ns();
-
-	err = prog_run_read(fd, &r0);
-	if (!err)
-		nanosleep(&idle, NULL);
-	if (!err)
-		err = prog_run_read(fd, &r1);
-	if (!err)
-		*per_ns = (double)(r1.run_cnt - r0.run_cnt) / (double)(now_ns() - t0);
-	return err;
-}
-
 int cost_run_round(struct bench *b, struct cost out[CALLER_COUNT])
 {
-	double bg_per_ns = 0;
 	bool changed;
 	int err, c;
 
@@ -402,17 +381,13 @@ int cost_run_round(struct bench *b, struct cost out[CALLER_COUNT])
 	if (!err)
 		err = empty_prog_attach_egress(b->empty, b->cgroup[V_GUARD]);
 	if (!err)
-		err = tracer_set_empty(&b->tracer, empty_prog_raw_tp_fd(b->empty), true);
-	if (err > 0)
-		err = 0;
+		err = empty_prog_attach_release(b->empty, b->cgroup[V_GUARD]);
 	if (!err)
 		err = stats_enable(&b->stats);
-	if (!err)
-		err = tracer_background(b, &bg_per_ns);
 	for (c = 0; !err && c < CALLER_COUNT; c++)
-		err = cost_slot(b, c, bg_per_ns, &out[c]);
+		err = cost_slot(b, c, &out[c]);
 	stats_restore(&b->stats);
-	tracer_set_empty(&b->tracer, empty_prog_raw_tp_fd(b->empty), false);
+	empty_prog_detach_release(b->empty);
 	empty_prog_detach_egress(b->empty);
 	empty_prog_detach_ingress(b->empty);
 	empty_prog_detach(b->empty, 1);
@@ -444,15 +419,10 @@ static void prog_cost_summarize(struct prog_cost *pc, unsigned int rounds)
 
 void cost_summarize(struct cost *c)
 {
-	double bg[BENCH_MAX_ROUNDS];
-	unsigned int r;
 	int i;
 
 	for (i = 0; i < PK_COUNT; i++)
 		prog_cost_summarize(&c->p[i], c->rounds);
-	for (r = 0; r < c->rounds; r++)
-		bg[r] = c->background[r];
-	c->background_per_s = median(bg, c->rounds);
 }
 
 /* `tunnelguard VERB [-c config]` on the benchmark's pin dir (load: and guard cgroup), its output
@@ -473,9 +443,6 @@ static int run_cli_out(struct bench *b, const char *verb, const char *config, do
 	uint64_t elapsed;
 	int rc;
 
-	rc = guard_as_loaded(b);
-	if (rc)
-		return rc;
 	rc = run_command(strcmp(verb, "load") == 0 ? load : unload, &elapsed, out, out_len);
 	if (!rc && ms)
 		*ms = (double)elapsed / 1e6;

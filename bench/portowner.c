@@ -29,7 +29,7 @@
 #define SYNC_BUDGET_NS	  8000000000ull
 #define EVENT_LISTENERS	  1000
 #define EVENT_DEADLINE_NS 100000000ull /* 20 times the 5 ms target: past it, a change is missed */
-#define EVENT_MAX_MISSED  5	       /* then stop: a broken tracepoint must not cost minutes */
+#define EVENT_MAX_MISSED  5	       /* then stop: a broken hook must not cost minutes */
 /* 127.20.0.1: apart from the holders' 127.10.0.0/16 and the workers' 127.0.0.1. */
 #define EVENT_ADDR	 0x7f140001u
 #define EVENT_FIRST_PORT 20000
@@ -240,25 +240,50 @@ static int time_events(int map_fd, uid_t owner, struct portowner_results *out)
 	return bench_stop ? -EINTR : 0;
 }
 
-int portowner_measure(const char *pin_dir, uid_t owner, struct portowner_results *out)
+/* The pinned port_owner map of the guard at pin_dir. fd or -errno, with the reason printed. */
+static int open_map(const char *pin_dir)
 {
-	struct sync_report rep = {};
 	char path[PATH_MAX];
-	int map_fd = -1, err;
-	enum sync_case c;
+	int fd, err = pins_path(path, sizeof(path), pin_dir, TG_PIN_PORT_OWNER);
 
-	memset(out, 0, sizeof(*out));
-	err = pins_path(path, sizeof(path), pin_dir, TG_PIN_PORT_OWNER);
 	if (err)
 		return err;
-	map_fd = bpf_obj_get(path);
-	if (map_fd < 0) {
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
 		err = -errno;
 		fprintf(stderr, "tg-bench: cannot open %s: %s\n", path, strerror(-err));
 		return err;
 	}
+	return fd;
+}
+
+int portowner_sync(const char *pin_dir, size_t *changed)
+{
+	struct sync_report rep = {};
+	int map_fd = open_map(pin_dir), err;
+
+	if (map_fd < 0)
+		return map_fd;
+	err = sync_port_owner_from_diag(map_fd, false, &rep);
+	if (err)
+		fprintf(stderr, "tg-bench: reconciling port_owner failed: %s\n", strerror(-err));
+	*changed = rep.added + rep.removed + rep.changed;
+	close(map_fd);
+	return err;
+}
+
+int portowner_measure(const char *pin_dir, struct portowner_results *out)
+{
+	struct sync_report rep = {};
+	int map_fd, err;
+	enum sync_case c;
+
+	memset(out, 0, sizeof(*out));
+	map_fd = open_map(pin_dir);
+	if (map_fd < 0)
+		return map_fd;
 	err = time_dumps(out);
-	/* Unmeasured: what it repairs is what the tracepoint missed while the listeners came. */
+	/* Unmeasured: what it repairs is what changed outside the guard's hooks since the last. */
 	if (!err) {
 		err = sync_port_owner_from_diag(map_fd, false, &rep);
 		if (err)
@@ -268,8 +293,17 @@ int portowner_measure(const char *pin_dir, uid_t owner, struct portowner_results
 	out->first_drift = rep.added + rep.removed + rep.changed;
 	for (c = 0; !err && c < SYNC_CASES; c++)
 		err = time_syncs(map_fd, c, out);
-	if (!err)
-		err = time_events(map_fd, owner, out);
+	close(map_fd);
+	return err;
+}
+
+int portowner_measure_events(const char *pin_dir, uid_t owner, struct portowner_results *out)
+{
+	int map_fd = open_map(pin_dir), err;
+
+	if (map_fd < 0)
+		return map_fd;
+	err = time_events(map_fd, owner, out);
 	close(map_fd);
 	return err;
 }

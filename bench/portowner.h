@@ -33,7 +33,7 @@ struct portowner_results {
 	size_t listeners;		   /* TCP listeners sock_diag reported */
 	struct spread dump_ms;		   /* diag_dump_listeners() */
 	struct spread sync_ms[SYNC_CASES]; /* sync_port_owner_from_diag() */
-	size_t first_drift;   /* what the unmeasured first sync found: what the tracepoint missed */
+	size_t first_drift;   /* what the unmeasured first sync found: what the hooks did not see */
 	size_t in_sync_drift; /* drift the in-sync runs found, summed: 0 if nothing moved */
 	size_t empty_added_min, empty_added_max; /* entries each empty-map run added */
 	unsigned int events;			 /* listen()/close() pairs measured */
@@ -44,10 +44,19 @@ struct portowner_results {
 };
 
 /*
- * Measure all of the above against the guard pinned at pin_dir, in the current network
- * namespace; the event listeners are created with owner as their uid. Leaves the map in sync.
- * 0 or -errno, with the reason printed.
+ * Discovery and reconciliation against the guard pinned at pin_dir, in the current network
+ * namespace. Leaves the map in sync. 0 or -errno, with the reason printed.
  */
-int portowner_measure(const char *pin_dir, uid_t owner, struct portowner_results *out);
+int portowner_measure(const char *pin_dir, struct portowner_results *out);
+
+/*
+ * Event to map: listeners created with owner as their uid, by the calling process (which must be
+ * in the guard's cgroup for its binds to meet the post_bind hooks). 0 or -errno.
+ */
+int portowner_measure_events(const char *pin_dir, uid_t owner, struct portowner_results *out);
+
+/* One sync_port_owner_from_diag() into the pinned map; *changed: entries it added, removed or
+ * changed. 0 or -errno, with the reason printed. */
+int portowner_sync(const char *pin_dir, size_t *changed);
 
 #endif /* TG_BENCH_PORTOWNER_H */

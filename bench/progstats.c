@@ -21,7 +21,8 @@ struct empty_prog {
 	struct bpf_link *link[2];
 	struct bpf_link *link_ingress;
 	struct bpf_link *link_egress;
-	struct bpf_link *link_floor[3]; /* connect4, ingress, egress on the floor's cgroup */
+	struct bpf_link *link_release;
+	struct bpf_link *link_floor[4]; /* connect4, ingress, egress, sock_release: the floor */
 };
 
 bool stats_sysctl_on(void)
@@ -149,11 +150,12 @@ int empty_prog_fd(const struct empty_prog *e)
 
 int empty_prog_attach_floor(struct empty_prog *e, const char *cgroup)
 {
-	struct bpf_program *progs[3] = { e->skel->progs.empty_connect4, e->skel->progs.empty_skb_in,
-					 e->skel->progs.empty_skb_out };
+	struct bpf_program *progs[4] = { e->skel->progs.empty_connect4, e->skel->progs.empty_skb_in,
+					 e->skel->progs.empty_skb_out,
+					 e->skel->progs.empty_sock_release };
 	int err = 0;
 
-	for (size_t i = 0; i < 3 && !err; i++)
+	for (size_t i = 0; i < 4 && !err; i++)
 		err = attach_to(progs[i], cgroup, &e->link_floor[i]);
 	return err;
 }
@@ -174,21 +176,33 @@ void empty_prog_detach_egress(struct empty_prog *e)
 	e->link_egress = NULL;
 }
 
-int empty_prog_raw_tp_fd(const struct empty_prog *e)
+int empty_prog_release_fd(const struct empty_prog *e)
 {
-	return bpf_program__fd(e->skel->progs.empty_set_state);
+	return bpf_program__fd(e->skel->progs.empty_sock_release);
+}
+
+int empty_prog_attach_release(struct empty_prog *e, const char *cgroup)
+{
+	return attach_to(e->skel->progs.empty_sock_release, cgroup, &e->link_release);
+}
+
+void empty_prog_detach_release(struct empty_prog *e)
+{
+	bpf_link__destroy(e->link_release);
+	e->link_release = NULL;
 }
 
 void empty_prog_destroy(struct empty_prog *e)
 {
 	if (!e)
 		return;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		bpf_link__destroy(e->link_floor[i]);
 	empty_prog_detach(e, 0);
 	empty_prog_detach(e, 1);
 	empty_prog_detach_ingress(e);
 	empty_prog_detach_egress(e);
+	empty_prog_detach_release(e);
 	tg_bench_empty__destroy(e->skel);
 	free(e);
 }

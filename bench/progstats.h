@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * progstats.h - kernel BPF run-time statistics, and the empty connect4, cgroup_skb and raw
- * tracepoint programs they are compared against.
+ * progstats.h - kernel BPF run-time statistics, and the empty connect4, cgroup_skb and
+ * sock_release programs they are compared against.
  *
  * The kernel counts run_cnt and run_time_ns per program only while stats are enabled. They are
  * enabled with BPF_ENABLE_STATS, whose file descriptor turns them off again when it is closed,
@@ -61,14 +61,16 @@ void empty_prog_detach_ingress(struct empty_prog *e);
 int empty_prog_ingress_fd(const struct empty_prog *e);
 
 /*
- * The floor of the BPF layer: the empty connect4, ingress and egress programs all attached to
- * cgroup (links kept until empty_prog_destroy()). 0 or -errno.
+ * The floor of the BPF layer: the empty connect4, ingress, egress and sock_release programs all
+ * attached to cgroup (links kept until empty_prog_destroy()). 0 or -errno.
  */
 int empty_prog_attach_floor(struct empty_prog *e, const char *cgroup);
 int empty_prog_egress_fd(const struct empty_prog *e);
 
-/* The empty raw tracepoint program (attached by tracer.h, not here). */
-int empty_prog_raw_tp_fd(const struct empty_prog *e);
+/* The same for the empty cgroup/sock_release program. */
+int empty_prog_attach_release(struct empty_prog *e, const char *cgroup);
+void empty_prog_detach_release(struct empty_prog *e);
+int empty_prog_release_fd(const struct empty_prog *e);
 
 /* Attach the empty cgroup_skb/egress program to cgroup (one link), and detach it. */
 int empty_prog_attach_egress(struct empty_prog *e, const char *cgroup);

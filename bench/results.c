@@ -17,7 +17,6 @@ static const double min_tput_ratio[CALLER_COUNT] = { 0.995, 0.99 };
 static const double min_both_ratio[CALLER_COUNT] = { 0.97, 0.95 };
 static const double max_own_ns[CALLER_COUNT] = { 10, 60 };
 #define MAX_NFT_OVER_EMPTY 1.25
-#define MAX_TRACER_NS	   5.0 /* "a few ns" per connect: tg_listen_state's share */
 #define MAX_CONTROL_MS	   1000.0
 #define MAX_CHECK_MS	   50.0
 #define FLAT_TOLERANCE	   0.10
@@ -46,14 +45,14 @@ static const char *const prog_names[PK_COUNT] = {
 	[PK_CONNECT4] = "tg_connect4",
 	[PK_SYN_IN] = "tg_syn_in",
 	[PK_SYN_OUT] = "tg_syn_out",
-	[PK_LISTEN] = "tg_listen_state",
+	[PK_RELEASE] = "tg_sock_release",
 };
 
 static const char *const twin_names[PK_COUNT] = {
 	[PK_CONNECT4] = "empty connect4",
 	[PK_SYN_IN] = "empty ingress",
 	[PK_SYN_OUT] = "empty egress",
-	[PK_LISTEN] = "empty raw_tp",
+	[PK_RELEASE] = "empty sock_release",
 };
 
 /* The target of variant v for caller c, or 0 when it has none. */
@@ -96,7 +95,7 @@ static void add_block_rows(struct report *r, const struct block *k, const char *
 		row_set(row->ratio, "%.3fx", k->ratio[v][M_TPUT]);
 		target = tput_target(v, k->caller);
 		if (target > 0) {
-			row_set(row->target, "≥ %.2fx", target);
+			row_set(row->target, "≥ %.3gx", target);
 			row_set(row->verdict, "%s", verdict(k->ratio[v][M_TPUT] >= target));
 		}
 	}
@@ -186,10 +185,6 @@ static void add_prog_cost_rows(struct report *r, enum caller c, const struct cos
 		row = report_add(r, "2", what, cfg);
 		row_set(row->value, "%.2f × %.1f (%.1f − %s %.1f) = %.1f ns", pc->per_connect,
 			pc->own_ns, pc->prog_ns, twin_names[i], pc->empty_ns, pc->own_per_connect);
-		if (i == PK_LISTEN) {
-			row_set(row->target, "≤ %.0f ns/conn", MAX_TRACER_NS);
-			row_set(row->verdict, "%s", verdict(pc->own_per_connect <= MAX_TRACER_NS));
-		}
 	}
 }
 
@@ -359,7 +354,8 @@ static void add_nft_event_row(struct report *r, const struct nft_results *res,
 static void add_event_row(struct report *r, const char *what, const struct portowner_results *p,
 			  const struct spread *s, unsigned int first)
 {
-	struct report_row *row = report_add(r, "4", what, "BPF layer (tg_listen_state)");
+	struct report_row *row =
+		report_add(r, "4", what, "BPF layer (tg_post_bind4, tg_sock_release)");
 	bool pass = p->events && !p->missed && s->p99 < MAX_EVENT_MS * 1e3;
 
 	if (p->events)
@@ -423,32 +419,29 @@ static void add_preamble(const struct bench *b, struct report *r)
 		"of every connection are in the guard's cgroup, as when the guard is attached to "
 		"the root cgroup.\n"
 		"- Configurations are sibling throwaway cgroups: *no guard* and a second *no "
-		"guard* (the null comparison), with nothing of tunnelguard attached anywhere, its "
-		"host-wide tracer included; *BPF layer* (`tunnelguard load --cgroup`: the cgroup "
-		"programs and the listen tracer tg_listen_state); *empty connect4 prog* (a program "
-		"that returns 1); *empty progs, all BPF layer cgroup hooks* (an empty connect4, "
-		"cgroup_skb/ingress and cgroup_skb/egress program on one cgroup: the cgroup hooks a "
-		"loopback connect+accept+close runs the guard on, with nothing in them); *listen "
-		"tracer alone* (tg_listen_state attached, no cgroup program) and *empty raw_tp on "
-		"inet_sock_set_state* (its floor: an empty program on the same raw tracepoint); "
-		"*nft layer* (table inet tunnelguard hooked, no BPF and no tracer) and *empty nft "
+		"guard* (the null comparison), with nothing of tunnelguard attached anywhere; "
+		"*BPF layer* (`tunnelguard load --cgroup`: the cgroup programs, which are all the "
+		"guard loads: %u links, %u of them cgroup links: %s); *empty connect4 prog* (a "
+		"program that returns 1); *empty progs, all BPF layer hooks* (an empty connect4, "
+		"cgroup_skb/ingress, cgroup_skb/egress and cgroup/sock_release program on one "
+		"cgroup: the hooks a loopback connect+accept+close runs the guard on, with nothing "
+		"in them); *nft layer* (table inet tunnelguard hooked, no BPF) and *empty nft "
 		"output chain* (its floor: table inet tg_bench_empty with one base chain of the "
 		"same type, hook and priority, filter/output/0, and no rule); *BPF + nft layers* "
-		"(all of the guard: cgroup programs, tracer and table). The worker process is moved "
+		"(all of the guard: cgroup programs and table). The worker process is moved "
 		"between them (a write to cgroup.procs) and runs a %.1f ms slot in each, in cycles "
 		"that visit them in a rotated order and back (A B C ... C B A); %u cycles make a "
 		"round and each line has %u rounds. At N=1 every configuration runs; at N=2 only "
-		"no guard, null, BPF layer, listen tracer alone, nft layer and both layers (trimmed "
-		"to keep `make bench` within 10 minutes: the floors are N=1's).\n"
-		"- The listen tracer is a raw tracepoint, which runs for every TCP state change of "
-		"the host whatever the cgroup, so like the nft hooks it is attached only for the "
-		"slots that measure it: its link, pinned by `load` as link_listen, is unpinned and "
-		"closed, and a link of the benchmark's own is made from the same program "
-		"(`bpf_raw_tracepoint_open`) for the *BPF layer*, *listen tracer alone* and *BPF + "
-		"nft layers* slots and closed for the others (the empty raw_tp program likewise for "
-		"its slots). A slot after a change runs after an unrecorded 1 ms settle slot. "
-		"Outside measured slots (the CLI, the daemon, part 3's listeners coming and going) "
-		"the link is pinned back as `load` left it.\n"
+		"no guard, null, BPF layer, nft layer and both layers (trimmed to keep `make "
+		"bench` within 10 minutes: the floors are N=1's).\n"
+		"- No listen tracer any more: builds before issue 16 learned listeners from a raw "
+		"tracepoint on inet_sock_set_state, which ran on every TCP state change of the "
+		"host (6 to 6.5 calls per loopback connect+accept+close); the previous run "
+		"measured it at +471 to +517 ns per connect alone (about 0.47 µs, its empty raw_tp "
+		"floor +384 to +468 ns) and 71 to 75 ns of own cost per connect. port_owner is now "
+		"fed by the cgroup post_bind4/6 hooks at bind() and given back by tg_sock_release "
+		"(cgroup/sock_release) when the socket closes: nothing host-wide is attached, so "
+		"the tracer's rows are gone and *no guard* is a host without any of the guard.\n"
 		"- The nft layer is the real table inet tunnelguard, put up by `tunnelguard load` "
 		"with `layers = bpf nft` (its sets hold the workers' own listeners). nft's output "
 		"hook belongs to the network namespace, not to a cgroup, so the table stays "
@@ -468,24 +461,27 @@ static void add_preamble(const struct bench *b, struct report *r)
 		"each program of the guard on the connect path runs beside an empty twin of the "
 		"same type attached after it on the same hook, so both run on the same events: "
 		"tg_connect4 beside an empty connect4 program, tg_syn_in and tg_syn_out beside "
-		"empty cgroup_skb/ingress and egress programs, tg_listen_state beside an empty "
-		"raw_tp program on inet_sock_set_state. Own = run_time_ns/run_cnt of the program "
-		"minus its twin's, median of %u rounds of %u ms, N=1; calls per connect = run_cnt / "
-		"connects of the slot (for the tracepoint, which also runs for the rest of the "
-		"host, less the calls counted in an idle half-slot just before, scaled to the "
-		"slot); *per connect* is the median over rounds of own per call times calls per "
-		"connect. The cgroup_skb programs run on every packet a socket of the guard's "
-		"cgroup sends or receives and the tracer on every state change, so their figures "
-		"per call average early returns with real work. tg_bind4/6 and tg_post_bind4/6 "
-		"run only on bind(), which the connectors never call (their listeners were bound "
-		"once): no throughput row contains them.\n"
+		"empty cgroup_skb/ingress and egress programs, tg_sock_release beside an empty "
+		"cgroup/sock_release program. Own = run_time_ns/run_cnt of the program minus its "
+		"twin's, median of %u rounds of %u ms, N=1; calls per connect = run_cnt / "
+		"connects of the slot; *per connect* is the median over rounds of own per call "
+		"times calls per connect. The cgroup_skb programs run on every packet a socket of "
+		"the guard's cgroup sends or receives and tg_sock_release on every inet socket's "
+		"close there (the connector's and the accepted socket's: 2 per connect), so their "
+		"figures per call average early returns with real work. tg_bind4/6 and "
+		"tg_post_bind4/6 run only on bind(), which the connectors never call (their "
+		"listeners were bound once): no throughput row contains them.\n"
 		"- Part 3 opens the largest number of listeners once, over 1,000 addresses of "
 		"127.10.0.0/16 and ports from 40000, owned by uids 3002-3004 (other tenants). "
 		"Each of %u rounds sets each listener count in turn (rotated order): the first n "
 		"listen, the rest are bound but taken out of the listener table with "
 		"`shutdown(SHUT_RD)`; at each count it runs one round of throughput cycles per "
 		"caller (N=1) and one cost slot per caller. *Flat* compares each count with the "
-		"smallest round by round (median of per-round ratios).\n"
+		"smallest round by round (median of per-round ratios). The listeners are bound by "
+		"holder processes outside the guard's cgroup, so their binds meet no post_bind "
+		"hook: one `sync_port_owner_from_diag()` after they are opened puts them into "
+		"port_owner (%zu entries), as the daemon does for such listeners, so port_owner "
+		"grows with the listener count as on a hub.\n"
 		"- Part 3 for the nft layer: its sets grow with owners (uid . port pairs), not "
 		"with listener sockets, so the table is rebuilt by `nft_apply()` with the workers' "
 		"owners plus 10, 1,000 or 100,000 synthetic tenant owners (uids 3002-3004, ports "
@@ -518,8 +514,10 @@ static void add_preamble(const struct bench *b, struct report *r)
 		"`tunnelguard daemon` on the benchmark's pin dir once unchanged for 1 s; then the "
 		"same with 100,000 single uids in `tenant-uids` (every 3rd from 3000000; `check` "
 		"of a listed uid's connect to port 22). A refusal reads \"not run: ...\".\n",
-		b->opt.slot_us / 1e3, b->opt.cycles, b->opt.rounds, b->opt.cost_rounds,
-		b->opt.cost_slot_ms, b->opt.scale_rounds,
+		b->guard_links, b->guard_cgroup_links,
+		b->guard_link_types[0] ? b->guard_link_types : "none found", b->opt.slot_us / 1e3,
+		b->opt.cycles, b->opt.rounds, b->opt.cost_rounds, b->opt.cost_slot_ms,
+		b->opt.scale_rounds, b->part3_synced,
 		b->opt.scale_rounds / 3 ? b->opt.scale_rounds / 3 : 1,
 		b->nftres.packets_per_connect[CALLER_SERVICE],
 		b->nftres.packets_per_connect[CALLER_TENANT],
@@ -540,16 +538,20 @@ static void add_preamble(const struct bench *b, struct report *r)
 		"then writing; and map emptied first (untimed), so that the sync adds every "
 		"listener. "
 		"Percentiles are nearest-rank.\n"
-		"- Event to map (part 4): 1,000 times, a socket owned by uid 3002 is bound to "
-		"127.20.0.1:(20000 + i) and `listen()` is called; from its return the same thread "
+		"- Event to map (part 4): 1,000 times, the benchmark's process, moved into the "
+		"guard's cgroup for this (as a hub's sshd sessions are), binds a socket owned by "
+		"uid 3002 to 127.20.0.1:(20000 + i) and calls `listen()`; from its return the same "
+		"thread "
 		"looks its key up in port_owner in a tight loop (`bpf_map_lookup_elem`) until the "
 		"entry is there, then calls `close()` and does the same until it is gone. The "
 		"figure runs from the call's return to the return of the lookup that saw the "
 		"change, so it includes one lookup syscall; *at 1st lookup* counts changes already "
-		"made when the call returned (tg_listen_state runs inside the call, on the "
-		"socket's state change). A change not seen within 100 ms counts as missed.\n"
-		"- Event to nft set (part 4): with the nft table hooked, `tunnelguard daemon` "
-		"(both layers, following the guard's pin dir) is started; once a first listener "
+		"made when the call returned (tg_post_bind4 runs inside bind(), before listen(), "
+		"and tg_sock_release inside close()). A change not seen within 100 ms counts as "
+		"missed.\n"
+		"- Event to nft set (part 4): with the nft table hooked and the benchmark's process "
+		"in the guard's cgroup, `tunnelguard daemon` (both layers, following the guard's "
+		"pin dir) is started there; once a first listener "
 		"reaches set owned, a socket owned by uid 3002 is bound to "
 		"127.20.0.2:(21000 + i) and `listen()` is called; the same thread then asks for "
 		"the one element 3002 . port of set owned (`NFT_MSG_GETSETELEM`, no dump) every "
@@ -557,8 +559,8 @@ static void add_preamble(const struct bench *b, struct report *r)
 		"`close()` and does the same until it is gone; 100 times with 10 of part 3's "
 		"listeners listening, 100 times with 10,000, each pair 50 ms after the previous "
 		"one was seen gone, and 100 times *back to back* (10 listeners, the next listen() "
-		"as soon as the previous close() was seen). The path is tg_listen_state, the "
-		"owner-events ring buffer, the daemon's epoll wakeup and one "
+		"as soon as the previous close() was seen). The path is tg_post_bind4 (at bind(), "
+		"before listen()) or tg_sock_release, the owner-events ring buffer, the daemon's epoll wakeup and one "
 		"`nft_update_owners()` batch; a deletion first reads all of port_owner (is "
 		"another listener of the pair left?). A change not seen within 1 s counts as "
 		"missed (the daemon's 2 s reconciliation would repair it).\n",
@@ -584,8 +586,9 @@ static void add_preamble(const struct bench *b, struct report *r)
 /* Where the guard's time per connect goes, from the N=1 ratios and the BPF stats. */
 static void add_time_notes(const struct bench *b, struct report *r)
 {
-	static const enum variant added[] = { V_GUARD,	  V_EMPTY, V_FLOOR,	V_TRACER,
-					      V_EMPTY_TP, V_NFT,   V_NFT_EMPTY, V_BOTH };
+	static const enum variant added[] = {
+		V_GUARD, V_EMPTY, V_FLOOR, V_NFT, V_NFT_EMPTY, V_BOTH
+	};
 	unsigned int i;
 	int c, p;
 
@@ -616,18 +619,16 @@ static void add_time_notes(const struct bench *b, struct report *r)
 	}
 	report_note(r, "\n");
 	for (c = 0; c < CALLER_COUNT; c++) {
-		const struct prog_cost *pc = &b->cost0[c].p[PK_LISTEN];
+		double own = 0;
 
-		if (pc->own_per_connect > MAX_TRACER_NS)
-			report_note(
-				r,
-				"**The listen tracer costs more than a few ns per connect (%s): "
-				"%.1f ns = %.2f calls × %.1f ns over an empty raw_tp program**, "
-				"paid by every TCP connection of the host, guarded cgroup or "
-				"not; the empty raw_tp program itself costs %.1f ns per call "
-				"with stats on.\n",
-				caller_names[c], pc->own_per_connect, pc->per_connect, pc->own_ns,
-				pc->empty_ns);
+		for (p = 0; p < PK_COUNT; p++)
+			own += b->cost0[c].p[p].own_per_connect;
+		report_note(r,
+			    "- %s: the guard's programs' own cost adds up to %.1f ns per connect; "
+			    "the BPF layer adds %+.0f ns over no guard, of which its hooks' floor "
+			    "(empty programs on the same four hooks) is %+.0f ns.\n",
+			    caller_names[c], own, added_ns(&b->part1[0][c], V_GUARD),
+			    added_ns(&b->part1[0][c], V_FLOOR));
 	}
 	report_note(r, "\n");
 }
@@ -656,7 +657,8 @@ static void note_profile(struct report *r, const char *who, const struct profile
 		    "in the hook around it). Its own instructions %.0f%% (~%.0f ns), %.0f%% (~%.0f "
 		    "ns) on its first 16 bytes alone: fetching the program's code, cold again at "
 		    "every connect",
-		    who, p->prog_samples, p->worker_samples, p->hook_samples - p->prog_samples,
+		    who, p->prog_samples, p->worker_samples,
+		    p->hook_samples > p->prog_samples ? p->hook_samples - p->prog_samples : 0,
 		    100 * p->self_samples / n, own * p->self_samples / n,
 		    100 * p->entry_samples / n, own * p->entry_samples / n);
 	note_callees(r, "; below its calls:", p->top, n, own);
@@ -839,17 +841,20 @@ static void add_check_notes(const struct bench *b, struct report *r)
 					    "- %s and its twin (%s) counted different numbers of "
 					    "calls in a round (%s).\n",
 					    prog_names[m], twin_names[m], caller_names[i]);
-	report_note(r,
-		    "- The guard's tracer was attached or detached (or the empty raw_tp program) "
-		    "%u times between slots, each change followed by a 1 ms unrecorded settle "
-		    "slot. With the workers idle the tracepoint ran %.0f times per second for the "
-		    "rest of the host (median over part 2's rounds); that rate is taken off "
-		    "tg_listen_state's calls per connect.\n",
-		    b->tracer.changes, b->cost0[0].background_per_s);
+	report_note(
+		r,
+		"- The guard's BPF links after `load` (every link of the host whose program "
+		"is one of the guard's pinned programs): %u, of which %u cgroup links (%s)%s.\n",
+		b->guard_links, b->guard_cgroup_links,
+		b->guard_link_types[0] ? b->guard_link_types : "none found",
+		b->guard_links == b->guard_cgroup_links ? ": nothing host-wide"
+							: " — **not all cgroup links**");
 	report_note(r,
 		    "- port_owner against sock_diag at %zu listeners: the first (unmeasured) sync "
-		    "found %zu entries to repair (what tg_listen_state had missed while part 3 "
-		    "opened and toggled its listeners); the in-sync runs then found %zu "
+		    "found %zu entries to repair (what changed since the sync after part 3's "
+		    "listeners were opened without a hook seeing it: part 3's listeners beyond "
+		    "these stopped listening, and port_owner follows sock_diag's listeners); the "
+		    "in-sync runs then found %zu "
 		    "differences in all; each empty-map run added %zu",
 		    p->listeners, p->first_drift, p->in_sync_drift, p->empty_added_min);
 	if (p->empty_added_max != p->empty_added_min)
@@ -995,8 +1000,8 @@ void build_report(const struct bench *b, struct report *r)
 	row_set(row->value, "%.0f ms (median of %u)", b->load_ms, b->nloads);
 	row = report_add(r, "4", "`tunnelguard load` over a loaded guard (swap)", "BPF layer");
 	row_set(row->value, "%.0f ms (median of %u)", b->swap_ms, b->nloads);
-	add_event_row(r, "listen() → entry in port_owner", &b->portowner, &b->portowner.listen_us,
-		      b->portowner.listen_first);
+	add_event_row(r, "bind()+listen() → entry in port_owner", &b->portowner,
+		      &b->portowner.listen_us, b->portowner.listen_first);
 	add_event_row(r, "close() → entry gone from port_owner", &b->portowner,
 		      &b->portowner.close_us, b->portowner.close_first);
 	add_nft_control_rows(r, b);
