@@ -20,6 +20,7 @@
  *		set services { type uid . inet_service; elements = { 0 . 22 } }
  *		set tunnel_ports { type inet_proto . inet_service; elements = { tcp . 8001 } }
  *		set service_ports { type inet_proto . inet_service; elements = { tcp . 22 } }
+ *		set allowed { type uid . inet_service; elements = { 2002 . 8001 } }
  *		chain output {
  *			type filter hook output priority filter; policy accept;
  *			oif != "lo" accept
@@ -27,6 +28,7 @@
  *			meta l4proto != tcp accept
  *			meta skuid != @tenant_uids accept
  *			tcp dport @allow_ports accept
+ *			meta skuid . tcp dport @allowed accept
  *			meta skuid . tcp dport @owned accept
  *			meta l4proto . tcp dport @tunnel_ports counter name "tenant_to_tenant"
  *				reject with tcp reset
@@ -34,11 +36,11 @@
  *	}
  *
  * so a SYN from uid 2002 to port 8001 is answered with a TCP reset (connect() fails with
- * ECONNREFUSED) while 2001's own and root's connects pass. Each `allow = USER:PORTS` range
- * adds one rule before the owned lookup, e.g. for allow = 2002:8001
- *	meta skuid 2002 tcp dport >= 8001 tcp dport <= 8001 accept comment "allow = 2002:8001-8001"
- *Policy strict adds a rule that resets tenants' SYNs to @service_ports too; mode audit replaces
- *each reset with `log prefix "tunnelguard audit: " accept`. Traffic that leaves the host is out
+ * ECONNREFUSED) while 2001's own and root's connects pass. `allow = USER:PORTS` lines are the
+ * set allowed, one uid . port element per port they grant (here allow = 2002:8001), so any
+ * number of them costs one lookup. Policy strict adds a rule that resets tenants' SYNs to
+ * @service_ports too; mode audit replaces each reset with `log prefix "tunnelguard audit: "
+ * accept`. Traffic that leaves the host is out
  *after one comparison; established TCP on lo after three (oif, protocol, flags); a non-tenant's SYN
  * after four and one lookup in the interval set tenant_uids.
  *

@@ -360,7 +360,13 @@ Test(layers, allow_rule_opens_the_nft_layer_for_one_tenant, .init = setup, .fini
 	fx_write_config(&fx, "tenant-uids = 2001-2003\nlayers = nft\nallow = 2002:8000-8001\n");
 	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
 	cr_assert_eq(fx_run("nft list chain inet tunnelguard output", out, sizeof(out)), 0);
-	cr_expect(strstr(out, "comment \"allow = 2002:8000-8001\""), "nft: %s", out);
+	cr_expect(strstr(out, "meta skuid . tcp dport @allowed accept comment \"allow rules\""),
+		  "nft: %s", out);
+	/* One element per uid . port the rule grants, whatever the number of rules. */
+	cr_assert_eq(fx_run("nft list set inet tunnelguard allowed", out, sizeof(out)), 0);
+	cr_expect(strstr(out, "2002 . 8000") && strstr(out, "2002 . 8001") &&
+			  !strstr(out, "2002 . 7999") && !strstr(out, "2002 . 8002"),
+		  "set allowed: %s", out);
 	cr_expect_eq(fx_connect_as(&fx, TENANT_B, AF_INET, "127.0.0.1", PORT), 0,
 		     "the allow rule did not let B through the nft layer");
 	cr_expect_eq(fx_connect_as(&fx, 2003, AF_INET, "127.0.0.1", PORT), ECONNREFUSED,

@@ -162,6 +162,7 @@ Test(nft_build, apply_batch_has_every_message_in_order)
 		NFT_TYPE(NFT_MSG_NEWSET),     NFT_TYPE(NFT_MSG_NEWSET),
 		NFT_TYPE(NFT_MSG_NEWSET),     NFT_TYPE(NFT_MSG_NEWSET),
 		NFT_TYPE(NFT_MSG_NEWSET),     NFT_TYPE(NFT_MSG_NEWSET),
+		NFT_TYPE(NFT_MSG_NEWSET), /* allowed: empty, no allow rule in the example */
 		NFT_TYPE(NFT_MSG_NEWSETELEM), NFT_TYPE(NFT_MSG_NEWSETELEM),
 		NFT_TYPE(NFT_MSG_NEWSETELEM), NFT_TYPE(NFT_MSG_NEWSETELEM),
 		NFT_TYPE(NFT_MSG_NEWSETELEM), NFT_TYPE(NFT_MSG_NEWSETELEM),
@@ -169,7 +170,7 @@ Test(nft_build, apply_batch_has_every_message_in_order)
 		NFT_TYPE(NFT_MSG_NEWRULE),    NFT_TYPE(NFT_MSG_NEWRULE),
 		NFT_TYPE(NFT_MSG_NEWRULE),    NFT_TYPE(NFT_MSG_NEWRULE),
 		NFT_TYPE(NFT_MSG_NEWRULE),    NFT_TYPE(NFT_MSG_NEWRULE),
-		NFNL_MSG_BATCH_END,
+		NFT_TYPE(NFT_MSG_NEWRULE),    NFNL_MSG_BATCH_END,
 	};
 	static const char *const elem_sets[] = { "tenant_uids", "allow_ports",	"owned",
 						 "services",	"tunnel_ports", "service_ports" };
@@ -233,16 +234,16 @@ static void rule_exprs(const struct nlmsghdr *nlh, char *names, size_t len, char
 Test(nft_build, rules_follow_policy_and_mode)
 {
 	static const struct rules_case cases[] = {
-		{ "isolate enforce", TG_POLICY_ISOLATE, TG_MODE_ENFORCE, 7,
+		{ "isolate enforce", TG_POLICY_ISOLATE, TG_MODE_ENFORCE, 8,
 		  "meta cmp meta payload lookup objref reject ",
 		  "tenant to another tenant's tunnel" },
-		{ "strict enforce", TG_POLICY_STRICT, TG_MODE_ENFORCE, 8,
+		{ "strict enforce", TG_POLICY_STRICT, TG_MODE_ENFORCE, 9,
 		  "meta cmp meta payload lookup objref reject ",
 		  "tenant to a hub service (policy strict)" },
-		{ "isolate audit", TG_POLICY_ISOLATE, TG_MODE_AUDIT, 7,
+		{ "isolate audit", TG_POLICY_ISOLATE, TG_MODE_AUDIT, 8,
 		  "meta cmp meta payload lookup objref log immediate ",
 		  "audit: tenant to another tenant's tunnel (logged, not reset)" },
-		{ "strict audit", TG_POLICY_STRICT, TG_MODE_AUDIT, 8,
+		{ "strict audit", TG_POLICY_STRICT, TG_MODE_AUDIT, 9,
 		  "meta cmp meta payload lookup objref log immediate ",
 		  "audit: tenant to a hub service, policy strict (logged, not reset)" },
 	};
@@ -252,7 +253,8 @@ Test(nft_build, rules_follow_policy_and_mode)
 		"meta cmp immediate ",
 		"meta byteorder lookup immediate ",
 		"meta cmp payload lookup immediate ",
-		"meta cmp meta payload lookup immediate ",
+		"meta cmp meta payload lookup immediate ", /* allow rules: @allowed */
+		"meta cmp meta payload lookup immediate ", /* own listener: @owned */
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -885,4 +887,48 @@ Test(nft_build, element_dumps_parse_and_hostile_ones_are_refused)
 		     "a dump of another set");
 	cr_expect_eq(st.n_owners, 2, "refused replies appended nothing");
 	nft_state_free(&st);
+}
+
+/* `meta skuid . tcp dport` as the kernel compares it: uid in host order, port in network order. */
+static void pair_key(uint8_t key[8], uint32_t uid, uint16_t port)
+{
+	uint16_t be = htons(port);
+
+	memset(key, 0, 8);
+	memcpy(key, &uid, sizeof(uid));
+	memcpy(key + 4, &be, sizeof(be));
+}
+
+/* allow = USER:PORTS goes into the set allowed as uid . port pairs, one element each. */
+Test(nft_build, allow_rules_are_pairs_in_one_set)
+{
+	struct tg_policy p = example;
+	const struct nlmsghdr *msgs[64];
+	uint8_t keys[16][8], want[3][8];
+	uint32_t klen[16], flags[16];
+	size_t n, found = 0, got = 0;
+	struct built t;
+
+	p.n_allow_rule = 2;
+	p.allow_rule = (struct tg_port_grant[]){ { 2002, 8000, 8001 }, { 2003, 53, 53 } };
+	pair_key(want[0], 2002, 8000);
+	pair_key(want[1], 2002, 8001);
+	pair_key(want[2], 2003, 53);
+	built_start(&t, BATCH_SIZE);
+	build_apply(&t, &p, example_owners, ARRAY_SIZE(example_owners));
+	n = batch_messages(&t, msgs, ARRAY_SIZE(msgs));
+	for (size_t i = 0; i < n; i++) {
+		if (msgs[i]->nlmsg_type != NFT_TYPE(NFT_MSG_NEWSETELEM) ||
+		    strcmp(set_of(msgs[i]), "allowed") != 0)
+			continue;
+		got = elements_of(msgs[i], keys, klen, flags, ARRAY_SIZE(keys));
+		for (size_t k = 0; k < got; k++) {
+			cr_expect_eq(klen[k], 8, "element %zu: key of %u bytes", k, klen[k]);
+			for (size_t w = 0; w < ARRAY_SIZE(want); w++)
+				found += memcmp(keys[k], want[w], 8) == 0;
+		}
+	}
+	cr_expect_eq(got, 3, "set allowed has %zu elements, want 3 (8000, 8001, 53)", got);
+	cr_expect_eq(found, 3, "%zu of the 3 pairs found", found);
+	built_free(&t);
 }

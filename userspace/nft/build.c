@@ -384,6 +384,26 @@ static int put_intervals(struct mnl_nlmsg_batch *b, uint32_t *seq, enum nft_set_
 	return err;
 }
 
+/* The allow rules as uid . port pairs (the BPF layer's tg_allow_rules, in nft). */
+static int put_allowed(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_policy *p)
+{
+	size_t n = policy_allow_pairs(p), k = 0;
+	struct nft_elem *elems;
+	int err;
+
+	if (n == 0)
+		return 0;
+	elems = calloc(n, sizeof(*elems));
+	if (!elems)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < p->n_allow_rule; i++)
+		for (uint32_t port = p->allow_rule[i].first; port <= p->allow_rule[i].last; port++)
+			nft_key_pair(elems[k++].key, p->allow_rule[i].uid, (uint16_t)port);
+	err = put_elems(b, seq, true, SET_ALLOWED, elems, k, true);
+	free(elems);
+	return err;
+}
+
 static int check_policy(const struct tg_policy *p)
 {
 	if (p->mode != TG_MODE_ENFORCE && p->mode != TG_MODE_AUDIT)
@@ -445,6 +465,8 @@ int nft_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_poli
 		err = put_intervals(b, seq, SET_ALLOW_PORTS, ports, n_ports, UINT16_MAX);
 	if (!err)
 		err = put_owner_sets(b, seq, true, c, true);
+	if (!err)
+		err = put_allowed(b, seq, p);
 	if (!err)
 		err = nft_put_chain(b, seq);
 	if (!err)

@@ -34,6 +34,8 @@ const struct nft_set_spec nft_sets[SET_COUNT] = {
 	[SET_SERVICE_PORTS] = { "service_ports",
 				TG_NFT_DT_CONCAT(TG_NFT_DT_INET_PROTOCOL, TG_NFT_DT_INET_SERVICE),
 				8, 0, 0, "ports where a hub service listens" },
+	[SET_ALLOWED] = { "allowed", TG_NFT_DT_CONCAT(TG_NFT_DT_UID, TG_NFT_DT_INET_SERVICE), 8, 0,
+			  0, "allow = USER:PORTS: uid . port a tenant may reach whoever listens" },
 };
 
 uint32_t nft_set_id(enum nft_set_index i)

@@ -68,6 +68,7 @@ enum nft_set_index {
 	SET_SERVICES,
 	SET_TUNNEL_PORTS,
 	SET_SERVICE_PORTS,
+	SET_ALLOWED, /* policy, not owners: the uid . port pairs of allow = USER:PORTS */
 	SET_COUNT,
 };
 

@@ -66,9 +66,8 @@ int nft_apply(struct nft_handle *h, const struct tg_policy *policy, const struct
 	}
 	mnl_socket_close(nl);
 	arg.content = &content;
-	/* An allow rule is a rule of a few hundred bytes: count it as four elements. */
 	content.n_policy_ranges = (size_t)policy->n_tenant + policy->n_exempt +
-				  policy->n_allow_port + 4 * (size_t)policy->n_allow_rule;
+				  policy->n_allow_port + policy_allow_pairs(policy);
 	err = nft_build_and_send(h, nft_batch_size(&content), 0, put_apply, &arg);
 cleanup:
 	nft_state_free(&old);

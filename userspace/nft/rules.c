@@ -232,35 +232,6 @@ static int put_deny_rule(struct mnl_nlmsg_batch *b, uint32_t *seq, bool audit,
  * only way to the host's own addresses), then established traffic and replies (which, from a
  * tenant's listener, carry the tenant's uid), then non-TCP, then non-tenants.
  */
-/*
- * One rule per `allow = USER:PORTS` range: at most TG_MAX_ALLOW_RULES, and only a tenant's SYN
- * gets this far, so a linear walk costs nobody else anything.
- */
-static int put_allow_rules(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_policy *p)
-{
-	for (uint32_t i = 0; i < p->n_allow_rule; i++) {
-		const struct tg_port_grant *g = &p->allow_rule[i];
-		uint16_t first = htons(g->first), last = htons(g->last);
-		struct rule_builder rb;
-		char comment[64];
-		int err;
-
-		snprintf(comment, sizeof(comment), "allow = %u:%u-%u", g->uid, g->first, g->last);
-		rule_start(&rb, comment);
-		add_tcp_dependency(&rb);
-		add_expr(&rb, expr_meta(NFT_META_SKUID, NFT_REG_1));
-		add_expr(&rb, expr_cmp(NFT_CMP_EQ, &g->uid, sizeof(g->uid)));
-		/* Big-endian ports compare byte by byte in numeric order. */
-		add_expr(&rb, expr_payload(TCP_DPORT_OFFSET, 2, NFT_REG_1));
-		add_expr(&rb, expr_cmp(NFT_CMP_GTE, &first, sizeof(first)));
-		add_expr(&rb, expr_cmp(NFT_CMP_LTE, &last, sizeof(last)));
-		add_expr(&rb, expr_accept());
-		err = rule_put(b, seq, &rb);
-		if (err)
-			return err;
-	}
-	return 0;
-}
 
 int nft_put_rules(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_policy *p)
 {
@@ -314,7 +285,14 @@ int nft_put_rules(struct mnl_nlmsg_batch *b, uint32_t *seq, const struct tg_poli
 	if (err)
 		return err;
 
-	err = put_allow_rules(b, seq, p);
+	/* allow = USER:PORTS, expanded to pairs in the set allowed: one lookup, any number. */
+	rule_start(&rb, "allow rules");
+	add_tcp_dependency(&rb);
+	add_expr(&rb, expr_meta(NFT_META_SKUID, NFT_REG_1));
+	add_expr(&rb, expr_payload(TCP_DPORT_OFFSET, 2, NFT_REG32_01));
+	add_expr(&rb, expr_lookup(SET_ALLOWED, false));
+	add_expr(&rb, expr_accept());
+	err = rule_put(b, seq, &rb);
 	if (err)
 		return err;
 
