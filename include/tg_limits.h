@@ -63,7 +63,7 @@ struct tg_bound {
 /*
  * One uid other than root may own at most max_entries / TG_OWNER_CAP_DIVISOR entries of
  * tg_port_owner, so that one tenant's listeners cannot fill it and blind the guard to the others'.
- * The listen tracer is loaded once and never swapped, so the share is a constant, not policy.
+ * The share is a constant, not policy: the map and the counts outlive every swap.
  */
 #define TG_OWNER_CAP_DIVISOR 4
 

@@ -237,12 +237,12 @@ struct tg_selftest {
 _Static_assert(sizeof(struct tg_selftest) == 48, "the pinned selftest value changed size");
 
 /*
- * A change to tg_port_owner made by the listen tracer, sent on the ring buffer tg_owner_events so
- * that the daemon can add or delete the same owner in the nft layer's sets at once. Example,
- * tenant 2001's sshd starts listening on 127.0.0.1:8001:
- *	{ .uid = 2001, .port = 8001, .family = AF_INET, .added = 1 }
- * The ring buffer has no reader while no daemon runs; the events are then dropped (counted in
- * TG_STAT_OWNER_EVENTS_LOST) and the daemon's full reconciliation covers them when it starts.
+ * A change to tg_port_owner made by the bind and close hooks, sent on the ring buffer
+ *tg_owner_events so that the daemon can add or delete the same owner in the nft layer's sets at
+ *once. Example, tenant 2001's sshd starts listening on 127.0.0.1:8001: { .uid = 2001, .port = 8001,
+ *.family = AF_INET, .added = 1 } The ring buffer has no reader while no daemon runs; the events are
+ *then dropped (counted in TG_STAT_OWNER_EVENTS_LOST) and the daemon's full reconciliation covers
+ *them when it starts.
  */
 #define TG_OWNER_EVENTS_RING_BYTES (64 * 1024)
 

@@ -70,8 +70,8 @@ int capacity_size_port_owner(struct bpf_map *map, uint32_t want, const char *pin
 	}
 	if (have == want)
 		return bpf_map__set_max_entries(map, want);
-	/* Refused rather than swapped: the listen tracer stays attached across a swap and keeps
-	 * writing the pinned map, and a fresh map would start without the listeners it holds. */
+	/* Refused rather than swapped: the pinned map outlives a swap (the bind and close hooks
+	 * of every load write it), and a fresh map would start without the listeners it holds. */
 	pr_warn("port-owner-max = %s, but the loaded guard's map %s/%s holds %s entries: %s\n",
 		capacity_number(want, a, sizeof(a)), pin_dir, TG_PIN_PORT_OWNER,
 		capacity_number(have, b, sizeof(b)),

@@ -54,8 +54,8 @@ struct bpf_map;
 
 /*
  * Give the skeleton's tg_port_owner max_entries = want (0: the default) before load. A pinned
- * map of another size is not resized, as the tracer that writes it stays attached across a
- * swap and a new map would lose every listener it holds: -EEXIST, with the message saying to
+ * map of another size is not resized, as it outlives a swap (every load's bind and close hooks
+ * write it) and a new map would lose every listener it holds: -EEXIST, with the message saying to
  * unload and load. 0 or -errno.
  */
 int capacity_size_port_owner(struct bpf_map *map, uint32_t want, const char *pin_dir);

@@ -53,7 +53,7 @@ struct daemon {
 	bool rings_open;
 	struct netns_watch netns; /* other namespaces' addresses, open when netns_open */
 	bool netns_open;
-	struct nft_watch watch; /* layers = nft alone: sock_diag polls instead of the tracer */
+	struct nft_watch watch; /* layers = nft alone: sock_diag polls instead of the hooks */
 	struct nft_handle nft;	/* the nft layer, as the guard of opts->pin_dir */
 	int signal_fd;
 	int epoll_fd;
@@ -320,7 +320,7 @@ static bool check_capacity(struct daemon *d, bool reconciled)
 		d->fallback = d->port_owner_untracked > 0;
 		pr_info("the nft sets follow %s\n", d->fallback
 							    ? "sock_diag polls: port_owner is full"
-							    : "the listen tracer again");
+							    : "the bind and close hooks again");
 	}
 	d->feed.adds_only = d->fallback;
 	if (changed) {
@@ -333,8 +333,8 @@ static bool check_capacity(struct daemon *d, bool reconciled)
 }
 
 /*
- * Safety net under the BPF tracer, and repair of anything removed by hand. Events are applied
- * between the heavy steps, never between the nft sync's sock_diag dump and its batch (a
+ * Safety net under the BPF bind and close hooks, and repair of anything removed by hand. Events are
+ * applied between the heavy steps, never between the nft sync's sock_diag dump and its batch (a
  * listener added meanwhile would be taken out again as stale). Each pass holds the lock that
  * load and unload take, from reading the guard's state to the last repair, and only for that
  * pass: a repair never acts on a state that an unload has meanwhile taken away. The first pass
@@ -589,7 +589,7 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* Without the BPF tracer's events, poll for listener changes (nft_watch.h). */
+/* Without the BPF hooks' events, poll for listener changes (nft_watch.h). */
 static bool watching(const struct daemon *d)
 {
 	return (!d->rings_open || d->fallback) && (d->intent.layers & TG_LAYER_NFT);

@@ -2,10 +2,10 @@
 /*
  * daemon.h - `tunnelguard daemon`: a foreground service that loads the guard when it is not in
  * force, prints one line per refused connect, keeps tg_port_owner and tg_local_addrs in step
- * with the kernel, and the nft layer's sets with the listeners (from the listen tracer's owner
- * events at once, and by a full sync every interval), repairing drift it finds. SIGHUP reloads the
- * config with the same no-gap swap as `load`; SIGTERM and SIGINT exit and leave the guard in force.
- * Killing it changes nothing in the kernel: a restarted daemon resynchronises.
+ * with the kernel, and the nft layer's sets with the listeners (from the bind and close hooks'
+ * owner events at once, and by a full sync every interval), repairing drift it finds. SIGHUP
+ * reloads the config with the same no-gap swap as `load`; SIGTERM and SIGINT exit and leave the
+ * guard in force. Killing it changes nothing in the kernel: a restarted daemon resynchronises.
  */
 #ifndef TG_DAEMON_H
 #define TG_DAEMON_H

@@ -4,7 +4,7 @@
  * listeners in each, for `status` and `check` (issue 13: they name the namespace).
  *
  * Namespaces are found once per call from /proc/<pid>/ns/net (a command run on demand, not a
- * timer: the daemon learns namespaces from the listen tracer). Each one is entered from a
+ * timer: the daemon learns namespaces from the bind and close hooks). Each one is entered from a
  * short-lived thread, which reads its cookie (SO_NETNS_COOKIE, the id events and the BPF maps
  * use) and, when asked, its TCP listeners (sock_diag). Names, in order of preference:
  *	"tg-ctr"             a /run/netns entry (ip netns add tg-ctr)

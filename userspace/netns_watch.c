@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * netns_watch.c - the local addresses of the other network namespaces, followed from the listen
- * tracer's tg_netns_events and from rtnetlink events (netns_watch.h).
+ * bind and close hooks' tg_netns_events and from rtnetlink events (netns_watch.h).
  *
  * A socket stays in the namespace where it was made, so everything namespace-bound (the cookie
  * check, the subscribed rtnetlink socket, the dumps) happens in a short-lived thread that

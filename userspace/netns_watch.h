@@ -4,7 +4,7 @@
  * listeners are, and keeps them current from rtnetlink events, so that the connect hook there
  * need not fail closed (tg_maps.h: tg_netns, tg_netns_addrs).
  *
- * The listen tracer reports a listener starting or stopping outside the guard's namespace on
+ * The bind and close hooks report a port taken or given back outside the guard's namespace on
  * the ring buffer tg_netns_events. For a namespace it does not know, the watch opens
  * /proc/PID/ns/net of the listening task, checks that it is the event's namespace
  * (SO_NETNS_COOKIE of a socket made inside it), and from a short-lived thread inside it opens a

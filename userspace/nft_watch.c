@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * nft_watch.c - sock_diag polls -> the nft sets (nft_watch_diag_to_nft), for a guard without the
- * BPF listen tracer. See nft_watch.h.
+ * BPF bind and close hooks. See nft_watch.h.
  */
 #include <errno.h>
 #include <stdlib.h>

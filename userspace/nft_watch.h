@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * nft_watch.h - sock_diag polls -> the nft sets (nft_watch_diag_to_nft): following listeners
- * into the nft sets when there is no BPF listen tracer (`layers = nft` alone): the daemon polls
- * sock_diag and sends the difference with its last poll as element batches, so a new tunnel port
- * is in the sets within a poll period (100 ms, longer on a hub where a poll costs more: never more
- * than 5% of the daemon's time) rather than at the next reconciliation.
+ * into the nft sets when there are no BPF bind and close hooks (`layers = nft` alone): the daemon
+ * polls sock_diag and sends the difference with its last poll as element batches, so a new tunnel
+ * port is in the sets within a poll period (100 ms, longer on a hub where a poll costs more: never
+ * more than 5% of the daemon's time) rather than at the next reconciliation.
  *
  * Example: the last poll saw { 2001 . 8001 }; tenant 2002 starts `ssh -R 8002:...` and 2001's
  * tunnel drops. The next poll sees { 2002 . 8002 } and sends an addition of 2002 . 8002

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * owner_feed.h - the daemon's event-driven path into the nft layer, owner events -> nft sets
- * (owner_events_to_nft): the listen tracer reports each change to tg_port_owner on the ring
+ * (owner_events_to_nft): the bind and close hooks report each change to tg_port_owner on the ring
  * buffer tg_owner_events (struct tg_owner_event), and the feed turns a burst of them into one nft
  * element batch, so a new tunnel port is in the nft sets within a ring-buffer wakeup, not a
  * reconciliation period.

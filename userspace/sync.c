@@ -244,7 +244,7 @@ int sync_port_owner_from_listeners(int map_fd, bool dry_run, struct sync_report 
 		if (!l2 || l2->uid != l->uid)
 			continue;
 		/* The listener was there before and after the map was read: the read saw its
-		 * entry, if the tracer made one. */
+		 * entry, if the bind hook made one. */
 		probe.key = key;
 		have = bsearch(&probe, entries, count, sizeof(*entries), compare_entries);
 		if (!have && dry_run && report->entries >= map_max) {

@@ -38,7 +38,7 @@ struct sync_report {
 };
 
 /*
- * The per-uid cap (tg_limits.h) applies to what sync adds, as in the listen tracer: a listener
+ * The per-uid cap (tg_limits.h) applies to what sync adds, as in the bind hooks: a listener
  * whose uid owns its share of the map already is not added (report->capped), and is not drift.
  */
 

@@ -135,8 +135,8 @@ int owner_tally_write(const struct owner_tally *t, int count_fd)
 	for (size_t i = 0; !err && i < t->cap; i++) {
 		struct tg_owner_count c = { .count = t->count[i] };
 
-		/* A full map (more uids than TG_TUNNELS_UIDS) leaves the tracer uncapped for the
-		 * rest: not an error of the reconciliation. */
+		/* A full map (more uids than TG_TUNNELS_UIDS) leaves the bind hooks uncapped for
+		 * the rest: not an error of the reconciliation. */
 		if (t->used[i] && bpf_map_update_elem(count_fd, &t->uid[i], &c, BPF_ANY) < 0 &&
 		    errno != E2BIG)
 			err = -errno;

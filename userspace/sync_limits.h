@@ -2,7 +2,7 @@
 /*
  * sync_limits.h - the per-uid cap on tg_port_owner (tg_limits.h) in the reconciliation: a tally
  * of the entries each uid owns, built from the map as sync read it and kept in step with what
- * sync adds and removes, then written to tg_owner_count so that the listen tracer's counts
+ * sync adds and removes, then written to tg_owner_count so that the bind hooks' counts
  * match the map again (any drift heals at each reconciliation).
  */
 #ifndef TG_SYNC_LIMITS_H

@@ -240,7 +240,7 @@ Test(capacity, full_port_owner_is_loud_and_nft_stays_complete, .init = setup, .f
 	cr_expect_eq(fx_daemon_stop(daemon, SIGTERM), 0);
 }
 
-/* A loaded map is never resized under the running tracer: load refuses, the guard stays. */
+/* A loaded map is never resized under the running hooks: load refuses, the guard stays. */
 Test(capacity, loaded_map_is_not_resized, .init = setup, .fini = teardown, .timeout = 60)
 {
 	char before[256], *ids;

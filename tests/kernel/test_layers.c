@@ -3,9 +3,10 @@
  * The config key `layers` through the real CLI and daemon: the nft layer alone refuses the
  * cross-tenant connect, both layers show in bpftool and nft, a hand-deleted set element is drift
  * that status reports and the daemon repairs, the daemon moves listener changes into the nft
- * sets from the tracer's events (not its reconciliation), switching layers never leaves a gap,
- * and unload leaves `nft list ruleset` (with an iptables-nft rule in it) exactly as before load.
- * Needs root; every test runs in the fixture's own network namespace, cgroup and pin dir.
+ * sets from the bind and close hooks' events (not its reconciliation), switching layers never
+ * leaves a gap, and unload leaves `nft list ruleset` (with an iptables-nft rule in it) exactly as
+ * before load. Needs root; every test runs in the fixture's own network namespace, cgroup and pin
+ * dir.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -189,7 +190,7 @@ Test(layers, hand_deleted_element_is_drift_and_the_daemon_repairs_it, .init = se
 }
 
 /*
- * With a reconciliation period of an hour, only the tracer's owner events can move a new
+ * With a reconciliation period of an hour, only the hooks' owner events can move a new
  * listener into the sets: this is the event-driven path the BPF map has too.
  */
 Test(layers, daemon_follows_listeners_into_the_sets_by_events, .init = setup, .fini = teardown)
@@ -403,7 +404,7 @@ Test(layers, a_second_guard_leaves_the_first_ones_table_alone, .init = setup, .f
 }
 
 /*
- * layers = nft alone has no listen tracer: the daemon polls sock_diag instead. With a
+ * layers = nft alone has no BPF bind and close hooks: the daemon polls sock_diag instead. With a
  * reconciliation period of an hour, only those polls can move a listener in and out.
  */
 Test(layers, nft_alone_daemon_follows_listeners_by_polling, .init = setup, .fini = teardown)

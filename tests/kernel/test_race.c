@@ -10,7 +10,7 @@
  * What runs: layers `bpf`, `bpf nft` and `nft`, each on 127.0.0.1 and on [::1] (six tests), each
  * flapping H = 1 ms x 2000 cycles, 10 ms x 75 and 50 ms x 15 (about 7 s a test, under 60 s for
  * the file), with the daemon running as on a real hub (it follows listeners into the nft sets:
- * by the BPF tracer's events with `bpf nft`, by polling sock_diag every 100 ms with `nft`).
+ * by the BPF hooks' events with `bpf nft`, by polling sock_diag every 100 ms with `nft`).
  *  - With the BPF layer: asserted 0 completed connects of B, 0 connections accepted by A, no
  *    other errno, and every connect of B that timed out lost its SYN to tg_syn_in
  *    (tg_stages[syn]) or to the kernel itself (TcpExt ListenDrops).

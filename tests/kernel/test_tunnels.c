@@ -5,8 +5,8 @@
  * counter and an event; closing a socket gives its port back; another tenant is unaffected; a
  * [tenant] section's limit beats the global one; audit mode records and allows; concurrent
  * binds from several processes never hold more than the limit. And the per-uid cap on
- * port_owner: one uid other than root cannot take more than a quarter of it, in the listen
- * tracer as in the load's reconciliation. Needs root; each test runs in its own network
+ * port_owner: one uid other than root cannot take more than a quarter of it, in the bind
+ * hooks as in the load's reconciliation. Needs root; each test runs in its own network
  * namespace and cgroup (fixture.h), with test-only uids.
  */
 #include <arpa/inet.h>
@@ -498,7 +498,7 @@ static uint64_t stat_uid_cap(void)
 }
 
 /*
- * With port-owner-max = 16, one uid other than root owns at most 4 entries: the tracer refuses
+ * With port-owner-max = 16, one uid other than root owns at most 4 entries: the bind hook refuses
  * the rest (counted), the load's reconciliation does not add them back, and root is not capped.
  */
 Test(tunnels, port_owner_uid_cap, .init = setup, .fini = teardown, .timeout = 60)

@@ -200,7 +200,7 @@ Test(config_limits, resolve_bad)
 	}
 }
 
-/* The functions the kernel's post-bind check and the listen tracer run. */
+/* The functions the kernel's post-bind check and its port_owner cap run. */
 Test(config_limits, kernel_functions)
 {
 	static const struct {

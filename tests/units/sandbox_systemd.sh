@@ -160,7 +160,7 @@ done
 for rw in /sys/fs/bpf /sys/fs/cgroup /proc/sys/net /run; do
 	[ "$(mount_opts "$rw")" = rw ] || fail "$rw is not writable for the daemon"
 done
-# Not covered here: the daemon's setns() into a tenant's namespace. The BPF listen tracer reports
+# Not covered here: the daemon's setns() into a tenant's namespace. The BPF bind and close hooks report
 # pids of the initial pid namespace, which this container's /proc does not have; on a host,
 # where the service shares that namespace, tests/kernel/test_netns_watch.c covers it.
 in_ct systemctl stop tunnelguard-daemon.service
