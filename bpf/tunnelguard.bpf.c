@@ -1213,9 +1213,11 @@ static __always_inline void send_netns_event(__u64 cookie, __u32 uid, __u16 port
  * bound in another namespace is a tg_netns_events event instead. tg_sock_release undoes it when
  * the socket is closed. This replaces a tracer on every TCP state change, which cost every
  * connection on the host about half a microsecond: these hooks run on bind() and, for a socket
- * that was recorded, on close() only. Guarantees: an entry is never overwritten by another socket
- * (SO_REUSEADDR, SO_REUSEPORT: the first binder keeps it) and is removed only by the socket that
- * made it, not while SO_REUSEPORT siblings may still listen. Misses, which the daemon's
+ * that was recorded, on close() only. Guarantees: an entry is never taken from a listener (the
+ * kernel refuses a bind onto a listener's address and port; SO_REUSEPORT siblings share a uid);
+ * of sockets bound to one address and port with SO_REUSEADDR, none listening yet, the newest
+ * binder holds it; it is removed only by the socket that holds it, not while SO_REUSEPORT
+ * siblings may still listen. Misses, which the daemon's
  * reconciliation (sock_diag, every 2 s) repairs: listen() without bind(), which takes its port
  * without running these hooks; a reuseport group's last close; a bound socket that never
  * listens, whose entry stays until its close or the next reconciliation. A full map, or a uid
@@ -1223,7 +1225,8 @@ static __always_inline void send_netns_event(__u64 cookie, __u32 uid, __u16 port
  */
 static __always_inline void record_owner(struct bpf_sock *sk, const struct tg_dest *d)
 {
-	struct tg_port_owner owner = {};
+	struct tg_port_owner owner = {}, *known;
+	__u32 old;
 	struct tg_port_key key = {};
 	struct tg_bound *b;
 
@@ -1260,9 +1263,29 @@ static __always_inline void record_owner(struct bpf_sock *sk, const struct tg_de
 		send_owner_event(&key, owner.uid, 1);
 		b->key = key;
 		b->recorded |= TG_BOUND_PORT_OWNER;
-	} else if (!bpf_map_lookup_elem(&tg_port_owner, &key)) {
-		count_stat(TG_STAT_PORT_OWNER_FULL);
+		return;
 	}
+	known = bpf_map_lookup_elem(&tg_port_owner, &key);
+	if (!known) {
+		count_stat(TG_STAT_PORT_OWNER_FULL);
+		return;
+	}
+	/*
+	 * Another uid's entry: its socket cannot be listening, since the kernel refuses a bind onto
+	 * a listener's address and port even with SO_REUSEADDR (and an SO_REUSEPORT group shares
+	 * one uid). It is a socket that bound without listening, or one whose close was not seen:
+	 * the newest binder is the one that can listen, so it takes the entry (the older socket's
+	 * close leaves it alone: forget_owner() checks the uid).
+	 */
+	old = known->uid;
+	if (old == owner.uid || bpf_map_update_elem(&tg_port_owner, &key, &owner, BPF_EXIST) != 0)
+		return;
+	owner_count_add(old, -1);
+	send_owner_event(&key, old, 0);
+	owner_count_add(owner.uid, 1);
+	send_owner_event(&key, owner.uid, 1);
+	b->key = key;
+	b->recorded |= TG_BOUND_PORT_OWNER;
 }
 
 /* The socket b belongs to is being closed: undo what record_owner() did for it. */

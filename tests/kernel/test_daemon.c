@@ -12,6 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 
 #include "tg_maps.h"
@@ -108,6 +111,71 @@ Test(port_owner, same_port_on_two_addresses_is_told_apart, .init = setup, .fini 
 	cr_expect_eq(uid, TENANT_A);
 	fx_listener_stop(&a);
 	fx_listener_stop(&c);
+}
+
+/* A child of uid in the test cgroup that binds 127.0.0.1:port with SO_REUSEADDR, never listens. */
+static pid_t bind_only(uid_t uid, uint16_t port)
+{
+	int ready[2];
+	char ok = 0;
+	pid_t parent = getpid(), pid;
+
+	cr_assert_eq(pipe(ready), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct sockaddr_in sa = { .sin_family = AF_INET,
+					  .sin_port = htons(port),
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int one = 1, fd;
+
+		close(ready[0]);
+		if (fx_enter_as(&fx, uid, parent) < 0)
+			_exit(CHILD_SETUP_FAILED);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			_exit(CHILD_SETUP_FAILED);
+		ok = 1;
+		if (write(ready[1], &ok, 1) != 1)
+			_exit(CHILD_SETUP_FAILED);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	cr_assert_eq(read(ready[0], &ok, 1), 1, "uid %u could not bind port %u", uid, port);
+	close(ready[0]);
+	return pid;
+}
+
+/*
+ * Two tenants bound to one address and port with SO_REUSEADDR: the one that listens (the newer
+ * binder: the kernel refuses a bind onto a listener) holds the entry, and the other's close
+ * leaves it alone.
+ */
+Test(port_owner, the_binder_that_listens_holds_the_entry, .init = setup, .fini = teardown)
+{
+	struct fx_listener l;
+	uint32_t uid = 0;
+	pid_t squatter;
+
+	load(CONFIG);
+	squatter = bind_only(TENANT_A, 8004);
+	cr_assert(fx_wait_port_owner(&fx, "127.0.0.1", 8004, true, &uid, 50),
+		  "a bound socket is not recorded");
+	cr_expect_eq(uid, TENANT_A, "127.0.0.1:8004 owner %u before B binds", uid);
+	l = fx_listen(TENANT_B, "127.0.0.1", 8004, false);
+	cr_assert_eq(fx_port_owner(&fx, "127.0.0.1", 8004, &uid), 0, "entry gone");
+	cr_expect_eq(uid, TENANT_B, "the listener's entry is uid %u, want %u", uid, TENANT_B);
+	kill(squatter, SIGKILL);
+	waitpid(squatter, NULL, 0);
+	usleep(50000);
+	cr_assert_eq(fx_port_owner(&fx, "127.0.0.1", 8004, &uid), 0,
+		     "the older binder's close took the listener's entry");
+	cr_expect_eq(uid, TENANT_B);
+	fx_listener_stop(&l);
+	cr_assert(fx_wait_port_owner(&fx, "127.0.0.1", 8004, false, &uid, 50),
+		  "the listener's entry stays after its close");
 }
 
 Test(port_owner, listeners_older_than_the_guard_are_found_at_load, .init = setup, .fini = teardown)
