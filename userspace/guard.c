@@ -192,7 +192,6 @@ static bool read_rodata(struct guard_state *st, int fd)
 		st->use_set_retval = rodata->tg_use_set_retval;
 		st->netns_cookie = rodata->tg_netns_cookie;
 		st->layers = rodata->tg_layers;
-		st->max_tunnels = rodata->tg_settings.max_tunnels;
 		ok = true;
 	}
 	free(value);

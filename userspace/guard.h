@@ -32,7 +32,6 @@ struct guard_state {
 	unsigned int use_set_retval; /* 0: refusals are EPERM whatever the config says */
 	unsigned long long netns_cookie; /* network namespace whose listeners port_owner follows */
 	unsigned int layers;		 /* enum tg_layer bits the load was asked for */
-	unsigned int max_tunnels;	 /* the global max-tunnels the programs run, 0: no limit */
 	unsigned long long counters[TG_REASON_COUNT]; /* summed over CPUs */
 	unsigned long long stats[TG_STAT_COUNT];      /* enum tg_stat, summed over CPUs */
 	struct tg_selftest selftest;		      /* the last load's self-test */

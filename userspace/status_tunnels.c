@@ -46,12 +46,19 @@ static int compare_rows(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-static struct usage_row *row_of(struct usage *u, __u32 uid)
+static int compare_uid(const void *a, const void *b)
 {
-	for (size_t i = 0; i < u->n; i++)
-		if (u->rows[i].uid == uid)
-			return &u->rows[i];
-	return NULL;
+	const struct usage_row *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* The row of uid among the first n rows, sorted by uid: one search per limit, not a scan. */
+static struct usage_row *row_of(struct usage *u, size_t n, __u32 uid)
+{
+	struct usage_row key = { .uid = uid };
+
+	return bsearch(&key, u->rows, n, sizeof(key), compare_uid);
 }
 
 static void read_usage(const struct guard_state *st, const char *pin_dir, struct usage *u)
@@ -76,7 +83,7 @@ static void read_usage(const struct guard_state *st, const char *pin_dir, struct
 			continue;
 		u->rows[u->n++] = (struct usage_row){ .uid = keys[i],
 						      .count = counts[i].count,
-						      .limit = st->max_tunnels };
+						      .limit = st->settings.max_tunnels };
 		u->ports += counts[i].count;
 	}
 	free(keys);
@@ -86,12 +93,14 @@ static void read_usage(const struct guard_state *st, const char *pin_dir, struct
 	    pins_dump_map(fd, sizeof(*keys), sizeof(*limits), (void **)&keys, (void **)&limits,
 			  &m) == 0) {
 		struct usage_row *grown = realloc(u->rows, (u->n + m + 1) * sizeof(*u->rows));
+		size_t counted = u->n; /* the rows with a count, sorted by uid below */
 
 		u->per_uid = m;
 		if (grown)
 			u->rows = grown;
+		qsort(u->rows, counted, sizeof(*u->rows), compare_uid);
 		for (size_t i = 0; grown && i < m; i++) {
-			struct usage_row *r = row_of(u, keys[i]);
+			struct usage_row *r = row_of(u, counted, keys[i]);
 
 			if (!r) {
 				r = &u->rows[u->n++];
@@ -121,8 +130,8 @@ void status_print_tunnels_text(FILE *out, const struct guard_state *st, const ch
 	}
 	fprintf(out, "  tunnels:     %zu uids hold %llu ports through bind() (max-tunnels ", u.n,
 		u.ports);
-	if (st->max_tunnels)
-		fprintf(out, "%u", st->max_tunnels);
+	if (st->settings.max_tunnels)
+		fprintf(out, "%u", st->settings.max_tunnels);
 	else
 		fprintf(out, "none");
 	fprintf(out, ", %zu per-tenant limit%s)\n", u.per_uid, u.per_uid == 1 ? "" : "s");
@@ -149,7 +158,7 @@ void status_print_tunnels_json(FILE *out, const struct guard_state *st, const ch
 	read_usage(st, pin_dir, &u);
 	fprintf(out,
 		",\"tunnel_limits\":{\"readable\":%s,\"max_tunnels\":%u,\"per_tenant_limits\":%zu,\"uids\":%zu,\"ports\":%llu,\"top\":[",
-		u.readable ? "true" : "false", st->max_tunnels, u.per_uid, u.n, u.ports);
+		u.readable ? "true" : "false", st->settings.max_tunnels, u.per_uid, u.n, u.ports);
 	for (size_t i = 0; i < u.n && i < STATUS_TUNNELS_TOP; i++)
 		fprintf(out, "%s{\"uid\":%u,\"count\":%u,\"limit\":%u,\"own_limit\":%s}",
 			i ? "," : "", u.rows[i].uid, u.rows[i].count, u.rows[i].limit,
