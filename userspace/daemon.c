@@ -538,6 +538,7 @@ static void reload(struct daemon *d)
 		pr_err("SIGHUP: reload failed; the guard keeps its previous policy\n");
 	else
 		pr_notice("SIGHUP: config reloaded\n");
+	cfg_free(&cfg); /* its lists now live in the kernel's maps; a 100,000-tenant one is MiBs */
 	if (read_intent(d->opts, &d->intent) == 0 && follow_layers(d))
 		pr_warn("SIGHUP: cannot follow the guard's ring buffers\n");
 	/* The policy may class uids differently now: the index follows it. */
