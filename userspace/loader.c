@@ -220,6 +220,8 @@ static int choose_settings(struct tunnelguard *skel, const struct tg_config *cfg
  * leaves that sysctl alone), the kernel may hand a reserved port to anyone's bind(port 0) or
  * listen() without bind(). Say so when a reservation lies in the ephemeral range.
  */
+#define EPHEMERAL_WARNINGS_SHOWN 5
+
 static void warn_ephemeral_reservations(const struct tg_policy *p)
 {
 	unsigned int low = 0, high = 0;
@@ -230,9 +232,15 @@ static void warn_ephemeral_reservations(const struct tg_policy *p)
 	if (fscanf(f, "%u %u", &low, &high) != 2)
 		low = high = 0;
 	fclose(f);
-	for (__u32 i = 0; i < p->n_reservation; i++) {
+	for (__u32 i = 0, shown = 0; i < p->n_reservation; i++) {
 		if (p->reservation[i].last < low || p->reservation[i].first > high)
 			continue;
+		/* A few lines, not one per [tenant] section of a 50,000-tenant hub. */
+		if (shown++ == EPHEMERAL_WARNINGS_SHOWN) {
+			pr_warn("more reserved ports lie in the ephemeral range %u-%u (status lists the reservations)\n",
+				low, high);
+			break;
+		}
 		pr_warn("reserved ports %u-%u lie in the ephemeral range %u-%u: the kernel may give them to any bind(port 0); add them to net.ipv4.ip_local_reserved_ports\n",
 			p->reservation[i].first, p->reservation[i].last, low, high);
 	}
