@@ -9,6 +9,7 @@
 #define TG_LOADER_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -42,6 +43,20 @@ int loader_lock(void);
 /* The same without waiting: -EWOULDBLOCK (not printed) while another process holds it. */
 int loader_trylock(void);
 void loader_unlock(void);
+
+/* Who holds the lock that loader_lock_shared() gave up on: pid 0 when it did not say. */
+struct loader_lock_holder {
+	pid_t pid;
+	bool stopped; /* stopped mid-way (SIGSTOP, ^Z, a debugger): waiting would not end */
+};
+
+/*
+ * Take the lock shared, for a reader that must not see a load, unload or repair half done:
+ * waits up to wait_ms for the holder to finish, and never for a stopped one. 0 (release with
+ * loader_unlock()), -EWOULDBLOCK with *holder filled, -ENOENT when no load ever made the lock
+ * file, or another -errno. Prints nothing: the reader goes on without the lock and says so.
+ */
+int loader_lock_shared(unsigned int wait_ms, struct loader_lock_holder *holder);
 
 /* Test-only pause at a named step boundary of load (TG_TEST_PAUSE_AT); inert unless set. */
 void loader_test_pause(const char *step);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loader.h"
@@ -47,6 +48,9 @@ static int take_lock(int how)
 	}
 	lock_fd = fd;
 	lock_depth = 1;
+	/* Name the holder for status, which waits for it (loader_lock_shared()). */
+	if (how & LOCK_EX && ftruncate(fd, 0) == 0 && dprintf(fd, "%d\n", (int)getpid()) < 0)
+		pr_debug("cannot write our pid into %s\n", LOCK_PATH);
 	return 0;
 }
 
@@ -58,6 +62,84 @@ int loader_lock(void)
 int loader_trylock(void)
 {
 	return take_lock(LOCK_EX | LOCK_NB);
+}
+
+/* The pid the holder wrote into the lock file, or 0 when it has not yet (or cannot be read). */
+static pid_t lock_holder(int fd)
+{
+	char buf[32] = "";
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	long pid;
+	char *end;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, &end, 10);
+	return end != buf && *end == '\n' && pid > 0 && pid <= INT_MAX ? (pid_t)pid : 0;
+}
+
+/* Is pid stopped (SIGSTOP, a debugger, ^Z)? Its state is the field after "(comm)" in stat. */
+static bool stopped(pid_t pid)
+{
+	char path[64], buf[512], *paren;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && (paren[2] == 'T' || paren[2] == 't');
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int loader_lock_shared(unsigned int wait_ms, struct loader_lock_holder *holder)
+{
+	long long deadline = now_ms() + wait_ms;
+	int fd;
+
+	memset(holder, 0, sizeof(*holder));
+	if (lock_depth) {
+		lock_depth++;
+		return 0;
+	}
+	fd = open(LOCK_PATH, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -errno; /* ENOENT: no load ever ran here */
+	for (;;) {
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+			lock_fd = fd;
+			lock_depth = 1;
+			return 0;
+		}
+		if (errno != EWOULDBLOCK) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
+		holder->pid = lock_holder(fd);
+		holder->stopped = holder->pid && stopped(holder->pid);
+		if (holder->stopped || now_ms() >= deadline) {
+			close(fd);
+			return -EWOULDBLOCK;
+		}
+		usleep(5000);
+	}
 }
 
 void loader_unlock(void)

@@ -275,7 +275,7 @@ int status_collect(const char *pin_dir, struct status_report *r)
 	return status_collect_view(pin_dir, STATUS_VIEW_JSON, r);
 }
 
-int status_collect_view(const char *pin_dir, enum status_view view, struct status_report *r)
+static int collect(const char *pin_dir, enum status_view view, struct status_report *r)
 {
 	struct tunnels_job tunnels = {};
 	struct diag_list listeners = {};
@@ -283,7 +283,6 @@ int status_collect_view(const char *pin_dir, enum status_view view, struct statu
 	char *line;
 	int err;
 
-	memset(r, 0, sizeof(*r));
 	err = guard_read(pin_dir, &r->guard);
 	if (err)
 		return err;
@@ -351,6 +350,27 @@ int status_collect_view(const char *pin_dir, enum status_view view, struct statu
 	diag_list_free(&listeners);
 	capacity_assess(&r->capacity, time(NULL), &r->findings);
 	return 0;
+}
+
+int status_collect_view(const char *pin_dir, enum status_view view, struct status_report *r)
+{
+	bool locked;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	/*
+	 * A snapshot between loads: a swap replaces pins, maps and the nft table one after
+	 * another, and status read in the middle would call a load that is running "interrupted".
+	 * Held shared, so statuses run side by side; a load waits for them (35 ms at 50,000
+	 * tenants), and the daemon defers a pass.
+	 */
+	err = loader_lock_shared(STATUS_LOCK_WAIT_MS, &r->load_holder);
+	r->load_busy = err == -EWOULDBLOCK;
+	locked = err == 0;
+	err = collect(pin_dir, view, r);
+	if (locked)
+		loader_unlock();
+	return err;
 }
 
 void status_free(struct status_report *r)

@@ -11,6 +11,7 @@
 
 #include "capacity.h"
 #include "guard.h"
+#include "loader.h"
 #include "nft.h"
 #include "tunnels.h"
 
@@ -25,6 +26,8 @@
 #define STATUS_UNREADABLE 4
 
 #define STATUS_MAX_DRIFT 64
+/* How long status waits for a running load to finish before it reads the state mid-way. */
+#define STATUS_LOCK_WAIT_MS 10000
 
 struct status_report {
 	struct guard_state guard;
@@ -40,6 +43,10 @@ struct status_report {
 	char nft_foreign_owner[200]; /* the table is another guard's: its pin dir (nft is empty) */
 	struct capacity_facts capacity;	   /* port_owner's size, losses (capacity.h) */
 	struct capacity_findings findings; /* what of it is exceeded, in words */
+	/* A load, unload or repair held the lock all the while status waited (or is stopped in
+	 * it): what status read may be that change half done. pid 0 when none, or not known. */
+	bool load_busy;
+	struct loader_lock_holder load_holder;
 };
 
 /* Is anything in force, by either layer? */

@@ -206,6 +206,12 @@ void status_print_json(FILE *out, const struct status_report *r, const char *pin
 	json_words(out, st->loaded ? st->detached : "");
 	fputs(",\"inconsistent\":", out);
 	json_words(out, st->inconsistent);
+	/* Read without the lock, a load being under way: who holds it (pid 0: not known). */
+	if (r->load_busy)
+		fprintf(out, ",\"busy\":{\"pid\":%d,\"stopped\":%s}", (int)r->load_holder.pid,
+			r->load_holder.stopped ? "true" : "false");
+	else
+		fputs(",\"busy\":null", out);
 	print_nft_json(out, r);
 	if (!status_loaded(r)) {
 		fputs("}\n", out);

@@ -132,6 +132,25 @@ static void print_capacity_text(FILE *out, const struct status_report *r)
 				capacity_resource_name(i));
 }
 
+/* Read without the lock: a load, unload or repair was under way all the while status waited. */
+static void print_load_busy(FILE *out, const struct status_report *r)
+{
+	char pid[32] = "";
+
+	if (!r->load_busy)
+		return;
+	if (r->load_holder.pid)
+		snprintf(pid, sizeof(pid), " (pid %d)", (int)r->load_holder.pid);
+	if (r->load_holder.stopped)
+		fprintf(out,
+			"  busy:        a load, unload or repair%s is stopped holding the load lock: this is the state it left so far\n",
+			pid);
+	else
+		fprintf(out,
+			"  busy:        a load, unload or repair%s has held the load lock for over %d s: this is the state mid-way\n",
+			pid, STATUS_LOCK_WAIT_MS / 1000);
+}
+
 void status_print_text(FILE *out, const struct status_report *r, const char *pin_dir)
 {
 	const struct guard_state *st = &r->guard;
@@ -153,6 +172,7 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 			fprintf(out,
 				"tunnelguard: not loaded (pin dir %s, no table inet tunnelguard)\n",
 				pin_dir);
+		print_load_busy(out, r);
 		if (mounts_is_bpffs(MOUNTS_BPFFS_ROOT) != 1)
 			fprintf(out,
 				"  no bpffs is mounted on " MOUNTS_BPFFS_ROOT
@@ -165,6 +185,7 @@ void status_print_text(FILE *out, const struct status_report *r, const char *pin
 		: capacity_exceeded(&r->findings) ? "loaded, CAPACITY EXCEEDED"
 		: r->drift_count		  ? "loaded, with drift"
 						  : "loaded");
+	print_load_busy(out, r);
 	fprintf(out, "  layers:      %s\n", layers_name(r->layers));
 	if (st->missing[0] && (st->loaded || (r->layers & TG_LAYER_BPF)))
 		fprintf(out, "  missing:     %s (run `tunnelguard load` to repair)\n", st->missing);

@@ -455,7 +455,7 @@ static const char *const steps[] = {
 /* Start load paused at step, check status there, SIGKILL it, check again. */
 static void kill_load_at(const char *scenario, const char *step, const unsigned int old[])
 {
-	char when[128];
+	char when[128], busy[64];
 	int status;
 
 	stopped_load = spawn("load", step, NULL);
@@ -465,11 +465,17 @@ static void kill_load_at(const char *scenario, const char *step, const unsigned 
 		  step, WIFEXITED(status) ? WEXITSTATUS(status) : -1, load_log);
 	snprintf(when, sizeof(when), "%s, paused at %s", scenario, step);
 	assert_status_is_kernel(when, old);
+	/* Status did not wait for the stopped load, and named it. */
+	snprintf(busy, sizeof(busy), "\"busy\":{\"pid\":%d,\"stopped\":true}", (int)stopped_load);
+	cr_assert(strstr(status_out, busy), "%s: status does not name the stopped load: %s", when,
+		  status_out);
 	kill(stopped_load, SIGKILL);
 	cr_assert_eq(reap(stopped_load), 128 + SIGKILL);
 	stopped_load = -1;
 	snprintf(when, sizeof(when), "%s, killed at %s", scenario, step);
 	assert_status_is_kernel(when, old);
+	cr_assert(strstr(status_out, "\"busy\":null"), "%s: nothing holds the lock: %s", when,
+		  status_out);
 }
 
 /*
@@ -513,6 +519,43 @@ Test(state, load_killed_at_every_step_leaves_status_equal_to_kernel, .init = set
 		     c.attempts);
 	cr_assert_eq(c.refused, c.attempts, "every connect must be refused (%ld other, first %s)",
 		     c.other, strerror(c.first_other_errno));
+}
+
+/*
+ * A swap under way is not an interrupted one: status polled all through 20 swaps (between an
+ * "isolate" and a "strict" guard) waits for each to end and always finds the guard loaded and
+ * complete, with the policy of one of the two loads.
+ */
+Test(state, status_during_swaps_always_finds_the_guard_complete, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	int polls = 0, rc;
+
+	fx_write_config(&fx, CONFIG_BOTH);
+	cr_assert_eq(fx_load(&fx), 0, "load: %s", fx.output);
+	for (int swap = 0; swap < 20; swap++) {
+		int load_status = 0;
+		pid_t load;
+
+		fx_write_config(&fx, swap % 2 ? CONFIG_BOTH : CONFIG_STRICT);
+		load = spawn("load", NULL, NULL);
+		do {
+			rc = status_json();
+			polls++;
+			cr_assert_eq(rc, 0, "swap %d: status exit %d during a load: %s", swap, rc,
+				     status_out);
+			cr_assert(strstr(status_out, "\"policy\":\"isolate\"") ||
+					  strstr(status_out, "\"policy\":\"strict\""),
+				  "swap %d: %s", swap, status_out);
+		} while (waitpid(load, &load_status, WNOHANG) == 0);
+		cr_assert(WIFEXITED(load_status) && WEXITSTATUS(load_status) == 0,
+			  "swap %d: load failed (see %s)", swap, load_log);
+		cr_assert_eq(status_json(), 0, "after swap %d: %s", swap, status_out);
+		cr_assert(strstr(status_out,
+				 swap % 2 ? "\"policy\":\"isolate\"" : "\"policy\":\"strict\""),
+			  "swap %d is not in force: %s", swap, status_out);
+	}
+	fprintf(stderr, "state: 20 swaps, %d status polls during them, all exit 0\n", polls);
 }
 
 /* Item 4: delete one pin (or the nft table), status names it, load repairs it. */
