@@ -32,6 +32,7 @@
 #include "owner_feed.h"
 #include "sync.h"
 #include "pins.h"
+#include "util.h"
 
 /*
  * What should be in force: the layers and policy of the loaded BPF guard (the kernel's record),
@@ -71,8 +72,6 @@ struct daemon {
 	long long next_cap_warn;     /* no second "port_owner is full" before this (ms) */
 	long long next_cap_check;    /* ms */
 };
-
-static long long now_ms(void);
 
 /* Tell systemd (Type=notify) that the guard is in force; a no-op without NOTIFY_SOCKET. */
 static void notify_ready(void)
@@ -243,7 +242,7 @@ static void note_untracked(struct daemon *d, size_t untracked)
 {
 	char message[320], max_text[32];
 	uint32_t max = 0;
-	long long now = now_ms();
+	long long now = util_now_ms();
 
 	capacity_port_owner_max(d->opts->pin_dir, &max);
 	if (!untracked && d->port_owner_untracked)
@@ -582,14 +581,6 @@ static int setup(struct daemon *d)
 	return follow_layers(d);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* Without the BPF hooks' events, poll for listener changes (nft_watch.h). */
 static bool watching(const struct daemon *d)
 {
@@ -616,7 +607,7 @@ int daemon_run(const struct daemon_opts *opts)
 	reconcile(&d, true);
 	check_capacity(&d, true);
 	report_suppressed(&d);
-	next_reconcile = now_ms() + opts->interval_ms;
+	next_reconcile = util_now_ms() + opts->interval_ms;
 	notify_ready();
 	pr_notice("daemon running: pin dir %s, reconciliation every %u ms\n", opts->pin_dir,
 		  opts->interval_ms);
@@ -627,7 +618,7 @@ int daemon_run(const struct daemon_opts *opts)
 
 		if (d.next_cap_check < until)
 			until = d.next_cap_check;
-		long long wait = until - now_ms();
+		long long wait = until - util_now_ms();
 		int n = epoll_wait(d.epoll_fd, ev, 4, wait < 0 ? 0 : (int)wait);
 
 		if (n < 0 && errno != EINTR) {
@@ -664,25 +655,25 @@ int daemon_run(const struct daemon_opts *opts)
 				events_poll(&d.events, 0);
 			goto cleanup;
 		}
-		if (now_ms() >= next_reconcile) {
+		if (util_now_ms() >= next_reconcile) {
 			reconcile(&d, false);
 			if (follow_layers(&d))
 				pr_warn("cannot follow the guard's ring buffers\n");
 			check_capacity(&d, true);
-			d.next_cap_check = now_ms() + 1000;
+			d.next_cap_check = util_now_ms() + 1000;
 			report_suppressed(&d);
-			next_reconcile = now_ms() + opts->interval_ms;
+			next_reconcile = util_now_ms() + opts->interval_ms;
 			/* The sync rewrote the sets: the next poll starts from the listeners. */
 			nft_watch_reset(&d.watch);
 		}
-		if (now_ms() >= d.next_cap_check) {
+		if (util_now_ms() >= d.next_cap_check) {
 			if (check_capacity(&d, false))
-				next_reconcile = now_ms();
-			d.next_cap_check = now_ms() + 1000;
+				next_reconcile = util_now_ms();
+			d.next_cap_check = util_now_ms() + 1000;
 		}
-		if (watching(&d) && now_ms() >= next_watch) {
+		if (watching(&d) && util_now_ms() >= next_watch) {
 			watch_poll(&d);
-			next_watch = now_ms() + d.watch.period_ms;
+			next_watch = util_now_ms() + d.watch.period_ms;
 		}
 	}
 cleanup:

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "loader.h"
 #include "log.h"
+#include "util.h"
 
 #define LOCK_PATH "/run/tunnelguard.lock"
 
@@ -99,17 +99,9 @@ static bool stopped(pid_t pid)
 	return paren && paren[1] == ' ' && (paren[2] == 'T' || paren[2] == 't');
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 int loader_lock_shared(unsigned int wait_ms, struct loader_lock_holder *holder)
 {
-	long long deadline = now_ms() + wait_ms;
+	long long deadline = util_now_ms() + wait_ms;
 	int fd;
 
 	memset(holder, 0, sizeof(*holder));
@@ -134,7 +126,7 @@ int loader_lock_shared(unsigned int wait_ms, struct loader_lock_holder *holder)
 		}
 		holder->pid = lock_holder(fd);
 		holder->stopped = holder->pid && stopped(holder->pid);
-		if (holder->stopped || now_ms() >= deadline) {
+		if (holder->stopped || util_now_ms() >= deadline) {
 			close(fd);
 			return -EWOULDBLOCK;
 		}

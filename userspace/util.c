@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* util.c - room in a heap array (util.h). */
+/* util.c - room in a heap array, the monotonic clock (util.h). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -26,4 +27,12 @@ int util_grow(void **items, size_t *cap, size_t need, size_t size)
 	*items = more;
 	*cap = grown;
 	return 0;
+}
+
+long long util_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }

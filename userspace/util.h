@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* util.h - the two helpers every module wants: the length of an array, and room in one. */
+/* util.h - the helpers every module wants: the length of an array, room in one, the time. */
 #ifndef TG_UTIL_H
 #define TG_UTIL_H
 
@@ -13,5 +13,8 @@
  * *items and *cap change only on success. 0, or -ENOMEM (also on overflow).
  */
 int util_grow(void **items, size_t *cap, size_t need, size_t size);
+
+/* CLOCK_MONOTONIC in milliseconds, for deadlines and intervals. */
+long long util_now_ms(void);
 
 #endif /* TG_UTIL_H */
