@@ -111,7 +111,7 @@ int loader_lock_shared(unsigned int wait_ms, struct loader_lock_holder *holder)
 	}
 	fd = open(LOCK_PATH, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : -errno; /* ENOENT: no load ever ran here */
+		return -errno; /* ENOENT: no load ever ran here */
 	for (;;) {
 		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 			lock_fd = fd;
