@@ -70,6 +70,14 @@ struct {
 } tg_tenant_uids SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* the listed high tenant uids, set by the loader */
+	__uint(map_flags, BPF_F_RDONLY_PROG | BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, __u8);
+} tg_tenant_uids_high SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, TG_PORT_COUNT);
 	__uint(map_flags, BPF_F_RDONLY_PROG);
@@ -93,15 +101,22 @@ struct {
 	__type(value, struct tg_tenant_name);
 } tg_tenant_names SEC(".maps");
 
-/* Is uid a restricted tenant? One array lookup (inlined by the verifier) below the bitmap's end. */
+/*
+ * Is uid a restricted tenant? One array lookup (inlined by the verifier) below the bitmap's end;
+ * the hash of listed uids only for uids too high for any bitmap (below that, the bitmap holds
+ * every tenant, so a service uid such as 65534 makes no hash lookup).
+ */
 static __always_inline int is_tenant(__u32 uid)
 {
 	__u32 key = uid >> 6;
 	const __u64 *word = NULL;
+	int listed = 0;
 
 	if (uid < tg_settings.uid_bitmap_limit)
 		word = bpf_map_lookup_elem(&tg_tenant_uids, &key);
-	return tg_uid_is_tenant(&tg_settings, word, uid);
+	else if (uid >= TG_UID_BITMAP_MAX)
+		listed = bpf_map_lookup_elem(&tg_tenant_uids_high, &uid) != NULL;
+	return tg_uid_is_tenant(&tg_settings, word, listed, uid);
 }
 
 /* What tg_ports says of port: its reservation and allow-ports flag. */

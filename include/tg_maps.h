@@ -151,6 +151,10 @@ struct tg_port_owner {
  * tenant (tenant-uids, tenant-group members and [tenant] users, minus exempt-uids), for uids
  * below tg_settings.uid_bitmap_limit. Example, `tenant-uids = 2001-2003`: entry 31 = 0xe0000.
  *
+ * tg_tenant_uids_high: hash of __u32 uid -> __u8 1, the restricted uids at or above
+ * TG_UID_BITMAP_MAX in runs of at most TG_HIGH_UID_SPAN (tg_policy.h); wider runs are ranges in
+ * tg_settings.high. Example, `tenant-uids = 1500000000, 1500000007`: two entries.
+ *
  * tg_ports: array of struct tg_port_policy indexed by port (65536 entries): the reservation and
  * the allow-ports flag of every port. Example, [tenant alice] (the first section) with
  * `user = 2001` and `ports = 8001`: tg_ports[8001] = { .reserved_for = 2001, .tenant = 1 }.
@@ -317,32 +321,33 @@ enum tg_layer {
 #define TG_PIN_STATS	     "stats"
 #define TG_PIN_SELFTEST	     "selftest"
 /* The listen tracer of builds before 16, which load detaches (not in TG_PIN_ALL). */
-#define TG_PIN_LINK_LISTEN     "link_listen"
-#define TG_PIN_OWNER_EVENTS    "owner_events"
-#define TG_PIN_LINK_SYN_IN     "link_syn_in"
-#define TG_PIN_PROG_SYN_IN     "prog_syn_in"
-#define TG_PIN_LINK_POST_BIND4 "link_post_bind4"
-#define TG_PIN_LINK_POST_BIND6 "link_post_bind6"
-#define TG_PIN_PROG_POST_BIND4 "prog_post_bind4"
-#define TG_PIN_PROG_POST_BIND6 "prog_post_bind6"
-#define TG_PIN_NETNS	       "netns"
-#define TG_PIN_NETNS_ADDRS     "netns_addrs"
-#define TG_PIN_NETNS_EVENTS    "netns_events"
-#define TG_PIN_CALLERS	       "callers"
-#define TG_PIN_STAGES	       "stages"
-#define TG_PIN_LINK_SYN_OUT    "link_syn_out"
-#define TG_PIN_PROG_SYN_OUT    "prog_syn_out"
-#define TG_PIN_TRACED_SYNS     "traced_syns"
-#define TG_PIN_TENANT_UIDS     "tenant_uids"
-#define TG_PIN_PORTS	       "ports"
-#define TG_PIN_ALLOW_RULES     "allow_rules"
-#define TG_PIN_TENANT_NAMES    "tenant_names"
-#define TG_PIN_LINK_RELEASE    "link_sock_release"
-#define TG_PIN_PROG_RELEASE    "prog_sock_release"
-#define TG_PIN_TUNNELS	       "tunnels"
-#define TG_PIN_TUNNEL_MAX      "tunnel_max"
-#define TG_PIN_BOUND	       "bound"
-#define TG_PIN_OWNER_COUNT     "owner_count"
+#define TG_PIN_LINK_LISTEN	"link_listen"
+#define TG_PIN_OWNER_EVENTS	"owner_events"
+#define TG_PIN_LINK_SYN_IN	"link_syn_in"
+#define TG_PIN_PROG_SYN_IN	"prog_syn_in"
+#define TG_PIN_LINK_POST_BIND4	"link_post_bind4"
+#define TG_PIN_LINK_POST_BIND6	"link_post_bind6"
+#define TG_PIN_PROG_POST_BIND4	"prog_post_bind4"
+#define TG_PIN_PROG_POST_BIND6	"prog_post_bind6"
+#define TG_PIN_NETNS		"netns"
+#define TG_PIN_NETNS_ADDRS	"netns_addrs"
+#define TG_PIN_NETNS_EVENTS	"netns_events"
+#define TG_PIN_CALLERS		"callers"
+#define TG_PIN_STAGES		"stages"
+#define TG_PIN_LINK_SYN_OUT	"link_syn_out"
+#define TG_PIN_PROG_SYN_OUT	"prog_syn_out"
+#define TG_PIN_TRACED_SYNS	"traced_syns"
+#define TG_PIN_TENANT_UIDS	"tenant_uids"
+#define TG_PIN_TENANT_UIDS_HIGH "tenant_uids_high"
+#define TG_PIN_PORTS		"ports"
+#define TG_PIN_ALLOW_RULES	"allow_rules"
+#define TG_PIN_TENANT_NAMES	"tenant_names"
+#define TG_PIN_LINK_RELEASE	"link_sock_release"
+#define TG_PIN_PROG_RELEASE	"prog_sock_release"
+#define TG_PIN_TUNNELS		"tunnels"
+#define TG_PIN_TUNNEL_MAX	"tunnel_max"
+#define TG_PIN_BOUND		"bound"
+#define TG_PIN_OWNER_COUNT	"owner_count"
 
 /*
  * Every name a load pins, for code that must walk them all (unload, tests): a new pin goes here
@@ -359,6 +364,6 @@ enum tg_layer {
 		TG_PIN_CALLERS, TG_PIN_STAGES, TG_PIN_LINK_SYN_OUT, TG_PIN_PROG_SYN_OUT,          \
 		TG_PIN_TRACED_SYNS, TG_PIN_TENANT_UIDS, TG_PIN_PORTS, TG_PIN_ALLOW_RULES,         \
 		TG_PIN_TENANT_NAMES, TG_PIN_LINK_RELEASE, TG_PIN_PROG_RELEASE, TG_PIN_TUNNELS,    \
-		TG_PIN_TUNNEL_MAX, TG_PIN_BOUND, TG_PIN_OWNER_COUNT
+		TG_PIN_TUNNEL_MAX, TG_PIN_BOUND, TG_PIN_OWNER_COUNT, TG_PIN_TENANT_UIDS_HIGH
 
 #endif /* TG_MAPS_H */

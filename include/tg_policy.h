@@ -43,11 +43,22 @@
 
 /*
  * Tenant uids at or above this are too high for the membership bitmap (tg_tenant_uids: one bit
- * per uid below it, 2 MiB at most); they are kept as ranges in the settings, at most
+ * per uid below it, 2 MiB at most). Directory services hand out uids far above it (FreeIPA's
+ * ranges start anywhere up to 2,000,000,000), and a group's members are scattered there: a run
+ * of at most TG_HIGH_UID_SPAN uids is listed uid by uid in the hash tg_tenant_uids_high (at most
+ * TG_HIGH_UIDS_MAX uids in all), and a wider range stays a range in the settings, at most
  * TG_MAX_HIGH_RANGES of them.
  */
 #define TG_UID_BITMAP_MAX  (1U << 24)
 #define TG_MAX_HIGH_RANGES 32
+#define TG_HIGH_UID_SPAN   256
+#define TG_HIGH_UIDS_MAX   (1U << 20)
+
+/* Is the high range first-last listed uid by uid (tg_tenant_uids_high), not kept as a range? */
+static inline int tg_high_range_listed(__u32 first, __u32 last)
+{
+	return last - first < TG_HIGH_UID_SPAN;
+}
 
 enum tg_mode {
 	TG_MODE_ENFORCE = 0, /* refuse what the policy denies */
@@ -97,9 +108,9 @@ struct tg_port_grant {
  * The load-time settings the kernel programs hold as `const volatile` rodata, set by the loader
  * before load and frozen afterwards. The rest of the policy (who is a tenant, which ports are
  * reserved or open, the allow rules) is in maps sized from the config (tg_maps.h: tg_tenant_uids,
- * tg_ports, tg_allow_rules), created with the programs of each load and swapped in with them, so
- * a decision reads one generation only. Example, for `tenant-uids = 2001-2003`:
- *	{ .mode = TG_MODE_ENFORCE, .policy = TG_POLICY_ISOLATE, .deny_errno = 111,
+ * tg_tenant_uids_high, tg_ports, tg_allow_rules), created with the programs of each load and
+ *swapped in with them, so a decision reads one generation only. Example, for `tenant-uids =
+ *2001-2003`: { .mode = TG_MODE_ENFORCE, .policy = TG_POLICY_ISOLATE, .deny_errno = 111,
  *	  .uid_bitmap_limit = 2048, .n_high = 0 }
  * with bits 2001-2003 set in tg_tenant_uids (entry 31, bits 17-19).
  */
@@ -110,7 +121,8 @@ struct tg_settings {
 	enum tg_bind_policy bind_policy;
 	__u32 uid_bitmap_limit; /* uids below: bit uid % 64 of tg_tenant_uids[uid / 64] */
 	__u32 n_high;		/* used entries of high[] */
-	/* restricted tenant uids at or above uid_bitmap_limit (exempt ones taken out) */
+	/* restricted tenant uids at or above uid_bitmap_limit (exempt ones taken out) that are
+	 * not listed in tg_tenant_uids_high: the ranges wider than TG_HIGH_UID_SPAN */
 	struct tg_uid_range high[TG_MAX_HIGH_RANGES];
 	__u32 n_reserved_ports; /* ports reserved by [tenant] sections, 0: none */
 	__u32 max_tunnels; /* per tenant uid unless tg_tunnel_max says otherwise; 0: no limit */
@@ -215,16 +227,17 @@ static inline int tg_uid_in(const volatile struct tg_uid_range *r, __u32 n, __u3
 
 /*
  * Is uid a restricted tenant, given word, the tg_tenant_uids entry uid / 64 (NULL when uid is
- * past the bitmap or the entry could not be read)? The kernel's fast path: a non-tenant caller
- * is allowed on this answer alone. The settings are volatile because in the kernel they are
+ * past the bitmap or the entry could not be read), and listed, whether tg_tenant_uids_high
+ * holds uid (looked up only past the bitmap)? The kernel's fast path: a non-tenant caller is
+ * allowed on this answer alone. The settings are volatile because in the kernel they are
  * frozen rodata whose value the compiler must not assume.
  */
 static inline int tg_uid_is_tenant(const volatile struct tg_settings *s, const __u64 *word,
-				   __u32 uid)
+				   int listed, __u32 uid)
 {
 	if (uid < s->uid_bitmap_limit)
 		return word && ((*word >> (uid & 63)) & 1);
-	return tg_uid_in(s->high, s->n_high, uid);
+	return listed || tg_uid_in(s->high, s->n_high, uid);
 }
 
 static inline int tg_reason_refuses(enum tg_reason r)

@@ -74,6 +74,7 @@ struct tg_config {
 	unsigned int n_group; /* tenant-group */
 	char group[CFG_MAX_GROUPS][TG_NAME_LEN];
 	unsigned int group_line;
+	unsigned int tenant_uids_line;	 /* of the last tenant-uids, 0 when none */
 	unsigned int first_section_line; /* 0 when there is no [tenant] section */
 	unsigned int last_allow_line;	 /* of the last `allow =`, 0 when none */
 	unsigned int max_tunnels_line;	 /* of the global max-tunnels, 0 when unset */

@@ -171,6 +171,7 @@ static int parse_value(struct cfg_parser *ps, enum cfg_key key, struct span valu
 	case CFG_KEY_DENY_ERRNO:
 		return cfg_parse_choice(ps, key, value, cfg_errno_choices, &p->deny_errno);
 	case CFG_KEY_TENANT_UIDS:
+		ps->cfg.tenant_uids_line = ps->line;
 		return cfg_parse_uid_list(ps, key, value, &p->tenant, &p->n_tenant);
 	case CFG_KEY_EXEMPT_UIDS:
 		return cfg_parse_uid_list(ps, key, value, &p->exempt, &p->n_exempt);

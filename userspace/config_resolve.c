@@ -194,9 +194,13 @@ int cfg_resolve(struct tg_config *cfg, const struct cfg_directory *dir, struct c
 		ret = policy_settings(p, &settings);
 		if (ret == -E2BIG)
 			ret = cfg_error_set(
-				err, cfg->n_group ? cfg->group_line : cfg->first_section_line,
-				"tenant uids at or above %u make more than %d ranges (below it any number is fine): widen tenant-uids to cover them",
-				TG_UID_BITMAP_MAX, TG_MAX_HIGH_RANGES);
+				err,
+				cfg->n_group		? cfg->group_line
+				: cfg->tenant_uids_line ? cfg->tenant_uids_line
+							: cfg->first_section_line,
+				"tenant uids at or above %u make more than %d ranges of over %d uids, or more than %u uids in smaller runs (below it any number is fine): merge the wide ranges",
+				TG_UID_BITMAP_MAX, TG_MAX_HIGH_RANGES, TG_HIGH_UID_SPAN,
+				TG_HIGH_UIDS_MAX);
 	}
 	if (!ret && policy_allow_pairs(p) > TG_ALLOW_PAIRS_MAX)
 		ret = cfg_error_set(

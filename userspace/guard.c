@@ -199,10 +199,13 @@ static bool read_rodata(struct guard_state *st, int fd)
 }
 
 /* The policy maps of one load, by their kernel names, in policy_map_fds order. */
-static const char *const policy_map_names[] = { "tg_tenant_uids", "tg_ports", "tg_allow_rules",
-						"tg_tenant_names" };
-static const char *const policy_map_pins[] = { TG_PIN_TENANT_UIDS, TG_PIN_PORTS, TG_PIN_ALLOW_RULES,
+static const char *const policy_map_names[] = { "tg_tenant_uids", "tg_tenant_uids_high", "tg_ports",
+						"tg_allow_rules", "tg_tenant_names" };
+static const char *const policy_map_pins[] = { TG_PIN_TENANT_UIDS, TG_PIN_TENANT_UIDS_HIGH,
+					       TG_PIN_PORTS, TG_PIN_ALLOW_RULES,
 					       TG_PIN_TENANT_NAMES };
+/* policy_map_names[] index of the one map a guard loaded by an earlier build does not have. */
+#define POLICY_MAP_HIGH 1
 
 /*
  * The policy the settings in st go with, from the maps of program prog_id (or, when 0, from the
@@ -216,10 +219,10 @@ static bool read_policy_maps(struct guard_state *st, unsigned int prog_id, const
 	for (size_t i = 0; i < ARRAY_SIZE(fd); i++) {
 		fd[i] = prog_id ? prog_map_fd(prog_id, policy_map_names[i])
 				: pins_open(pin_dir, policy_map_pins[i]);
-		ok &= fd[i] >= 0;
+		ok &= fd[i] >= 0 || i == POLICY_MAP_HIGH;
 	}
 	if (ok) {
-		struct policy_map_fds fds = { fd[0], fd[1], fd[2], fd[3] };
+		struct policy_map_fds fds = { fd[0], fd[1], fd[2], fd[3], fd[4] };
 
 		policy_free(&st->policy);
 		ok = policy_maps_read(&fds, &st->settings, &st->policy) == 0;

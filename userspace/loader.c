@@ -73,7 +73,7 @@ static const char *const shared_maps[] = {
 #define NR_SHARED_MAPS (ARRAY_SIZE(shared_maps))
 
 /* What one load changed, so that a failure can put everything back. */
-#define NR_LOAD_MAPS 5
+#define NR_LOAD_MAPS 6
 
 struct load_state {
 	struct bpf_link *link[NR_HOOKS]; /* our link object for each hook */
@@ -90,14 +90,14 @@ struct load_state {
  * The maps each load makes anew and pins by name, replacing the previous load's: the programs'
  * settings and the policy maps. In the order of load_map().
  */
-static const char *const load_maps[] = { TG_PIN_CONFIG, TG_PIN_TENANT_UIDS, TG_PIN_PORTS,
-					 TG_PIN_ALLOW_RULES, TG_PIN_TENANT_NAMES };
+static const char *const load_maps[] = { TG_PIN_CONFIG, TG_PIN_TENANT_UIDS, TG_PIN_TENANT_UIDS_HIGH,
+					 TG_PIN_PORTS,	TG_PIN_ALLOW_RULES, TG_PIN_TENANT_NAMES };
 
 static struct bpf_map *load_map(struct tunnelguard *skel, size_t i)
 {
 	struct bpf_map *maps[NR_LOAD_MAPS] = {
-		skel->maps.rodata_config,  skel->maps.tg_tenant_uids,  skel->maps.tg_ports,
-		skel->maps.tg_allow_rules, skel->maps.tg_tenant_names,
+		skel->maps.rodata_config, skel->maps.tg_tenant_uids, skel->maps.tg_tenant_uids_high,
+		skel->maps.tg_ports,	  skel->maps.tg_allow_rules, skel->maps.tg_tenant_names,
 	};
 
 	return maps[i];
@@ -197,6 +197,7 @@ static int choose_settings(struct tunnelguard *skel, const struct tg_config *cfg
 	}
 	err = policy_maps_size(
 		&(struct policy_map_set){ .tenant_uids = skel->maps.tg_tenant_uids,
+					  .tenant_uids_high = skel->maps.tg_tenant_uids_high,
 					  .ports = skel->maps.tg_ports,
 					  .allow_rules = skel->maps.tg_allow_rules,
 					  .tenant_names = skel->maps.tg_tenant_names },
@@ -538,6 +539,8 @@ int loader_load(const struct tg_config *cfg, const struct loader_opts *opts)
 	}
 	err = policy_maps_fill(
 		&(struct policy_map_fds){ .tenant_uids = bpf_map__fd(skel->maps.tg_tenant_uids),
+					  .tenant_uids_high =
+						  bpf_map__fd(skel->maps.tg_tenant_uids_high),
 					  .ports = bpf_map__fd(skel->maps.tg_ports),
 					  .allow_rules = bpf_map__fd(skel->maps.tg_allow_rules),
 					  .tenant_names = bpf_map__fd(skel->maps.tg_tenant_names) },

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "util.h"
 
 void policy_free(struct tg_policy *p)
 {
@@ -240,43 +241,81 @@ int policy_restricted(const struct tg_policy *p, struct tg_uid_range **out, size
 	return 0;
 }
 
+/*
+ * The part of restricted range r above the bitmap's reach: 0 when there is none, else 1 with
+ * *high set to it.
+ */
+static int high_part(const struct tg_uid_range *r, struct tg_uid_range *high)
+{
+	if (r->last < TG_UID_BITMAP_MAX)
+		return 0;
+	*high = (struct tg_uid_range){ r->first < TG_UID_BITMAP_MAX ? TG_UID_BITMAP_MAX : r->first,
+				       r->last };
+	return 1;
+}
+
 int policy_settings(const struct tg_policy *p, struct tg_settings *s)
 {
-	struct tg_uid_range *r;
+	struct tg_uid_range *r, high;
+	size_t n, listed = 0;
 	__u64 limit = 0;
-	size_t n;
 	int err = policy_restricted(p, &r, &n);
 
 	if (err)
 		return err;
 	*s = scalars(p);
 	for (size_t i = 0; i < n; i++) {
-		if (r[i].first >= TG_UID_BITMAP_MAX) {
-			if (s->n_high == TG_MAX_HIGH_RANGES) {
-				free(r);
-				return -E2BIG;
-			}
-			s->high[s->n_high++] = r[i];
+		if (r[i].first < TG_UID_BITMAP_MAX)
+			limit = r[i].last < TG_UID_BITMAP_MAX ? (__u64)r[i].last + 1
+							      : TG_UID_BITMAP_MAX;
+		if (!high_part(&r[i], &high))
 			continue;
-		}
-		if (r[i].last >= TG_UID_BITMAP_MAX) {
-			if (s->n_high == TG_MAX_HIGH_RANGES) {
-				free(r);
-				return -E2BIG;
-			}
-			s->high[s->n_high++] =
-				(struct tg_uid_range){ TG_UID_BITMAP_MAX, r[i].last };
-			limit = TG_UID_BITMAP_MAX;
-		} else if ((__u64)r[i].last + 1 > limit) {
-			limit = (__u64)r[i].last + 1;
-		}
+		if (tg_high_range_listed(high.first, high.last))
+			listed += (size_t)(high.last - high.first) + 1;
+		else if (s->n_high < TG_MAX_HIGH_RANGES)
+			s->high[s->n_high++] = high;
+		else
+			err = -E2BIG;
 	}
+	free(r);
+	if (!err && listed > TG_HIGH_UIDS_MAX)
+		err = -E2BIG;
+	if (err)
+		return err;
 	s->uid_bitmap_limit = (__u32)((limit + 63) / 64 * 64);
 	for (size_t i = 0; i < p->n_reservation; i++)
 		s->n_reserved_ports +=
 			(__u32)(p->reservation[i].last - p->reservation[i].first) + 1;
-	free(r);
 	return 0;
+}
+
+int policy_high_listed(const struct tg_policy *p, __u32 **out, size_t *n)
+{
+	struct tg_uid_range *r, high;
+	size_t nr, k = 0, cap = 0;
+	__u32 *uids = NULL;
+	int err = policy_restricted(p, &r, &nr);
+
+	for (size_t i = 0; !err && i < nr; i++) {
+		if (!high_part(&r[i], &high) || !tg_high_range_listed(high.first, high.last))
+			continue;
+		if (util_grow((void **)&uids, &cap, k + (high.last - high.first) + 1,
+			      sizeof(*uids))) {
+			err = -ENOMEM;
+			break;
+		}
+		for (__u64 uid = high.first; uid <= high.last; uid++)
+			uids[k++] = (__u32)uid;
+	}
+	if (!err) {
+		free(r);
+		*out = uids;
+		*n = k;
+		return 0;
+	}
+	free(r);
+	free(uids);
+	return err;
 }
 
 size_t policy_allow_pairs(const struct tg_policy *p)

@@ -86,10 +86,18 @@ int policy_restricted(const struct tg_policy *p, struct tg_uid_range **out, size
 
 /*
  * The rodata settings for p: scalars, and the uid bitmap's extent (the highest restricted uid
- * below TG_UID_BITMAP_MAX, rounded up to 64) with the ranges above it. -E2BIG when more than
- * TG_MAX_HIGH_RANGES ranges lie above, -ENOMEM.
+ * below TG_UID_BITMAP_MAX, rounded up to 64) with the wide ranges above it (the others are
+ * listed: policy_high_listed()). -E2BIG when more than TG_MAX_HIGH_RANGES wide ranges or more
+ * than TG_HIGH_UIDS_MAX listed uids lie above, -ENOMEM.
  */
 int policy_settings(const struct tg_policy *p, struct tg_settings *s);
+
+/*
+ * The restricted uids at or above TG_UID_BITMAP_MAX in runs of at most TG_HIGH_UID_SPAN, one by
+ * one and sorted, in *out (malloc'd, to free; NULL when none): what tg_tenant_uids_high holds.
+ * 0 or -ENOMEM.
+ */
+int policy_high_listed(const struct tg_policy *p, __u32 **out, size_t *n);
 
 /* Number of uid-port pairs the allow rules expand to (tg_allow_rules entries). */
 size_t policy_allow_pairs(const struct tg_policy *p);

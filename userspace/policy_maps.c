@@ -29,7 +29,12 @@ int policy_maps_size(const struct policy_map_set *m, const struct tg_policy *p,
 		     const struct tg_settings *s)
 {
 	int err = bpf_map__set_max_entries(m->tenant_uids, at_least_one(s->uid_bitmap_limit / 64));
+	__u32 *listed = NULL;
+	size_t n_listed = 0;
 
+	err = err ?: policy_high_listed(p, &listed, &n_listed);
+	free(listed);
+	err = err ?: bpf_map__set_max_entries(m->tenant_uids_high, at_least_one(n_listed));
 	err = err ?: bpf_map__set_max_entries(m->allow_rules, at_least_one(policy_allow_pairs(p)));
 	err = err ?: bpf_map__set_max_entries(m->tenant_names, at_least_one(p->n_section));
 	return err;
@@ -97,6 +102,26 @@ static int fill_tenant_uids(int fd, const struct tg_policy *p, const struct tg_s
 	return err;
 }
 
+static int fill_tenant_uids_high(int fd, const struct tg_policy *p)
+{
+	__u32 *uids = NULL;
+	size_t n = 0;
+	__u8 *ones = NULL;
+	int err = policy_high_listed(p, &uids, &n);
+
+	if (!err && n) {
+		ones = malloc(n);
+		err = ones ? 0 : -ENOMEM;
+	}
+	if (!err && n) {
+		memset(ones, 1, n);
+		err = update_all(fd, uids, sizeof(*uids), ones, 1, (__u32)n);
+	}
+	free(uids);
+	free(ones);
+	return err;
+}
+
 static int fill_ports(int fd, const struct tg_policy *p)
 {
 	struct tg_port_policy *v = calloc(TG_PORT_COUNT, sizeof(*v));
@@ -152,9 +177,11 @@ static int fill_tenant_names(int fd, const struct tg_policy *p)
 int policy_maps_fill(const struct policy_map_fds *fds, const struct tg_policy *p,
 		     const struct tg_settings *s)
 {
-	const int all[] = { fds->tenant_uids, fds->ports, fds->allow_rules, fds->tenant_names };
+	const int all[] = { fds->tenant_uids, fds->tenant_uids_high, fds->ports, fds->allow_rules,
+			    fds->tenant_names };
 	int err = fill_tenant_uids(fds->tenant_uids, p, s);
 
+	err = err ?: fill_tenant_uids_high(fds->tenant_uids_high, p);
 	err = err ?: fill_ports(fds->ports, p);
 	err = err ?: fill_allow_rules(fds->allow_rules, p);
 	err = err ?: fill_tenant_names(fds->tenant_names, p);
@@ -227,7 +254,106 @@ static int push_uid_range(struct tg_policy *p, size_t *cap, __u32 first, __u32 l
 	return 0;
 }
 
-static int read_tenant_uids(int fd, const struct tg_settings *s, struct tg_policy *p)
+static int compare_uid(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The keys of hash map fd one by one, where the kernel has no batch lookups: 0 or -errno. */
+static int walk_keys(int fd, size_t key_size, char *keys, __u32 max, __u32 *n)
+{
+	char key[16], next[16];
+	const void *prev = NULL;
+	__u32 k = 0;
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	while (k < max && bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(keys + (size_t)k++ * key_size, next, key_size);
+		memcpy(key, next, key_size);
+		prev = key;
+	}
+	if (k < max && errno != ENOENT && prev)
+		return -errno;
+	*n = k;
+	return 0;
+}
+
+/*
+ * Every key of hash map fd (keys of key_size bytes, values of value_size), sorted by compare,
+ * in *out (malloc'd): by batches, 100,000 keys in a few ms. 0 or -errno.
+ */
+static int read_keys(int fd, size_t key_size, size_t value_size,
+		     int (*compare)(const void *, const void *), void **out, size_t *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0, .flags = 0);
+	__u32 max = 0, got = 0, batch = 0;
+	char *keys = NULL, *values = NULL;
+	int err = map_entries(fd, &max);
+
+	if (!err) {
+		keys = calloc(max ? max : 1, key_size);
+		values = calloc(max ? max : 1, value_size);
+		err = keys && values ? 0 : -ENOMEM;
+	}
+	while (!err && got < max) {
+		__u32 count = max - got;
+		int ret = bpf_map_lookup_batch(fd, got ? &batch : NULL, &batch,
+					       keys + (size_t)got * key_size,
+					       values + (size_t)got * value_size, &count, &opts);
+
+		if (ret < 0 && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		got += count;
+		if (ret < 0 || !count)
+			break; /* ENOENT: that was the last batch */
+	}
+	if (err == -EINVAL || err == -EOPNOTSUPP || err == -ENOTSUPP)
+		err = walk_keys(fd, key_size, keys, max, &got);
+	free(values);
+	if (err) {
+		free(keys);
+		return err;
+	}
+	if (got)
+		qsort(keys, got, key_size, compare);
+	*out = keys;
+	*n = got;
+	return 0;
+}
+
+/*
+ * The restricted uids above the bitmap, in order: the listed ones (tg_tenant_uids_high; -1 for
+ * a guard loaded before it existed) merged with the settings' wide ranges.
+ */
+static int read_tenant_uids_high(int fd, const struct tg_settings *s, struct tg_policy *p,
+				 size_t *cap)
+{
+	__u32 n_wide = s->n_high < TG_MAX_HIGH_RANGES ? s->n_high : TG_MAX_HIGH_RANGES;
+	__u32 *listed = NULL, w = 0;
+	size_t n_listed = 0, l = 0;
+	int err = fd >= 0 ? read_keys(fd, sizeof(*listed), 1, compare_uid, (void **)&listed,
+				      &n_listed)
+			  : 0;
+
+	while (!err && (l < n_listed || w < n_wide)) {
+		if (w == n_wide || (l < n_listed && listed[l] < s->high[w].first)) {
+			err = push_uid_range(p, cap, listed[l], listed[l]);
+			l++;
+		} else {
+			err = push_uid_range(p, cap, s->high[w].first, s->high[w].last);
+			w++;
+		}
+	}
+	free(listed);
+	return err;
+}
+
+static int read_tenant_uids(int fd, int high_fd, const struct tg_settings *s, struct tg_policy *p)
 {
 	__u32 words = 0;
 	size_t cap = 0;
@@ -247,10 +373,8 @@ static int read_tenant_uids(int fd, const struct tg_settings *s, struct tg_polic
 			if (bits[w] & (1ULL << b))
 				err = push_uid_range(p, &cap, w * 64 + b, w * 64 + b);
 	}
-	for (__u32 i = 0; !err && i < s->n_high && i < TG_MAX_HIGH_RANGES; i++)
-		err = push_uid_range(p, &cap, s->high[i].first, s->high[i].last);
 	free(bits);
-	return err;
+	return err ?: read_tenant_uids_high(high_fd, s, p, &cap);
 }
 
 static int read_ports(int fd, struct tg_policy *p)
@@ -307,25 +431,10 @@ static int compare_allow_key(const void *a, const void *b)
 
 static int read_allow_rules(int fd, struct tg_policy *p)
 {
-	struct tg_allow_key key, next, *keys = NULL;
-	size_t n = 0, cap = 0, cap_r = 0;
-	const void *prev = NULL;
-	int err = 0;
+	struct tg_allow_key *keys = NULL;
+	size_t n = 0, cap_r = 0;
+	int err = read_keys(fd, sizeof(*keys), 1, compare_allow_key, (void **)&keys, &n);
 
-	/* Hash maps are walked key by key: allow pairs are few next to tenants. */
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (util_grow((void **)&keys, &cap, n + 1, sizeof(*keys))) {
-			err = -ENOMEM;
-			break;
-		}
-		keys[n++] = next;
-		key = next;
-		prev = &key;
-	}
-	if (!err && errno != ENOENT && prev)
-		err = -errno;
-	if (!err)
-		qsort(keys, n, sizeof(*keys), compare_allow_key);
 	for (size_t i = 0; !err && i < n; i++) {
 		struct tg_port_grant *last =
 			p->n_allow_rule ? &p->allow_rule[p->n_allow_rule - 1] : NULL;
@@ -372,7 +481,7 @@ int policy_maps_read(const struct policy_map_fds *fds, const struct tg_settings 
 	p->deny_errno = s->deny_errno;
 	p->bind_policy = s->bind_policy;
 	p->max_tunnels = s->max_tunnels;
-	err = read_tenant_uids(fds->tenant_uids, s, p);
+	err = read_tenant_uids(fds->tenant_uids, fds->tenant_uids_high, s, p);
 	err = err ?: read_ports(fds->ports, p);
 	err = err ?: read_allow_rules(fds->allow_rules, p);
 	err = err ?: read_tenant_names(fds->tenant_names, p);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * policy_maps.h - the policy (policy.h) into the kernel's policy maps and back: load sizes and
- * fills the maps of its programs (tg_tenant_uids, tg_ports, tg_allow_rules, tg_tenant_names;
- * tg_maps.h) and freezes them; status and check read them back from the programs that run, so
- * what they show is what the kernel decides with.
+ * fills the maps of its programs (tg_tenant_uids, tg_tenant_uids_high, tg_ports, tg_allow_rules,
+ * tg_tenant_names; tg_maps.h) and freezes them; status and check read them back from the
+ * programs that run, so what they show is what the kernel decides with.
  */
 #ifndef TG_POLICY_MAPS_H
 #define TG_POLICY_MAPS_H
@@ -15,6 +15,7 @@ struct bpf_map;
 /* The policy maps of one load, as the skeleton has them. */
 struct policy_map_set {
 	struct bpf_map *tenant_uids;
+	struct bpf_map *tenant_uids_high;
 	struct bpf_map *ports;
 	struct bpf_map *allow_rules;
 	struct bpf_map *tenant_names;
@@ -23,6 +24,7 @@ struct policy_map_set {
 /* The same maps as fds (of a load's maps, or of the maps the running programs use). */
 struct policy_map_fds {
 	int tenant_uids;
+	int tenant_uids_high; /* policy_maps_read(): -1 for a guard loaded before it existed */
 	int ports;
 	int allow_rules;
 	int tenant_names;

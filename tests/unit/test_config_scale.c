@@ -61,10 +61,11 @@ static char *sections_text(size_t *len, int dup_of, int overlap_of)
 /* A fake user database: group "hub" has MEMBERS members with scattered uids. */
 static __u32 member_uid(unsigned int i)
 {
-	/* Every third uid from 100,000 (no two adjacent: one range each), and the last 32 above
-	 * the uid bitmap, where TG_MAX_HIGH_RANGES ranges fit. */
-	if (i >= MEMBERS - TG_MAX_HIGH_RANGES)
-		return TG_UID_BITMAP_MAX + 2 * (i - (MEMBERS - TG_MAX_HIGH_RANGES));
+	/* Every third uid (no two adjacent: one range each): the first half from 100,000, the
+	 * second far above the uid bitmap, as a directory service's uids are (FreeIPA's from
+	 * about 1,500,000,000). */
+	if (i >= MEMBERS / 2)
+		return 1500000000 + 3 * (i - MEMBERS / 2);
 	return 100000 + 3 * i;
 }
 
@@ -190,6 +191,8 @@ Test(config_scale, hundred_thousand_member_group)
 	struct cfg_error err = { 0 };
 	struct tg_config cfg;
 	struct tg_settings s;
+	__u32 *listed = NULL;
+	size_t n_listed = 0;
 	double t0, took;
 	int ret;
 
@@ -213,12 +216,16 @@ Test(config_scale, hundred_thousand_member_group)
 			  !policy_is_tenant(&cfg.policy, 100000 - 1) &&
 			  !policy_is_tenant(&cfg.policy, 100002),
 		  "non-members");
-	/* The kernel gets them too: a bitmap below TG_UID_BITMAP_MAX, 32 ranges above. */
+	/* The kernel gets them too: a bitmap below TG_UID_BITMAP_MAX, the others listed. */
 	cr_assert_eq(policy_settings(&cfg.policy, &s), 0);
-	cr_assert_eq(s.n_high, TG_MAX_HIGH_RANGES, "n_high %u", s.n_high);
-	cr_assert_eq(s.uid_bitmap_limit,
-		     (100000 + 3 * (MEMBERS - TG_MAX_HIGH_RANGES - 1) + 1 + 63) / 64 * 64,
+	cr_assert_eq(s.n_high, 0, "n_high %u", s.n_high);
+	cr_assert_eq(s.uid_bitmap_limit, (100000 + 3 * (MEMBERS / 2 - 1) + 1 + 63) / 64 * 64,
 		     "uid_bitmap_limit %u", s.uid_bitmap_limit);
+	cr_assert_eq(policy_high_listed(&cfg.policy, &listed, &n_listed), 0);
+	cr_assert_eq(n_listed, MEMBERS - MEMBERS / 2, "%zu uids listed", n_listed);
+	cr_assert(listed[0] == 1500000000 && listed[n_listed - 1] == member_uid(MEMBERS - 1),
+		  "listed %u..%u", listed[0], listed[n_listed - 1]);
+	free(listed);
 	cfg_free(&cfg);
 }
 

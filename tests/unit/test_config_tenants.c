@@ -268,16 +268,24 @@ static int fake_group_members(void *ctx, const char *name,
 		ret = add(arg, "bob", 2002);
 		return ret ? ret : add(arg, "dave", 2004);
 	}
-	if (strcmp(name, "many") == 0 || strcmp(name, "many-high") == 0) {
-		/* every other uid: no two are adjacent, so each needs a range of its own;
-		 * "many-high" above the uid bitmap, where at most TG_MAX_HIGH_RANGES ranges fit */
-		__u32 base = strcmp(name, "many") == 0 ? 5000 : TG_UID_BITMAP_MAX;
-
-		for (__u32 uid = base; uid < base + 2 * 40; uid += 2) {
+	if (strcmp(name, "many") == 0) {
+		/* every other uid: no two are adjacent, so each needs a range of its own */
+		for (__u32 uid = 5000; uid < 5000 + 2 * 40; uid += 2) {
 			ret = add(arg, "m", uid);
 			if (ret)
 				return ret;
 		}
+		return 0;
+	}
+	if (strcmp(name, "many-high") == 0) {
+		/* 40 runs of adjacent uids above the uid bitmap, each too wide to be listed uid by
+		 * uid: at most TG_MAX_HIGH_RANGES such ranges fit */
+		for (__u32 run = 0; run < 40; run++)
+			for (__u32 uid = 0; uid <= TG_HIGH_UID_SPAN; uid++) {
+				ret = add(arg, "m", TG_UID_BITMAP_MAX + run * 1000 + uid);
+				if (ret)
+					return ret;
+			}
 		return 0;
 	}
 	if (strcmp(name, "admins") == 0)
@@ -351,6 +359,18 @@ Test(config_tenants, resolve_keeps_covered_uids)
 	cfg_free(&cfg);
 }
 
+/* 33 ranges of 501 uids above the uid bitmap: one more than TG_MAX_HIGH_RANGES. */
+#define WIDE_HIGH_RANGES                                                               \
+	"20000000-20000500, 20001000-20001500, 20002000-20002500, 20003000-20003500, " \
+	"20004000-20004500, 20005000-20005500, 20006000-20006500, 20007000-20007500, " \
+	"20008000-20008500, 20009000-20009500, 20010000-20010500, 20011000-20011500, " \
+	"20012000-20012500, 20013000-20013500, 20014000-20014500, 20015000-20015500, " \
+	"20016000-20016500, 20017000-20017500, 20018000-20018500, 20019000-20019500, " \
+	"20020000-20020500, 20021000-20021500, 20022000-20022500, 20023000-20023500, " \
+	"20024000-20024500, 20025000-20025500, 20026000-20026500, 20027000-20027500, " \
+	"20028000-20028500, 20029000-20029500, 20030000-20030500, 20031000-20031500, " \
+	"20032000-20032500"
+
 struct resolve_bad_case {
 	const char *name;
 	const char *text;
@@ -376,9 +396,12 @@ static const struct resolve_bad_case resolve_bad_cases[] = {
 	  "tenant-group: group 'admins' has member 'root' (uid 0), which cannot be a tenant" },
 	{ "group lookup fails", "tenant-group = broken\n", 1,
 	  "tenant-group: cannot list the members of group 'broken': Input/output error" },
-	{ "too many tenant ranges above the bitmap",
+	{ "too many wide tenant ranges above the bitmap, from a group",
 	  "tenant-uids = 1000\n\ntenant-group = many-high\n", 3,
-	  "tenant uids at or above 16777216 make more than 32 ranges (below it any number is fine): widen tenant-uids to cover them" },
+	  "tenant uids at or above 16777216 make more than 32 ranges of over 256 uids, or more than 1048576 uids in smaller runs (below it any number is fine): merge the wide ranges" },
+	{ "too many wide tenant ranges above the bitmap, from tenant-uids",
+	  "mode = enforce\ntenant-uids = 1000, " WIDE_HIGH_RANGES "\n", 2,
+	  "tenant uids at or above 16777216 make more than 32 ranges of over 256 uids, or more than 1048576 uids in smaller runs (below it any number is fine): merge the wide ranges" },
 };
 
 Test(config_tenants, resolve_bad)

@@ -826,7 +826,10 @@ Test(policy, restricted_splits_at_exemptions)
 	}
 }
 
-/* policy_settings(): scalars, the bitmap's extent rounded up to 64, the ranges above it. */
+/*
+ * policy_settings(): scalars, the bitmap's extent rounded up to 64, the wide ranges above it;
+ * policy_high_listed(): the uids of the narrow runs above it, one by one.
+ */
 Test(policy, settings_bitmap_and_high_ranges)
 {
 	static const struct {
@@ -838,18 +841,31 @@ Test(policy, settings_bitmap_and_high_ranges)
 		__u32 limit;
 		struct tg_uid_range high[2];
 		__u32 n_high;
+		struct tg_uid_range listed[2]; /* the listed uids, as ranges */
+		__u32 n_listed;
 	} cases[] = {
-		{ "no tenants", {}, 0, {}, 0, 0, {}, 0 },
-		{ "2001-2003: 2004 rounds up to 2048", { { 2001, 2003 } }, 1, {}, 0, 2048, {}, 0 },
-		{ "last uid 1023: exactly 1024", { { 1000, 1023 } }, 1, {}, 0, 1024, {}, 0 },
-		{ "last uid 1024: 1088", { { 1000, 1024 } }, 1, {}, 0, 1088, {}, 0 },
-		{ "uid 0 only would be 64", { { 1, 1 } }, 1, {}, 0, 64, {}, 0 },
+		{ "no tenants", {}, 0, {}, 0, 0, {}, 0, {}, 0 },
+		{ "2001-2003: 2004 rounds up to 2048",
+		  { { 2001, 2003 } },
+		  1,
+		  {},
+		  0,
+		  2048,
+		  {},
+		  0,
+		  {},
+		  0 },
+		{ "last uid 1023: exactly 1024", { { 1000, 1023 } }, 1, {}, 0, 1024, {}, 0, {}, 0 },
+		{ "last uid 1024: 1088", { { 1000, 1024 } }, 1, {}, 0, 1088, {}, 0, {}, 0 },
+		{ "uid 0 only would be 64", { { 1, 1 } }, 1, {}, 0, 64, {}, 0, {}, 0 },
 		{ "an exempt top lowers the extent",
 		  { { 2001, 2100 } },
 		  1,
 		  { { 2040, 2100 } },
 		  1,
 		  2048,
+		  {},
+		  0,
 		  {},
 		  0 },
 		{ "the highest of several ranges",
@@ -859,6 +875,8 @@ Test(policy, settings_bitmap_and_high_ranges)
 		  0,
 		  5056,
 		  {},
+		  0,
+		  {},
 		  0 },
 		{ "last uid below the top",
 		  { { 1000, TG_UID_BITMAP_MAX - 1 } },
@@ -867,31 +885,60 @@ Test(policy, settings_bitmap_and_high_ranges)
 		  0,
 		  TG_UID_BITMAP_MAX,
 		  {},
+		  0,
+		  {},
 		  0 },
-		{ "a range across the top is cut there",
+		{ "a range across the top is cut there, and its narrow part listed",
 		  { { TG_UID_BITMAP_MAX - 100, TG_UID_BITMAP_MAX + 100 } },
 		  1,
 		  {},
 		  0,
 		  TG_UID_BITMAP_MAX,
+		  {},
+		  0,
 		  { { TG_UID_BITMAP_MAX, TG_UID_BITMAP_MAX + 100 } },
 		  1 },
-		{ "a range above the top",
+		{ "a wide range across the top stays a range",
+		  { { TG_UID_BITMAP_MAX - 100, TG_UID_BITMAP_MAX + 1000 } },
+		  1,
+		  {},
+		  0,
+		  TG_UID_BITMAP_MAX,
+		  { { TG_UID_BITMAP_MAX, TG_UID_BITMAP_MAX + 1000 } },
+		  1,
+		  {},
+		  0 },
+		{ "a narrow range above the top is listed",
 		  { { 1000, 1999 }, { 20000000, 20000010 } },
 		  2,
 		  {},
 		  0,
 		  2048,
+		  {},
+		  0,
 		  { { 20000000, 20000010 } },
 		  1 },
-		{ "an exemption splits a high range",
-		  { { TG_UID_BITMAP_MAX, TG_UID_BITMAP_MAX + 100 } },
+		{ "TG_HIGH_UID_SPAN uids are listed, one more is a range",
+		  { { 30000000, 30000000 + TG_HIGH_UID_SPAN - 1 },
+		    { 40000000, 40000000 + TG_HIGH_UID_SPAN } },
+		  2,
+		  {},
+		  0,
+		  0,
+		  { { 40000000, 40000000 + TG_HIGH_UID_SPAN } },
+		  1,
+		  { { 30000000, 30000000 + TG_HIGH_UID_SPAN - 1 } },
+		  1 },
+		{ "an exemption splits a wide range into narrow ones",
+		  { { TG_UID_BITMAP_MAX, TG_UID_BITMAP_MAX + 300 } },
 		  1,
 		  { { TG_UID_BITMAP_MAX + 50, TG_UID_BITMAP_MAX + 50 } },
 		  1,
 		  0,
+		  {},
+		  0,
 		  { { TG_UID_BITMAP_MAX, TG_UID_BITMAP_MAX + 49 },
-		    { TG_UID_BITMAP_MAX + 51, TG_UID_BITMAP_MAX + 100 } },
+		    { TG_UID_BITMAP_MAX + 51, TG_UID_BITMAP_MAX + 300 } },
 		  2 },
 	};
 
@@ -906,6 +953,8 @@ Test(policy, settings_bitmap_and_high_ranges)
 				       .n_exempt = cases[i].n_exempt,
 				       .exempt = (struct tg_uid_range *)cases[i].exempt };
 		struct tg_settings s;
+		__u32 *listed = NULL;
+		size_t n_listed = 0, k = 0;
 
 		memset(&s, 0xa5, sizeof(s));
 		cr_assert_eq(policy_settings(&p, &s), 0, "%s", cases[i].name);
@@ -920,13 +969,27 @@ Test(policy, settings_bitmap_and_high_ranges)
 		assert_ranges(cases[i].name, s.high, s.n_high, cases[i].high, cases[i].n_high);
 		cr_assert_eq(s.n_reserved_ports, 0, "%s: %u reserved ports", cases[i].name,
 			     s.n_reserved_ports);
+		cr_assert_eq(policy_high_listed(&p, &listed, &n_listed), 0, "%s", cases[i].name);
+		for (__u32 j = 0; j < cases[i].n_listed; j++)
+			for (__u32 uid = cases[i].listed[j].first; uid <= cases[i].listed[j].last;
+			     uid++, k++)
+				cr_assert(k < n_listed && listed[k] == uid,
+					  "%s: listed uid %zu is %u, want %u (%zu listed)",
+					  cases[i].name, k, k < n_listed ? listed[k] : 0, uid,
+					  n_listed);
+		cr_assert_eq(n_listed, k, "%s: %zu uids listed, want %zu", cases[i].name, n_listed,
+			     k);
+		free(listed);
 	}
 }
 
-/* TG_MAX_HIGH_RANGES ranges above the bitmap fit; one more is -E2BIG. Below it, any number. */
+/*
+ * Above the bitmap, TG_MAX_HIGH_RANGES wide ranges fit and one more is -E2BIG; narrow runs fit
+ * up to TG_HIGH_UIDS_MAX uids in all, one more is -E2BIG. Below it, any number.
+ */
 Test(policy, settings_high_range_limit)
 {
-	struct tg_uid_range r[TG_MAX_HIGH_RANGES + 1 + 1000];
+	struct tg_uid_range r[TG_MAX_HIGH_RANGES + 1 + 1000 + 1000];
 	struct tg_policy p = { .tenant = r };
 	struct tg_settings s;
 	__u32 n = 0;
@@ -934,26 +997,54 @@ Test(policy, settings_high_range_limit)
 	/* 1000 scattered ranges below the bitmap's end: no limit there. */
 	for (__u32 i = 0; i < 1000; i++)
 		r[n++] = (struct tg_uid_range){ 100000 + 2 * i, 100000 + 2 * i };
+	/* 1000 scattered single uids above it, as a directory service hands them out: listed. */
+	for (__u32 i = 0; i < 1000; i++)
+		r[n++] = (struct tg_uid_range){ 1500000000 + 7 * i, 1500000000 + 7 * i };
 	for (__u32 i = 0; i < TG_MAX_HIGH_RANGES; i++)
-		r[n++] = (struct tg_uid_range){ TG_UID_BITMAP_MAX + 2 * i,
-						TG_UID_BITMAP_MAX + 2 * i };
+		r[n++] =
+			(struct tg_uid_range){ 2000000000 + 1000 * i, 2000000000 + 1000 * i + 500 };
 	p.n_tenant = n;
-	cr_assert_eq(policy_settings(&p, &s), 0, "32 high ranges refused");
+	cr_assert_eq(policy_settings(&p, &s), 0, "32 wide high ranges and 1000 uids refused");
 	cr_assert_eq(s.n_high, TG_MAX_HIGH_RANGES, "n_high %u", s.n_high);
 	cr_assert_eq(s.uid_bitmap_limit,
 		     100000 + 2 * 999 + 1 + 63 - (100000 + 2 * 999 + 1 + 63) % 64, "limit %u",
 		     s.uid_bitmap_limit);
-	r[n++] = (struct tg_uid_range){ TG_UID_BITMAP_MAX + 2 * TG_MAX_HIGH_RANGES,
-					TG_UID_BITMAP_MAX + 2 * TG_MAX_HIGH_RANGES };
+	r[n++] = (struct tg_uid_range){ 2000000000 + 1000 * TG_MAX_HIGH_RANGES,
+					2000000000 + 1000 * TG_MAX_HIGH_RANGES + 500 };
 	p.n_tenant = n;
-	cr_assert_eq(policy_settings(&p, &s), -E2BIG, "33 high ranges accepted");
-	/* Exempting one of the 33 brings the restricted ranges back to 32. */
+	cr_assert_eq(policy_settings(&p, &s), -E2BIG, "33 wide high ranges accepted");
+	/* Exempting most of one of the 33 leaves it narrow, listed: 32 wide ones again. */
 	p.n_exempt = 1;
-	p.exempt = &(struct tg_uid_range){ TG_UID_BITMAP_MAX, TG_UID_BITMAP_MAX };
-	cr_assert_eq(policy_settings(&p, &s), 0, "32 restricted high ranges refused");
+	p.exempt = &(struct tg_uid_range){ 2000000000, 2000000000 + 400 };
+	cr_assert_eq(policy_settings(&p, &s), 0, "32 wide restricted high ranges refused");
 	cr_assert_eq(s.n_high, TG_MAX_HIGH_RANGES);
-	cr_assert_eq(s.high[0].first, TG_UID_BITMAP_MAX + 2, "high[0] starts at %u",
-		     s.high[0].first);
+	cr_assert_eq(s.high[0].first, 2000000000 + 1000, "high[0] starts at %u", s.high[0].first);
+}
+
+/* Narrow runs above the bitmap: TG_HIGH_UIDS_MAX uids are listed, one more is -E2BIG. */
+Test(policy, settings_listed_uid_limit)
+{
+	__u32 runs = TG_HIGH_UIDS_MAX / TG_HIGH_UID_SPAN;
+	struct tg_uid_range *r = calloc(runs + 1, sizeof(*r));
+	struct tg_policy p = { .tenant = r, .n_tenant = runs };
+	struct tg_settings s;
+	__u32 *listed = NULL;
+	size_t n_listed = 0;
+
+	cr_assert_not_null(r);
+	for (__u32 i = 0; i < runs; i++)
+		r[i] = (struct tg_uid_range){ 100000000 + 1000 * i,
+					      100000000 + 1000 * i + TG_HIGH_UID_SPAN - 1 };
+	cr_assert_eq(policy_settings(&p, &s), 0, "%u listed uids refused", TG_HIGH_UIDS_MAX);
+	cr_assert_eq(s.n_high, 0, "n_high %u", s.n_high);
+	cr_assert_eq(policy_high_listed(&p, &listed, &n_listed), 0);
+	cr_assert_eq(n_listed, TG_HIGH_UIDS_MAX, "%zu listed", n_listed);
+	free(listed);
+	r[runs] = (struct tg_uid_range){ 100000000 + 1000 * runs, 100000000 + 1000 * runs };
+	p.n_tenant = runs + 1;
+	cr_assert_eq(policy_settings(&p, &s), -E2BIG, "%u listed uids accepted",
+		     TG_HIGH_UIDS_MAX + 1);
+	free(r);
 }
 
 Test(policy, settings_count_reserved_ports)
