@@ -9,10 +9,11 @@
  * (`scale: ...` lines) and asserted only loosely, so that a busy CI machine does not fail them.
  *
  * Needs root; each test runs in the fixture's own network namespace and cgroup (fixture.h). The
- * synthetic tenants are uids from 3100000 up, which the test checks no account uses; the 100,000
- * members of the group exist only in copies of /etc/passwd and /etc/group bind-mounted in a
- * private mount namespace of a child: the host's user database is never touched. Set
- * TG_SCALE_SEED=N to replay a sample.
+ * synthetic tenants are uids from 3100000 up and, for the second half of the group's members
+ * (scattered far above the uid bitmap, as a directory service's uids are), from 4170500000 up,
+ * which the test checks no account uses; the 100,000 members of the group exist only in copies of
+ * /etc/passwd and /etc/group bind-mounted in a private mount namespace of a child: the host's user
+ * database is never touched. Set TG_SCALE_SEED=N to replay a sample.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,17 +49,21 @@
 #define BOB   2002 /* tenant who tries the other tenants' ports */
 #define CAROL 2003 /* tenant who holds 9001 in policy B of the swap test */
 
-#define SYNTH_UID    3100000U /* first synthetic tenant uid: no account may use it or above */
-#define SYNTH_SPAN   400000U  /* synthetic uids are SYNTH_UID .. SYNTH_UID + SYNTH_SPAN - 1 */
-#define N_SECTIONS   50000U
-#define PORT_BASE    10000U /* synthetic tenant i reserves PORT_BASE + i: 10000-59999 */
-#define N_MEMBERS    100000U
-#define MEMBER_STEP  3U	       /* group member i is uid SYNTH_UID + 3 * i */
-#define PRIMARY_STEP 1000U     /* every 1000th i also has an account SYNTH_UID + 3 * i + 2 ... */
-#define SCALE_GROUP  "tgscale" /* ... whose primary group is SCALE_GROUP, not listed in it */
-#define SCALE_GID    3100000U
-#define N_SAMPLE     1000U
-#define LISTEN_PORT  8001 /* ALICE's listener: outside every reservation */
+#define SYNTH_UID   3100000U /* first synthetic tenant uid: no account may use it or above */
+#define SYNTH_SPAN  400000U  /* synthetic uids are SYNTH_UID .. SYNTH_UID + SYNTH_SPAN - 1 */
+#define N_SECTIONS  50000U
+#define PORT_BASE   10000U /* synthetic tenant i reserves PORT_BASE + i: 10000-59999 */
+#define N_MEMBERS   100000U
+#define MEMBER_STEP 3U /* group member i is uid SYNTH_UID + 3 * i, the second half ... */
+#define HIGH_SYNTH_UID                                                    \
+	4170500000U /* ... HIGH_SYNTH_UID + 3 * (i - N_MEMBERS / 2), as a \
+		     * directory service's uids are: far above the uid bitmap */
+#define HIGH_SYNTH_SPAN (MEMBER_STEP * N_MEMBERS / 2 + 3)
+#define PRIMARY_STEP	1000U	  /* every 1000th i also has an account member_uid(i) + 2 ... */
+#define SCALE_GROUP	"tgscale" /* ... whose primary group is SCALE_GROUP, not listed in it */
+#define SCALE_GID	3100000U
+#define N_SAMPLE	1000U
+#define LISTEN_PORT	8001 /* ALICE's listener: outside every reservation */
 
 /* Targets of the issue, and the much looser bounds asserted here (a shared 2-vCPU machine). */
 #define LOAD_TARGET_MS	   1000.0
@@ -202,11 +207,18 @@ static void assert_synthetic_ids_unused(void)
 		       "uid %u belongs to an account: the test refuses to run",
 		       SYNTH_UID + SYNTH_SPAN - 1);
 	setpwent();
-	while ((pw = getpwent()))
+	while ((pw = getpwent())) {
 		cr_assert(
 			pw->pw_uid < SYNTH_UID || pw->pw_uid >= SYNTH_UID + SYNTH_SPAN,
 			"account %s has uid %u, in the test's synthetic range %u-%u: the test refuses to run",
 			pw->pw_name, pw->pw_uid, SYNTH_UID, SYNTH_UID + SYNTH_SPAN - 1);
+		cr_assert(
+			pw->pw_uid < HIGH_SYNTH_UID ||
+				pw->pw_uid >= HIGH_SYNTH_UID + HIGH_SYNTH_SPAN,
+			"account %s has uid %u, in the test's synthetic range %u-%u: the test refuses to run",
+			pw->pw_name, pw->pw_uid, HIGH_SYNTH_UID,
+			HIGH_SYNTH_UID + HIGH_SYNTH_SPAN - 1);
+	}
 	endpwent();
 	cr_assert_null(getgrnam(SCALE_GROUP), "group %s exists on this host", SCALE_GROUP);
 	cr_assert_null(getgrgid(SCALE_GID), "gid %u exists on this host", SCALE_GID);
@@ -378,6 +390,8 @@ struct ns_report {
 
 static uid_t member_uid(unsigned int i)
 {
+	if (i >= N_MEMBERS / 2)
+		return HIGH_SYNTH_UID + MEMBER_STEP * (i - N_MEMBERS / 2);
 	return SYNTH_UID + MEMBER_STEP * i;
 }
 
