@@ -219,7 +219,7 @@ static bool read_policy_maps(struct guard_state *st, unsigned int prog_id, const
 	for (size_t i = 0; i < ARRAY_SIZE(fd); i++) {
 		fd[i] = prog_id ? prog_map_fd(prog_id, policy_map_names[i])
 				: pins_open(pin_dir, policy_map_pins[i]);
-		ok &= fd[i] >= 0 || i == POLICY_MAP_HIGH;
+		ok &= fd[i] >= 0 || (i == POLICY_MAP_HIGH && fd[i] == -ENOENT);
 	}
 	if (ok) {
 		struct policy_map_fds fds = { fd[0], fd[1], fd[2], fd[3], fd[4] };
